@@ -1,0 +1,185 @@
+"""The ``sloctl`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import click
+
+from sloctl.definitions import load_definitions
+from sloctl.demo import run_demo
+from sloctl.errors import DefinitionError, SloctlError
+from sloctl.evaluation import evaluate
+from sloctl.logs import LEVELS, make_logger
+from sloctl.prometheus import PrometheusReader
+from sloctl.report import OutputFormat, render
+from sloctl.window import Month, WindowKind
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_DEFINITIONS = Path("slo-definitions")
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time; a time without a zone is refused rather than guessed."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{text!r} is not an RFC 3339 time such as 2026-11-27T10:00:00Z"
+        ) from exc
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{text!r} has no time zone; add Z or an offset such as +01:00")
+    return moment.astimezone(UTC)
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn sloctl's own errors into one clear line on stderr and an exit code."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except DefinitionError as exc:
+            click.echo(f"sloctl: {exc.render()}", err=True)
+            sys.exit(exc.exit_code)
+        except SloctlError as exc:
+            click.echo(f"sloctl: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="sloctl")
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS),
+    default="warning",
+    show_default=True,
+    help="Structured (JSON) log events at this level and above go to stderr.",
+)
+@click.pass_context
+def main(ctx: click.Context, log_level: str) -> None:
+    """SLOs and error budgets from Prometheus, the way the incident runbook reads them."""
+    ctx.obj = {"logger": make_logger(log_level)}
+
+
+definitions_option = click.option(
+    "--definitions",
+    "definitions",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DEFINITIONS,
+    show_default=True,
+    help="Directory (or one file) of SLO definitions.",
+)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=DEFAULT_DEFINITIONS)
+@friendly_errors
+def validate(directory: Path) -> None:
+    """Check the SLO definitions in DIRECTORY; list every problem and exit non-zero if any."""
+    slos = load_definitions(directory)
+    services = len({slo.service for slo in slos})
+    click.echo(f"{len(slos)} SLOs for {services} services are valid")
+
+
+@main.command()
+@click.option(
+    "--prometheus-url",
+    envvar="SLOCTL_PROMETHEUS_URL",
+    default="http://127.0.0.1:9090",
+    show_default=True,
+    help="Prometheus-compatible API (env SLOCTL_PROMETHEUS_URL).",
+)
+@definitions_option
+@click.option("--at", "at_text", metavar="TIME", help="RFC 3339 evaluation time (default: now).")
+@click.option("--month", "month_text", metavar="YYYY-MM", help="Report on that calendar month.")
+@click.option(
+    "--window",
+    "window",
+    type=click.Choice([k.value for k in WindowKind]),
+    default=None,
+    help="Override the definitions' windows: rolling (their length, else 30d) or calendar month.",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Choice([f.value for f in OutputFormat]),
+    default="table",
+    show_default=True,
+)
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per request.")
+@click.pass_context
+@friendly_errors
+def report(
+    ctx: click.Context,
+    prometheus_url: str,
+    definitions: Path,
+    at_text: str | None,
+    month_text: str | None,
+    window: str | None,
+    output: str,
+    timeout: float,
+) -> None:
+    """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
+    at = parse_time(at_text) if at_text else datetime.now(UTC)
+    month = Month.parse(month_text) if month_text else None
+    if month is not None and window == WindowKind.ROLLING.value:
+        raise click.UsageError("--month reports a calendar month; it cannot be --window rolling")
+    slos = load_definitions(definitions)
+    reader = PrometheusReader(prometheus_url, timeout=timeout, logger=ctx.obj["logger"])
+    evaluation = evaluate(
+        slos, reader, at, kind=WindowKind(window) if window else None, month=month
+    )
+    ctx.obj["logger"].info(
+        "report_evaluated",
+        slos=len(slos),
+        queries=evaluation.queries,
+        http_requests=reader.requests_made,
+    )
+    render(evaluation, OutputFormat(output), sys.stdout)
+
+
+@main.command()
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    default=Path(".sloctl-demo"),
+    show_default=True,
+    help="Where the demo keeps its Prometheus data.",
+)
+@definitions_option
+@click.option("--days", type=int, default=30, show_default=True, help="Days of history.")
+@click.option("--keep-running", is_flag=True, help="Leave Prometheus running after the report.")
+@click.option(
+    "--output",
+    "output",
+    type=click.Choice([f.value for f in OutputFormat]),
+    default="table",
+    show_default=True,
+)
+@click.pass_context
+@friendly_errors
+def demo(
+    ctx: click.Context, workdir: Path, definitions: Path, days: int, keep_running: bool, output: str
+) -> None:
+    """Start a local Prometheus with synthetic history for the runbook's services and report."""
+    run_demo(
+        workdir=workdir,
+        definitions=definitions,
+        days=days,
+        keep_running=keep_running,
+        output=OutputFormat(output),
+        out=sys.stdout,
+        logger=ctx.obj["logger"],
+        environ=dict(os.environ),
+    )

@@ -1,0 +1,62 @@
+"""``sloctl demo``: a local Prometheus with thirty days of synthetic history, and its report."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sloctl.definitions import load_definitions
+from sloctl.evaluation import evaluate
+from sloctl.history import History, demo_scenario
+from sloctl.local_prometheus import LocalPrometheus, backfill
+from sloctl.prometheus import PrometheusReader
+from sloctl.report import OutputFormat, render
+
+
+def run_demo(
+    *,
+    workdir: Path,
+    definitions: Path,
+    days: int,
+    keep_running: bool,
+    output: OutputFormat,
+    out: TextIO,
+    logger: Any,
+    environ: Mapping[str, str],
+) -> None:
+    """Generate history ending now, backfill it, serve it and print the report at its end."""
+    slos = load_definitions(definitions)
+    now = datetime.now(UTC)
+    scenario = demo_scenario(now, days=days)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    openmetrics = workdir / "history.om"
+    logger.info("demo_generating", days=days, end=scenario.end.isoformat())
+    History.generate(scenario).write_file(openmetrics)
+    data_dir = workdir / "data"
+    backfill(openmetrics, data_dir, int((scenario.end - scenario.start).total_seconds()))
+    openmetrics.unlink()
+    port = int(environ.get("SLOCTL_DEMO_PORT", "0"))
+    server = LocalPrometheus(data_dir, port=port).start()
+    try:
+        reader = PrometheusReader(server.url, logger=logger)
+        evaluation = evaluate(slos, reader, scenario.end)
+        render(evaluation, output, out)
+        out.write(
+            f"\nPrometheus with the demo history: {server.url} "
+            f"({reader.requests_made} queries answered this report)\n"
+        )
+        if keep_running:
+            pid = server.process.pid if server.process else "?"
+            at = f"{scenario.end:%Y-%m-%dT%H:%M:%SZ}"
+            out.write(
+                f"It keeps running (pid {pid}); try:\n"
+                f"  sloctl report --prometheus-url {server.url} --at {at}\n"
+            )
+            server.process = None  # leave it running
+    finally:
+        server.stop()

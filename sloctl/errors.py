@@ -1,0 +1,75 @@
+"""The exceptions sloctl raises on purpose.
+
+Every one of them derives from :class:`SloctlError`, so the CLI can turn it into one clear
+line and an exit code; anything else is a bug and keeps its traceback::
+
+    SloctlError
+    ├── DefinitionError        invalid or hostile SLO definitions (every problem at once)
+    └── PrometheusError        anything that went wrong talking to Prometheus
+        ├── PrometheusUnavailableError   unreachable, timing out or overloaded after retries
+        └── QueryError              Prometheus refused a query (400 / 422) or answered garbage
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SloctlError(Exception):
+    """Base of every error sloctl raises for a user-facing reason."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one definition file."""
+
+    file: str
+    location: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        loc = f" {self.location}:" if self.location else ""
+        return f"{where}:{loc} {self.message}"
+
+
+class DefinitionError(SloctlError):
+    """The definitions are invalid; carries every problem found, in every file."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{count} {noun} in SLO definitions")
+
+    def render(self) -> str:
+        return "\n".join([str(self), *(f"  {p}" for p in self.problems)])
+
+
+class PrometheusError(SloctlError):
+    """Talking to Prometheus failed."""
+
+    exit_code = 3
+
+
+class PrometheusUnavailableError(PrometheusError):
+    """Prometheus could not be reached, timed out or stayed overloaded after retries."""
+
+
+class QueryError(PrometheusError):
+    """Prometheus rejected a query or returned something sloctl cannot read."""
+
+    def __init__(self, message: str, *, query: str, slos: Sequence[str] = ()) -> None:
+        self.query = query
+        self.slos = tuple(slos)
+        shown = ", ".join(self.slos[:3])
+        if len(self.slos) > 3:
+            shown += f" and {len(self.slos) - 3} more"
+        who = f" for SLO {shown}" if shown else ""
+        super().__init__(f"{message}{who}; query: {query}")

@@ -1,0 +1,41 @@
+"""Structured logging: a structlog logger built per process and passed to whoever logs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+LEVELS = ("debug", "info", "warning", "error")
+SECRET_KEYS = frozenset({"password", "token", "authorization", "routing_key", "webhook_url"})
+
+
+def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in SECRET_KEYS & event.keys():
+        event[key] = "[redacted]"
+    return event
+
+
+def make_logger(level: str = "warning", *, json: bool = True, stream: TextIO | None = None) -> Any:
+    """A logger writing one JSON object per event to ``stream`` (stderr by default).
+
+    Nothing global is configured: the logger is returned and passed along.
+    """
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.wrap_logger(
+        structlog.PrintLogger(file=stream or sys.stderr),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+    )

@@ -1,0 +1,203 @@
+"""Query planning: many SLOs' questions folded into few PromQL queries, and answers split back.
+
+SLOs whose series differ only in split labels (``service`` in the conventional layout) share
+one query per metric family, whatever their number: the query sums by the split labels and
+the answer is split per SLO. Every window asked of a family travels in the same query, tagged
+with a ``sloctl_window`` label. The planner is pure: it only writes and reads PromQL text and
+sample labels.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sloctl import promql
+from sloctl.budget import Counts
+from sloctl.promql import PART_LABEL, WINDOW_LABEL, Shape
+from sloctl.selector import Selector
+from sloctl.slo import LatencyIndicator, Slo
+
+TOTAL = "total"
+BAD = "bad"
+GOOD = "good"
+BAD_SLICES = "bad_slices"
+SLICES = "slices"
+
+
+@dataclass(frozen=True)
+class CountRequest:
+    """Event counts wanted for one SLO over windows (seconds) ending at ``time``."""
+
+    slo: Slo
+    time: datetime
+    windows: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: Mapping[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One query answering for several SLOs; ``members`` maps a split key to (SLO, role)."""
+
+    expr: str
+    time: datetime
+    split: tuple[str, ...]
+    members: Mapping[tuple[str, ...], tuple[tuple[str, str], ...]]
+
+    @property
+    def slo_keys(self) -> tuple[str, ...]:
+        return tuple(sorted({key for pairs in self.members.values() for key, _ in pairs}))
+
+
+Readings = dict[tuple[str, int], dict[str, float]]
+
+
+@dataclass
+class _Group:
+    split: tuple[str, ...]
+    time: datetime
+    windows: set[int] = field(default_factory=set)
+    members: dict[tuple[str, ...], list[tuple[str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+def _numerator(slo: Slo) -> tuple[str, Selector]:
+    indicator = slo.indicator
+    if indicator.bad is not None:
+        return BAD, indicator.bad
+    assert indicator.good is not None
+    return GOOD, indicator.good
+
+
+def plan(requests: Sequence[CountRequest]) -> list[Batch]:
+    """Fold ``requests`` into as few queries as the metric layouts allow."""
+    occurrences: dict[tuple[Shape, datetime], _Group] = {}
+    slices: dict[tuple[Shape, str, Shape, int, Decimal, datetime], _Group] = {}
+    for request in requests:
+        slo = request.slo
+        role, numerator = _numerator(slo)
+        total = slo.indicator.total
+        split = promql.shared_split_labels(total, numerator)
+        if slo.timeslices is None:
+            for side_role, selector in ((TOTAL, total), (role, numerator)):
+                shape, key = Shape.of(selector, split)
+                group = occurrences.setdefault((shape, request.time), _Group(split, request.time))
+                group.windows.update(request.windows)
+                group.members[key].append((slo.key, side_role))
+        else:
+            num_shape, key = Shape.of(numerator, split)
+            total_shape, _ = Shape.of(total, split)
+            group_key = (
+                num_shape,
+                role,
+                total_shape,
+                slo.timeslices.slice_seconds,
+                slo.timeslices.target,
+                request.time,
+            )
+            group = slices.setdefault(group_key, _Group(split, request.time))
+            group.windows.update(request.windows)
+            group.members[key].append((slo.key, role))
+    batches = [_occurrence_batch(shape, g) for (shape, _), g in sorted(occurrences.items())]
+    for (num_shape, role, total_shape, step, target, _), group in sorted(slices.items()):
+        batches.append(
+            _slice_batch(
+                num_shape,
+                numerator_is_good=role == GOOD,
+                total_shape=total_shape,
+                step=step,
+                target=target,
+                group=group,
+            )
+        )
+    return batches
+
+
+def _frozen_members(group: _Group) -> dict[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    return {key: tuple(sorted(set(pairs))) for key, pairs in sorted(group.members.items())}
+
+
+def _occurrence_batch(shape: Shape, group: _Group) -> Batch:
+    selector = shape.selector(group.members)
+    expr = promql.union(
+        promql.tagged(
+            promql.summed_increase(selector, group.split, seconds),
+            **{WINDOW_LABEL: str(seconds)},
+        )
+        for seconds in sorted(group.windows)
+    )
+    return Batch(expr, group.time, group.split, _frozen_members(group))
+
+
+def _slice_batch(
+    num_shape: Shape,
+    *,
+    numerator_is_good: bool,
+    total_shape: Shape,
+    step: int,
+    target: Decimal,
+    group: _Group,
+) -> Batch:
+    numerator = num_shape.selector(group.members)
+    total = total_shape.selector(group.members)
+    split = group.split
+    bad = promql.bad_slice(
+        numerator, total, split, step, numerator_is_good=numerator_is_good, slice_target=target
+    )
+    with_data = f"{promql.summed_increase(total, split, step)} > 0"
+    parts = []
+    for seconds in sorted(group.windows):
+        window = {WINDOW_LABEL: str(seconds)}
+        bad_count = f"sum_over_time({promql.subquery(bad, seconds, step)})"
+        data_count = f"count_over_time({promql.subquery(with_data, seconds, step)})"
+        parts.append(promql.tagged(bad_count, **window, **{PART_LABEL: BAD_SLICES}))
+        parts.append(promql.tagged(data_count, **window, **{PART_LABEL: SLICES}))
+    return Batch(promql.union(parts), group.time, split, _frozen_members(group))
+
+
+def split_answer(batch: Batch, samples: Sequence[Sample]) -> Readings:
+    """Hand each sample of ``batch``'s answer to the SLOs it belongs to."""
+    readings: Readings = defaultdict(dict)
+    for sample in samples:
+        key = tuple(sample.labels.get(label, "") for label in batch.split)
+        members = batch.members.get(key)
+        window = sample.labels.get(WINDOW_LABEL)
+        if members is None or window is None or not window.isdigit():
+            continue  # a combination nobody asked for (the regex covers a cross product)
+        part = sample.labels.get(PART_LABEL)
+        for slo_key, role in members:
+            readings[(slo_key, int(window))][part or role] = sample.value
+    return readings
+
+
+def counts_from(slo: Slo, reading: Mapping[str, float] | None) -> tuple[Counts | None, str]:
+    """Counts for one SLO and window from its readings, with a note when they are unusable."""
+    if not reading:
+        return None, ""
+    if slo.timeslices is not None:
+        slices = reading.get(SLICES)
+        if slices is None:
+            return None, ""
+        return Counts(total=slices, bad=reading.get(BAD_SLICES, 0.0)), ""
+    total = reading.get(TOTAL)
+    if total is None:
+        return None, ""
+    if BAD in reading or slo.indicator.bad is not None:
+        return Counts(total=total, bad=reading.get(BAD, 0.0)), ""
+    good = reading.get(GOOD)
+    if good is None and isinstance(slo.indicator, LatencyIndicator):
+        threshold = promql.decimal_text(slo.indicator.threshold_seconds)
+        return None, (
+            f"no bucket le={threshold} in {slo.indicator.histogram.metric}_bucket: "
+            "the threshold must be one of the histogram's bucket bounds"
+        )
+    return Counts(total=total, bad=max(total - (good or 0.0), 0.0)), ""

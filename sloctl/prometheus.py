@@ -1,0 +1,246 @@
+"""The Prometheus HTTP API reader: the only code in sloctl that talks to Prometheus.
+
+Every call has a timeout. 503s and network errors are retried with exponential backoff and
+full jitter; 400 and 422 are the query's fault and are reported at once with the SLOs and the
+query they concern. Range queries are split so that no request asks for more than 11,000
+points per series.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import structlog
+
+from sloctl.errors import PrometheusUnavailableError, QueryError
+from sloctl.plan import Sample
+
+MAX_POINTS = 11_000
+RETRY_STATUS = frozenset({503})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: a uniform pick below the exponential ceiling for this attempt."""
+        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
+        return rng.uniform(0, ceiling)
+
+
+@dataclass(frozen=True)
+class Series:
+    labels: Mapping[str, str]
+    points: tuple[tuple[float, float], ...]
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _unix(moment: datetime) -> str:
+    return f"{moment.timestamp():.3f}"
+
+
+def _value(raw: Any, expr: str) -> float:
+    try:
+        return float(raw)  # NaN and +Inf arrive as strings, which float() reads
+    except (TypeError, ValueError) as exc:
+        raise QueryError(f"Prometheus returned a non-numeric value {raw!r}", query=expr) from exc
+
+
+def range_chunks(
+    start: datetime, end: datetime, step: timedelta, max_points: int = MAX_POINTS
+) -> list[tuple[datetime, datetime]]:
+    """Split [start, end] into consecutive ranges of at most ``max_points`` points each."""
+    if step <= timedelta(0):
+        raise ValueError("step must be positive")
+    if end < start:
+        raise ValueError("end must not be before start")
+    chunks = []
+    span = step * (max_points - 1)
+    cursor = start
+    while True:
+        chunk_end = min(cursor + span, end)
+        chunks.append((cursor, chunk_end))
+        if chunk_end >= end:
+            return chunks
+        cursor = chunk_end + step
+
+
+@dataclass
+class PrometheusReader:
+    """Instant and range queries against one Prometheus-compatible API.
+
+    ``session``, ``sleep`` and ``rng`` are passed in so tests and the daemon decide about
+    connections, waiting and randomness; ``requests_made`` counts HTTP requests sent.
+    """
+
+    url: str
+    session: requests.Session = field(default_factory=requests.Session)
+    timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    logger: Any = field(default_factory=structlog.get_logger)
+    requests_made: int = 0
+    shown_url: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        self.shown_url = redact(self.url)
+
+    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
+        """Evaluate ``expr`` at exactly ``at``; the result must be an instant vector."""
+        data = self._get("/api/v1/query", {"query": expr, "time": _unix(at)}, expr, slos)
+        if data.get("resultType") != "vector":
+            raise QueryError(
+                f"expected an instant vector, got {data.get('resultType')!r}", query=expr, slos=slos
+            )
+        return [
+            Sample(item.get("metric", {}), _value(item["value"][1], expr))
+            for item in data.get("result", [])
+        ]
+
+    def range(
+        self,
+        expr: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+        *,
+        slos: Sequence[str] = (),
+    ) -> list[Series]:
+        """Evaluate ``expr`` every ``step`` from ``start`` to ``end``, in chunks under the limit."""
+        merged: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
+        labels_of: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+        for chunk_start, chunk_end in range_chunks(start, end, step):
+            params = {
+                "query": expr,
+                "start": _unix(chunk_start),
+                "end": _unix(chunk_end),
+                "step": f"{step.total_seconds():g}",
+            }
+            data = self._get("/api/v1/query_range", params, expr, slos)
+            if data.get("resultType") != "matrix":
+                raise QueryError(
+                    f"expected a range vector, got {data.get('resultType')!r}",
+                    query=expr,
+                    slos=slos,
+                )
+            for item in data.get("result", []):
+                metric = item.get("metric", {})
+                key = tuple(sorted(metric.items()))
+                labels_of[key] = metric
+                merged.setdefault(key, []).extend(
+                    (float(ts), _value(v, expr)) for ts, v in item.get("values", [])
+                )
+        return [Series(labels_of[k], tuple(merged[k])) for k in sorted(merged)]
+
+    def _get(
+        self, path: str, params: dict[str, str], expr: str, slos: Sequence[str]
+    ) -> dict[str, Any]:
+        last_problem = ""
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                pause = self.retry.delay(attempt - 1, self.rng)
+                self.logger.warning(
+                    "prometheus_retry",
+                    attempt=attempt,
+                    pause_seconds=round(pause, 3),
+                    problem=last_problem,
+                    path=path,
+                )
+                self.sleep(pause)
+            self.requests_made += 1
+            try:
+                response = self.session.post(
+                    f"{self.url}{path}",
+                    data=params,
+                    timeout=(min(5.0, self.timeout), self.timeout),
+                )
+            except requests.Timeout:
+                last_problem = f"no answer within {self.timeout:g} s"
+                continue
+            except requests.ConnectionError as exc:
+                last_problem = f"cannot connect ({_reason(exc)})"
+                continue
+            except requests.RequestException as exc:
+                raise PrometheusUnavailableError(
+                    f"Prometheus at {self.shown_url}: request failed ({_reason(exc)})"
+                ) from exc
+            if response.status_code in RETRY_STATUS:
+                last_problem = f"HTTP {response.status_code} {_error_text(response)}".strip()
+                continue
+            return self._data(response, expr, slos)
+        raise PrometheusUnavailableError(
+            f"Prometheus at {self.shown_url} is unavailable after {self.retry.attempts} attempts: "
+            f"{last_problem}"
+        )
+
+    def _data(self, response: requests.Response, expr: str, slos: Sequence[str]) -> dict[str, Any]:
+        if response.status_code in (400, 422):
+            raise QueryError(
+                f"Prometheus rejected the query (HTTP {response.status_code}: "
+                f"{_error_text(response)})",
+                query=expr,
+                slos=slos,
+            )
+        if response.status_code != 200:
+            raise PrometheusUnavailableError(
+                f"Prometheus at {self.shown_url} answered HTTP {response.status_code} "
+                f"{_error_text(response)}".strip()
+            )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise QueryError(
+                "Prometheus answered with something that is not JSON", query=expr, slos=slos
+            ) from exc
+        if not isinstance(body, dict) or body.get("status") != "success":
+            raise QueryError(f"Prometheus reported an error: {body!r:.200}", query=expr, slos=slos)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise QueryError("Prometheus answer has no data", query=expr, slos=slos)
+        return data
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200].strip()
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])[:300]
+    return ""
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason without the URL's query string, which may hold the whole query."""
+    text = str(exc)
+    return (
+        text.rsplit(" (Caused by ", maxsplit=1)[-1].rstrip(")")[:200]
+        if text
+        else type(exc).__name__
+    )
+
+
+def redact(url: str) -> str:
+    """``url`` without user information, which may hold a password."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))

@@ -1,0 +1,152 @@
+"""The one place PromQL is written.
+
+The evaluator, the rule generator and the dashboard generator all build their expressions
+here, so reports, alerts and dashboards compute the same numbers from one definition.
+Every label value goes through :func:`sloctl.selector.quote` or a regex escape; nothing is
+pasted into a query as raw text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sloctl.durations import format_duration
+from sloctl.selector import Matcher, Selector, quote, regex_escape
+
+WINDOW_LABEL = "sloctl_window"
+PART_LABEL = "sloctl_part"
+
+
+def range_text(seconds: int) -> str:
+    return f"[{format_duration(seconds)}]"
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal written exactly, never in a binary float's approximation."""
+    return format(value.normalize(), "f")
+
+
+def shared_split_labels(*selectors: Selector | None) -> tuple[str, ...]:
+    """Labels pinned with ``=`` to the same value in every given selector, sorted.
+
+    These are the labels an SLO's series can be told apart by when its query is shared with
+    other SLOs: ``service`` for the conventional layout.
+    """
+    present = [s for s in selectors if s is not None]
+    if not present:
+        return ()
+    common = dict(present[0].equal_values())
+    for selector in present[1:]:
+        values = selector.equal_values()
+        common = {k: v for k, v in common.items() if values.get(k) == v}
+    return tuple(sorted(common))
+
+
+@dataclass(frozen=True, order=True)
+class Shape:
+    """A family of selectors that differ only in the values of their split labels."""
+
+    metric: str
+    fixed: tuple[Matcher, ...]
+    split: tuple[str, ...]
+
+    @classmethod
+    def of(cls, selector: Selector, split: Sequence[str]) -> tuple[Shape, tuple[str, ...]]:
+        """The shape of ``selector`` and its values for the split labels."""
+        values = selector.equal_values()
+        fixed = tuple(
+            sorted(m for m in selector.matchers if not (m.op == "=" and m.label in split))
+        )
+        return cls(selector.metric, fixed, tuple(split)), tuple(values[label] for label in split)
+
+    def selector(self, keys: Iterable[tuple[str, ...]]) -> Selector:
+        """One selector covering every combination of ``keys``."""
+        keys = sorted(set(keys))
+        matchers = list(self.fixed)
+        for index, label in enumerate(self.split):
+            values = sorted({key[index] for key in keys})
+            if len(values) == 1:
+                matchers.append(Matcher(label, "=", values[0]))
+            else:
+                matchers.append(Matcher(label, "=~", "|".join(regex_escape(v) for v in values)))
+        return Selector(self.metric, tuple(matchers))
+
+
+def by_clause(split: Sequence[str]) -> str:
+    return f"by ({', '.join(split)})"
+
+
+def increase(selector: Selector, seconds: int) -> str:
+    return f"increase({selector.render()}{range_text(seconds)})"
+
+
+def summed_increase(selector: Selector, split: Sequence[str], seconds: int) -> str:
+    """Per-series increase first (so counter resets are handled), then the sum per split key."""
+    return f"sum {by_clause(split)} ({increase(selector, seconds)})"
+
+
+def tagged(expr: str, **labels: str) -> str:
+    """``expr`` with constant labels added, so several results can travel in one query."""
+    for name, value in sorted(labels.items()):
+        expr = f'label_replace({expr}, {quote(name)}, {quote(value)}, "", "")'
+    return expr
+
+
+def union(exprs: Iterable[str]) -> str:
+    return "\nor\n".join(exprs)
+
+
+def numerator_or_zero(
+    numerator: Selector, total: Selector, split: Sequence[str], seconds: int
+) -> str:
+    """The numerator's increase, or 0 where only the total exists.
+
+    A missing error series means no errors yet, not missing data; the total side never gets
+    this fallback, so a dead exporter still reads as "no data".
+    """
+    return (
+        f"({summed_increase(numerator, split, seconds)} "
+        f"or 0 * {summed_increase(total, split, seconds)})"
+    )
+
+
+def slice_ratio(numerator: Selector, total: Selector, split: Sequence[str], seconds: int) -> str:
+    return (
+        f"{numerator_or_zero(numerator, total, split, seconds)} "
+        f"/ {summed_increase(total, split, seconds)}"
+    )
+
+
+def bad_slice(
+    numerator: Selector,
+    total: Selector,
+    split: Sequence[str],
+    slice_seconds: int,
+    *,
+    numerator_is_good: bool,
+    slice_target: Decimal,
+) -> str:
+    """1 for a slice whose good ratio misses ``slice_target``, 0 for a good one.
+
+    A slice with no traffic has no ratio and no value: it is neither good nor bad.
+    """
+    ratio = slice_ratio(numerator, total, split, slice_seconds)
+    if numerator_is_good:
+        return f"({ratio} < bool {decimal_text(slice_target)})"
+    return f"({ratio} > bool {decimal_text(1 - slice_target)})"
+
+
+def subquery(expr: str, window_seconds: int, step_seconds: int) -> str:
+    """``expr`` evaluated every ``step_seconds`` over the window.
+
+    The range is one second short of the window so that a step-aligned evaluation counts
+    exactly window / step points whether the Prometheus version treats the range's start as
+    inclusive (2.x) or exclusive (3.x).
+    """
+    return f"({expr})[{window_seconds - 1}s:{format_duration(step_seconds)}]"
+
+
+def error_ratio(bad: str, total: str) -> str:
+    return f"({bad}) / ({total})"

@@ -1,0 +1,113 @@
+"""The span of time an SLO is judged over, at one evaluation time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sloctl.errors import SloctlError
+from sloctl.slo import CalendarWindow, Slo
+
+
+class WindowKind(StrEnum):
+    ROLLING = "rolling"
+    CALENDAR = "calendar"
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        try:
+            parsed = datetime.strptime(text, "%Y-%m")
+        except ValueError as exc:
+            raise SloctlError(f"--month {text!r}: expected YYYY-MM, such as 2026-11") from exc
+        return cls(parsed.year, parsed.month)
+
+    def next(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    def first_instant(self, zone: ZoneInfo) -> datetime:
+        return datetime(self.year, self.month, 1, tzinfo=zone).astimezone(UTC)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass(frozen=True)
+class Span:
+    """``start`` to ``end`` is what has been measured; ``full_end`` is where the window closes.
+
+    For a rolling window the three agree with the evaluation time; for a calendar month in
+    progress ``end`` is the evaluation time and ``full_end`` the first instant of next month.
+    """
+
+    start: datetime
+    end: datetime
+    full_end: datetime
+    kind: WindowKind = WindowKind.ROLLING
+
+    @property
+    def measured(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def length(self) -> timedelta:
+        return self.full_end - self.start
+
+    @property
+    def left(self) -> timedelta:
+        return self.full_end - self.end
+
+    @property
+    def measured_seconds(self) -> int:
+        return int(self.measured.total_seconds())
+
+
+def calendar_span(month: Month, timezone: str, at: datetime | None) -> Span:
+    """The span of ``month`` in ``timezone``, cut at ``at`` while the month is in progress."""
+    zone = ZoneInfo(timezone)
+    start = month.first_instant(zone)
+    full_end = month.next().first_instant(zone)
+    end = full_end if at is None or at >= full_end else at
+    if end <= start:
+        raise SloctlError(f"month {month} ({timezone}) has not started at {at:%Y-%m-%dT%H:%M:%SZ}")
+    return Span(start, end, full_end, WindowKind.CALENDAR)
+
+
+def month_of(at: datetime, timezone: str) -> Month:
+    local = at.astimezone(ZoneInfo(timezone))
+    return Month(local.year, local.month)
+
+
+def span_for(
+    slo: Slo,
+    at: datetime,
+    *,
+    kind: WindowKind | None = None,
+    month: Month | None = None,
+) -> Span:
+    """The span ``slo`` is judged over at ``at``.
+
+    ``kind`` overrides the definition's window (a rolling SLO judged by calendar month uses
+    UTC unless it names a zone); ``month`` picks a calendar month, closed or in progress.
+    """
+    if at.tzinfo is None:
+        raise ValueError("evaluation time must be timezone-aware")
+    at = at.astimezone(UTC)
+    calendar = (
+        month is not None
+        or kind is WindowKind.CALENDAR
+        or (kind is None and isinstance(slo.window, CalendarWindow))
+    )
+    if calendar:
+        zone = slo.timezone()
+        chosen = month if month is not None else month_of(at, zone)
+        return calendar_span(chosen, zone, at)
+    length = slo.rolling_length()
+    return Span(at - length, at, at)
