@@ -1,0 +1,32 @@
+"""A real Prometheus serving the backfilled scenario, built once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sloctl.history import History
+from sloctl.local_prometheus import LocalPrometheus, backfill
+from tests.integration.fixture import scenario
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    history: History
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    work = tmp_path_factory.mktemp("prometheus")
+    history = History.generate(scenario())
+    openmetrics = work / "history.om"
+    history.write_file(openmetrics)
+    span = int((history.scenario.end - history.scenario.start).total_seconds())
+    backfill(openmetrics, work / "data", span)
+    with LocalPrometheus(work / "data") as server:
+        yield Served(server.url, history, work / "data")
