@@ -4,6 +4,7 @@ Every one of them derives from :class:`SloctlError`, so the CLI can turn it into
 line and an exit code; anything else is a bug and keeps its traceback::
 
     SloctlError
+    ├── UsageError             a command-line value that cannot be used
     ├── DefinitionError        invalid or hostile SLO definitions (every problem at once)
     └── PrometheusError        anything that went wrong talking to Prometheus
         ├── PrometheusUnavailableError   unreachable, timing out or overloaded after retries
@@ -20,6 +21,12 @@ class SloctlError(Exception):
     """Base of every error sloctl raises for a user-facing reason."""
 
     exit_code = 1
+
+
+class UsageError(SloctlError):
+    """A command-line value that cannot be used (a month that does not exist, say)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)

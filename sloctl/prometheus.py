@@ -9,6 +9,7 @@ points per series.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ class PrometheusReader:
         for attempt in range(self.retry.attempts):
             if attempt:
                 pause = self.retry.delay(attempt - 1, self.rng)
-                self.logger.warning(
+                self.logger.info(
                     "prometheus_retry",
                     attempt=attempt,
                     pause_seconds=round(pause, 3),
@@ -226,13 +227,12 @@ def _error_text(response: requests.Response) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    """A short reason without the URL's query string, which may hold the whole query."""
+    """A short reason (``Connection refused``), without URLs that could hold credentials."""
     text = str(exc)
-    return (
-        text.rsplit(" (Caused by ", maxsplit=1)[-1].rstrip(")")[:200]
-        if text
-        else type(exc).__name__
-    )
+    errno = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", text)
+    if errno is not None:
+        return errno.group(1).strip()
+    return type(exc).__name__
 
 
 def redact(url: str) -> str:

@@ -200,7 +200,9 @@ class _Parser:
             self.skip_space()
             if self.pos < len(self.text) and self.text[self.pos] == ",":
                 self.pos += 1
-            elif not (self.pos < len(self.text) and self.text[self.pos] == "}"):
+            elif self.pos >= len(self.text):
+                raise self.fail("missing closing }")
+            elif self.text[self.pos] != "}":
                 raise self.fail("expected , or }")
 
 

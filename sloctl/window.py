@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sloctl.errors import SloctlError
+from sloctl.errors import UsageError
 from sloctl.slo import CalendarWindow, Slo
 
 
@@ -26,7 +26,7 @@ class Month:
         try:
             parsed = datetime.strptime(text, "%Y-%m")
         except ValueError as exc:
-            raise SloctlError(f"--month {text!r}: expected YYYY-MM, such as 2026-11") from exc
+            raise UsageError(f"--month {text!r}: expected YYYY-MM, such as 2026-11") from exc
         return cls(parsed.year, parsed.month)
 
     def next(self) -> Month:
@@ -76,7 +76,7 @@ def calendar_span(month: Month, timezone: str, at: datetime | None) -> Span:
     full_end = month.next().first_instant(zone)
     end = full_end if at is None or at >= full_end else at
     if end <= start:
-        raise SloctlError(f"month {month} ({timezone}) has not started at {at:%Y-%m-%dT%H:%M:%SZ}")
+        raise UsageError(f"month {month} ({timezone}) has not started at {at:%Y-%m-%dT%H:%M:%SZ}")
     return Span(start, end, full_end, WindowKind.CALENDAR)
 
 
