@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sloctl.durations import format_duration
 from sloctl.selector import Matcher, Selector, number_regex
 
 
@@ -24,18 +23,12 @@ class RollingWindow:
 
     seconds: int
 
-    def describe(self) -> str:
-        return f"rolling {format_duration(self.seconds)}"
-
 
 @dataclass(frozen=True)
 class CalendarWindow:
     """The calendar month holding the evaluation time, in ``timezone``."""
 
     timezone: str = "UTC"
-
-    def describe(self) -> str:
-        return f"calendar month ({self.timezone})"
 
 
 Window = RollingWindow | CalendarWindow
