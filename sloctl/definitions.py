@@ -17,6 +17,7 @@ Every problem in every file is collected and raised together as one DefinitionEr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -64,6 +65,8 @@ def parse_ratio(value: Any) -> Decimal:
         raise ValueError("expected a number such as 0.999 or a percentage such as 99.9%")
     if isinstance(value, int | float):
         text = repr(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{text} is not a number; write a fraction (0.999) or 99.9%")
         if float(value) > 1:
             raise ValueError(f"{text} is above 1; write a fraction (0.999) or a percentage (99.9%)")
         number = Decimal(text)
@@ -259,7 +262,8 @@ def _target_of(spec: SloSpec, window: Window) -> Decimal:
     implied = (1 - objective.target) * window_minutes
     if abs(implied - budget) > amount_resolution_minutes(objective.budget):
         raise ValueError(
-            f"budget {objective.budget} disagrees with target {objective.target * 100}%: "
+            f"budget {objective.budget} disagrees with target "
+            f"{format((objective.target * 100).normalize(), 'f')}%: "
             f"that target allows {format(implied.normalize(), 'f')} min over the window"
         )
     return objective.target

@@ -13,7 +13,8 @@ _UNIT_SECONDS: dict[str, int] = {
     "w": 7 * 86400,
 }
 _PART = re.compile(r"(\d+)(w|d|h|m|s)")
-_WHOLE = re.compile(r"(?:\d+(?:w|d|h|m|s))+")
+_WHOLE = re.compile(r"(?=\d)(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?")
+"""Units from the largest down, each at most once, as Prometheus requires."""
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)(s|m|h|d)")
 
 
