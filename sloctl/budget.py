@@ -38,8 +38,9 @@ def error_ratio(counts: Counts | None) -> float | None:
     """
     if counts is None or not math.isfinite(counts.total) or counts.total <= 0:
         return None
-    bad = counts.bad if math.isfinite(counts.bad) else 0.0
-    return min(max(bad / counts.total, 0.0), 1.0)
+    if not math.isfinite(counts.bad):
+        return None
+    return min(max(counts.bad / counts.total, 0.0), 1.0)
 
 
 def minutes(span: timedelta) -> Decimal:

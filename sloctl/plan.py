@@ -9,6 +9,7 @@ sample labels.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,6 +174,8 @@ def split_answer(batch: Batch, samples: Sequence[Sample]) -> Readings:
         window = sample.labels.get(WINDOW_LABEL)
         if members is None or window is None or not window.isdigit():
             continue  # a combination nobody asked for (the regex covers a cross product)
+        if not math.isfinite(sample.value):
+            continue  # NaN or Inf is no reading at all, and must never become a budget
         part = sample.labels.get(PART_LABEL)
         for slo_key, role in members:
             readings[(slo_key, int(window))][part or role] = sample.value

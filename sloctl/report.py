@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,8 +30,11 @@ class OutputFormat(StrEnum):
 
 
 def clean(value: float | Decimal | None) -> float | None:
-    """A number fit to print: binary-float noise (0.0009999999999999432) rounded away."""
-    if value is None:
+    """A number fit to print: binary-float noise (0.0009999999999999432) rounded away.
+
+    NaN and infinity are not numbers a report may show; they become None ("no data").
+    """
+    if value is None or not math.isfinite(value):
         return None
     return float(f"{float(value):.{SIGNIFICANT_DIGITS}g}")
 
@@ -78,7 +82,7 @@ def format_minutes(value: float | Decimal | None) -> str:
         return "-"
     number = float(value)
     sign = "-" if number < 0 else ""
-    size = abs(number)
+    size = round(abs(number), 2)  # so that 119.999 reads "2 h", not "120 min"
     if size < 120:
         text, unit = f"{size:.2f}", "min"
     elif size < 48 * 60:

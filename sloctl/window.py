@@ -76,7 +76,10 @@ def calendar_span(month: Month, timezone: str, at: datetime | None) -> Span:
     full_end = month.next().first_instant(zone)
     end = full_end if at is None or at >= full_end else at
     if end <= start:
-        raise UsageError(f"month {month} ({timezone}) has not started at {at:%Y-%m-%dT%H:%M:%SZ}")
+        moment = end.astimezone(UTC)
+        raise UsageError(
+            f"month {month} ({timezone}) has not started at {moment:%Y-%m-%dT%H:%M:%SZ}"
+        )
     return Span(start, end, full_end, WindowKind.CALENDAR)
 
 
@@ -96,6 +99,8 @@ def span_for(
 
     ``kind`` overrides the definition's window (a rolling SLO judged by calendar month uses
     UTC unless it names a zone); ``month`` picks a calendar month, closed or in progress.
+    In the first second of a month nothing of it can be measured yet, so the month that has
+    just closed is judged instead.
     """
     if at.tzinfo is None:
         raise ValueError("evaluation time must be timezone-aware")
@@ -107,7 +112,12 @@ def span_for(
     )
     if calendar:
         zone = slo.timezone()
-        chosen = month if month is not None else month_of(at, zone)
-        return calendar_span(chosen, zone, at)
+        if month is not None:
+            return calendar_span(month, zone, at)
+        current = month_of(at, zone)
+        if at - current.first_instant(ZoneInfo(zone)) < timedelta(seconds=1):
+            # Less than a second of this month is no window at all: judge the one just closed.
+            current = month_of(at - timedelta(seconds=1), zone)
+        return calendar_span(current, zone, at)
     length = slo.rolling_length()
     return Span(at - length, at, at)
