@@ -1,0 +1,180 @@
+"""Benchmark: `sloctl report` for one month, batched, beside the naive one-query-per-SLO way.
+
+Run from the repository root:
+
+    .venv/bin/python -m bench.report_bench [--slos 4 1000] [--repeat 3]
+
+It generates October 2026 for the runbook's four services (one-minute samples), backfills it
+into a Prometheus on loopback, and for each SLO count measures, in a child process each:
+
+- sloctl: the report as `sloctl report --month 2026-10` computes it (batched queries);
+- naive: one raw query per SLO, per window and per side (bad, total), as slo-generator does.
+
+Wall time, HTTP requests and peak RSS are printed as a Markdown table, with naive / sloctl
+ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sloctl.definitions import load_definitions
+from sloctl.evaluation import BURN_WINDOWS, evaluate
+from sloctl.history import History, demo_scenario
+from sloctl.local_prometheus import LocalPrometheus, backfill
+from sloctl.prometheus import PrometheusReader
+from sloctl.promql import summed_increase
+from sloctl.slo import Slo
+from sloctl.window import Month, span_for
+
+MONTH = Month(2026, 10)
+MONTH_END = datetime(2026, 11, 1, tzinfo=UTC)
+SERVICES = ("api", "auth", "ai-worker", "database")
+THRESHOLD = {"api": "200ms", "auth": "200ms", "ai-worker": "2.5s", "database": "200ms"}
+
+
+def write_definitions(directory: Path, count: int) -> None:
+    """``count`` SLOs spread over the four services, half availability and half latency."""
+    directory.mkdir(parents=True, exist_ok=True)
+    per_service: dict[str, list[str]] = {s: [] for s in SERVICES}
+    for index in range(count):
+        service = SERVICES[index % len(SERVICES)]
+        selector = f'{{service="{service}"}}'
+        if (index // len(SERVICES)) % 2 == 0:
+            per_service[service].append(
+                f"""  - name: availability-{index}
+    indicator:
+      ratio:
+        total: http_requests_total{selector}
+        bad: http_requests_total{{service="{service}",code=~"5.."}}
+    objective: {{target: 99.9%}}
+    window: {{calendar: month}}
+"""
+            )
+        else:
+            per_service[service].append(
+                f"""  - name: latency-{index}
+    indicator:
+      latency:
+        histogram: http_request_duration_seconds{selector}
+        threshold: {THRESHOLD[service]}
+    objective: {{target: 95%}}
+    window: {{calendar: month}}
+"""
+            )
+    for service, slos in per_service.items():
+        if slos:
+            text = f"service: {service}\nslos:\n{''.join(slos)}"
+            (directory / f"{service}.yaml").write_text(text)
+
+
+def naive(slos: tuple[Slo, ...], reader: PrometheusReader) -> None:
+    """One query per SLO, window and side: what a tool without batching sends."""
+    for slo in slos:
+        span = span_for(slo, MONTH_END, month=MONTH)
+        windows = [span.measured_seconds, *(int(w.total_seconds()) for _, w in BURN_WINDOWS)]
+        indicator = slo.indicator
+        sides = [indicator.total, indicator.bad if indicator.bad is not None else indicator.good]
+        for seconds in windows:
+            for selector in sides:
+                assert selector is not None
+                reader.instant(summed_increase(selector, (), seconds), span.end, slos=[slo.key])
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set (VmHWM).
+
+    Not ru_maxrss: Linux carries that over exec from the parent, which here holds a month of
+    generated history.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def child(mode: str, url: str, definitions: Path) -> None:
+    loading = time.perf_counter()
+    slos = load_definitions(definitions)
+    reader = PrometheusReader(url, timeout=600)
+    started = time.perf_counter()
+    if mode == "sloctl":
+        evaluate(slos, reader, MONTH_END, month=MONTH)
+    else:
+        naive(slos, reader)
+    wall = time.perf_counter() - started
+    peak_kib = peak_rss_kib()
+    result = {
+        "wall": wall,
+        "load": started - loading,
+        "requests": reader.requests_made,
+        "rss_mib": peak_kib / 1024,
+    }
+    print(json.dumps(result))
+
+
+def measure(mode: str, url: str, definitions: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.report_bench", "--child", mode, url, str(definitions)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slos", type=int, nargs="+", default=[8, 1000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "URL", "DIR"))
+    args = parser.parse_args()
+    if args.child:
+        mode, url, directory = args.child
+        child(mode, url, Path(directory))
+        return
+    with tempfile.TemporaryDirectory(prefix="sloctl-bench-") as tmp:
+        work = Path(tmp)
+        scenario = demo_scenario(MONTH_END, days=31)
+        history = History.generate(scenario)
+        history.write_file(work / "history.om")
+        backfill(work / "history.om", work / "data", 31 * 86400)
+        with LocalPrometheus(work / "data") as server:
+            print("| SLOs | way | queries s (median) | loading s | HTTP requests | peak RSS MiB |")
+            print("|---:|---|---:|---:|---:|---:|")
+            for count in args.slos:
+                definitions = work / f"defs-{count}"
+                write_definitions(definitions, count)
+                rows = {}
+                for mode in ("sloctl", "naive"):
+                    runs = [measure(mode, server.url, definitions) for _ in range(args.repeat)]
+                    rows[mode] = {
+                        "wall": statistics.median(r["wall"] for r in runs),
+                        "load": statistics.median(r["load"] for r in runs),
+                        "requests": runs[0]["requests"],
+                        "rss_mib": max(r["rss_mib"] for r in runs),
+                    }
+                    row = rows[mode]
+                    print(
+                        f"| {count} | {mode} | {row['wall']:.3f} | {row['load']:.3f} "
+                        f"| {row['requests']:.0f} | {row['rss_mib']:.0f} |"
+                    )
+                ratio_wall = rows["naive"]["wall"] / rows["sloctl"]["wall"]
+                ratio_requests = rows["naive"]["requests"] / rows["sloctl"]["requests"]
+                print(
+                    f"| {count} | naive / sloctl | {ratio_wall:.1f}x | | {ratio_requests:.0f}x | |"
+                )
+                sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
