@@ -150,3 +150,68 @@ def subquery(expr: str, window_seconds: int, step_seconds: int) -> str:
 
 def error_ratio(bad: str, total: str) -> str:
     return f"({bad}) / ({total})"
+
+
+# Recording rules: per-SLO series under shared names, told apart by their service and slo labels.
+
+EVENTS_RATE = "sloctl:events:rate5m"
+BAD_EVENTS_RATE = "sloctl:bad_events:rate5m"
+ERROR_RATIO = "sloctl:error_ratio:rate{window}"
+LATENCY_P95 = "sloctl:latency_p95:seconds5m"
+SLICE_SECONDS = 300
+
+
+def error_ratio_name(seconds: int) -> str:
+    return ERROR_RATIO.format(window=format_duration(seconds))
+
+
+def slo_selector(metric: str, service: str, slo: str) -> Selector:
+    """The recorded series of one SLO."""
+    return Selector(metric, (Matcher("service", "=", service), Matcher("slo", "=", slo)))
+
+
+def summed_rate(selector: Selector, seconds: int) -> str:
+    """Per-series rate first (counter resets are handled there), then the sum."""
+    return f"sum(rate({selector.render()}{range_text(seconds)}))"
+
+
+def bad_rate(total: Selector, bad: Selector | None, good: Selector | None, seconds: int) -> str:
+    """Bad events per second: the bad side, or total minus good.
+
+    A missing bad series is zero while the total exists; a missing good series means nothing
+    was good. The total side never gets a fallback, so a dead exporter stays "no data".
+    """
+    total_rate = summed_rate(total, seconds)
+    if bad is not None:
+        return f"({summed_rate(bad, seconds)} or 0 * {total_rate})"
+    assert good is not None
+    return f"{total_rate} - ({summed_rate(good, seconds)} or 0 * {total_rate})"
+
+
+def window_ratio(service: str, slo: str, seconds: int) -> str:
+    """The error ratio over a window from the 5-minute rates: traffic-weighted and cheap.
+
+    Summing the recorded rates over the window and dividing weighs every slice by its traffic,
+    unlike an average of short ratios, and reads one sample per evaluation instead of every
+    raw sample in the window.
+    """
+    window = range_text(seconds)
+    bad = slo_selector(BAD_EVENTS_RATE, service, slo).render()
+    total = slo_selector(EVENTS_RATE, service, slo).render()
+    return f"sum_over_time({bad}{window}) / sum_over_time({total}{window})"
+
+
+def short_ratio(service: str, slo: str) -> str:
+    bad = slo_selector(BAD_EVENTS_RATE, service, slo).render()
+    total = slo_selector(EVENTS_RATE, service, slo).render()
+    return f"{bad} / {total}"
+
+
+def quantile(histogram_buckets: Selector, q: Decimal, seconds: int) -> str:
+    """The q-quantile of a histogram over a window, summed over every series but ``le``."""
+    rate = f"rate({histogram_buckets.render()}{range_text(seconds)})"
+    return f"histogram_quantile({decimal_text(q)}, sum by (le) ({rate}))"
+
+
+def above(expr: str, threshold: Decimal) -> str:
+    return f"{expr} > {decimal_text(threshold)}"
