@@ -158,6 +158,8 @@ EVENTS_RATE = "sloctl:events:rate5m"
 BAD_EVENTS_RATE = "sloctl:bad_events:rate5m"
 ERROR_RATIO = "sloctl:error_ratio:rate{window}"
 LATENCY_P95 = "sloctl:latency_p95:seconds5m"
+OBJECTIVE = "sloctl:slo_objective:ratio"
+BUDGET_REMAINING = "sloctl:error_budget_remaining:ratio"
 SLICE_SECONDS = 300
 
 
@@ -211,6 +213,22 @@ def quantile(histogram_buckets: Selector, q: Decimal, seconds: int) -> str:
     """The q-quantile of a histogram over a window, summed over every series but ``le``."""
     rate = f"rate({histogram_buckets.render()}{range_text(seconds)})"
     return f"histogram_quantile({decimal_text(q)}, sum by (le) ({rate}))"
+
+
+def constant(value: Decimal) -> str:
+    return f"vector({decimal_text(value)})"
+
+
+def budget_remaining(service: str, slo: str, window_seconds: int, error_budget: Decimal) -> str:
+    """The share of the error budget left over the window: 1 - error ratio / (1 - target)."""
+    ratio = slo_selector(error_ratio_name(window_seconds), service, slo).render()
+    return f"1 - {ratio} / {decimal_text(error_budget)}"
+
+
+def burn_rate(ratio_metric: str, labels: Sequence[str] = ("service", "slo")) -> str:
+    """Burn rate of every SLO at once: its error ratio over its recorded error budget."""
+    on = ", ".join(labels)
+    return f"{ratio_metric} / on ({on}) (1 - {OBJECTIVE})"
 
 
 def above(expr: str, threshold: Decimal) -> str:

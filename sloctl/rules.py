@@ -116,11 +116,26 @@ def sli_records(slo: Slo) -> list[Record]:
 
 
 def budget_records(slo: Slo) -> list[Record]:
+    """Long-window ratios, the objective itself, and the share of the budget left.
+
+    The objective is recorded as a constant so that dashboards can compute every SLO's burn
+    rate with one query.
+    """
     labels = slo_labels(slo)
-    return [
+    window = window_seconds(slo)
+    records = [
         Record(promql.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels)
         for w in ratio_windows(slo)
     ]
+    records.append(Record(promql.OBJECTIVE, promql.constant(slo.target), labels))
+    records.append(
+        Record(
+            promql.BUDGET_REMAINING,
+            promql.budget_remaining(slo.service, slo.name, window, slo.error_budget),
+            labels,
+        )
+    )
+    return records
 
 
 def _annotations(slo: Slo, severity: Severity | None, summary: str, section: str) -> dict[str, str]:

@@ -1,0 +1,375 @@
+"""Grafana dashboards generated from the SLO definitions with grafana-foundation-sdk.
+
+An overview of every SLO (budget left, burn rates, open incidents) and one dashboard per
+service (budget burn-down, error ratio or p95 against their thresholds, burn rates with the
+alert factors drawn, and sloctl's incidents as annotations). Queries read the recorded series
+of the generated rules, built by :mod:`sloctl.promql`; the data source is a template variable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Self
+
+from grafana_foundation_sdk.builders import bargauge, prometheus, stat, timeseries
+from grafana_foundation_sdk.builders import common as common_builder
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as model
+
+from sloctl import burn, promql
+from sloctl.durations import format_duration
+from sloctl.rules import SEVERE_LATENCY, by_service, file_stem, window_seconds
+from sloctl.selector import quote
+from sloctl.slo import LatencyIndicator, Slo
+
+INCIDENT_OPEN = "sloctl_incident_open"
+"""Gauge sloctl exports per open incident (labels service, severity, incident), 1 while open."""
+
+DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
+TAGS = ["sloctl", "slo"]
+Panel = stat.Panel | timeseries.Panel | bargauge.Panel
+
+
+class _PrometheusAnnotation(model.AnnotationQuery):
+    """The SDK's annotation model lacks the Prometheus fields Grafana reads; add them."""
+
+    step: str | None = None
+    title_format: str | None = None
+    text_format: str | None = None
+    tag_keys: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        payload = super().to_json()
+        extra: dict[str, object] = {
+            "step": self.step,
+            "titleFormat": self.title_format,
+            "textFormat": self.text_format,
+            "tagKeys": self.tag_keys,
+        }
+        payload.update({k: v for k, v in extra.items() if v is not None})
+        return payload
+
+
+class PrometheusAnnotation(dashboard_builder.AnnotationQuery):
+    _internal: _PrometheusAnnotation
+
+    def __init__(self) -> None:
+        self._internal = _PrometheusAnnotation()
+
+    def build(self) -> _PrometheusAnnotation:
+        return self._internal
+
+    def step(self, step: str) -> Self:
+        self._internal.step = step
+        return self
+
+    def title_format(self, text: str) -> Self:
+        self._internal.title_format = text
+        return self
+
+    def text_format(self, text: str) -> Self:
+        self._internal.text_format = text
+        return self
+
+    def tag_keys(self, keys: str) -> Self:
+        self._internal.tag_keys = keys
+        return self
+
+
+def query(expr: str, legend: str, ref_id: str, *, instant: bool = False) -> prometheus.Dataquery:
+    built = prometheus.Dataquery().expr(expr).legend_format(legend).ref_id(ref_id)
+    return built.instant() if instant else built.range()
+
+
+def steps(*pairs: tuple[float | None, str]) -> dashboard_builder.ThresholdsConfig:
+    return (
+        dashboard_builder.ThresholdsConfig()
+        .mode(model.ThresholdsMode.ABSOLUTE)
+        .steps([model.Threshold(value=value, color=color) for value, color in pairs])
+    )
+
+
+BUDGET_STEPS = ((None, "red"), (0.0, "orange"), (0.25, "green"))
+
+
+def incidents_annotation(service: str | None) -> PrometheusAnnotation:
+    selector = f"{INCIDENT_OPEN}{{service={quote(service)}}}" if service else INCIDENT_OPEN
+    return (
+        PrometheusAnnotation()
+        .name("sloctl incidents")
+        .datasource(DATASOURCE)
+        .enable(True)
+        .icon_color("red")
+        .expr(f"max by (service, severity, incident) ({selector}) > 0")
+        .step("60s")
+        .title_format("{{severity}} incident {{incident}} ({{service}})")
+        .text_format("declared by sloctl")
+        .tag_keys("service,severity")
+    )
+
+
+def _base(title: str, uid: str, description: str) -> dashboard_builder.Dashboard:
+    return (
+        dashboard_builder.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(TAGS)
+        .time("now-7d", "now")
+        .refresh("1m")
+        .timezone("utc")
+        .readonly()
+        .tooltip(model.DashboardCursorSync.CROSSHAIR)
+        .with_variable(
+            dashboard_builder.DatasourceVariable("datasource")
+            .label("Data source")
+            .type("prometheus")
+        )
+    )
+
+
+def _thresholded(
+    panel: timeseries.Panel, pairs: Sequence[tuple[float | None, str]]
+) -> timeseries.Panel:
+    return panel.thresholds(steps(*pairs)).thresholds_style(
+        common_builder.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.DASHED)
+    )
+
+
+def _legend() -> common_builder.VizLegendOptions:
+    return (
+        common_builder.VizLegendOptions()
+        .show_legend(True)
+        .display_mode(common.LegendDisplayMode.TABLE)
+        .placement(common.LegendPlacement.BOTTOM)
+        .calcs(["lastNotNull", "max"])
+    )
+
+
+def _ratio(slo: Slo, seconds: int) -> str:
+    return promql.slo_selector(promql.error_ratio_name(seconds), slo.service, slo.name).render()
+
+
+def budget_stat(slo: Slo) -> stat.Panel:
+    expr = promql.slo_selector(promql.BUDGET_REMAINING, slo.service, slo.name).render()
+    window = format_duration(window_seconds(slo))
+    return (
+        stat.Panel()
+        .title(f"{slo.name}: budget left ({window})")
+        .description(
+            f"{slo.indicator.describe()}, objective {promql.decimal_text(slo.target * 100)}%"
+        )
+        .datasource(DATASOURCE)
+        .with_target(query(expr, "budget left", "A", instant=True))
+        .unit("percentunit")
+        .decimals(1)
+        .thresholds(steps(*BUDGET_STEPS))
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .graph_mode(common.BigValueGraphMode.AREA)
+        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
+        .height(7)
+        .span(4)
+    )
+
+
+def burn_down(slo: Slo) -> timeseries.Panel:
+    expr = promql.slo_selector(promql.BUDGET_REMAINING, slo.service, slo.name).render()
+    panel = (
+        timeseries.Panel()
+        .title(f"{slo.name}: error budget burn-down")
+        .datasource(DATASOURCE)
+        .with_target(query(expr, "budget left", "A"))
+        .unit("percentunit")
+        .max(1)
+        .legend(_legend())
+        .height(7)
+        .span(10)
+    )
+    return _thresholded(panel, BUDGET_STEPS)
+
+
+def signal(slo: Slo) -> timeseries.Panel:
+    """Error ratio against the objective and the runbook's P2/P1 lines, or p95 latency."""
+    panel = timeseries.Panel().datasource(DATASOURCE).legend(_legend()).height(7).span(10)
+    if isinstance(slo.indicator, LatencyIndicator):
+        threshold = float(slo.indicator.threshold_seconds)
+        severe = float(max(SEVERE_LATENCY, slo.indicator.threshold_seconds))
+        expr = promql.slo_selector(promql.LATENCY_P95, slo.service, slo.name).render()
+        panel = (
+            panel.title(f"{slo.name}: p95 latency")
+            .with_target(query(expr, "p95", "A"))
+            .unit("s")
+            .min(0)
+        )
+        pairs: list[tuple[float | None, str]] = [(None, "green"), (threshold, "orange")]
+        if severe > threshold:
+            pairs.append((severe, "red"))
+        return _thresholded(panel, pairs)
+    panel = (
+        panel.title(f"{slo.name}: error ratio")
+        .with_target(query(_ratio(slo, promql.SLICE_SECONDS), "5m", "A"))
+        .with_target(query(_ratio(slo, 3600), "1h", "B"))
+        .unit("percentunit")
+        .min(0)
+    )
+    return _thresholded(
+        panel,
+        [(None, "green"), (float(slo.error_budget), "yellow"), (0.1, "orange"), (0.5, "red")],
+    )
+
+
+def burn_rates(slo: Slo) -> timeseries.Panel:
+    """Burn rates over the alerting windows, with the alert factors drawn as thresholds."""
+    budget = promql.decimal_text(slo.error_budget)
+    panel = (
+        timeseries.Panel()
+        .title(f"{slo.name}: burn rate")
+        .description(
+            "Alert factors derived from the SLO window: page on the upper two, ticket below."
+        )
+        .datasource(DATASOURCE)
+        .unit("x")
+        .min(0)
+        .legend(_legend())
+        .height(7)
+        .span(10)
+    )
+    for index, pair in enumerate(burn.STANDARD_WINDOWS):
+        expr = f"{_ratio(slo, pair.long_seconds)} / {budget}"
+        legend = format_duration(pair.long_seconds)
+        panel = panel.with_target(query(expr, legend, chr(ord("A") + index)))
+    window = burn.budget_window_seconds(slo)
+    colors = {0: "red", 1: "orange", 2: "yellow", 3: "blue"}
+    factors = sorted(
+        (float(burn.factor(window, pair)), colors[index])
+        for index, pair in enumerate(burn.STANDARD_WINDOWS)
+        if burn.can_fire(slo, pair)
+    )
+    return _thresholded(panel, [(None, "green"), *factors])
+
+
+def service_dashboard(service: str, slos: Sequence[Slo]) -> model.Dashboard:
+    board = _base(
+        f"SLOs / {service}",
+        f"sloctl-{file_stem(service)}"[:40],
+        f"Error budgets, SLIs and burn rates of {service}, generated by sloctl.",
+    ).annotation(incidents_annotation(service))
+    for slo in slos:
+        board = board.with_row(dashboard_builder.Row(f"{slo.name}: {slo.indicator.describe()}"))
+        board = board.with_panel(budget_stat(slo)).with_panel(burn_down(slo))
+        board = board.with_panel(
+            stat.Panel()
+            .title(f"{slo.name}: burn rate (1h)")
+            .datasource(DATASOURCE)
+            .with_target(
+                query(
+                    f"{_ratio(slo, 3600)} / {promql.decimal_text(slo.error_budget)}",
+                    "1h",
+                    "A",
+                    instant=True,
+                )
+            )
+            .unit("x")
+            .decimals(2)
+            .thresholds(steps((None, "green"), (1.0, "orange"), (14.4, "red")))
+            .color_mode(common.BigValueColorMode.VALUE)
+            .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
+            .height(7)
+            .span(4)
+        )
+        board = board.with_panel(signal(slo)).with_panel(burn_rates(slo))
+    return board.build()
+
+
+def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
+    def gauge(
+        title: str, expr: str, unit: str, pairs: Sequence[tuple[float | None, str]]
+    ) -> bargauge.Panel:
+        return (
+            bargauge.Panel()
+            .title(title)
+            .datasource(DATASOURCE)
+            .with_target(query(expr, "{{service}} / {{slo}}", "A", instant=True))
+            .unit(unit)
+            .thresholds(steps(*pairs))
+            .display_mode(common.BarGaugeDisplayMode.GRADIENT)
+            .orientation(common.VizOrientation.HORIZONTAL)
+            .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
+            .height(max(6, 2 + len(slos)))
+            .span(8)
+        )
+
+    burn_steps = ((None, "green"), (1.0, "yellow"), (6.0, "orange"), (14.4, "red"))
+    open_incidents = (
+        stat.Panel()
+        .title("Open incidents")
+        .datasource(DATASOURCE)
+        .with_target(
+            query(
+                f"sum by (severity) ({INCIDENT_OPEN}) or vector(0)",
+                "{{severity}}",
+                "A",
+                instant=True,
+            )
+        )
+        .unit("none")
+        .thresholds(steps((None, "green"), (1.0, "red")))
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
+        .height(4)
+        .span(24)
+    )
+    return (
+        _base(
+            "SLOs / overview",
+            "sloctl-overview",
+            "Every SLO's error budget at a glance, generated by sloctl.",
+        )
+        .annotation(incidents_annotation(None))
+        .with_panel(open_incidents)
+        .with_panel(
+            gauge("Error budget left", promql.BUDGET_REMAINING, "percentunit", BUDGET_STEPS)
+        )
+        .with_panel(
+            gauge(
+                "Burn rate (1h)", promql.burn_rate(promql.error_ratio_name(3600)), "x", burn_steps
+            )
+        )
+        .with_panel(
+            gauge(
+                "Burn rate (6h)", promql.burn_rate(promql.error_ratio_name(21600)), "x", burn_steps
+            )
+        )
+        .build()
+    )
+
+
+def encode(dashboard: model.Dashboard) -> str:
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(dashboard, cls=JSONEncoder, sort_keys=True, indent=2) + "\n"
+
+
+def render_dashboards(slos: Iterable[Slo]) -> dict[str, str]:
+    """File name to JSON: the overview and one dashboard per service."""
+    every = list(slos)
+    files = {"overview.json": encode(overview_dashboard(every))}
+    for service, service_slos in by_service(every).items():
+        files[f"{file_stem(service)}.json"] = encode(service_dashboard(service, service_slos))
+    return files
+
+
+def queries(document: Any) -> list[str]:
+    """Every PromQL expression in a dashboard's JSON: panel targets and annotations."""
+    found: list[str] = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "expr" and isinstance(value, str):
+                found.append(value)
+            else:
+                found.extend(queries(value))
+    elif isinstance(document, list):
+        for item in document:
+            found.extend(queries(item))
+    return found
