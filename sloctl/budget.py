@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+MAX_EXHAUSTION_MINUTES = 100 * 365 * 24 * 60
 AT_RISK_REMAINING_SHARE = 0.25
 """Below this share of the budget left, an SLO is "at risk" whatever its burn rate."""
 
@@ -70,7 +71,10 @@ def time_to_exhaustion(
     if burn is None or burn <= 0:
         return None
     spent_per_minute = burn * float(budget) / float(minutes(window))
-    return timedelta(minutes=remaining_minutes / spent_per_minute)
+    lasting = remaining_minutes / spent_per_minute
+    if not math.isfinite(lasting) or lasting > MAX_EXHAUSTION_MINUTES:
+        return None  # spent so slowly that it never runs out in any horizon worth showing
+    return timedelta(minutes=lasting)
 
 
 def _exhausting(burn: float | None, tte: timedelta | None, time_left: timedelta | None) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,6 +56,9 @@ from sloctl.slo import (
 from sloctl.yaml_document import Document, Location, YamlError, load_yaml
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
+MAX_NUMBER_TEXT = 40
+MAX_TARGET_DIGITS = 20
+EXACT = Context(prec=60, traps=[InvalidOperation, Overflow, DivisionByZero])
 MAX_FILES = 1000
 
 
@@ -63,26 +66,43 @@ def parse_ratio(value: Any) -> Decimal:
     """A target as a fraction (``0.999``) or a percentage string (``"99.9%"``), exactly."""
     if isinstance(value, bool):
         raise ValueError("expected a number such as 0.999 or a percentage such as 99.9%")
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{value} is above 1; write a fraction (0.999) or 99.9%")
+        number = Decimal(value)
+    elif isinstance(value, float):
         text = repr(value)
         if not math.isfinite(value):
             raise ValueError(f"{text} is not a number; write a fraction (0.999) or 99.9%")
-        if float(value) > 1:
+        if value > 1:
             raise ValueError(f"{text} is above 1; write a fraction (0.999) or a percentage (99.9%)")
         number = Decimal(text)
     elif isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise ValueError(f"{text[:20]}... is too long for a target")
         try:
-            number = Decimal(text[:-1].strip()) / 100 if text.endswith("%") else Decimal(text)
-        except InvalidOperation as exc:
+            if text.endswith("%"):
+                number = EXACT.divide(Decimal(text[:-1].strip()), 100)
+            else:
+                number = Decimal(text)
+        except ArithmeticError as exc:
             raise ValueError(f"{value!r} is not a number or percentage") from exc
         if not number.is_finite() or (not text.endswith("%") and number > 1):
             raise ValueError(f"{value!r}: write a fraction (0.999) or a percentage (99.9%)")
     else:
         raise ValueError("expected a number such as 0.999 or a percentage such as 99.9%")
+    return checked_target(number, repr(value))
+
+
+def checked_target(number: Decimal, shown: str) -> Decimal:
+    """``number`` if it lies strictly between 0 and 1 and is written with at most 20 digits."""
     if not 0 < number < 1:
-        raise ValueError(f"{value!r} must lie strictly between 0% and 100%")
-    return number.normalize()
+        raise ValueError(f"{shown} must lie strictly between 0% and 100%")
+    normal = number.normalize()
+    if len(normal.as_tuple().digits) > MAX_TARGET_DIGITS:
+        raise ValueError(f"{shown} has more than {MAX_TARGET_DIGITS} significant digits")
+    return normal
 
 
 def _selector(value: Any) -> Selector:
@@ -186,7 +206,7 @@ class WindowSpec(_Spec):
                 raise ValueError("'timezone' applies to calendar windows only")
             try:
                 ZoneInfo(self.timezone)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
+            except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
                 raise ValueError(f"unknown time zone {self.timezone!r}") from exc
         return self
 
@@ -220,8 +240,8 @@ class SloSpec(_Spec):
             raise ValueError(
                 "'timeSliceTarget' and 'timeSliceWindow' need budgetingMethod: Timeslices"
             )
-        if self.time_slice_window is not None and self.time_slice_window > 3600:
-            raise ValueError("'timeSliceWindow' longer than 1h makes a coarse SLO; use 1m to 1h")
+        if self.time_slice_window is not None and not 60 <= self.time_slice_window <= 3600:
+            raise ValueError("'timeSliceWindow' must be from 1m to 1h")
         return self
 
 
@@ -258,7 +278,8 @@ def _target_of(spec: SloSpec, window: Window) -> Decimal:
     if budget >= window_minutes:
         raise ValueError(f"budget {objective.budget} is not shorter than the window")
     if objective.target is None:
-        return (1 - budget / window_minutes).normalize()
+        derived = 1 - EXACT.divide(budget, window_minutes)
+        return checked_target(derived.quantize(Decimal(10) ** -MAX_TARGET_DIGITS), objective.budget)
     implied = (1 - objective.target) * window_minutes
     if abs(implied - budget) > amount_resolution_minutes(objective.budget):
         raise ValueError(

@@ -9,11 +9,29 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sloctl.definitions import load_definitions
+from sloctl.errors import UsageError
 from sloctl.evaluation import evaluate
 from sloctl.history import History, demo_scenario
 from sloctl.local_prometheus import LocalPrometheus, backfill
 from sloctl.prometheus import PrometheusReader
 from sloctl.report import OutputFormat, render
+
+MARKER = ".sloctl-demo"
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Empty ``workdir`` for a new history, but only if the demo made it: never a user's files."""
+    if workdir.exists():
+        if not (workdir / MARKER).is_file():
+            if any(workdir.iterdir()):
+                raise UsageError(
+                    f"--workdir {workdir} exists and was not made by sloctl demo; "
+                    "pick a new or empty directory"
+                )
+        else:
+            shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("made by sloctl demo; removed and rebuilt on each run\n")
 
 
 def run_demo(
@@ -31,9 +49,7 @@ def run_demo(
     slos = load_definitions(definitions)
     now = datetime.now(UTC)
     scenario = demo_scenario(now, days=days)
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    prepare_workdir(workdir)
     openmetrics = workdir / "history.om"
     logger.info("demo_generating", days=days, end=scenario.end.isoformat())
     History.generate(scenario).write_file(openmetrics)

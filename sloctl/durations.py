@@ -12,6 +12,9 @@ _UNIT_SECONDS: dict[str, int] = {
     "d": 86400,
     "w": 7 * 86400,
 }
+MAX_NUMBER_TEXT = 30
+MAX_SECONDS = 3650 * 86400
+"""Ten years: far beyond any SLO window, short enough for dates and timedeltas."""
 _PART = re.compile(r"(\d+)(w|d|h|m|s)")
 _WHOLE = re.compile(r"(?=\d)(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?")
 """Units from the largest down, each at most once, as Prometheus requires."""
@@ -32,6 +35,8 @@ def parse_duration(text: str) -> int:
     seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(cleaned))
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{text!r} is longer than {MAX_SECONDS // 86400} days")
     return seconds
 
 
@@ -54,11 +59,11 @@ def format_duration(seconds: int) -> str:
 def parse_amount_minutes(text: str) -> Decimal:
     """Parse an amount of time with one unit (``43.2m``, ``3.6h``, ``2592s``) into exact minutes."""
     cleaned = text.strip()
-    match = _AMOUNT.fullmatch(cleaned)
+    match = _AMOUNT.fullmatch(cleaned) if len(cleaned) <= MAX_NUMBER_TEXT else None
     if match is None:
         raise ValueError(
-            f"{text!r} is not an amount of time; write a number and one unit s, m, h or d, "
-            "such as 43.2m or 3.6h"
+            f"{text[:MAX_NUMBER_TEXT]!r} is not an amount of time; write a number and one "
+            "unit s, m, h or d, such as 43.2m or 3.6h"
         )
     try:
         number = Decimal(match.group(1))
@@ -84,9 +89,9 @@ def amount_resolution_minutes(text: str) -> Decimal:
 def parse_seconds(text: str) -> Decimal:
     """Parse a latency threshold such as ``200ms``, ``2.5s`` or ``0.2`` into exact seconds."""
     cleaned = text.strip()
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)?", cleaned)
-    if match is None:
-        raise ValueError(f"{text!r} is not a latency; write 200ms, 2.5s or 0.2 (seconds)")
+    match = re.fullmatch(r"(\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2})?)(ms|s)?", cleaned)
+    if match is None or len(cleaned) > MAX_NUMBER_TEXT:
+        raise ValueError(f"{text[:MAX_NUMBER_TEXT]!r} is not a latency; write 200ms, 2.5s or 0.2")
     value = Decimal(match.group(1))
     if match.group(2) == "ms":
         value = value / 1000

@@ -75,8 +75,9 @@ class QueryError(PrometheusError):
     def __init__(self, message: str, *, query: str, slos: Sequence[str] = ()) -> None:
         self.query = query
         self.slos = tuple(slos)
+        one_line = " ".join(query.split())
         shown = ", ".join(self.slos[:3])
         if len(self.slos) > 3:
             shown += f" and {len(self.slos) - 3} more"
         who = f" for SLO {shown}" if shown else ""
-        super().__init__(f"{message}{who}; query: {query}")
+        super().__init__(f"{message}{who}; query: {one_line}")

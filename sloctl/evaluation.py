@@ -83,10 +83,12 @@ def evaluate(
 
 
 def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
-    counts, note = counts_from(slo, readings.get((slo.key, span.measured_seconds)))
+    counts, note = counts_from(
+        slo, readings.get((slo.key, span.measured_seconds)), span.measured_seconds
+    )
     burn_counts = {
-        name: counts_from(slo, readings.get((slo.key, int(length.total_seconds()))))[0]
-        for name, length in BURN_WINDOWS
+        name: counts_from(slo, readings.get((slo.key, seconds)), seconds)[0]
+        for name, seconds in ((n, int(length.total_seconds())) for n, length in BURN_WINDOWS)
     }
     slice_length = (
         None if slo.timeslices is None else timedelta(seconds=slo.timeslices.slice_seconds)

@@ -27,6 +27,7 @@ BAD = "bad"
 GOOD = "good"
 BAD_SLICES = "bad_slices"
 SLICES = "slices"
+GOOD_SERIES = "good_series"
 
 
 @dataclass(frozen=True)
@@ -155,9 +156,14 @@ def _slice_batch(
         numerator, total, split, step, numerator_is_good=numerator_is_good, slice_target=target
     )
     with_data = f"{promql.summed_increase(total, split, step)} > 0"
+    present = f"group {promql.by_clause(split)} ({numerator.render()})"
     parts = []
     for seconds in sorted(group.windows):
+        if seconds < step:
+            continue  # not one whole slice yet: no data
         window = {WINDOW_LABEL: str(seconds)}
+        if numerator_is_good:
+            parts.append(promql.tagged(present, **window, **{PART_LABEL: GOOD_SERIES}))
         bad_count = f"sum_over_time({promql.subquery(bad, seconds, step)})"
         data_count = f"count_over_time({promql.subquery(with_data, seconds, step)})"
         parts.append(promql.tagged(bad_count, **window, **{PART_LABEL: BAD_SLICES}))
@@ -174,33 +180,47 @@ def split_answer(batch: Batch, samples: Sequence[Sample]) -> Readings:
         window = sample.labels.get(WINDOW_LABEL)
         if members is None or window is None or not window.isdigit():
             continue  # a combination nobody asked for (the regex covers a cross product)
-        if not math.isfinite(sample.value):
-            continue  # NaN or Inf is no reading at all, and must never become a budget
         part = sample.labels.get(PART_LABEL)
         for slo_key, role in members:
             readings[(slo_key, int(window))][part or role] = sample.value
     return readings
 
 
-def counts_from(slo: Slo, reading: Mapping[str, float] | None) -> tuple[Counts | None, str]:
-    """Counts for one SLO and window from its readings, with a note when they are unusable."""
+def counts_from(
+    slo: Slo, reading: Mapping[str, float] | None, window_seconds: int
+) -> tuple[Counts | None, str]:
+    """Counts for one SLO over one window, with a note when the readings are unusable.
+
+    For timeslices the total is every slice of the window, traffic or not, so that burn rate,
+    consumed budget and time to exhaustion all count the same slices; a window without any
+    slice of traffic is "no data".
+    """
     if not reading:
         return None, ""
-    if slo.timeslices is not None:
-        slices = reading.get(SLICES)
-        if slices is None:
-            return None, ""
-        return Counts(total=slices, bad=reading.get(BAD_SLICES, 0.0)), ""
-    total = reading.get(TOTAL)
-    if total is None:
-        return None, ""
-    if BAD in reading or slo.indicator.bad is not None:
-        return Counts(total=total, bad=reading.get(BAD, 0.0)), ""
-    good = reading.get(GOOD)
-    if good is None and isinstance(slo.indicator, LatencyIndicator):
+    if any(not math.isfinite(value) for value in reading.values()):
+        return None, "Prometheus returned NaN or infinity for this window"
+    if isinstance(slo.indicator, LatencyIndicator) and _bucket_missing(slo, reading):
         threshold = promql.decimal_text(slo.indicator.threshold_seconds)
         return None, (
             f"no bucket le={threshold} in {slo.indicator.histogram.metric}_bucket: "
             "the threshold must be one of the histogram's bucket bounds"
         )
-    return Counts(total=total, bad=max(total - (good or 0.0), 0.0)), ""
+    if slo.timeslices is not None:
+        if not reading.get(SLICES):
+            return None, ""
+        slices = window_seconds // slo.timeslices.slice_seconds
+        return Counts(total=float(slices), bad=reading.get(BAD_SLICES, 0.0)), ""
+    total = reading.get(TOTAL)
+    if total is None:
+        return None, ""
+    if slo.indicator.bad is not None:
+        return Counts(total=total, bad=reading.get(BAD, 0.0)), ""
+    good = reading.get(GOOD, 0.0)
+    return Counts(total=total, bad=max(total - good, 0.0)), ""
+
+
+def _bucket_missing(slo: Slo, reading: Mapping[str, float]) -> bool:
+    """The threshold's bucket was not found although the histogram has events."""
+    if slo.timeslices is not None:
+        return bool(reading.get(SLICES)) and GOOD_SERIES not in reading
+    return TOTAL in reading and GOOD not in reading

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import structlog
@@ -47,6 +47,11 @@ class Series:
 
 def _unix(moment: datetime) -> str:
     return f"{moment.timestamp():.3f}"
+
+
+def _seconds(step: timedelta) -> str:
+    """A step in seconds, exactly (``1234567`` and ``0.5``, never ``1.23457e+06``)."""
+    return format(Decimal(step.total_seconds()).normalize(), "f")
 
 
 def _value(raw: Any, expr: str) -> float:
@@ -100,14 +105,17 @@ class PrometheusReader:
     def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
         """Evaluate ``expr`` at exactly ``at``; the result must be an instant vector."""
         data = self._get("/api/v1/query", {"query": expr, "time": _unix(at)}, expr, slos)
-        if data.get("resultType") != "vector":
-            raise QueryError(
-                f"expected an instant vector, got {data.get('resultType')!r}", query=expr, slos=slos
-            )
-        return [
-            Sample(item.get("metric", {}), _value(item["value"][1], expr))
-            for item in data.get("result", [])
-        ]
+        try:
+            if data["resultType"] != "vector":
+                raise QueryError(
+                    f"expected an instant vector, got {data['resultType']!r}", query=expr, slos=slos
+                )
+            return [
+                Sample(dict(item.get("metric") or {}), _value(item["value"][1], expr))
+                for item in data["result"]
+            ]
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise QueryError("Prometheus answered in an unexpected shape", query=expr) from exc
 
     def range(
         self,
@@ -126,22 +134,24 @@ class PrometheusReader:
                 "query": expr,
                 "start": _unix(chunk_start),
                 "end": _unix(chunk_end),
-                "step": f"{step.total_seconds():g}",
+                "step": _seconds(step),
             }
             data = self._get("/api/v1/query_range", params, expr, slos)
-            if data.get("resultType") != "matrix":
-                raise QueryError(
-                    f"expected a range vector, got {data.get('resultType')!r}",
-                    query=expr,
-                    slos=slos,
-                )
-            for item in data.get("result", []):
-                metric = item.get("metric", {})
-                key = tuple(sorted(metric.items()))
-                labels_of[key] = metric
-                merged.setdefault(key, []).extend(
-                    (float(ts), _value(v, expr)) for ts, v in item.get("values", [])
-                )
+            try:
+                if data["resultType"] != "matrix":
+                    kind = data["resultType"]
+                    raise QueryError(
+                        f"expected a range vector, not {kind!r}", query=expr, slos=slos
+                    )
+                for item in data["result"]:
+                    metric = dict(item.get("metric") or {})
+                    key = tuple(sorted(metric.items()))
+                    labels_of[key] = metric
+                    merged.setdefault(key, []).extend(
+                        (float(ts), _value(v, expr)) for ts, v in item["values"]
+                    )
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise QueryError("Prometheus answered in an unexpected shape", query=expr) from exc
         return [Series(labels_of[k], tuple(merged[k])) for k in sorted(merged)]
 
     def _get(
@@ -169,7 +179,7 @@ class PrometheusReader:
             except requests.Timeout:
                 last_problem = f"no answer within {self.timeout:g} s"
                 continue
-            except requests.ConnectionError as exc:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 last_problem = f"cannot connect ({_reason(exc)})"
                 continue
             except requests.RequestException as exc:
@@ -232,11 +242,11 @@ def _reason(exc: Exception) -> str:
 
 
 def redact(url: str) -> str:
-    """``url`` without user information, which may hold a password."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    """``url`` without user information or query string, either of which may hold a secret.
+
+    Done on the text, not through a URL parser: a password with ``/`` or ``#`` in it would
+    stop the parser early and leave part of the password in the "host".
+    """
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)(?:.*@)?(.*)$", url, re.DOTALL)
+    scheme, rest = (match.group(1), match.group(2)) if match else ("", url)
+    return scheme + re.split(r"[?#]", rest, maxsplit=1)[0]

@@ -15,6 +15,11 @@ from decimal import Decimal
 from sloctl.durations import format_duration
 from sloctl.selector import Matcher, Selector, quote, regex_escape
 
+GROUPING_KEYWORDS = frozenset(
+    {"nan", "inf", "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+     "offset", "and", "or", "unless", "atan2"}
+)  # fmt: skip
+"""Label names PromQL 2.x cannot take unquoted in a ``by (...)`` clause; never split on them."""
 WINDOW_LABEL = "sloctl_window"
 PART_LABEL = "sloctl_part"
 
@@ -41,7 +46,7 @@ def shared_split_labels(*selectors: Selector | None) -> tuple[str, ...]:
     for selector in present[1:]:
         values = selector.equal_values()
         common = {k: v for k, v in common.items() if values.get(k) == v}
-    return tuple(sorted(common))
+    return tuple(sorted(k for k in common if k.lower() not in GROUPING_KEYWORDS))
 
 
 @dataclass(frozen=True, order=True)

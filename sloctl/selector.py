@@ -52,9 +52,11 @@ def number_regex(value: Decimal) -> str:
     across versions and client libraries.
     """
     text = format(value.normalize(), "f")
-    if "." in text:
-        return regex_escape(text) + "0*"
-    return regex_escape(text) + "(\\.0+)?"
+    plain = regex_escape(text) + ("0*" if "." in text else "(\\.0+)?")
+    scientific = repr(float(value))  # how Python and Go clients write 1e-05
+    if "e" in scientific:
+        return f"{plain}|{regex_escape(scientific)}"
+    return plain
 
 
 @dataclass(frozen=True, order=True)
@@ -194,6 +196,10 @@ class _Parser:
             label = self.name(LABEL_NAME, "label name")
             op = self.op()
             value = self.string()
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise self.fail("label value is not valid UTF-8") from exc
             if op in ("=~", "!~"):
                 _check_regex(value, self)
             matchers.append(Matcher(label, op, value))

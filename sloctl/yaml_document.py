@@ -112,6 +112,10 @@ def parse_yaml(text: str) -> Document:
         raise YamlError(f"invalid YAML: {exc}") from exc
     except RecursionError as exc:
         raise YamlError("YAML nests too deeply") from exc
+    except YamlError:
+        raise
+    except (ValueError, OverflowError) as exc:  # an integer of thousands of digits, say
+        raise YamlError(f"unreadable value: {str(exc)[:120]}") from exc
     finally:
         loader.dispose()
     return Document(data, lines)

@@ -354,8 +354,13 @@ def test_timeslices(tmp_path: Path) -> None:
         ),
         pytest.param(
             {"budgetingMethod": "Timeslices", "timeSliceTarget": "95%", "timeSliceWindow": "2h"},
-            "longer than 1h",
+            "must be from 1m to 1h",
             id="coarse-slices",
+        ),
+        pytest.param(
+            {"budgetingMethod": "Timeslices", "timeSliceTarget": "95%", "timeSliceWindow": "30s"},
+            "must be from 1m to 1h",
+            id="fine-slices",
         ),
         pytest.param(
             {"budgetingMethod": "Timeslices", "timeSliceTarget": "95%", "timeSliceWindow": "7m"},

@@ -14,6 +14,7 @@ from sloctl.plan import (
     BAD,
     BAD_SLICES,
     GOOD,
+    GOOD_SERIES,
     SLICES,
     TOTAL,
     Batch,
@@ -282,6 +283,8 @@ def test_split_answer_hands_a_shared_series_to_every_slo_on_it() -> None:
 
 # --------------------------------------------------------------------------- counts_from
 
+THIRTY_DAYS = MONTH
+
 
 @pytest.mark.parametrize(
     ("slo", "reading", "expected"),
@@ -335,14 +338,37 @@ def test_split_answer_hands_a_shared_series_to_every_slo_on_it() -> None:
     ],
 )
 def test_counts_from(slo: Slo, reading: dict[str, float] | None, expected: Counts | None) -> None:
-    counts, note = counts_from(slo, reading)
+    counts, note = counts_from(slo, reading, THIRTY_DAYS)
     assert counts == expected
+    assert note == ""
+
+
+def test_timeslices_count_every_slice_of_the_window_not_only_busy_ones() -> None:
+    slo = _ratio_slo("a", timeslices=Timeslices(Decimal("0.95"), 60))
+    counts, _ = counts_from(slo, {BAD_SLICES: 1.0, SLICES: 10.0}, THIRTY_DAYS)
+    assert counts == Counts(43200.0, 1.0)  # burn rate and consumed budget agree
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf], ids=["nan", "inf"])
+def test_counts_from_refuses_non_finite_readings(value: float) -> None:
+    counts, note = counts_from(_ratio_slo("a"), {TOTAL: 1000.0, BAD: value}, THIRTY_DAYS)
+    assert counts is None
+    assert "NaN or infinity" in note
+
+
+def test_timeslice_latency_without_its_bucket_explains_the_threshold() -> None:
+    slo = _latency_slo("api", "0.25", timeslices=Timeslices(Decimal("0.95"), 60))
+    counts, note = counts_from(slo, {SLICES: 100.0, BAD_SLICES: 100.0}, THIRTY_DAYS)
+    assert counts is None
+    assert "le=0.25" in note
+    counts, note = counts_from(slo, {SLICES: 100.0, BAD_SLICES: 2.0, GOOD_SERIES: 1.0}, THIRTY_DAYS)
+    assert counts == Counts(43200.0, 2.0)
     assert note == ""
 
 
 def test_counts_from_latency_without_its_bucket_explains_the_threshold() -> None:
     slo = _latency_slo("api", "0.25")
-    counts, note = counts_from(slo, {TOTAL: 200.0})
+    counts, note = counts_from(slo, {TOTAL: 200.0}, THIRTY_DAYS)
     assert counts is None
     assert "le=0.25" in note
     assert "http_request_duration_seconds_bucket" in note
@@ -350,7 +376,7 @@ def test_counts_from_latency_without_its_bucket_explains_the_threshold() -> None
 
 
 def test_counts_from_never_invents_a_nan() -> None:
-    counts, _ = counts_from(_good_ratio_slo("a"), {TOTAL: 10.0, GOOD: 4.0})
+    counts, _ = counts_from(_good_ratio_slo("a"), {TOTAL: 10.0, GOOD: 4.0}, THIRTY_DAYS)
     assert counts is not None
     assert not math.isnan(counts.bad)
     assert counts.bad == 6.0
@@ -378,7 +404,8 @@ def test_timeslice_slo_produces_bad_slices_and_slices_parts() -> None:
     ]
     readings = split_answer(batches[0], samples)
     assert dict(readings) == {("api/availability", 86400): {BAD_SLICES: 3.0, SLICES: 288.0}}
-    assert counts_from(slo, readings[("api/availability", 86400)]) == (Counts(288.0, 3.0), "")
+    reading = readings[("api/availability", 86400)]
+    assert counts_from(slo, reading, 86400) == (Counts(288.0, 3.0), "")
 
 
 def test_timeslice_latency_slo_compares_the_good_ratio_with_the_slice_target() -> None:

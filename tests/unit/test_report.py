@@ -313,7 +313,7 @@ def test_every_row_serialises_without_nan(counts: Counts | None, burn: Counts | 
 
 def test_row_of_a_nan_reading_serialises_without_nan() -> None:
     slo = _ratio_slo("api")
-    counts, _ = counts_from(slo, {"total": math.nan, "bad": math.nan})
+    counts, _ = counts_from(slo, {"total": math.nan, "bad": math.nan}, 86400)
     result = _result(slo, counts, None)
     assert result.budget.status is Status.NO_DATA
     item = json.loads(json.dumps(row(result), allow_nan=False))
