@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -17,7 +19,7 @@ from sloctl.demo import run_demo
 from sloctl.errors import DefinitionError, SloctlError
 from sloctl.evaluation import evaluate
 from sloctl.logs import LEVELS, make_logger
-from sloctl.prometheus import PrometheusReader
+from sloctl.prometheus import PrometheusReader, redact
 from sloctl.report import OutputFormat, render
 from sloctl.window import Month, WindowKind
 
@@ -25,6 +27,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 DEFAULT_DEFINITIONS = Path("slo-definitions")
+EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def parse_time(text: str) -> datetime:
@@ -37,7 +41,27 @@ def parse_time(text: str) -> datetime:
         ) from exc
     if moment.tzinfo is None:
         raise click.BadParameter(f"{text!r} has no time zone; add Z or an offset such as +01:00")
+    if not EARLIEST <= moment <= LATEST:
+        raise click.BadParameter(f"{text!r} is outside {EARLIEST:%Y} to {LATEST:%Y}")
     return moment.astimezone(UTC)
+
+
+def check_url(ctx: click.Context, param: click.Parameter, url: str) -> str:
+    """An http(s) URL with a host and a valid port, checked before anything connects."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it validates it
+    except ValueError as exc:
+        raise click.BadParameter(f"{redact(url)!r} is not a usable URL ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{redact(url)!r} must look like http://host:9090")
+    return url
+
+
+def check_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or not 0 < value <= 3600:
+        raise click.BadParameter("must be a number of seconds above 0 and at most 3600")
+    return value
 
 
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -99,6 +123,7 @@ def validate(directory: Path) -> None:
     default="http://127.0.0.1:9090",
     show_default=True,
     help="Prometheus-compatible API (env SLOCTL_PROMETHEUS_URL).",
+    callback=check_url,
 )
 @definitions_option
 @click.option("--at", "at_text", metavar="TIME", help="RFC 3339 evaluation time (default: now).")
@@ -117,7 +142,14 @@ def validate(directory: Path) -> None:
     default="table",
     show_default=True,
 )
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per request.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    callback=check_timeout,
+    help="Seconds per request.",
+)
 @click.pass_context
 @friendly_errors
 def report(

@@ -99,8 +99,8 @@ def checked_target(number: Decimal, shown: str) -> Decimal:
     """``number`` if it lies strictly between 0 and 1 and is written with at most 20 digits."""
     if not 0 < number < 1:
         raise ValueError(f"{shown} must lie strictly between 0% and 100%")
-    normal = number.normalize()
-    if len(normal.as_tuple().digits) > MAX_TARGET_DIGITS:
+    normal = EXACT.normalize(number)
+    if len(normal.as_tuple().digits) > MAX_TARGET_DIGITS or not 0 < normal < 1:
         raise ValueError(f"{shown} has more than {MAX_TARGET_DIGITS} significant digits")
     return normal
 

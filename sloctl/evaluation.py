@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sloctl.budget import Budget, Counts, assess, burn_rate, error_ratio
@@ -51,6 +52,20 @@ class Evaluation:
     queries: int
 
 
+def query_time(slo: Slo, end: datetime) -> datetime:
+    """When to evaluate ``slo``'s queries: the span's end, or for timeslices the end of the
+    slice that holds it.
+
+    Prometheus aligns subquery steps to multiples of the step, so evaluating at ``end`` would
+    leave the slice in progress out; its end judges it on the data so far instead.
+    """
+    if slo.timeslices is None:
+        return end
+    step = slo.timeslices.slice_seconds
+    seconds = math.ceil(end.timestamp() / step) * step
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def evaluate(
     slos: Sequence[Slo],
     reader: InstantReader,
@@ -64,7 +79,7 @@ def evaluate(
     requests = [
         CountRequest(
             slo=slo,
-            time=spans[slo.key].end,
+            time=query_time(slo, spans[slo.key].end),
             windows=(
                 spans[slo.key].measured_seconds,
                 *(int(length.total_seconds()) for _, length in BURN_WINDOWS),

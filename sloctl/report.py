@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sloctl.budget import Status
@@ -182,7 +183,7 @@ def render_table(evaluation: Evaluation, out: TextIO, *, width: int | None = Non
     for header in HEADERS:
         table.add_column(header, no_wrap=header not in ("SLI",))
     for result in evaluation.results:
-        cells = _cells(result)
+        cells = [escape(cell) for cell in _cells(result)]  # a service name is not markup
         style = STATUS_STYLE[result.budget.status]
         cells[HEADERS.index("Status")] = f"[{style}]{cells[HEADERS.index('Status')]}[/{style}]"
         table.add_row(*cells)
@@ -196,7 +197,7 @@ def render_markdown(evaluation: Evaluation, out: TextIO) -> None:
     out.write("| " + " | ".join(HEADERS) + " |\n")
     out.write("|" + "|".join("---" for _ in HEADERS) + "|\n")
     for result in evaluation.results:
-        cells = [c.replace("|", "\\|") for c in _cells(result)]
+        cells = [" ".join(c.split()).replace("|", "\\|") for c in _cells(result)]
         out.write("| " + " | ".join(cells) + " |\n")
     for note in _notes(evaluation.results):
         out.write(f"\n> {note}\n")
@@ -207,13 +208,20 @@ def render_json(evaluation: Evaluation, out: TextIO) -> None:
     out.write("\n")
 
 
+def _spreadsheet_safe(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def render_csv(evaluation: Evaluation, out: TextIO) -> None:
     rows = []
     for result in evaluation.results:
         flat = row(result)
         rates = flat.pop("burn_rates")
         flat.update({f"burn_rate_{name}": rate for name, rate in rates.items()})
-        rows.append(flat)
+        rows.append({key: _spreadsheet_safe(value) for key, value in flat.items()})
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")

@@ -27,6 +27,8 @@ class Month:
             parsed = datetime.strptime(text, "%Y-%m")
         except ValueError as exc:
             raise UsageError(f"--month {text!r}: expected YYYY-MM, such as 2026-11") from exc
+        if not 1971 <= parsed.year <= 8999:
+            raise UsageError(f"--month {text!r}: the year must be from 1971 to 8999")
         return cls(parsed.year, parsed.month)
 
     def next(self) -> Month:
@@ -75,7 +77,7 @@ def calendar_span(month: Month, timezone: str, at: datetime | None) -> Span:
     start = month.first_instant(zone)
     full_end = month.next().first_instant(zone)
     end = full_end if at is None or at >= full_end else at
-    if end <= start:
+    if end - start < timedelta(seconds=1):
         moment = end.astimezone(UTC)
         raise UsageError(
             f"month {month} ({timezone}) has not started at {moment:%Y-%m-%dT%H:%M:%SZ}"

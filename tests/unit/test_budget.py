@@ -480,3 +480,18 @@ def test_window_burn_rate_is_the_error_ratio_over_the_budget() -> None:
     assert budget.burn_rate == pytest.approx(0.5)
     assert budget.consumed_share == pytest.approx(0.5)
     assert budget.remaining_share == pytest.approx(0.5)
+
+
+def test_time_to_exhaustion_of_a_trickle_is_never_rather_than_an_overflow() -> None:
+    window = timedelta(days=30)
+    assert time_to_exhaustion(43.0, Decimal("43.2"), window, 1e-14) is None
+    result = assess(
+        error_budget=Decimal("0.001"),
+        window_length=window,
+        measured=window,
+        time_left=None,
+        counts=Counts(total=1e12, bad=1),
+        current=Counts(total=123456.789, bad=1.4e-11),
+    )
+    assert result.time_to_exhaustion is None
+    assert result.status is Status.OK

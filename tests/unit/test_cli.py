@@ -130,3 +130,25 @@ def test_report_option_mistakes(args: list[str], message: str) -> None:
 )
 def test_parse_time(text: str, iso: str) -> None:
     assert parse_time(text).isoformat() == iso
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--timeout", "0"], "above 0", id="zero-timeout"),
+        pytest.param(["--timeout", "nan"], "above 0", id="nan-timeout"),
+        pytest.param(["--month", "9999-12"], "year must be from 1971", id="far-month"),
+        pytest.param(["--at", "0001-01-01T00:00:00Z"], "outside 1971 to 9000", id="ancient"),
+        pytest.param(["--prometheus-url", "http://h:99999"], "Port out of range", id="bad-port"),
+        pytest.param(["--prometheus-url", "ftp://h"], "must look like http", id="not-http"),
+        pytest.param(
+            ["--prometheus-url", "http://u:se/cret@h:1:2"], "not a usable URL", id="secret-url"
+        ),
+    ],
+)
+def test_report_refuses_unusable_values_without_traceback(args: list[str], message: str) -> None:
+    done = sloctl("report", "--definitions", str(SHIPPED), *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "se/cret" not in done.stderr

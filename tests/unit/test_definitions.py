@@ -651,3 +651,34 @@ def test_missing_directory_rejected(tmp_path: Path) -> None:
     (problem,) = info.value.problems
     assert problem.file == str(missing)
     assert "no such directory" in problem.message
+
+
+@pytest.mark.parametrize(
+    "objective",
+    [
+        pytest.param({"target": "0.99999999999999999999999999999"}, id="rounds-to-one"),
+        pytest.param({"target": "1e999999999%"}, id="overflowing-percent"),
+        pytest.param({"target": 10**400}, id="huge-integer"),
+        pytest.param({"budget": "0.000000000000000000000000000001s"}, id="vanishing-budget"),
+    ],
+)
+def test_targets_that_cannot_be_exact_are_problems_not_crashes(
+    tmp_path: Path, objective: dict[str, Any]
+) -> None:
+    problem = only_problem(tmp_path, objective=objective)
+    assert problem.location.startswith("slos[0]")
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        pytest.param({"rolling": "99999999999999999999d"}, "longer than 3650 days", id="huge-days"),
+        pytest.param({"rolling": "1000000w"}, "longer than 3650 days", id="huge-weeks"),
+        pytest.param({"calendar": "month", "timezone": "Etc"}, "unknown time zone", id="zone-dir"),
+    ],
+)
+def test_windows_that_would_crash_later_are_refused(
+    tmp_path: Path, window: dict[str, str], message: str
+) -> None:
+    problem = only_problem(tmp_path, window=window)
+    assert message in problem.message

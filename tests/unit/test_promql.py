@@ -380,3 +380,10 @@ def test_decimal_text_is_plain_and_exact(value: Decimal, expected: str) -> None:
 
 def test_error_ratio_text() -> None:
     assert promql.error_ratio("a", "b") == "(a) / (b)"
+
+
+@pytest.mark.parametrize("label", ["nan", "Inf", "without", "bool"])
+def test_labels_promql_cannot_group_by_are_never_split_on(label: str) -> None:
+    total = parse_selector(f'x{{service="api",{label}="1"}}')
+    bad = parse_selector(f'x{{service="api",{label}="1",code="500"}}')
+    assert promql.shared_split_labels(total, bad) == ("service",)

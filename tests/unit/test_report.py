@@ -7,6 +7,7 @@ no Prometheus and no fake reader are involved.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -460,3 +461,36 @@ def test_table_prints_notes() -> None:
     out = io.StringIO()
     render_table(Evaluation(AT, (result,), queries=2), out, width=200)
     assert "note: web/latency: no bucket le=0.2 here" in out.getvalue()
+
+
+HOSTILE = "api[/x] [red]=cmd|' /C calc'!A0"
+
+
+def _hostile_evaluation() -> Evaluation:
+    slo = _ratio_slo(HOSTILE)
+    return Evaluation(at=AT, results=(_result(slo, Counts(1000, 1)),), queries=1)
+
+
+def test_table_prints_a_service_name_as_text_not_markup() -> None:
+    out = io.StringIO()
+    render_table(_hostile_evaluation(), out, width=400)
+    assert HOSTILE in out.getvalue()
+
+
+def test_csv_quotes_text_a_spreadsheet_would_run() -> None:
+    slo = _ratio_slo("=cmd|' /C calc'!A0")
+    evaluation = Evaluation(at=AT, results=(_result(slo, Counts(1000, 1)),), queries=1)
+    out = io.StringIO()
+    render_csv(evaluation, out)
+    (record,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert record["service"] == "'=cmd|' /C calc'!A0"
+
+
+def test_markdown_keeps_one_row_per_slo_whatever_the_name() -> None:
+    slo = dataclasses.replace(_ratio_slo("x"), service="line\nbreak|pipe")
+    evaluation = Evaluation(at=AT, results=(_result(slo, Counts(1000, 1)),), queries=1)
+    out = io.StringIO()
+    render_markdown(evaluation, out)
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("| line break")]
+    assert len(rows) == 1
+    assert "break\\|pipe" in rows[0]

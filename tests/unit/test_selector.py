@@ -250,3 +250,15 @@ def test_equal_values_and_with_matcher() -> None:
         Matcher("le", "=~", "0.2"),
     )
     assert replaced.with_metric("n") == Selector("n", replaced.matchers)
+
+
+def test_bucket_bounds_in_scientific_notation_match() -> None:
+    pattern = number_regex(Decimal("0.00001"))
+    assert re.fullmatch(pattern, "1e-05")
+    assert re.fullmatch(pattern, "0.00001")
+    assert not re.fullmatch(pattern, "1e-06")
+
+
+def test_a_lone_surrogate_in_a_label_value_is_refused() -> None:
+    with pytest.raises(SelectorSyntaxError, match="not valid UTF-8"):
+        parse_selector(b'x{code="\\ud800"}'.decode("unicode_escape"))

@@ -1,0 +1,31 @@
+"""The demo's working directory: rebuilt when it is the demo's own, never a user's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sloctl.demo import MARKER, prepare_workdir
+from sloctl.errors import UsageError
+
+
+def test_a_directory_with_someone_elses_files_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("important")
+    with pytest.raises(UsageError, match="was not made by sloctl demo"):
+        prepare_workdir(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "important"
+
+
+def test_the_demos_own_directory_is_rebuilt(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    prepare_workdir(workdir)
+    (workdir / "old-block").mkdir()
+    prepare_workdir(workdir)
+    assert not (workdir / "old-block").exists()
+    assert (workdir / MARKER).is_file()
+
+
+def test_an_empty_directory_is_taken(tmp_path: Path) -> None:
+    prepare_workdir(tmp_path)
+    assert (tmp_path / MARKER).is_file()
