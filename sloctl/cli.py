@@ -18,6 +18,7 @@ from sloctl.definitions import load_definitions
 from sloctl.demo import run_demo
 from sloctl.errors import DefinitionError, SloctlError
 from sloctl.evaluation import evaluate
+from sloctl.generate import Output, dashboards_output, rules_output
 from sloctl.logs import LEVELS, make_logger
 from sloctl.prometheus import PrometheusReader, redact
 from sloctl.report import OutputFormat, render
@@ -179,6 +180,70 @@ def report(
         http_requests=reader.requests_made,
     )
     render(evaluation, OutputFormat(output), sys.stdout)
+
+
+@main.group(invoke_without_command=True)
+@definitions_option
+@click.option(
+    "--rules-dir", type=click.Path(path_type=Path), default=Path("alert-rules"), show_default=True
+)
+@click.option(
+    "--dashboards-dir",
+    type=click.Path(path_type=Path),
+    default=Path("grafana"),
+    show_default=True,
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the files are not current.")
+@click.pass_context
+@friendly_errors
+def generate(
+    ctx: click.Context, definitions: Path, rules_dir: Path, dashboards_dir: Path, check: bool
+) -> None:
+    """Prometheus rules (with promtool tests) and Grafana dashboards from the definitions."""
+    ctx.obj.update(definitions=definitions, check=check)
+    if ctx.invoked_subcommand is None:
+        slos = load_definitions(definitions)
+        _apply([rules_output(slos, rules_dir), dashboards_output(slos, dashboards_dir)], check)
+
+
+@generate.command("rules")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("alert-rules"), show_default=True
+)
+@click.pass_context
+@friendly_errors
+def generate_rules(ctx: click.Context, out: Path) -> None:
+    """Recording and alerting rules, one file per service, and their promtool tests."""
+    slos = load_definitions(ctx.obj["definitions"])
+    _apply([rules_output(slos, out)], ctx.obj["check"])
+
+
+@generate.command("dashboards")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("grafana"), show_default=True)
+@click.pass_context
+@friendly_errors
+def generate_dashboards(ctx: click.Context, out: Path) -> None:
+    """An overview dashboard and one dashboard per service."""
+    slos = load_definitions(ctx.obj["definitions"])
+    _apply([dashboards_output(slos, out)], ctx.obj["check"])
+
+
+def _apply(outputs: list[Output], check: bool) -> None:
+    for output in outputs:
+        for warning in output.warnings:
+            click.echo(f"sloctl: warning: {warning}", err=True)
+    if check:
+        drift = [line for output in outputs for line in output.drift()]
+        if drift:
+            click.echo("sloctl: generated files are out of date (run `sloctl generate`):", err=True)
+            for line in drift:
+                click.echo(f"  {line}", err=True)
+            sys.exit(1)
+        click.echo("generated files are up to date")
+        return
+    for output in outputs:
+        changed = output.write()
+        click.echo(f"{output.directory}: {len(output.files)} files, {len(changed)} changed")
 
 
 @main.command()

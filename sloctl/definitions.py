@@ -44,6 +44,7 @@ from sloctl.durations import (
 from sloctl.errors import DefinitionError, Problem
 from sloctl.selector import Selector, parse_selector
 from sloctl.slo import (
+    DEFAULT_SCRAPE_SECONDS,
     DEFAULT_WINDOW,
     CalendarWindow,
     LatencyIndicator,
@@ -248,7 +249,16 @@ class SloSpec(_Spec):
 class ServiceSpec(_Spec):
     service: str = Field(min_length=1, max_length=256)
     description: str = ""
+    scrape_interval: WindowSeconds = Field(DEFAULT_SCRAPE_SECONDS, alias="scrapeInterval")
     slos: list[SloSpec] = Field(min_length=1)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+    @model_validator(mode="after")
+    def _scrape(self) -> Self:
+        if self.scrape_interval > 600:
+            raise ValueError("'scrapeInterval' above 10m leaves 5-minute rates without samples")
+        return self
 
 
 def _location_text(location: Iterable[str | int]) -> str:
@@ -315,6 +325,7 @@ def _to_slo(service: ServiceSpec, spec: SloSpec, source: str) -> Slo:
         timeslices=timeslices,
         description=spec.description,
         source=source,
+        scrape_seconds=service.scrape_interval,
     )
 
 

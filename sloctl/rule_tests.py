@@ -200,6 +200,14 @@ def p95(bounds: Sequence[Decimal], cumulative: Sequence[Decimal]) -> Decimal:
     return bounds[-1]
 
 
+def quiet(slo: Slo) -> Load:
+    """Baseline traffic: a tenth of the budget, or less if an alert threshold is closer."""
+    thresholds = [
+        burn.threshold(slo, pair) for pair in burn.STANDARD_WINDOWS if burn.can_fire(slo, pair)
+    ]
+    return Load(min([slo.error_budget / 10, *(t / 5 for t in thresholds)]))
+
+
 def _slow_index(bounds: Sequence[Decimal], load: Load) -> int:
     return len(bounds) - 1 if load.slow_bucket == "top" else 1
 
@@ -448,7 +456,7 @@ FAST_BURN_MINUTES = FAST_BURN_AFTER + 70
 def _scenarios(slo: Slo) -> list[tuple[str, Schedule, tuple[int, ...]]]:
     """Scenarios that make each alert, and each window pair, fire on its own."""
     budget = slo.error_budget
-    baseline = Load(budget / 10)
+    baseline = quiet(slo)
 
     def burning(rate: int, bucket: str = "top") -> Load:
         return Load(min(budget * rate, Decimal(1)), bucket)
@@ -478,13 +486,24 @@ def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], li
     """The promtool test document for one service, and the SLOs it could not cover."""
     names = sorted({a.alert for s in slos for a in alerts(s)})
     skipped: list[str] = []
-    usable: list[Slo] = []
+    series_of: dict[str, set[str]] = {}
     for slo in slos:
         try:
-            input_series(slo, Schedule(((0, Load(slo.error_budget / 10)),)))
-            usable.append(slo)
+            series = input_series(slo, Schedule(((0, quiet(slo)),)))
         except UnsupportedSelectorError as exc:
             skipped.append(f"{slo.key}: {exc}")
+            continue
+        series_of[slo.key] = {s["series"] for s in series}
+    shared = {
+        key
+        for key, names_of in series_of.items()
+        for other, other_names in series_of.items()
+        if other != key and names_of & other_names
+    }
+    skipped += [
+        f"{key}: reads the same series as another SLO of {service}" for key in sorted(shared)
+    ]
+    usable = [slo for slo in slos if slo.key in series_of and slo.key not in shared]
     tests: list[dict[str, Any]] = []
 
     def group(
@@ -500,14 +519,14 @@ def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], li
         tests.append(test)
 
     def baseline(slo: Slo, shape: str = "steady", minutes: int = MINUTES) -> Schedule:
-        return Schedule(((0, Load(slo.error_budget / 10)),), minutes, shape)
+        return Schedule(((0, quiet(slo)),), minutes, shape)
 
-    quiet: tuple[tuple[str, str, tuple[int, ...]], ...] = (
+    calm: tuple[tuple[str, str, tuple[int, ...]], ...] = (
         ("baseline traffic", "steady", CHECK_TIMES),
         ("counter reset", "reset", (RESET_AT + 1, RESET_AT + 5, RESET_AT + 30)),
         ("missed scrapes", "gap", (GAP[0] + 5, GAP[1] + 1, GAP[1] + 10, GAP[1] + 25)),
     )
-    for title, shape, times in quiet:
+    for title, shape, times in calm:
         schedules = {slo.key: baseline(slo, shape) for slo in usable}
         group(f"{service}: {title}", schedules, Check.empty(names, times), [])
     stale = Check.empty(names, (STALE_AT + 5, STALE_AT + 15))

@@ -24,6 +24,7 @@ import yaml
 
 from sloctl import burn, promql
 from sloctl.durations import format_duration
+from sloctl.errors import SloctlError
 from sloctl.severity import LEVELS, Severity, spoken
 from sloctl.slo import LatencyIndicator, RatioIndicator, Slo
 
@@ -89,13 +90,27 @@ def window_seconds(slo: Slo) -> int:
 
 
 def ratio_windows(slo: Slo) -> tuple[int, ...]:
-    return tuple(sorted({*BUDGET_WINDOWS, window_seconds(slo)}))
+    """Windows the budget group records: 1d, 3d and the SLO window, unless the slis group
+    records that window already."""
+    recorded_often = {promql.SLICE_SECONDS, *SLI_WINDOWS}
+    return tuple(sorted({*BUDGET_WINDOWS, window_seconds(slo)} - recorded_often))
+
+
+def rate_seconds(slo: Slo) -> int:
+    """The range of the 5-minute rates: five minutes plus one scrape interval.
+
+    Summed over the window, rates recorded every minute count each scrape interval's events
+    in a number of windows equal to (range - scrape interval) / 1 minute. With exactly five
+    minutes there, every event counts five times whatever its phase; with a bare 5m range it
+    would count four or five times, which turns into sampling noise on few bad events.
+    """
+    return promql.SLICE_SECONDS + slo.scrape_seconds
 
 
 def sli_records(slo: Slo) -> list[Record]:
     indicator = slo.indicator
     labels = slo_labels(slo)
-    seconds = promql.SLICE_SECONDS
+    seconds = rate_seconds(slo)
     records = [
         Record(promql.EVENTS_RATE, promql.summed_rate(indicator.total, seconds), labels),
         Record(
@@ -103,7 +118,11 @@ def sli_records(slo: Slo) -> list[Record]:
             promql.bad_rate(indicator.total, indicator.bad, indicator.good, seconds),
             labels,
         ),
-        Record(promql.error_ratio_name(seconds), promql.short_ratio(slo.service, slo.name), labels),
+        Record(
+            promql.error_ratio_name(promql.SLICE_SECONDS),
+            promql.short_ratio(slo.service, slo.name),
+            labels,
+        ),
     ]
     records += [
         Record(promql.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels)
@@ -316,6 +335,21 @@ def file_stem(service: str) -> str:
     return stem or "_"
 
 
+class GenerationError(SloctlError):
+    """The definitions cannot be turned into files (two services would share one)."""
+
+    exit_code = 2
+
+
+def unique_name(service: str, name: str, taken: Iterable[str]) -> str:
+    if name in taken:
+        raise GenerationError(
+            f"service {service!r} would be written to {name}, which another service uses; "
+            "rename one of them"
+        )
+    return name
+
+
 def by_service(slos: Iterable[Slo]) -> dict[str, list[Slo]]:
     grouped: dict[str, list[Slo]] = {}
     for slo in slos:
@@ -355,9 +389,7 @@ def render_rules(slos: Iterable[Slo]) -> dict[str, str]:
     """File name to content, one rule file per service."""
     files: dict[str, str] = {}
     for service, service_slos in by_service(slos).items():
-        name = f"{file_stem(service)}.yaml"
-        if name in files:
-            raise ValueError(f"services {service!r} and another both map to the file {name}")
+        name = unique_name(service, f"{file_stem(service)}.yaml", files)
         groups = service_groups(service, service_slos)
         files[name] = dump({"groups": [g.as_dict() for g in groups]})
     return files

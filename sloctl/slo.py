@@ -34,6 +34,7 @@ class CalendarWindow:
 Window = RollingWindow | CalendarWindow
 
 DEFAULT_WINDOW = RollingWindow(30 * 86400)
+DEFAULT_SCRAPE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class Slo:
     timeslices: Timeslices | None = None
     description: str = ""
     source: str = ""
+    scrape_seconds: int = DEFAULT_SCRAPE_SECONDS
+    """How often Prometheus scrapes the SLO's series; sizes the rate windows of the rules."""
 
     @property
     def key(self) -> str:

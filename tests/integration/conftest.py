@@ -20,13 +20,19 @@ class Served:
     data_dir: Path
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    work = tmp_path_factory.mktemp("prometheus")
-    history = History.generate(scenario())
+def build_data(history: History, work: Path) -> Path:
+    """TSDB blocks of ``history`` in ``work/data``, never shared with a running server."""
     openmetrics = work / "history.om"
     history.write_file(openmetrics)
     span = int((history.scenario.end - history.scenario.start).total_seconds())
     backfill(openmetrics, work / "data", span)
-    with LocalPrometheus(work / "data") as server:
-        yield Served(server.url, history, work / "data")
+    openmetrics.unlink()
+    return work / "data"
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    history = History.generate(scenario())
+    data = build_data(history, tmp_path_factory.mktemp("prometheus"))
+    with LocalPrometheus(data) as server:
+        yield Served(server.url, history, data)

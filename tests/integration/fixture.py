@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from sloctl.history import SLOW_API, Injection, Scenario, runbook_profiles
@@ -9,6 +10,9 @@ from sloctl.history import SLOW_API, Injection, Scenario, runbook_profiles
 START = datetime(2026, 10, 30, tzinfo=UTC)
 END = datetime(2026, 11, 2, tzinfo=UTC)
 STEP = 30
+TRAFFIC_SCALE = 50
+"""Fifty times the demo's traffic: tens of thousands of bad events per SLO, as a month of a
+real service has, so that statistics of the recording rules are not judged on a few hundred."""
 
 API_OUTAGE = (datetime(2026, 10, 31, 10, 0, tzinfo=UTC), datetime(2026, 10, 31, 10, 20, tzinfo=UTC))
 API_RESET = datetime(2026, 10, 31, 15, 0, tzinfo=UTC)
@@ -28,7 +32,10 @@ def scenario() -> Scenario:
         start=START,
         end=END,
         step=STEP,
-        profiles=runbook_profiles(),
+        profiles=tuple(
+            dataclasses.replace(p, requests_per_second=p.requests_per_second * TRAFFIC_SCALE)
+            for p in runbook_profiles()
+        ),
         injections=(
             Injection("api", *API_OUTAGE, error_ratio=0.5),
             Injection("auth", *AUTH_SLOW, latency=SLOW_API),

@@ -372,11 +372,6 @@ def test_generate_refuses_invalid_definitions_clearly(workdir: Path) -> None:
     assert not (workdir / "d").exists()
 
 
-@pytest.mark.xfail(
-    reason="render_rules raises a bare ValueError for services sharing a file name; the CLI "
-    "catches only SloctlError, so `sloctl generate` ends in a traceback, not one clear line",
-    strict=True,
-)
 def test_generate_reports_services_sharing_a_file_name_clearly(workdir: Path) -> None:
     definitions = workdir / "defs"
     definitions.mkdir()

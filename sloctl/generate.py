@@ -1,0 +1,75 @@
+"""``sloctl generate``: write the rule and dashboard files, or check that they are current."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sloctl.dashboards import render_dashboards
+from sloctl.rule_tests import render_tests
+from sloctl.rules import render_rules
+from sloctl.slo import Slo
+
+TESTS_DIR = "tests"
+
+
+@dataclass(frozen=True)
+class Output:
+    """Generated files for one directory; ``patterns`` say which existing files it owns."""
+
+    directory: Path
+    files: Mapping[str, str]
+    patterns: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    def owned(self) -> set[str]:
+        """Files already in the directory that a generation would write or remove."""
+        if not self.directory.is_dir():
+            return set()
+        return {
+            str(path.relative_to(self.directory))
+            for pattern in self.patterns
+            for path in self.directory.glob(pattern)
+            if path.is_file()
+        }
+
+    def drift(self) -> list[str]:
+        """What differs between the directory and a fresh generation, one line per file."""
+        changes = []
+        for name, content in sorted(self.files.items()):
+            path = self.directory / name
+            if not path.is_file():
+                changes.append(f"{path}: missing")
+            elif path.read_text(encoding="utf-8") != content:
+                changes.append(f"{path}: differs from a fresh generation")
+        changes += [
+            f"{self.directory / n}: not generated any more"
+            for n in sorted(self.owned() - set(self.files))
+        ]
+        return changes
+
+    def write(self) -> list[str]:
+        """Write every file and remove owned files no longer generated; returns what changed."""
+        changed = self.drift()
+        for name in self.owned() - set(self.files):
+            (self.directory / name).unlink()
+        for name, content in self.files.items():
+            path = self.directory / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.is_file() or path.read_text(encoding="utf-8") != content:
+                path.write_text(content, encoding="utf-8")
+        return changed
+
+
+def rules_output(slos: Iterable[Slo], directory: Path) -> Output:
+    every = list(slos)
+    files = dict(render_rules(every))
+    tests, skipped = render_tests(every)
+    files.update({f"{TESTS_DIR}/{name}": content for name, content in tests.items()})
+    warnings = tuple(f"no generated rule tests for {item}" for item in skipped)
+    return Output(directory, files, ("*.yaml", f"{TESTS_DIR}/*.yaml"), warnings)
+
+
+def dashboards_output(slos: Iterable[Slo], directory: Path) -> Output:
+    return Output(directory, render_dashboards(slos), ("*.json",))

@@ -1,0 +1,97 @@
+"""The committed rules and dashboards: current, and accepted by promtool."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sloctl.definitions import load_definitions
+from sloctl.generate import dashboards_output, rules_output
+from sloctl.rules import render_rules
+from sloctl.selector import Selector, parse_selector
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "alert-rules"
+HOSTILE = 'api"} or vector(1) or {x="\\\nend'
+
+
+def promtool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["promtool", *args], capture_output=True, text=True, check=False, cwd=cwd, timeout=600
+    )
+
+
+def test_committed_files_equal_a_fresh_generation() -> None:
+    slos = load_definitions(ROOT / "slo-definitions")
+    drift = rules_output(slos, RULES).drift() + dashboards_output(slos, ROOT / "grafana").drift()
+    assert drift == [], "run `sloctl generate` and commit the result"
+
+
+def test_promtool_check_rules_has_no_findings() -> None:
+    files = sorted(str(p) for p in RULES.glob("*.yaml"))
+    assert len(files) == 4
+    done = promtool("check", "rules", *files)
+    assert done.returncode == 0, done.stdout + done.stderr
+    findings = [line for line in (done.stdout + done.stderr).splitlines() if "SUCCESS" not in line]
+    assert all(not line.strip() or line.startswith("Checking") for line in findings), findings
+
+
+def test_promtool_unit_tests_pass() -> None:
+    files = sorted(str(p.relative_to(RULES)) for p in (RULES / "tests").glob("*.yaml"))
+    assert len(files) == 4
+    done = promtool("test", "rules", *files, cwd=RULES)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("SUCCESS") == 4
+
+
+def test_hostile_service_name_cannot_change_a_rule(tmp_path: Path) -> None:
+    definitions = tmp_path / "defs"
+    definitions.mkdir()
+    service = HOSTILE.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    (definitions / "evil.yaml").write_text(
+        f'service: "{service}"\n'
+        "slos:\n"
+        "  - name: availability\n"
+        "    indicator:\n"
+        "      ratio:\n"
+        '        total: http_requests_total{job="evil"}\n'
+        '        bad: http_requests_total{job="evil",code=~"5.."}\n'
+        "    objective: {target: 99.9%}\n"
+    )
+    slos = load_definitions(definitions)
+    assert slos[0].service == HOSTILE
+    output = rules_output(slos, tmp_path / "rules")
+    output.write()
+    files = sorted(str(p) for p in (tmp_path / "rules").glob("*.yaml"))
+    assert promtool("check", "rules", *files).returncode == 0
+    tests = sorted(
+        str(p.relative_to(tmp_path / "rules")) for p in (tmp_path / "rules/tests").glob("*.yaml")
+    )
+    done = promtool("test", "rules", *tests, cwd=tmp_path / "rules")
+    assert done.returncode == 0, done.stdout[-3000:]
+    for text in render_rules(slos).values():
+        for group in yaml.safe_load(text)["groups"]:
+            for rule in group["rules"]:
+                assert rule["labels"]["service"] == HOSTILE
+                for selector in recorded_selectors(rule["expr"]):
+                    assert selector.equal_values()["service"] == HOSTILE
+
+
+def recorded_selectors(expr: str) -> list[Selector]:
+    """Every ``sloctl:...{...}`` selector in ``expr``, parsed with quotes respected."""
+    found = []
+    for match in re.finditer(r"sloctl:[a-z0-9_:]+\{", expr):
+        index, quoted = match.end(), False
+        while expr[index] != "}" or quoted:
+            if expr[index] == "\\" and quoted:
+                index += 1
+            elif expr[index] == '"':
+                quoted = not quoted
+            index += 1
+        found.append(parse_selector(expr[match.start() : index + 1]))
+    return found
