@@ -40,7 +40,6 @@ RESET_AT = 60
 GAP = (60, 70)
 STALE_AT = 30
 CHECK_TIMES = (5, 15, 30, 45, 75)
-ONSET = {"slis": 1, "budget": 5}
 MARGIN = 3
 CANDIDATES = (
     "500", "503", "200", "404", "0", "1", "true", "false", "error", "ok", "GET", "POST",

@@ -94,10 +94,6 @@ class Timeslices:
     target: Decimal
     slice_seconds: int
 
-    @property
-    def max_bad_ratio(self) -> Decimal:
-        return 1 - self.target
-
 
 @dataclass(frozen=True)
 class Slo:
