@@ -9,7 +9,7 @@ policy file can override per service:
   performance degradation"); p95 above the latency threshold for more than an hour
   ("performance issue > 1 hour");
 - P3: p95 above the latency threshold ("minor" degradation), or the error budget burning at
-  a paging rate while errors stay below 10 %;
+  a paging rate (errors below 10 %, or above it for less than the 30 minutes P2 needs);
 - P4 is cosmetic and never comes from metrics.
 
 Everything here is pure: signals and times in, decisions out. How long a condition has held
@@ -19,12 +19,19 @@ is carried in a :class:`Held` value that the caller keeps between evaluations.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from sloctl.durations import parse_duration, parse_seconds
+from sloctl.errors import DefinitionError, Problem
 from sloctl.severity import Severity
+from sloctl.yaml_document import YamlError, load_yaml
 
 
 class Cause(StrEnum):
@@ -38,6 +45,7 @@ class Condition(StrEnum):
     OUTAGE = "outage"
     MAJOR_ERRORS = "major-errors"
     BUDGET_BURN = "budget-burn"
+    LATENCY_BUDGET_BURN = "latency-budget-burn"
     SEVERE_LATENCY = "severe-latency"
     DEGRADED_LATENCY = "degraded-latency"
 
@@ -46,6 +54,7 @@ CAUSE_OF = {
     Condition.OUTAGE: Cause.ERRORS,
     Condition.MAJOR_ERRORS: Cause.ERRORS,
     Condition.BUDGET_BURN: Cause.ERRORS,
+    Condition.LATENCY_BUDGET_BURN: Cause.LATENCY,
     Condition.SEVERE_LATENCY: Cause.LATENCY,
     Condition.DEGRADED_LATENCY: Cause.LATENCY,
 }
@@ -84,7 +93,8 @@ class Signals:
     ``error_ratio`` is the service's 5-minute share of failed requests (standing in for the
     share of users affected), ``p95_seconds`` its 5-minute p95 latency and
     ``latency_threshold`` its latency SLO's threshold; None means not measured. ``burning``
-    says whether any of its SLOs burns its budget at a paging rate.
+    says whether an availability SLO of it burns its budget at a paging rate,
+    ``latency_burning`` the same for a latency SLO.
     """
 
     at: datetime
@@ -92,6 +102,7 @@ class Signals:
     p95_seconds: float | None = None
     latency_threshold: Decimal | None = None
     burning: bool = False
+    latency_burning: bool = False
 
 
 Held = Mapping[Condition, datetime]
@@ -107,8 +118,10 @@ def conditions(signals: Signals, limits: Thresholds) -> set[Condition]:
             found.add(Condition.OUTAGE)
         if ratio > limits.major_error_ratio:
             found.add(Condition.MAJOR_ERRORS)
-    if signals.burning and (ratio is None or ratio <= limits.major_error_ratio):
+    if signals.burning:
         found.add(Condition.BUDGET_BURN)
+    if signals.latency_burning:
+        found.add(Condition.LATENCY_BUDGET_BURN)
     if signals.p95_seconds is not None and signals.latency_threshold is not None:
         severe = max(limits.severe_p95_seconds, signals.latency_threshold)
         if signals.p95_seconds > severe:
@@ -152,7 +165,9 @@ def assess(held: Held, at: datetime, limits: Thresholds) -> dict[Cause, Finding]
         (Condition.DEGRADED_LATENCY, limits.degraded_for, Severity.P3,
          "p95 latency above the SLO (performance degradation, 2.2)"),
         (Condition.BUDGET_BURN, timedelta(0), Severity.P3,
-         "error budget burning at a paging rate with errors below 10% (2.2)"),
+         "error budget burning at a paging rate (minor issue, 2.2)"),
+        (Condition.LATENCY_BUDGET_BURN, timedelta(0), Severity.P3,
+         "latency budget burning at a paging rate (performance degradation, 2.2)"),
     ]  # fmt: skip
     findings: dict[Cause, Finding] = {}
     for condition, needed, severity, reason in rules:
@@ -179,4 +194,84 @@ def healthy(signals: Signals, limits: Thresholds, cause: Cause) -> bool | None:
         return signals.error_ratio < limits.healthy_error_ratio and not signals.burning
     if signals.p95_seconds is None or signals.latency_threshold is None:
         return None
-    return signals.p95_seconds < signals.latency_threshold
+    return signals.p95_seconds < signals.latency_threshold and not signals.latency_burning
+
+
+def _span(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 30m")
+    return timedelta(seconds=parse_duration(value))
+
+
+def _ratio(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("expected a fraction such as 0.1")
+    number = Decimal(repr(value) if isinstance(value, float) else str(value))
+    if not number.is_finite() or not 0 < number < 1:
+        raise ValueError("expected a fraction strictly between 0 and 1")
+    return number
+
+
+def _seconds(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("expected a latency such as 0.5 or 500ms")
+    return parse_seconds(value if isinstance(value, str) else repr(value))
+
+
+Span = Annotated[timedelta, BeforeValidator(_span)]
+Ratio = Annotated[Decimal, BeforeValidator(_ratio)]
+Seconds = Annotated[Decimal, BeforeValidator(_seconds)]
+
+
+class _ThresholdSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outage_error_ratio: Ratio | None = None
+    major_error_ratio: Ratio | None = None
+    major_for: Span | None = None
+    severe_p95_seconds: Seconds | None = None
+    severe_for: Span | None = None
+    degraded_for: Span | None = None
+    long_degradation: Span | None = None
+    healthy_error_ratio: Ratio | None = None
+    stable_for: Span | None = None
+
+    def over(self, base: Thresholds) -> Thresholds:
+        given = {k: v for k, v in self.model_dump().items() if v is not None}
+        return replace(base, **given)
+
+
+class _PolicySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    defaults: _ThresholdSpec = _ThresholdSpec()
+    services: dict[str, _ThresholdSpec] = {}
+
+
+def load_policy(path: Path) -> Policy:
+    """The policy in ``path``: runbook defaults, overridden where the file says so.
+
+    Problems are reported like definition problems: file, line, location and reason.
+    """
+    try:
+        document = load_yaml(path)
+    except YamlError as exc:
+        raise DefinitionError([Problem(str(path), "", str(exc), exc.line)]) from exc
+    except OSError as exc:
+        raise DefinitionError([Problem(str(path), "", f"cannot read: {exc.strerror}")]) from exc
+    try:
+        spec = _PolicySpec.model_validate(document.data or {})
+    except ValidationError as exc:
+        raise DefinitionError(
+            [
+                Problem(
+                    str(path),
+                    ".".join(str(part) for part in error["loc"]),
+                    str(error["msg"]).removeprefix("Value error, "),
+                    document.line_of(tuple(error["loc"])),
+                )
+                for error in exc.errors()
+            ]
+        ) from exc
+    defaults = spec.defaults.over(Thresholds())
+    return Policy(defaults, {name: s.over(defaults) for name, s in spec.services.items()})

@@ -14,12 +14,19 @@ TRAFFIC_SCALE = 50
 """Fifty times the demo's traffic: tens of thousands of bad events per SLO, as a month of a
 real service has, so that statistics of the recording rules are not judged on a few hundred."""
 
-API_OUTAGE = (datetime(2026, 10, 31, 10, 0, tzinfo=UTC), datetime(2026, 10, 31, 10, 20, tzinfo=UTC))
+API_OUTAGE = (
+    datetime(2026, 10, 31, 10, 0, tzinfo=UTC),
+    datetime(2026, 10, 31, 10, 20, tzinfo=UTC),
+)
 API_RESET = datetime(2026, 10, 31, 15, 0, tzinfo=UTC)
 AUTH_SLOW = (datetime(2026, 11, 1, 6, 0, tzinfo=UTC), datetime(2026, 11, 1, 7, 0, tzinfo=UTC))
 AI_WORKER_GAP = (
     datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
     datetime(2026, 11, 1, 12, 30, tzinfo=UTC),
+)
+AI_WORKER_MAJOR = (
+    datetime(2026, 10, 31, 4, 0, tzinfo=UTC),
+    datetime(2026, 10, 31, 4, 45, tzinfo=UTC),
 )
 DATABASE_QUIET = (END - timedelta(hours=2), END + timedelta(minutes=1))
 
@@ -37,7 +44,8 @@ def scenario() -> Scenario:
             for p in runbook_profiles()
         ),
         injections=(
-            Injection("api", *API_OUTAGE, error_ratio=0.5),
+            Injection("api", *API_OUTAGE, error_ratio=0.6),
+            Injection("ai-worker", *AI_WORKER_MAJOR, error_ratio=0.2),
             Injection("auth", *AUTH_SLOW, latency=SLOW_API),
             Injection("database", *DATABASE_QUIET, traffic=0.0),
         ),

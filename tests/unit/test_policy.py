@@ -184,7 +184,8 @@ def test_runbook_verification(
     assert healthy(signals, RUNBOOK, cause) is expected
 
 
-def test_burning_budget_is_not_p3_when_errors_are_already_major() -> None:
+def test_a_burst_of_major_errors_is_p3_until_it_lasts_30_minutes() -> None:
     found = conditions(Signals(T0, error_ratio=0.2, burning=True), RUNBOOK)
-    assert Condition.BUDGET_BURN not in found
-    assert Condition.MAJOR_ERRORS in found
+    assert {Condition.BUDGET_BURN, Condition.MAJOR_ERRORS} <= found
+    assert severity_after(20, error_ratio=0.2, burning=True) == {Cause.ERRORS: Severity.P3}
+    assert severity_after(30, error_ratio=0.2, burning=True) == {Cause.ERRORS: Severity.P2}
