@@ -5,27 +5,23 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import click
 
 from sloctl.definitions import load_definitions
 from sloctl.demo import run_demo
-from sloctl.errors import DefinitionError, SloctlError
+from sloctl.durations import parse_duration
+from sloctl.error_reporting import friendly_errors
 from sloctl.evaluation import evaluate
 from sloctl.generate import Output, dashboards_output, rules_output
+from sloctl.incident_commands import backtest_command, incidents
 from sloctl.logs import LEVELS, make_logger
 from sloctl.prometheus import PrometheusReader, redact
 from sloctl.report import OutputFormat, render
 from sloctl.window import Month, WindowKind
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 DEFAULT_DEFINITIONS = Path("slo-definitions")
 EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
@@ -63,23 +59,6 @@ def check_timeout(ctx: click.Context, param: click.Parameter, value: float) -> f
     if not math.isfinite(value) or not 0 < value <= 3600:
         raise click.BadParameter("must be a number of seconds above 0 and at most 3600")
     return value
-
-
-def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn sloctl's own errors into one clear line on stderr and an exit code."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except DefinitionError as exc:
-            click.echo(f"sloctl: {exc.render()}", err=True)
-            sys.exit(exc.exit_code)
-        except SloctlError as exc:
-            click.echo(f"sloctl: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper
 
 
 @click.group()
@@ -280,3 +259,41 @@ def demo(
         logger=ctx.obj["logger"],
         environ=dict(os.environ),
     )
+
+
+main.add_command(incidents)
+
+
+@main.command()
+@click.option(
+    "--prometheus-url", envvar="SLOCTL_PROMETHEUS_URL", default="http://127.0.0.1:9090",
+    show_default=True, callback=check_url, help="Prometheus-compatible API.",
+)  # fmt: skip
+@definitions_option
+@click.option(
+    "--policy", "policy_path", type=click.Path(path_type=Path), default=None,
+    help="Severity policy file (default: the runbook's thresholds, as in deploy/policy.yaml).",
+)  # fmt: skip
+@click.option("--from", "start_text", required=True, metavar="TIME", help="RFC 3339 start.")
+@click.option("--to", "end_text", required=True, metavar="TIME", help="RFC 3339 end.")
+@click.option("--step", default="1m", show_default=True, help="Evaluation step.")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@friendly_errors
+def backtest(
+    prometheus_url: str,
+    definitions: Path,
+    policy_path: Path | None,
+    start_text: str,
+    end_text: str,
+    step: str,
+    output: str,
+) -> None:
+    """Replay the severity policy over past data: the incidents it would have declared."""
+    try:
+        step_seconds = parse_duration(step)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--step") from exc
+    backtest_command(
+        prometheus_url, definitions, policy_path, parse_time(start_text), parse_time(end_text),
+        f"{step_seconds}s", output,
+    )  # fmt: skip

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from sloctl.incidents import (
     Breach,
@@ -23,15 +22,8 @@ from sloctl.incidents import (
     follow,
     observe,
 )
-from sloctl.policy import Cause, Held, Policy, Signals, assess, healthy, track
-
-
-class EventKind(StrEnum):
-    DECLARED = "declared"
-    UPDATED = "updated"
-    ESCALATED = "escalated"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
+from sloctl.notifications import EventKind
+from sloctl.policy import METRIC_CAUSES, Cause, Held, Policy, Signals, assess, healthy, track
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,7 @@ def decide(
     findings = assess(held, signals.at, limits)
     changed: list[Incident] = []
     events: list[Event] = []
-    for cause in Cause:
+    for cause in METRIC_CAUSES:
         incident = open_incidents.get(cause)
         finding = findings.get(cause)
         if incident is None:

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sloctl.budget import Budget, Counts, assess, burn_rate, error_ratio
+from sloctl.budget import (
+    Budget,
+    Counts,
+    assess,
+    budget_minutes,
+    burn_rate,
+    error_ratio,
+    minutes,
+)
 from sloctl.plan import CountRequest, Readings, Sample, counts_from, plan, split_answer
 from sloctl.slo import Slo
 from sloctl.window import Month, Span, WindowKind, span_for
@@ -118,3 +126,31 @@ def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
         slice_length=slice_length,
     )
     return SloResult(slo, span, counts, burn_counts, budget, note)
+
+
+def budget_spent(
+    slos: Sequence[Slo], reader: InstantReader, start: datetime, end: datetime
+) -> dict[str, float | None]:
+    """Share of each SLO's budget (over its own window) spent between ``start`` and ``end``.
+
+    Minutes of full outage the interval cost, over the budget minutes of the SLO's window, in
+    percent; None where there was no traffic to judge.
+    """
+    seconds = max(1, int((end - start).total_seconds()))
+    requests = [CountRequest(slo=slo, time=end, windows=(seconds,)) for slo in slos]
+    readings: Readings = {}
+    for batch in plan(requests):
+        for key, values in split_answer(
+            batch, reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
+        ).items():
+            readings.setdefault(key, {}).update(values)
+    spent: dict[str, float | None] = {}
+    for slo in slos:
+        counts, _ = counts_from(slo, readings.get((slo.key, seconds)), seconds)
+        ratio = error_ratio(counts)
+        if ratio is None:
+            spent[slo.key] = None
+            continue
+        budget = budget_minutes(slo.error_budget, slo.rolling_length())
+        spent[slo.key] = ratio * float(minutes(end - start)) / float(budget) * 100
+    return spent

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sloctl.dashboards import render_dashboards
 from sloctl.rule_tests import render_tests
-from sloctl.rules import render_rules
+from sloctl.rules import HEADER, render_rules
 from sloctl.slo import Slo
 
 TESTS_DIR = "tests"
@@ -21,18 +22,27 @@ class Output:
     directory: Path
     files: Mapping[str, str]
     patterns: tuple[str, ...]
+    made_by_sloctl: Callable[[str], bool]
     warnings: tuple[str, ...] = ()
 
     def owned(self) -> set[str]:
-        """Files already in the directory that a generation would write or remove."""
+        """Files already in the directory that sloctl generated (and may rewrite or remove).
+
+        A file is sloctl's only if its content says so; a hand-written rule file or dashboard
+        next to the generated ones is never touched.
+        """
         if not self.directory.is_dir():
             return set()
-        return {
-            str(path.relative_to(self.directory))
-            for pattern in self.patterns
-            for path in self.directory.glob(pattern)
-            if path.is_file()
-        }
+        owned = set()
+        for pattern in self.patterns:
+            for path in self.directory.glob(pattern):
+                try:
+                    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if text and self.made_by_sloctl(text):
+                    owned.add(str(path.relative_to(self.directory)))
+        return owned
 
     def drift(self) -> list[str]:
         """What differs between the directory and a fresh generation, one line per file."""
@@ -68,8 +78,24 @@ def rules_output(slos: Iterable[Slo], directory: Path) -> Output:
     tests, skipped = render_tests(every)
     files.update({f"{TESTS_DIR}/{name}": content for name, content in tests.items()})
     warnings = tuple(f"no generated rule tests for {item}" for item in skipped)
-    return Output(directory, files, ("*.yaml", f"{TESTS_DIR}/*.yaml"), warnings)
+    return Output(directory, files, ("*.yaml", f"{TESTS_DIR}/*.yaml"), _generated_yaml, warnings)
 
 
 def dashboards_output(slos: Iterable[Slo], directory: Path) -> Output:
-    return Output(directory, render_dashboards(slos), ("*.json",))
+    return Output(directory, render_dashboards(slos), ("*.json",), _generated_dashboard)
+
+
+def _generated_yaml(text: str) -> bool:
+    return text.startswith(HEADER)
+
+
+def _generated_dashboard(text: str) -> bool:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    return (
+        isinstance(document, dict)
+        and str(document.get("uid", "")).startswith("sloctl-")
+        and "sloctl" in (document.get("tags") or [])
+    )

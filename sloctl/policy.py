@@ -35,10 +35,20 @@ from sloctl.yaml_document import YamlError, load_yaml
 
 
 class Cause(StrEnum):
-    """What an incident is about; one open incident per service and cause."""
+    """What an incident is about; one open incident per service and cause.
+
+    Metrics can show errors and latency; data loss, a security breach or anything else is
+    declared by a person.
+    """
 
     ERRORS = "errors"
     LATENCY = "latency"
+    DATA_LOSS = "data-loss"
+    SECURITY = "security"
+    OTHER = "other"
+
+
+METRIC_CAUSES = (Cause.ERRORS, Cause.LATENCY)
 
 
 class Condition(StrEnum):
@@ -188,6 +198,8 @@ def rank(severity: Severity) -> int:
 
 def healthy(signals: Signals, limits: Thresholds, cause: Cause) -> bool | None:
     """Runbook 2.4 verification for one cause: True, False, or None when not measured."""
+    if cause not in METRIC_CAUSES:
+        return None  # only a person can say a data loss or a breach is over
     if cause is Cause.ERRORS:
         if signals.error_ratio is None:
             return None

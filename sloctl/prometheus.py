@@ -18,9 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-import structlog
 
 from sloctl.errors import PrometheusUnavailableError, QueryError
+from sloctl.logs import make_logger
 from sloctl.plan import Sample
 
 MAX_POINTS = 11_000
@@ -94,7 +94,7 @@ class PrometheusReader:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
-    logger: Any = field(default_factory=structlog.get_logger)
+    logger: Any = field(default_factory=make_logger)
     requests_made: int = 0
     shown_url: str = field(init=False, default="")
 

@@ -232,6 +232,15 @@ class Store:
             for row in rows
         ]  # fmt: skip
 
+    def due(self, now: datetime) -> list[OutboxMessage]:
+        """Pending messages whose next attempt is due, oldest first."""
+        rows = self._db.execute(
+            "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id",
+            (_time(now),),
+        ).fetchall()
+        wanted = {row["id"] for row in rows}
+        return [m for m in self.outbox(status="pending") if m.id in wanted]
+
     def record_attempt(
         self, message_id: int, *, status: str, error: str, retry_at: datetime
     ) -> None:

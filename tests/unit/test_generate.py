@@ -18,7 +18,7 @@ from sloctl.dashboards import render_dashboards
 from sloctl.definitions import load_definitions
 from sloctl.generate import TESTS_DIR, Output, dashboards_output, rules_output
 from sloctl.rule_tests import render_tests
-from sloctl.rules import render_rules
+from sloctl.rules import HEADER, render_rules
 from sloctl.slo import Slo
 
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
@@ -61,6 +61,7 @@ def sample_output(directory: Path) -> Output:
         directory,
         {"a.yaml": "A\n", "b.yaml": "B\n", "tests/t.test.yaml": "T\n"},
         ("*.yaml", "tests/*.yaml"),
+        lambda text: "never touched" not in text,
     )
 
 
@@ -258,8 +259,9 @@ def test_generate_check_lists_drift_and_writes_nothing(workdir: Path) -> None:
         rules_dir,
         {
             "api.yaml": "# edited by hand\n",
-            "retired.yaml": "groups: []\n",
-            "tests/retired.test.yaml": "tests: []\n",
+            "retired.yaml": HEADER + "groups: []\n",
+            "tests/retired.test.yaml": HEADER + "tests: []\n",
+            "team.yaml": "groups: []  # written by hand, never touched\n",
             "README.md": "# alert rules\n",
         },
     )

@@ -1,0 +1,158 @@
+"""The notification outbox: events stored with the change they announce, delivered after.
+
+At least once: a message is written in the same transaction as the incident change, then
+sent; 2xx marks it delivered, 429 / 5xx / network trouble schedules a retry with backoff and
+jitter (kept across restarts, since the schedule lives in the store), any other answer or the
+last allowed attempt marks it failed, with the reason kept and shown by
+``sloctl incidents show``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from sloctl.engine import Event
+from sloctl.notifications import (
+    AlertmanagerSink,
+    EventKind,
+    IncidentEvent,
+    Outcome,
+    PagerDutySink,
+    RetryPolicy,
+    Sink,
+    SlackSink,
+    secret_from,
+    send,
+)
+from sloctl.store import Store
+
+SLACK = "SLOCTL_SLACK_WEBHOOK_URL"
+PAGERDUTY = "SLOCTL_PAGERDUTY_ROUTING_KEY"
+ALERTMANAGER = "SLOCTL_ALERTMANAGER_URL"
+
+
+def sinks_from_env(env: Mapping[str, str]) -> dict[str, Sink]:
+    """The sinks whose secrets are set, from variables or ``<NAME>_FILE`` files."""
+    sinks: dict[str, Sink] = {}
+    if (url := secret_from(env, SLACK)) is not None:
+        sinks["slack"] = SlackSink(url)
+    if (key := secret_from(env, PAGERDUTY)) is not None:
+        sinks["pagerduty"] = PagerDutySink(key)
+    if (base := secret_from(env, ALERTMANAGER)) is not None:
+        sinks["alertmanager"] = AlertmanagerSink(base)
+    return sinks
+
+
+def impact(event: Event) -> str:
+    incident = event.incident
+    parts = []
+    if incident.peak_error_ratio is not None:
+        parts.append(f"{incident.peak_error_ratio * 100:.1f}% of requests failing at worst")
+    if incident.peak_p95_seconds is not None and incident.cause.value == "latency":
+        parts.append(f"p95 latency up to {incident.peak_p95_seconds * 1000:.0f} ms")
+    return "; ".join(parts) or "see the incident channel"
+
+
+def payload(event: Event) -> dict[str, Any]:
+    """What the outbox stores for ``event``: the fields of an IncidentEvent, as JSON."""
+    incident = event.incident
+    last = incident.timeline[-1]
+    return {
+        "incident_id": incident.id,
+        "kind": event.kind.value,
+        "service": incident.service,
+        "cause": incident.cause.value,
+        "severity": incident.severity.value,
+        "state": incident.state.value,
+        "at": event.at.astimezone(UTC).isoformat(),
+        "started_at": incident.detected_at.astimezone(UTC).isoformat(),
+        "summary": incident.summary,
+        "impact": impact(event),
+        "actor": last.actor,
+        "note": event.note or last.note,
+        "escalate_to": list(event.escalate_to),
+        "resolved_at": None
+        if incident.resolved_at is None
+        else incident.resolved_at.astimezone(UTC).isoformat(),
+    }
+
+
+def incident_event(stored: Mapping[str, Any]) -> IncidentEvent:
+    resolved = stored.get("resolved_at")
+    return IncidentEvent(
+        incident_id=stored["incident_id"],
+        kind=EventKind(stored["kind"]),
+        service=stored["service"],
+        cause=stored["cause"],
+        severity=stored["severity"],
+        state=stored["state"],
+        at=datetime.fromisoformat(stored["at"]),
+        started_at=datetime.fromisoformat(stored["started_at"]),
+        summary=stored["summary"],
+        impact=stored["impact"],
+        actor=stored["actor"],
+        note=stored["note"],
+        escalate_to=tuple(stored["escalate_to"]),
+        resolved_at=None if resolved is None else datetime.fromisoformat(resolved),
+    )
+
+
+def messages(
+    events: Sequence[Event], sinks: Mapping[str, Sink]
+) -> list[tuple[str, dict[str, Any]]]:
+    """One outbox message per event and sink, to store with the change."""
+    return [(name, payload(event)) for event in events for name in sorted(sinks)]
+
+
+@dataclass
+class Courier:
+    """Delivers due outbox messages; the session, clock values and randomness are passed in."""
+
+    sinks: Mapping[str, Sink]
+    session: requests.Session = field(default_factory=requests.Session)
+    timeout: float = 10.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def flush(self, store: Store, now: datetime) -> dict[str, int]:
+        """One attempt for every due pending message; returns counts by outcome."""
+        counts = {"delivered": 0, "retry": 0, "failed": 0}
+        for message in store.due(now):
+            sink = self.sinks.get(message.sink)
+            if sink is None:
+                store.record_attempt(
+                    message.id,
+                    status="failed",
+                    error=f"no sink {message.sink!r} configured",
+                    retry_at=now,
+                )
+                counts["failed"] += 1
+                continue
+            outcome, reason = self._send_all(sink, incident_event(message.event))
+            attempts = message.attempts + 1
+            if outcome is Outcome.DELIVERED:
+                store.record_attempt(message.id, status="delivered", error="", retry_at=now)
+                counts["delivered"] += 1
+            elif outcome is Outcome.RETRY and attempts < self.retry.attempts:
+                pause = timedelta(seconds=self.retry.delay(attempts - 1, self.rng))
+                store.record_attempt(
+                    message.id, status="pending", error=reason, retry_at=now + pause
+                )
+                counts["retry"] += 1
+            else:
+                store.record_attempt(message.id, status="failed", error=reason, retry_at=now)
+                counts["failed"] += 1
+        return counts
+
+    def _send_all(self, sink: Sink, event: IncidentEvent) -> tuple[Outcome, str]:
+        for request in sink.requests_for(event):
+            attempt = send(request, self.session, self.timeout)
+            if attempt.outcome is not Outcome.DELIVERED:
+                return attempt.outcome, attempt.reason
+        return Outcome.DELIVERED, ""

@@ -1,0 +1,237 @@
+"""A real Alertmanager on loopback: one incident fires, escalates and resolves as one alert.
+
+Alertmanager routes to a webhook receiver served by this test, so what is asserted is what a
+real receiver would get: a "firing" notification with the incident's labels, then a
+"resolved" one once RESOLVED carries ``endsAt``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sloctl.local_prometheus import free_port
+from sloctl.notifications import (
+    AlertmanagerSink,
+    EventKind,
+    IncidentEvent,
+    Outcome,
+    RetryPolicy,
+    deliver,
+)
+
+pytestmark = pytest.mark.integration
+
+BINARIES = ("prometheus-alertmanager", "alertmanager")
+CONFIG = """\
+route:
+  receiver: hook
+  group_by: [alertname, incident]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: {url}
+        send_resolved: true
+"""
+
+
+@dataclass
+class Inbox:
+    """Webhook notifications received from Alertmanager, in order."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def add(self, message: dict[str, Any]) -> None:
+        with self.changed:
+            self.messages.append(message)
+            self.changed.notify_all()
+
+    def wait_for(self, wanted: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                for message in self.messages:
+                    if wanted(message):
+                        return message
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"no matching notification within {timeout:g} s; got {self.messages!r}"
+                    )
+                self.changed.wait(left)
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[str, Inbox]]:
+    box = Inbox()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            box.add(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", box
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def alertmanager_binary() -> str:
+    for name in BINARIES:
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    pytest.fail("Alertmanager is not installed: apt-get install -y prometheus-alertmanager")
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path, inbox: tuple[str, Inbox]) -> Iterator[str]:
+    hook_url, _ = inbox
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(CONFIG.format(url=hook_url), encoding="utf-8")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "alertmanager.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                alertmanager_binary(),
+                f"--config.file={config}",
+                f"--storage.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"alertmanager exited: {log_path.read_text(errors='replace')[-500:]}")
+            try:
+                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("alertmanager did not become ready within 15 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def send_event(sink: AlertmanagerSink, event: IncidentEvent) -> None:
+    [request] = sink.requests_for(event)
+    with requests.Session() as session:
+        attempt = deliver(
+            request, session=session, timeout=5.0,
+            retry=RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0),
+            sleep=time.sleep, rng=random.Random(0),
+        )  # fmt: skip
+    assert attempt.outcome is Outcome.DELIVERED, attempt
+
+
+def alerts_of(message: dict[str, Any], incident: str) -> list[dict[str, Any]]:
+    return [a for a in message.get("alerts", []) if a["labels"].get("incident") == incident]
+
+
+def when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_incident_fires_escalates_and_resolves_as_one_alert(
+    alertmanager: str, inbox: tuple[str, Inbox]
+) -> None:
+    _, box = inbox
+    sink = AlertmanagerSink(alertmanager)
+    now = datetime.now(UTC).replace(microsecond=0)
+    declared = IncidentEvent(
+        incident_id="INC-0042",
+        kind=EventKind.DECLARED,
+        service="api",
+        cause="errors",
+        severity="P2",
+        state="detected",
+        at=now,
+        started_at=now - timedelta(minutes=2),
+        summary="error ratio above 10% for more than 30 minutes",
+        impact="12.5% of requests failing",
+    )
+    labels = {"alertname": "SloctlIncident", "incident": "INC-0042", "service": "api",
+              "cause": "errors"}  # fmt: skip
+
+    send_event(sink, declared)
+    firing = box.wait_for(
+        lambda m: m["status"] == "firing" and bool(alerts_of(m, "INC-0042")), timeout=20
+    )
+    [alert] = alerts_of(firing, "INC-0042")
+    assert alert["labels"] == labels
+    assert alert["annotations"]["severity"] == "P2"
+    assert alert["annotations"]["impact"] == "12.5% of requests failing"
+    assert when(alert["startsAt"]) == declared.started_at
+
+    # An escalation changes the severity: still the same single alert in Alertmanager.
+    send_event(sink, replace(declared, kind=EventKind.ESCALATED, severity="P1",
+                             escalate_to=("everyone", "leadership")))  # fmt: skip
+    held = requests.get(
+        f"{alertmanager}/api/v2/alerts", params={"filter": 'incident="INC-0042"'}, timeout=5
+    ).json()
+    assert len(held) == 1
+    assert held[0]["annotations"]["severity"] == "P1"
+    assert held[0]["status"]["state"] == "active"
+
+    resolved_at = datetime.now(UTC)
+    ended = replace(
+        declared,
+        kind=EventKind.RESOLVED,
+        severity="P1",
+        state="resolved",
+        at=resolved_at,
+        resolved_at=resolved_at,
+    )
+    send_event(sink, ended)
+    resolved = box.wait_for(
+        lambda m: m["status"] == "resolved" and bool(alerts_of(m, "INC-0042")), timeout=20
+    )
+    [alert] = alerts_of(resolved, "INC-0042")
+    assert alert["labels"] == labels
+    assert alert["status"] == "resolved"
+    assert abs(when(alert["endsAt"]) - resolved_at) < timedelta(milliseconds=1)
+    assert alert["annotations"]["severity"] == "P1"
+    firing_count = sum(1 for m in box.messages if m["status"] == "firing")
+    assert firing_count == 1  # the escalation updated the alert, it did not page twice

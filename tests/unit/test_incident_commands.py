@@ -1,0 +1,163 @@
+"""``sloctl incidents`` end to end: store, timeline, SLA dates and notifications to receivers."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from freezegun import freeze_time
+
+from sloctl.cli import main
+
+
+@dataclass
+class Receiver:
+    """A Slack-compatible webhook on loopback answering with the given statuses in turn."""
+
+    statuses: list[int]
+    bodies: list[dict[str, object]] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver([200])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            state.bodies.append(json.loads(self.rfile.read(length)))
+            status = state.statuses.pop(0) if len(state.statuses) > 1 else state.statuses[0]
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/secret-token"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run(store: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["incidents", "--store", str(store), *args], env=env or {})
+
+
+def test_manual_incident_lifecycle_with_sla_dates(tmp_path: Path) -> None:
+    store = tmp_path / "incidents.db"
+    with freeze_time("2026-11-02T10:00:00Z"):
+        result = run(
+            store, "declare", "--service", "api", "--severity", "P1", "--cause", "data-loss",
+            "--summary", "orders table truncated", "--by", "alice",
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "INC-0001 declared" in result.output
+    with freeze_time("2026-11-02T10:04:00Z"):
+        assert run(store, "ack", "INC-0001", "--by", "bob", "--note", "restoring").exit_code == 0
+    with freeze_time("2026-11-02T10:30:00Z"):
+        assert run(store, "mitigate", "INC-0001", "--by", "bob").exit_code == 0
+    with freeze_time("2026-11-02T11:12:00Z"):
+        assert run(store, "resolve", "INC-0001", "--by", "bob", "--note", "restored").exit_code == 0
+    shown = json.loads(run(store, "show", "INC-0001", "--output", "json").output)
+    assert shown["state"] == "resolved"
+    assert shown["ack_due"] == "2026-11-02T10:05:00Z"  # P1: acknowledge within 5 minutes
+    assert shown["resolution_due"] == "2026-11-02T11:00:00Z"  # P1: resolve within 1 hour
+    assert shown["postmortem_due"] == "2026-11-05T11:12:00Z"  # within 72 hours
+    assert [(t["to"], t["actor"]) for t in shown["timeline"]] == [
+        ("detected", "alice"), ("acknowledged", "bob"), ("mitigating", "bob"),
+        ("resolved", "bob"),
+    ]  # fmt: skip
+    draft = run(store, "postmortem", "INC-0001", "--prometheus-url", "http://127.0.0.1:9",
+                "--definitions", str(tmp_path / "none")).output  # fmt: skip
+    assert "# Incident Post-Mortem: INC-0001" in draft
+    assert "- Duration: 1 hour 12 minutes" in draft
+    assert "| 2026-11-02 10:04 | Engineer acknowledged: restoring by bob |" in draft
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["ack", "INC-0099", "--by", "x"], "no incident 'INC-0099'", id="unknown-id"),
+        pytest.param(["resolve", "INC-0001", "--by", "x"], "cannot become resolved",
+                     id="resolve-twice"),
+    ],
+)  # fmt: skip
+def test_mistakes_are_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    store = tmp_path / "incidents.db"
+    run(store, "declare", "--service", "api", "--severity", "P3", "--cause", "other",
+        "--summary", "x", "--by", "alice")  # fmt: skip
+    run(store, "resolve", "INC-0001", "--by", "alice")
+    result = run(store, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_one_open_incident_per_service_and_cause(tmp_path: Path) -> None:
+    store = tmp_path / "incidents.db"
+    first = ["declare", "--service", "api", "--severity", "P2", "--cause", "security",
+             "--summary", "x", "--by", "alice"]  # fmt: skip
+    assert run(store, *first).exit_code == 0
+    again = run(store, *first)
+    assert again.exit_code == 2
+    assert "INC-0001 is already open" in again.output
+
+
+def test_notifications_are_retried_and_never_lost(tmp_path: Path, receiver: Receiver) -> None:
+    store = tmp_path / "incidents.db"
+    receiver.statuses = [500, 429, 200]
+    env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
+    result = run(store, "declare", "--service", "api", "--severity", "P1", "--cause", "other",
+                 "--summary", "checkout broken", "--by", "alice", env=env)  # fmt: skip
+    assert result.exit_code == 0
+    assert "to retry" in result.output
+    assert "secret-token" not in result.output
+    with freeze_time("2030-01-01"):  # every retry is due
+        run(store, "notify", env=env)
+    with freeze_time("2030-01-02"):
+        assert "1 delivered" in run(store, "notify", env=env).output
+    assert len(receiver.bodies) == 3
+    assert ":rotating_light: INCIDENT DECLARED" in str(receiver.bodies[-1]["text"])
+    shown = json.loads(run(store, "show", "INC-0001", "--output", "json", env=env).output)
+    assert shown["notifications"][0]["status"] == "delivered"
+    assert shown["notifications"][0]["attempts"] == 3
+
+
+def test_a_rejected_notification_is_not_retried_and_stays_visible(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    store = tmp_path / "incidents.db"
+    receiver.statuses = [400]
+    env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
+    run(store, "declare", "--service", "api", "--severity", "P2", "--cause", "other",
+        "--summary", "x", "--by", "alice", env=env)  # fmt: skip
+    with freeze_time("2030-01-01"):
+        run(store, "notify", env=env)
+    assert len(receiver.bodies) == 1
+    shown = json.loads(run(store, "show", "INC-0001", "--output", "json", env=env).output)
+    [notification] = shown["notifications"]
+    assert notification["status"] == "failed"
+    assert "HTTP 400" in notification["last_error"]
+    assert "secret-token" not in notification["last_error"]
+
+
+def test_a_corrupt_store_fails_loudly(tmp_path: Path) -> None:
+    store = tmp_path / "incidents.db"
+    store.write_bytes(b"garbage" * 1000)
+    result = run(store, "list")
+    assert result.exit_code == 4
+    assert "cannot be opened" in result.output
+    assert store.read_bytes() == b"garbage" * 1000
