@@ -70,7 +70,10 @@ def read_rates(
         promql.summed_rate(indicator.total, seconds), lookback, end, step, slos=[slo.key]
     )
     bad = reader.range(
-        promql.bad_rate(indicator.total, indicator.bad, indicator.good, seconds),
+        promql.bad_rate(
+                indicator.total, indicator.bad, indicator.good, seconds,
+                good_may_be_absent=not isinstance(indicator, LatencyIndicator),
+            ),
         lookback, end, step, slos=[slo.key],
     )  # fmt: skip
     return Rates(bad=_points(bad), total=_points(total))

@@ -53,9 +53,14 @@ def budget_window_seconds(slo: Slo) -> int:
 
 
 def factor(window_seconds: int, burn: BurnWindow) -> Decimal:
-    """The burn rate that spends ``burn.budget_share`` of the budget within the long window."""
+    """The burn rate that spends ``burn.budget_share`` of the budget within the long window.
+
+    Never below 1: a burn rate under 1 does not exhaust the budget within the window, so an
+    alert on it would fire on a healthy service (a 7-day window would otherwise ticket at
+    0.23x and a 28-day one at 0.93x).
+    """
     exact = burn.budget_share * Decimal(window_seconds) / Decimal(burn.long_seconds)
-    return PRECISION.plus(exact).normalize()
+    return PRECISION.plus(max(exact, Decimal(1))).normalize()
 
 
 def threshold(slo: Slo, burn: BurnWindow) -> Decimal:

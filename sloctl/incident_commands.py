@@ -22,7 +22,14 @@ from sloctl.engine import Event
 from sloctl.error_reporting import friendly_errors
 from sloctl.errors import SloctlError, UsageError
 from sloctl.evaluation import budget_spent
-from sloctl.incidents import Incident, State, declare, escalation_targets, move
+from sloctl.incidents import (
+    Incident,
+    State,
+    acknowledge,
+    declare,
+    escalation_targets,
+    move,
+)
 from sloctl.notifications import EventKind, Sink
 from sloctl.outbox import Courier, messages, sinks_from_env
 from sloctl.policy import Cause, Finding, Policy, load_policy
@@ -219,7 +226,10 @@ def _transition(ctx: click.Context, incident_id: str, to: State, person: str, no
     store = _store(ctx)
     incident = _require(store, incident_id)
     now = _now()
-    changed = move(incident, to, now, actor=person, note=note)
+    if to is State.ACKNOWLEDGED:
+        changed = acknowledge(incident, now, actor=person, note=note)
+    else:
+        changed = move(incident, to, now, actor=person, note=note)
     _commit(ctx, changed, Event(KIND_OF[to], changed, now, note=note), now)
     click.echo(f"{changed.id} is {changed.state.value}")
 

@@ -147,6 +147,23 @@ def move(incident: Incident, to: State, at: datetime, *, actor: str, note: str =
     return replace(incident, **changes)  # type: ignore[arg-type]
 
 
+def acknowledge(incident: Incident, at: datetime, *, actor: str, note: str = "") -> Incident:
+    """A person takes the incident (runbook 2.1), whatever state sloctl has moved it to.
+
+    From detected it becomes acknowledged; later it keeps its state and the timeline records
+    the acknowledgement, so the response target is met however quickly sloctl moved on.
+    """
+    if incident.state is State.DETECTED:
+        return move(incident, State.ACKNOWLEDGED, at, actor=actor, note=note)
+    if not incident.open:
+        raise TransitionError(f"{incident.id} is resolved; there is nothing to acknowledge")
+    if incident.acknowledged_at is not None:
+        raise TransitionError(f"{incident.id} was already acknowledged")
+    text = f"acknowledged{': ' + note if note else ''}"
+    line = Transition(at, incident.state, incident.state, actor, text, incident.severity)
+    return replace(incident, acknowledged_at=at, timeline=(*incident.timeline, line))
+
+
 def escalate(incident: Incident, finding: Finding, at: datetime) -> Incident:
     """Raise the severity when a higher one is reached; a severity is never lowered."""
     if rank(finding.severity) <= rank(incident.severity):
@@ -190,8 +207,10 @@ def follow(
     ``healthy`` is the verification (None when nothing was measured: no step is taken on
     missing data), ``triggered`` whether a severity indicator for its cause holds again.
     """
-    if not incident.open or healthy is None:
+    if not incident.open:
         return incident
+    if healthy is None:  # nothing measured: no step, and the stable period starts over
+        return replace(incident, healthy_since=None) if incident.healthy_since else incident
     state = incident.state
     if state is State.MONITORING:
         if triggered:

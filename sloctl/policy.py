@@ -141,10 +141,29 @@ def conditions(signals: Signals, limits: Thresholds) -> set[Condition]:
     return found
 
 
+UNMEASURED_WITHOUT = {
+    Condition.OUTAGE: "error_ratio",
+    Condition.MAJOR_ERRORS: "error_ratio",
+    Condition.SEVERE_LATENCY: "p95_seconds",
+    Condition.DEGRADED_LATENCY: "p95_seconds",
+}
+
+
 def track(previous: Held, signals: Signals, limits: Thresholds) -> dict[Condition, datetime]:
-    """Carry the start of every condition that still holds; forget the ones that stopped."""
+    """Carry the start of every condition that still holds; forget the ones that stopped.
+
+    A condition whose signal was not measured this time is neither started nor stopped: a
+    scrape gap must not restart a 30-minute clock, and must not count as recovery either.
+    """
     now = conditions(signals, limits)
-    return {condition: previous.get(condition, signals.at) for condition in sorted(now)}
+    kept = {
+        condition: since
+        for condition, since in previous.items()
+        if condition in UNMEASURED_WITHOUT
+        and getattr(signals, UNMEASURED_WITHOUT[condition]) is None
+    }
+    started = {condition: previous.get(condition, signals.at) for condition in now}
+    return dict(sorted({**kept, **started}.items()))
 
 
 @dataclass(frozen=True)

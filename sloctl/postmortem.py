@@ -43,7 +43,7 @@ def _event_text(incident: Incident, index: int) -> str:
         what = names.get(line.to_state, line.to_state.value.capitalize())
         if line.note:
             what += f": {line.note}"
-    return f"{what}{by}".replace("|", "\\|")
+    return " ".join(f"{what}{by}".split()).replace("|", "\\|")
 
 
 def render(incident: Incident, budget_consumed_percent: float | None, now: datetime) -> str:

@@ -182,16 +182,27 @@ def summed_rate(selector: Selector, seconds: int) -> str:
     return f"sum(rate({selector.render()}{range_text(seconds)}))"
 
 
-def bad_rate(total: Selector, bad: Selector | None, good: Selector | None, seconds: int) -> str:
+def bad_rate(
+    total: Selector,
+    bad: Selector | None,
+    good: Selector | None,
+    seconds: int,
+    *,
+    good_may_be_absent: bool = True,
+) -> str:
     """Bad events per second: the bad side, or total minus good.
 
     A missing bad series is zero while the total exists; a missing good series means nothing
-    was good. The total side never gets a fallback, so a dead exporter stays "no data".
+    was good, unless ``good_may_be_absent`` is False (a missing histogram bucket is a wrong
+    threshold, not a total outage: then there is no value). The total side never gets a
+    fallback, so a dead exporter stays "no data".
     """
     total_rate = summed_rate(total, seconds)
     if bad is not None:
         return f"({summed_rate(bad, seconds)} or 0 * {total_rate})"
     assert good is not None
+    if not good_may_be_absent:
+        return f"{total_rate} - {summed_rate(good, seconds)}"
     return f"{total_rate} - ({summed_rate(good, seconds)} or 0 * {total_rate})"
 
 
@@ -200,18 +211,18 @@ def window_ratio(service: str, slo: str, seconds: int) -> str:
 
     Summing the recorded rates over the window and dividing weighs every slice by its traffic,
     unlike an average of short ratios, and reads one sample per evaluation instead of every
-    raw sample in the window.
+    raw sample in the window. Without traffic there is no ratio (never NaN).
     """
     window = range_text(seconds)
     bad = slo_selector(BAD_EVENTS_RATE, service, slo).render()
     total = slo_selector(EVENTS_RATE, service, slo).render()
-    return f"sum_over_time({bad}{window}) / sum_over_time({total}{window})"
+    return f"sum_over_time({bad}{window}) / (sum_over_time({total}{window}) > 0)"
 
 
 def short_ratio(service: str, slo: str) -> str:
     bad = slo_selector(BAD_EVENTS_RATE, service, slo).render()
     total = slo_selector(EVENTS_RATE, service, slo).render()
-    return f"{bad} / {total}"
+    return f"{bad} / ({total} > 0)"
 
 
 def quantile(histogram_buckets: Selector, q: Decimal, seconds: int) -> str:

@@ -65,8 +65,15 @@ def matches(labels: dict[str, str], selector: Selector) -> bool:
     return all(_satisfies(labels.get(m.label), m) for m in selector.matchers)
 
 
+def _regex_guesses(pattern: str) -> list[str]:
+    """Plain strings a simple regex may match: ``/(home|cart)`` gives ``/home`` and ``cart``."""
+    flat = re.sub(r"[()^$]", "", pattern)
+    return [piece.replace("\\", "") for piece in flat.split("|") if piece]
+
+
 def _pick(label: str, wanted: Sequence[Matcher], unwanted: Matcher | None) -> str:
-    for value in (*(m.value for m in wanted if m.op == "="), *CANDIDATES):
+    guesses = [g for m in wanted if m.op == "=~" for g in _regex_guesses(m.value)]
+    for value in (*(m.value for m in wanted if m.op == "="), *CANDIDATES, *guesses):
         if all(_satisfies(value, m) for m in wanted) and (
             unwanted is None or not _satisfies(value, unwanted)
         ):
@@ -223,6 +230,15 @@ def input_series(slo: Slo, schedule: Schedule) -> list[dict[str, str]]:
     if isinstance(indicator, RatioIndicator):
         part = indicator.bad if indicator.bad is not None else indicator.good
         assert part is not None
+        part_count = bad if indicator.bad is not None else good
+        if part.metric != indicator.total.metric:
+            # Separate counters: the total counts everything, the other one its part.
+            return [
+                {"series": series_text(indicator.total.metric, example(indicator.total)),
+                 "values": schedule.values(_all_events)},
+                {"series": series_text(part.metric, example(part)),
+                 "values": schedule.values(part_count)},
+            ]  # fmt: skip
         inside, outside = counter_example(indicator.total, part)
         inside_count, outside_count = (bad, good) if indicator.bad is not None else (good, bad)
         return [
@@ -246,17 +262,18 @@ def input_series(slo: Slo, schedule: Schedule) -> list[dict[str, str]]:
             {"series": series_text(f"{base}_bucket", le), "values": schedule.values(within)}
         )
 
-    def everything(load: Load) -> int:
-        return EVENTS_PER_MINUTE
-
     series.append(
         {"series": series_text(f"{base}_bucket", {**labels, "le": "+Inf"}),
-         "values": schedule.values(everything)}
+         "values": schedule.values(_all_events)}
     )  # fmt: skip
     series.append(
-        {"series": series_text(f"{base}_count", labels), "values": schedule.values(everything)}
+        {"series": series_text(f"{base}_count", labels), "values": schedule.values(_all_events)}
     )
     return series
+
+
+def _all_events(load: Load) -> int:
+    return EVENTS_PER_MINUTE
 
 
 def _p95_of(indicator: LatencyIndicator, load: Load) -> Decimal:
@@ -377,7 +394,8 @@ def _expected(alert: Alert) -> dict[str, Any]:
     labels = dict(alert.labels)
     if alert.alert == "SloctlNoData":
         inner = alert.expr[alert.expr.index("(") + 1 : -1]
-        labels = {**parse_selector(inner).equal_values(), **labels}
+        kept = {k: v for k, v in parse_selector(inner).equal_values().items() if v}
+        labels = {**kept, **labels}  # absent() drops labels matched to the empty value
     return {"exp_labels": labels, "exp_annotations": dict(alert.annotations)}
 
 
@@ -481,6 +499,36 @@ def _scenarios(slo: Slo) -> list[tuple[str, Schedule, tuple[int, ...]]]:
     ]
 
 
+NO_DATA_MINUTES = 10
+
+
+def _series_labels(text: str) -> tuple[str, dict[str, str]]:
+    selector = parse_selector(text)
+    return selector.metric, selector.equal_values()
+
+
+def selectors_of(slo: Slo) -> list[Selector]:
+    indicator = slo.indicator
+    found = [indicator.total]
+    if isinstance(indicator, LatencyIndicator):
+        found.append(indicator.histogram.with_metric(f"{indicator.histogram.metric}_bucket"))
+    else:
+        found += [s for s in (indicator.bad, indicator.good) if s is not None]
+    return found
+
+
+def selects(slo: Slo, series: str) -> bool:
+    """Whether any selector of ``slo`` reads the series written as ``series``."""
+    metric, labels = _series_labels(series)
+    return any(s.metric == metric and matches(labels, s) for s in selectors_of(slo))
+
+
+def selects_total(slo: Slo, series: str) -> bool:
+    metric, labels = _series_labels(series)
+    total = slo.indicator.total
+    return total.metric == metric and matches(labels, total)
+
+
 def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], list[str]]:
     """The promtool test document for one service, and the SLOs it could not cover."""
     names = sorted({a.alert for s in slos for a in alerts(s)})
@@ -493,22 +541,30 @@ def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], li
             skipped.append(f"{slo.key}: {exc}")
             continue
         series_of[slo.key] = {s["series"] for s in series}
+    by_key = {slo.key: slo for slo in slos}
     shared = {
         key
-        for key, names_of in series_of.items()
-        for other, other_names in series_of.items()
-        if other != key and names_of & other_names
+        for key, texts in series_of.items()
+        for other in series_of
+        if other != key and any(selects(by_key[other], text) for text in texts)
     }
-    skipped += [
-        f"{key}: reads the same series as another SLO of {service}" for key in sorted(shared)
-    ]
+    skipped += [f"{key}: reads series another SLO of {service} reads too" for key in sorted(shared)]
     usable = [slo for slo in slos if slo.key in series_of and slo.key not in shared]
+    left_out = [slo for slo in slos if slo not in usable]
     tests: list[dict[str, Any]] = []
 
     def group(
         name: str, schedules: dict[str, Schedule], check: Check, exprs: list[dict[str, Any]]
     ) -> None:
         series = [s for slo in usable for s in input_series(slo, schedules[slo.key])]
+        for other in left_out:  # no series are fed for it: its no-data alert fires
+            if not any(selects_total(other, s["series"]) for s in series):
+                no_data = next(a for a in alerts(other) if a.alert == "SloctlNoData")
+                for minute in sorted({m for m, _ in check.entries}):
+                    if minute >= NO_DATA_MINUTES + MARGIN:
+                        check.fire(minute, no_data)
+                    elif minute >= NO_DATA_MINUTES:
+                        check.skip(minute, no_data.alert)
         test: dict[str, Any] = {
             "name": name, "interval": "1m", "input_series": series,
             "alert_rule_test": check.as_list(),

@@ -4,7 +4,7 @@ Per service, one file with three groups:
 
 - ``sloctl-<service>-slis`` (every minute): 5-minute event rates per SLO, error ratios over
   5m to 6h built from them, and the p95 of latency SLOs;
-- ``sloctl-<service>-budget`` (every 5 minutes): error ratios over 1d, 3d and the SLO window,
+- ``sloctl-<service>-budget`` (every 2 minutes): error ratios over 1d, 3d and the SLO window,
   again from the 5-minute rates, so no raw selector ever sits under a window of a day or more;
 - ``sloctl-<service>-alerts``: multiwindow multi-burn-rate alerts with factors derived from
   each SLO's window, the runbook's severity indicators (7.1 and 2.2), and a no-data alert.
@@ -29,6 +29,9 @@ from sloctl.severity import LEVELS, Severity, spoken
 from sloctl.slo import LatencyIndicator, RatioIndicator, Slo
 
 SLI_WINDOWS = (1800, 3600, 2 * 3600, 6 * 3600)
+BUDGET_INTERVAL = "2m"
+"""Under the 5-minute lookback, so a late or skipped evaluation never leaves alerts without
+their 1d and 3d ratios."""
 BUDGET_WINDOWS = (86400, 3 * 86400)
 RUNBOOK = "incident-response-runbook.md"
 OUTAGE_RATIO = Decimal("0.5")
@@ -57,13 +60,21 @@ class Alert:
     annotations: dict[str, str]
 
     def as_dict(self) -> dict[str, Any]:
+        """The rule as Prometheus reads it: label and annotation values are Go templates
+        there, so text taken from definitions is written so that it renders as itself."""
         return {
             "alert": self.alert,
             "expr": self.expr,
             "for": self.duration,
-            "labels": self.labels,
-            "annotations": self.annotations,
+            "labels": {k: template_literal(v) for k, v in self.labels.items()},
+            "annotations": {k: template_literal(v) for k, v in self.annotations.items()},
         }
+
+
+def template_literal(text: str) -> str:
+    """``text`` as a Go template that renders to exactly ``text`` (``{{`` and ``}}`` quoted)."""
+    parts = re.split(r"(\{\{|\}\})", text)
+    return "".join(f'{{{{ "{part}" }}}}' if part in ("{{", "}}") else part for part in parts)
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,13 @@ def sli_records(slo: Slo) -> list[Record]:
         Record(promql.EVENTS_RATE, promql.summed_rate(indicator.total, seconds), labels),
         Record(
             promql.BAD_EVENTS_RATE,
-            promql.bad_rate(indicator.total, indicator.bad, indicator.good, seconds),
+            promql.bad_rate(
+                indicator.total,
+                indicator.bad,
+                indicator.good,
+                seconds,
+                good_may_be_absent=not isinstance(indicator, LatencyIndicator),
+            ),
             labels,
         ),
         Record(
@@ -147,6 +164,8 @@ def budget_records(slo: Slo) -> list[Record]:
         for w in ratio_windows(slo)
     ]
     records.append(Record(promql.OBJECTIVE, promql.constant(slo.target), labels))
+    if slo.timeslices is not None:
+        return records  # the budget left of a timeslice SLO comes from `sloctl report`
     records.append(
         Record(
             promql.BUDGET_REMAINING,
@@ -255,7 +274,7 @@ def latency_alerts(slo: Slo, indicator: LatencyIndicator) -> list[Alert]:
     p95 = promql.slo_selector(promql.LATENCY_P95, slo.service, slo.name).render()
     threshold = indicator.threshold_seconds
     severe = max(SEVERE_LATENCY, threshold)
-    return [
+    alerts_found = [
         Alert(
             "SloctlLatencySevere",
             promql.above(p95, severe),
@@ -281,19 +300,24 @@ def latency_alerts(slo: Slo, indicator: LatencyIndicator) -> list[Alert]:
                 "7.1 (performance issue > 1 hour)",
             ),
         ),
-        Alert(
-            "SloctlLatencyDegraded",
-            promql.above(p95, threshold),
-            "5m",
-            _severity_labels(slo, Severity.P3),
-            _annotations(
-                slo,
-                Severity.P3,
-                f"p95 latency above {promql.decimal_text(threshold)}s (performance degradation)",
-                "2.2 (P3 indicators), 2.4",
-            ),
-        ),
     ]
+    if severe > threshold:  # at a threshold of 500 ms or more the P2 alert already covers it
+        alerts_found.append(
+            Alert(
+                "SloctlLatencyDegraded",
+                promql.above(p95, threshold),
+                "5m",
+                _severity_labels(slo, Severity.P3),
+                _annotations(
+                    slo,
+                    Severity.P3,
+                    f"p95 latency above {promql.decimal_text(threshold)}s "
+                    "(performance degradation)",
+                    "2.2 (P3 indicators), 2.4",
+                ),
+            )
+        )
+    return alerts_found
 
 
 def no_data_alert(slo: Slo) -> Alert:
@@ -312,7 +336,9 @@ def no_data_alert(slo: Slo) -> Alert:
 
 
 def alerts(slo: Slo) -> list[Alert]:
-    found = burn_alerts(slo)
+    # A timeslice budget counts bad slices, which these event-ratio rules cannot; its burn
+    # alerts would disagree with `sloctl report`, so it gets the runbook's indicators only.
+    found = burn_alerts(slo) if slo.timeslices is None else []
     if isinstance(slo.indicator, RatioIndicator):
         found += error_alerts(slo)
     else:
@@ -324,7 +350,11 @@ def alerts(slo: Slo) -> list[Alert]:
 def service_groups(service: str, slos: Sequence[Slo]) -> list[Group]:
     return [
         Group(f"sloctl-{service}-slis", "1m", [r for s in slos for r in sli_records(s)]),
-        Group(f"sloctl-{service}-budget", "5m", [r for s in slos for r in budget_records(s)]),
+        Group(
+            f"sloctl-{service}-budget",
+            BUDGET_INTERVAL,
+            [r for s in slos for r in budget_records(s)],
+        ),
         Group(f"sloctl-{service}-alerts", "1m", [a for s in slos for a in alerts(s)]),
     ]
 

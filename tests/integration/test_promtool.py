@@ -95,3 +95,56 @@ def recorded_selectors(expr: str) -> list[Selector]:
             index += 1
         found.append(parse_selector(expr[match.start() : index + 1]))
     return found
+
+
+OTHER_LAYOUTS = """\
+service: shop
+description: "Templates {{ like this }} in text stay text"
+scrapeInterval: 15s
+slos:
+  - name: checkout
+    description: "{{ $value }} must not be evaluated"
+    indicator:
+      ratio:
+        total: shop_checkouts_total{env="prod"}
+        bad: shop_checkout_failures_total{env="prod",reason!="client"}
+    objective: {target: 99.5%}
+    window: {rolling: 28d}
+  - name: search
+    indicator:
+      ratio:
+        total: shop_search_total{canary=""}
+        good: shop_search_total{canary="",result="ok"}
+    objective: {target: "0.99"}
+    window: {rolling: 7d}
+  - name: pages
+    indicator:
+      latency:
+        histogram: shop_page_seconds{route=~"/(home|cart)"}
+        threshold: 1s
+    objective: {target: 90%}
+    window: {calendar: month, timezone: America/New_York}
+  - name: payments
+    indicator:
+      ratio:
+        total: shop_payments_total
+        bad: shop_payments_total{code=~"5.."}
+    objective: {target: 99.9%}
+    budgetingMethod: Timeslices
+    timeSliceTarget: 95%
+    timeSliceWindow: 5m
+"""
+
+
+def test_other_metric_layouts_pass_promtool(tmp_path: Path) -> None:
+    definitions = tmp_path / "defs"
+    definitions.mkdir()
+    (definitions / "shop.yaml").write_text(OTHER_LAYOUTS)
+    output = rules_output(load_definitions(definitions), tmp_path / "rules")
+    output.write()
+    files = sorted(str(p) for p in (tmp_path / "rules").glob("*.yaml"))
+    checked = promtool("check", "rules", *files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    done = promtool("test", "rules", "tests/shop.test.yaml", cwd=tmp_path / "rules")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert output.warnings == ()

@@ -51,8 +51,8 @@ def test_standard_windows_pair_each_long_window_with_a_twelfth_of_it() -> None:
     ("days", "expected"),
     [
         pytest.param(30, ("14.4", "6", "3", "1"), id="30d"),
-        pytest.param(28, ("13.44", "5.6", "2.8", "0.933333333333"), id="28d"),
-        pytest.param(7, ("3.36", "1.4", "0.7", "0.233333333333"), id="7d"),
+        pytest.param(28, ("13.44", "5.6", "2.8", "1"), id="28d"),
+        pytest.param(7, ("3.36", "1.4", "1", "1"), id="7d"),
     ],
 )
 def test_factors_are_exact_decimals_for_the_window(days: int, expected: tuple[str, ...]) -> None:
@@ -103,7 +103,7 @@ def test_calendar_month_uses_the_28_day_factors(tmp_path: Path) -> None:
         "0.01344",
         "0.0056",
         "0.0028",
-        "0.000933333333333",
+        "0.001",  # 0.933x clamped to 1x
     ]
 
 
@@ -252,8 +252,8 @@ def _clauses(alert: rules.Alert) -> list[tuple[str, str]]:
                 "SloctlBudgetBurnSlow": [
                     ("1d", "0.208333333333"),
                     ("2h", "0.208333333333"),
-                    ("3d", "0.0694444444444"),
-                    ("6h", "0.0694444444444"),
+                    ("3d", "0.1"),  # 0.694x clamped to 1x
+                    ("6h", "0.1"),
                 ],
             },
             id="threshold-exactly-1-left-out",

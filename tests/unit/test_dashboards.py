@@ -239,9 +239,9 @@ def test_burn_rate_panels_draw_the_30_day_factors(service: str) -> None:
     ("target", "window", "factors"),
     [
         pytest.param("0.999", RollingWindow(30 * DAY), [1, 3, 6, 14.4], id="30d"),
-        pytest.param("0.999", RollingWindow(28 * DAY), [0.933333333333, 2.8, 5.6, 13.44], id="28d"),
-        pytest.param("0.999", RollingWindow(7 * DAY), [0.233333333333, 0.7, 1.4, 3.36], id="7d"),
-        pytest.param("0.999", CalendarWindow(), [0.933333333333, 2.8, 5.6, 13.44], id="calendar"),
+        pytest.param("0.999", RollingWindow(28 * DAY), [1, 2.8, 5.6, 13.44], id="28d"),
+        pytest.param("0.999", RollingWindow(7 * DAY), [1, 1, 1.4, 3.36], id="7d"),
+        pytest.param("0.999", CalendarWindow(), [1, 2.8, 5.6, 13.44], id="calendar"),
         pytest.param("0.9", RollingWindow(30 * DAY), [1, 3, 6], id="90%-without-14.4x"),
     ],
 )

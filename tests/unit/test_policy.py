@@ -189,3 +189,12 @@ def test_a_burst_of_major_errors_is_p3_until_it_lasts_30_minutes() -> None:
     assert {Condition.BUDGET_BURN, Condition.MAJOR_ERRORS} <= found
     assert severity_after(20, error_ratio=0.2, burning=True) == {Cause.ERRORS: Severity.P3}
     assert severity_after(30, error_ratio=0.2, burning=True) == {Cause.ERRORS: Severity.P2}
+
+
+def test_a_scrape_gap_neither_restarts_nor_stops_a_clock() -> None:
+    held = run(steady(20, error_ratio=0.2))
+    held = track(held, Signals(T0 + timedelta(minutes=21)), RUNBOOK)  # nothing measured
+    assert held[Condition.MAJOR_ERRORS] == T0
+    held = track(held, Signals(T0 + timedelta(minutes=31), error_ratio=0.2), RUNBOOK)
+    found = assess(held, T0 + timedelta(minutes=31), RUNBOOK)
+    assert found[Cause.ERRORS].severity is Severity.P2
