@@ -203,14 +203,14 @@ def burn_down(slo: Slo) -> timeseries.Panel:
         .max(1)
         .legend(_legend())
         .height(7)
-        .span(10)
+        .span(8)
     )
     return _thresholded(panel, BUDGET_STEPS)
 
 
 def signal(slo: Slo) -> timeseries.Panel:
     """Error ratio against the objective and the runbook's P2/P1 lines, or p95 latency."""
-    panel = timeseries.Panel().datasource(DATASOURCE).legend(_legend()).height(7).span(10)
+    panel = timeseries.Panel().datasource(DATASOURCE).legend(_legend()).height(7).span(8)
     if isinstance(slo.indicator, LatencyIndicator):
         threshold = float(slo.indicator.threshold_seconds)
         severe = float(max(SEVERE_LATENCY, slo.indicator.threshold_seconds))
@@ -252,7 +252,7 @@ def burn_rates(slo: Slo) -> timeseries.Panel:
         .min(0)
         .legend(_legend())
         .height(7)
-        .span(10)
+        .span(24)
     )
     for index, pair in enumerate(burn.STANDARD_WINDOWS):
         expr = f"{_ratio(slo, pair.long_seconds)} / {budget}"
@@ -326,8 +326,8 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
         .datasource(DATASOURCE)
         .with_target(
             query(
-                f"sum by (severity) ({INCIDENT_OPEN}) or vector(0)",
-                "{{severity}}",
+                f"sum({INCIDENT_OPEN}) or vector(0)",
+                "open",
                 "A",
                 instant=True,
             )
