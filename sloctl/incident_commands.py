@@ -23,9 +23,11 @@ from sloctl.error_reporting import friendly_errors
 from sloctl.errors import SloctlError, UsageError
 from sloctl.evaluation import budget_spent
 from sloctl.incidents import (
+    Breach,
     Incident,
     State,
     acknowledge,
+    check_targets,
     declare,
     escalation_targets,
     move,
@@ -303,8 +305,31 @@ def declare_incident(
 @click.pass_context
 @friendly_errors
 def notify(ctx: click.Context) -> None:
-    """Deliver the notifications that are due (retries included)."""
-    counts = Courier(ctx.obj["sinks"]).flush(_store(ctx), _now())
+    """Escalate missed response and resolution targets, then deliver what is due.
+
+    Run it every minute (cron, or the daemon's loop) so that a target missed is escalated
+    (runbook 2.2: P2 to the team lead, P1 to everyone) even with nobody at a terminal.
+    """
+    store = _store(ctx)
+    sinks: dict[str, Sink] = ctx.obj["sinks"]
+    now = _now()
+    for incident in store.incidents(open_only=True):
+        checked, breaches = check_targets(incident, now)
+        if not breaches:
+            continue
+        events = [
+            Event(
+                EventKind.ESCALATED, checked, now,
+                escalation_targets(checked.severity) or ("on-call",),
+                f"not {'acknowledged' if b is Breach.RESPONSE else 'resolved'} within the "
+                f"{checked.severity.value} {b.value} target",
+            )
+            for b in breaches
+        ]  # fmt: skip
+        with store.transaction() as connection:
+            store.save(checked, connection=connection, events=messages(events, sinks), now=now)
+        click.echo(f"{checked.id}: {', '.join(b.value for b in breaches)} target missed")
+    counts = Courier(sinks).flush(store, now)
     click.echo(", ".join(f"{count} {outcome}" for outcome, count in counts.items()))
 
 

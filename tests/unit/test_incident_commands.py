@@ -120,14 +120,15 @@ def test_notifications_are_retried_and_never_lost(tmp_path: Path, receiver: Rece
     store = tmp_path / "incidents.db"
     receiver.statuses = [500, 429, 200]
     env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
-    result = run(store, "declare", "--service", "api", "--severity", "P1", "--cause", "other",
-                 "--summary", "checkout broken", "--by", "alice", env=env)  # fmt: skip
+    with freeze_time("2026-11-02T10:00:00Z"):
+        result = run(store, "declare", "--service", "api", "--severity", "P1", "--cause",
+                     "other", "--summary", "checkout broken", "--by", "alice", env=env)  # fmt: skip
     assert result.exit_code == 0
     assert "to retry" in result.output
     assert "secret-token" not in result.output
-    with freeze_time("2030-01-01"):  # every retry is due
+    with freeze_time("2026-11-02T10:02:00Z"):  # the retry is due (backoff under a minute)
         run(store, "notify", env=env)
-    with freeze_time("2030-01-02"):
+    with freeze_time("2026-11-02T10:04:00Z"):  # before the 5-minute response target
         assert "1 delivered" in run(store, "notify", env=env).output
     assert len(receiver.bodies) == 3
     assert ":rotating_light: INCIDENT DECLARED" in str(receiver.bodies[-1]["text"])
@@ -142,9 +143,10 @@ def test_a_rejected_notification_is_not_retried_and_stays_visible(
     store = tmp_path / "incidents.db"
     receiver.statuses = [400]
     env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
-    run(store, "declare", "--service", "api", "--severity", "P2", "--cause", "other",
-        "--summary", "x", "--by", "alice", env=env)  # fmt: skip
-    with freeze_time("2030-01-01"):
+    with freeze_time("2026-11-02T10:00:00Z"):
+        run(store, "declare", "--service", "api", "--severity", "P2", "--cause", "other",
+            "--summary", "x", "--by", "alice", env=env)  # fmt: skip
+    with freeze_time("2026-11-02T10:05:00Z"):
         run(store, "notify", env=env)
     assert len(receiver.bodies) == 1
     shown = json.loads(run(store, "show", "INC-0001", "--output", "json", env=env).output)
@@ -161,3 +163,21 @@ def test_a_corrupt_store_fails_loudly(tmp_path: Path) -> None:
     assert result.exit_code == 4
     assert "cannot be opened" in result.output
     assert store.read_bytes() == b"garbage" * 1000
+
+
+def test_a_missed_response_target_is_escalated_once(tmp_path: Path, receiver: Receiver) -> None:
+    store = tmp_path / "incidents.db"
+    env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
+    with freeze_time("2026-11-02T10:00:00Z"):
+        run(store, "declare", "--service", "api", "--severity", "P1", "--cause", "other",
+            "--summary", "checkout broken", "--by", "alice", env=env)  # fmt: skip
+    with freeze_time("2026-11-02T10:04:00Z"):
+        assert "target missed" not in run(store, "notify", env=env).output
+    with freeze_time("2026-11-02T10:06:00Z"):
+        assert "INC-0001: response target missed" in run(store, "notify", env=env).output
+    with freeze_time("2026-11-02T10:07:00Z"):
+        assert "target missed" not in run(store, "notify", env=env).output
+    texts = [str(body["text"]) for body in receiver.bodies]
+    assert len(texts) == 2
+    assert "everyone" in texts[1]
+    assert "not acknowledged within the P1 response target" in texts[1]
