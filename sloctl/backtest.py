@@ -38,21 +38,35 @@ class RangeReader(Protocol):
     ) -> list[Series]: ...
 
 
-@dataclass
 class Rates:
-    """Per-step bad and total event rates of one SLO (None where Prometheus had nothing)."""
+    """Per-step bad and total event rates of one SLO, with running sums for window queries.
 
-    bad: dict[float, float]
-    total: dict[float, float]
+    Steps where Prometheus had nothing count as zero traffic; a window with none is no data.
+    """
 
-    def ratio(self, stamp: float, seconds: int, step: float) -> float | None:
+    def __init__(
+        self, bad: dict[float, float], total: dict[float, float], first: float, step: float
+    ) -> None:
+        self.first = first
+        self.step = step
+        last = max([first, *total, *bad])
+        size = round((last - first) / step) + 1
+        self._bad = [0.0] * (size + 1)
+        self._total = [0.0] * (size + 1)
+        for index in range(size):
+            stamp = first + index * step
+            self._bad[index + 1] = self._bad[index] + bad.get(stamp, 0.0)
+            self._total[index + 1] = self._total[index] + total.get(stamp, 0.0)
+
+    def ratio(self, stamp: float, seconds: int) -> float | None:
         """Traffic-weighted error ratio over the ``seconds`` up to ``stamp``."""
-        count = max(1, int(seconds // step))
-        stamps = [stamp - i * step for i in range(count)]
-        total = sum(self.total.get(s, 0.0) for s in stamps)
-        if total <= 0 or not any(s in self.total for s in stamps):
+        end = round((stamp - self.first) / self.step) + 1
+        end = min(max(end, 0), len(self._total) - 1)
+        start = max(0, end - max(1, int(seconds // self.step)))
+        total = self._total[end] - self._total[start]
+        if total <= 0:
             return None
-        return min(sum(self.bad.get(s, 0.0) for s in stamps) / total, 1.0)
+        return min((self._bad[end] - self._bad[start]) / total, 1.0)
 
 
 def _points(series: list[Series]) -> dict[float, float]:
@@ -76,7 +90,7 @@ def read_rates(
             ),
         lookback, end, step, slos=[slo.key],
     )  # fmt: skip
-    return Rates(bad=_points(bad), total=_points(total))
+    return Rates(_points(bad), _points(total), lookback.timestamp(), step.total_seconds())
 
 
 def read_p95(
@@ -88,13 +102,13 @@ def read_p95(
     return _points(reader.range(expr, start, end, step, slos=[slo.key]))
 
 
-def _burning(slo: Slo, rates: Rates, stamp: float, step: float) -> bool:
+def _burning(slo: Slo, rates: Rates, stamp: float) -> bool:
     for pair in PAGE_PAIRS:
         if not burn.can_fire(slo, pair):
             continue
         limit = float(burn.threshold(slo, pair))
-        long = rates.ratio(stamp, pair.long_seconds, step)
-        short = rates.ratio(stamp, pair.short_seconds, step)
+        long = rates.ratio(stamp, pair.long_seconds)
+        short = rates.ratio(stamp, pair.short_seconds)
         if long is not None and short is not None and long > limit and short > limit:
             return True
     return False
@@ -138,7 +152,7 @@ def backtest(
         open_incidents: dict[Cause, Incident] = {}
         stamp = start.timestamp()
         while stamp <= end.timestamp():
-            signals = _signals(service_slos, rates, p95, stamp, seconds)
+            signals = _signals(service_slos, rates, p95, stamp)
             held, changed, _ = decide(policy, service, signals, held, open_incidents, new_id)
             for incident in changed:
                 if incident.open:
@@ -157,10 +171,9 @@ def _signals(
     rates: dict[str, Rates],
     p95: dict[str, dict[float, float]],
     stamp: float,
-    step: float,
 ) -> Signals:
     ratios = [
-        rates[s.key].ratio(stamp, promql.SLICE_SECONDS, step)
+        rates[s.key].ratio(stamp, promql.SLICE_SECONDS)
         for s in slos
         if not isinstance(s.indicator, LatencyIndicator)
     ]
@@ -176,12 +189,12 @@ def _signals(
         p95_seconds=p95_value,
         latency_threshold=threshold,
         burning=any(
-            _burning(s, rates[s.key], stamp, step)
+            _burning(s, rates[s.key], stamp)
             for s in slos
             if not isinstance(s.indicator, LatencyIndicator)
         ),
         latency_burning=any(
-            _burning(s, rates[s.key], stamp, step)
+            _burning(s, rates[s.key], stamp)
             for s in slos
             if isinstance(s.indicator, LatencyIndicator)
         ),
