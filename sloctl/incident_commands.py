@@ -329,8 +329,15 @@ def notify(ctx: click.Context) -> None:
         with store.transaction() as connection:
             store.save(checked, connection=connection, events=messages(events, sinks), now=now)
         click.echo(f"{checked.id}: {', '.join(b.value for b in breaches)} target missed")
-    counts = Courier(sinks).flush(store, now)
-    click.echo(", ".join(f"{count} {outcome}" for outcome, count in counts.items()))
+    courier = Courier(sinks)
+    counts = courier.flush(store, now)
+    recent = [
+        i for i in store.incidents()
+        if i.open or (i.resolved_at is not None and now - i.resolved_at < timedelta(minutes=10))
+    ]  # fmt: skip
+    refreshed = courier.refresh_alertmanager(recent, now)
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+    click.echo(summary + (f", {refreshed} re-sent to Alertmanager" if refreshed else ""))
 
 
 @incidents.command()

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from sloctl.engine import Event
+from sloctl.incidents import Incident
 from sloctl.notifications import (
     AlertmanagerSink,
     EventKind,
@@ -149,6 +150,22 @@ class Courier:
                 store.record_attempt(message.id, status="failed", error=reason, retry_at=now)
                 counts["failed"] += 1
         return counts
+
+    def refresh_alertmanager(self, incidents: Sequence[Incident], now: datetime) -> int:
+        """Re-send every open (or just resolved) incident to Alertmanager, which keeps no
+        state of its own and resolves an alert that stops arriving. Not stored: the next run
+        sends them again. Returns how many were delivered."""
+        sink = self.sinks.get("alertmanager")
+        if not isinstance(sink, AlertmanagerSink):
+            return 0
+        delivered = 0
+        for incident in incidents:
+            kind = EventKind.UPDATED if incident.open else EventKind.RESOLVED
+            event = incident_event(payload(Event(kind, incident, now)))
+            if sink.keep_sending(event, now):
+                outcome, _ = self._send_all(sink, event)
+                delivered += outcome is Outcome.DELIVERED
+        return delivered
 
     def _send_all(self, sink: Sink, event: IncidentEvent) -> tuple[Outcome, str]:
         for request in sink.requests_for(event):

@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 import requests
+from click.testing import CliRunner
 
+from sloctl.cli import main
 from sloctl.local_prometheus import free_port
 from sloctl.notifications import (
     AlertmanagerSink,
@@ -235,3 +237,34 @@ def test_incident_fires_escalates_and_resolves_as_one_alert(
     assert alert["annotations"]["severity"] == "P1"
     firing_count = sum(1 for m in box.messages if m["status"] == "firing")
     assert firing_count == 1  # the escalation updated the alert, it did not page twice
+
+
+def test_cli_incident_reaches_alertmanager_and_resolves(
+    alertmanager: str, inbox: tuple[str, Inbox], tmp_path: Path
+) -> None:
+    """`sloctl incidents` end to end: declared, kept alive by notify, resolved."""
+    _, box = inbox
+    env = {"SLOCTL_ALERTMANAGER_URL": alertmanager}
+    store = str(tmp_path / "incidents.db")
+
+    def sloctl(*args: str) -> str:
+        result = CliRunner().invoke(main, ["incidents", "--store", store, *args], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    sloctl("declare", "--service", "auth", "--severity", "P1", "--cause", "security",
+           "--summary", "tokens leaked", "--by", "alice")  # fmt: skip
+    box.wait_for(lambda m: m["status"] == "firing" and bool(alerts_of(m, "INC-0001")), 20)
+    assert "1 re-sent to Alertmanager" in sloctl("notify")
+    held = requests.get(
+        f"{alertmanager}/api/v2/alerts", params={"filter": 'incident="INC-0001"'}, timeout=5
+    ).json()
+    assert [a["status"]["state"] for a in held] == ["active"]
+    sloctl("resolve", "INC-0001", "--by", "alice", "--note", "keys rotated")
+    resolved = box.wait_for(
+        lambda m: m["status"] == "resolved" and bool(alerts_of(m, "INC-0001")), 20
+    )
+    [alert] = alerts_of(resolved, "INC-0001")
+    assert alert["labels"]["service"] == "auth"
+    shown = json.loads(sloctl("show", "INC-0001", "--output", "json"))
+    assert {n["status"] for n in shown["notifications"]} == {"delivered"}
