@@ -123,6 +123,23 @@ class Replayed:
     end: datetime | None
 
 
+def by_service(slos: Sequence[Slo]) -> dict[str, list[Slo]]:
+    grouped: dict[str, list[Slo]] = defaultdict(list)
+    for slo in slos:
+        grouped[slo.service].append(slo)
+    return dict(sorted(grouped.items()))
+
+
+def signals_at(service_slos: Sequence[Slo], reader: RangeReader, at: datetime) -> Signals:
+    """What the policy sees for one service at ``at`` (a whole minute): the same reads and
+    the same arithmetic as a backtest step, so live decisions and rehearsals agree."""
+    step = timedelta(minutes=1)
+    rates = {slo.key: read_rates(slo, reader, at, at, step) for slo in service_slos}
+    latency = [s for s in service_slos if isinstance(s.indicator, LatencyIndicator)]
+    p95 = {slo.key: read_p95(slo, reader, at, at, step) for slo in latency}
+    return _signals(service_slos, rates, p95, at.timestamp())
+
+
 def backtest(
     slos: Sequence[Slo],
     reader: RangeReader,
@@ -133,9 +150,6 @@ def backtest(
 ) -> list[Replayed]:
     """Every incident the policy would have declared between ``start`` and ``end``."""
     seconds = step.total_seconds()
-    by_service: dict[str, list[Slo]] = defaultdict(list)
-    for slo in slos:
-        by_service[slo.service].append(slo)
     replayed: list[Incident] = []
     counter = 0
 
@@ -144,7 +158,7 @@ def backtest(
         counter += 1
         return f"BT-{counter:04d}"
 
-    for service, service_slos in sorted(by_service.items()):
+    for service, service_slos in by_service(slos).items():
         rates = {slo.key: read_rates(slo, reader, start, end, step) for slo in service_slos}
         latency = [s for s in service_slos if isinstance(s.indicator, LatencyIndicator)]
         p95 = {slo.key: read_p95(slo, reader, start, end, step) for slo in latency}

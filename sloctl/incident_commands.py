@@ -16,11 +16,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from sloctl.backtest import backtest as run_backtest
+from sloctl.backtest import by_service, signals_at
 from sloctl.definitions import load_definitions
 from sloctl.durations import parse_duration
-from sloctl.engine import Event
+from sloctl.engine import Event, decide
 from sloctl.error_reporting import friendly_errors
-from sloctl.errors import SloctlError, UsageError
+from sloctl.errors import PrometheusError, SloctlError, UsageError
 from sloctl.evaluation import budget_spent
 from sloctl.incidents import (
     Breach,
@@ -40,6 +41,7 @@ from sloctl.prometheus import PrometheusReader
 from sloctl.severity import Severity
 from sloctl.slo import LatencyIndicator
 from sloctl.store import Store, open_store
+from sloctl.times import parse_time
 
 DEFAULT_STORE = Path("sloctl-incidents.db")
 OUTPUTS = ("table", "json")
@@ -299,6 +301,59 @@ def declare_incident(
     targets = escalation_targets(incident.severity)
     _commit(ctx, incident, Event(EventKind.DECLARED, incident, now, targets), now)
     click.echo(f"{incident.id} declared: {severity} {service} ({cause})")
+
+
+@incidents.command()
+@click.option(
+    "--prometheus-url", envvar="SLOCTL_PROMETHEUS_URL", default="http://127.0.0.1:9090",
+    show_default=True,
+)  # fmt: skip
+@click.option("--definitions", type=click.Path(path_type=Path), default=Path("slo-definitions"))
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None)
+@click.option("--at", "at_text", metavar="TIME", help="Evaluate as of this RFC 3339 time.")
+@click.pass_context
+@friendly_errors
+def evaluate(
+    ctx: click.Context, prometheus_url: str, definitions: Path, policy_path: Path | None,
+    at_text: str | None,
+) -> None:  # fmt: skip
+    """One evaluation: read the signals, apply the policy, store and announce what changed.
+
+    The daemon runs this every cycle; from cron it does the same job once a minute. A service
+    whose signals cannot be read is skipped: Prometheus trouble never opens or closes an
+    incident.
+    """
+    store = _store(ctx)
+    sinks: dict[str, Sink] = ctx.obj["sinks"]
+    at = (parse_time(at_text) if at_text else _now()).replace(second=0, microsecond=0)
+    policy = load_policy(policy_path) if policy_path else Policy()
+    reader = PrometheusReader(prometheus_url)
+    open_now = {(i.service, i.cause): i for i in store.incidents(open_only=True)}
+    for service, service_slos in by_service(load_definitions(definitions)).items():
+        try:
+            signals = signals_at(service_slos, reader, at)
+        except PrometheusError as exc:
+            click.echo(f"sloctl: warning: {service} skipped: {exc}", err=True)
+            continue
+        mine = {cause: i for (s, cause), i in open_now.items() if s == service}
+        with store.transaction() as connection:
+
+            def new_id() -> str:
+                return store.next_id(connection)[0]
+
+            held, changed, events = decide(
+                policy, service, signals, store.held(service), mine, new_id
+            )
+            for incident in changed:
+                related = [e for e in events if e.incident.id == incident.id]
+                store.save(incident, connection=connection, events=messages(related, sinks), now=at)
+            store.save_held(service, held, connection=connection)
+        for event in events:
+            click.echo(f"{event.incident.id} {event.kind.value}: {event.incident.service} "
+                       f"{event.incident.severity.value} {event.incident.state.value}")  # fmt: skip
+    courier = Courier(sinks)
+    courier.flush(store, at)
+    courier.refresh_alertmanager(store.incidents(open_only=True), at)
 
 
 @incidents.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from typing import Any
 
 from sloctl.errors import SloctlError
 from sloctl.incidents import Incident, State, Transition
-from sloctl.policy import Cause
+from sloctl.policy import Cause, Condition
 from sloctl.severity import Severity
 
 SCHEMA_VERSION = 1
@@ -231,6 +231,24 @@ class Store:
             )
             for row in rows
         ]  # fmt: skip
+
+    def held(self, service: str) -> dict[Condition, datetime]:
+        """Since when each severity condition of ``service`` has held (kept between runs)."""
+        row = self._db.execute(
+            "SELECT value FROM meta WHERE key = ?", (f"held:{service}",)
+        ).fetchone()
+        if row is None:
+            return {}
+        return {Condition(k): datetime.fromisoformat(v) for k, v in json.loads(row[0]).items()}
+
+    def save_held(
+        self, service: str, held: Mapping[Condition, datetime], *, connection: sqlite3.Connection
+    ) -> None:
+        value = json.dumps({c.value: _time(since) for c, since in held.items()}, sort_keys=True)
+        connection.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (f"held:{service}", value),
+        )
 
     def due(self, now: datetime) -> list[OutboxMessage]:
         """Pending messages whose next attempt is due, oldest first."""

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sloctl.cli import main, parse_time
+from sloctl.cli import main
 from sloctl.local_prometheus import free_port
+from sloctl.times import parse_time
 
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
 
