@@ -35,6 +35,9 @@ from tests.integration.fixture import AI_WORKER_GAP, END, START
 
 pytestmark = pytest.mark.integration
 TOLERANCE = 1e-3
+BEFORE_QUIET = END - timedelta(hours=3)
+"""Queries run before the database's last two hours without traffic, where ratios have no
+value (no data, never NaN)."""
 RECORDED = re.compile(r"\bsloctl:[a-z0-9_]+:[a-z0-9_]+")
 
 
@@ -157,7 +160,7 @@ def test_every_rule_expression_runs_on_real_data(recorded: Recorded) -> None:
     reader = PrometheusReader(recorded.url)
     empty = []
     for name, expr in rule_exprs(recorded.rules):
-        samples = reader.instant(expr, END - timedelta(hours=1))
+        samples = reader.instant(expr, BEFORE_QUIET)
         if not samples and name not in ALERTS_QUIET_AT_THE_END:
             empty.append(name)
     assert not empty
@@ -175,7 +178,17 @@ def test_every_dashboard_query_runs_and_panels_have_data(recorded: Recorded) -> 
     without_data = []
     for name, text in render_dashboards(recorded.slos).items():
         for expr in queries(json.loads(text)):
-            samples = reader.instant(expr, END - timedelta(hours=1))
+            samples = reader.instant(expr, BEFORE_QUIET)
             if not samples and "sloctl_incident_open" not in expr:
                 without_data.append((name, expr))
     assert not without_data
+
+
+def test_no_traffic_records_no_ratio_rather_than_nan(recorded: Recorded) -> None:
+    reader = PrometheusReader(recorded.url)
+    quiet = END - timedelta(hours=1)  # the database has had no requests for an hour
+    ratio = promql.slo_selector(promql.error_ratio_name(300), "database", "availability")
+    assert reader.instant(ratio.render(), quiet) == []
+    left = promql.slo_selector(promql.BUDGET_REMAINING, "database", "availability")
+    [sample] = reader.instant(left.render(), quiet)
+    assert sample.value == sample.value  # a number, not NaN: the 30-day window has traffic
