@@ -44,6 +44,19 @@ class Outcome:
     events: list[Event] = field(default_factory=list)
 
 
+def _breach_events(incident: Incident, breaches: list[Breach], at: datetime) -> list[Event]:
+    """Runbook 2.2 escalation for each missed target."""
+    return [
+        Event(
+            EventKind.ESCALATED, incident, at,
+            escalation_targets(incident.severity) or ("on-call",),
+            f"not {'acknowledged' if b is Breach.RESPONSE else 'resolved'} within the "
+            f"{incident.severity.value} {b.value} target",
+        )
+        for b in breaches
+    ]  # fmt: skip
+
+
 def decide(
     policy: Policy,
     service: str,
@@ -90,6 +103,13 @@ def decide(
                 )  # fmt: skip
             incident = raised
         state = incident.state
+        if incident.manual:
+            # A person declared it for a reason metrics may not show: only a person ends it.
+            incident, breaches = check_targets(incident, signals.at)
+            events.extend(_breach_events(incident, breaches, signals.at))
+            if incident != before:
+                changed.append(incident)
+            continue
         incident = follow(
             incident,
             healthy=healthy(signals, limits, cause),
@@ -101,13 +121,7 @@ def decide(
             kind = EventKind.RESOLVED if incident.state is State.RESOLVED else EventKind.UPDATED
             events.append(Event(kind, incident, signals.at, note=incident.timeline[-1].note))
         incident, breaches = check_targets(incident, signals.at)
-        for breach in breaches:
-            target = "acknowledged" if breach is Breach.RESPONSE else "resolved"
-            events.append(
-                Event(EventKind.ESCALATED, incident, signals.at,
-                      escalation_targets(incident.severity) or ("on-call",),
-                      f"not {target} within the {incident.severity.value} {breach.value} target")
-            )  # fmt: skip
+        events.extend(_breach_events(incident, breaches, signals.at))
         if incident != before:
             changed.append(incident)
     return held, changed, events

@@ -35,7 +35,7 @@ from sloctl.incidents import (
 )
 from sloctl.notifications import EventKind, Sink
 from sloctl.outbox import Courier, messages, sinks_from_env
-from sloctl.policy import Cause, Finding, Policy, load_policy
+from sloctl.policy import Cause, Finding, Policy, Signals, load_policy
 from sloctl.postmortem import render as render_postmortem
 from sloctl.prometheus import PrometheusReader
 from sloctl.severity import Severity
@@ -125,24 +125,19 @@ KIND_OF = {
 }
 
 
-def _commit(ctx: click.Context, incident: Incident, event: Event, now: datetime) -> None:
-    """Store the change and its notifications together, then try to deliver them."""
-    store = _store(ctx)
+def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
+    """Try to deliver what the committed change queued; say so when some is left to retry."""
     sinks: dict[str, Sink] = ctx.obj["sinks"]
-    try:
-        with store.transaction() as connection:
-            store.save(incident, connection=connection, events=messages([event], sinks), now=now)
-    except sqlite3.IntegrityError as exc:
-        raise UsageError(f"{incident.id} changed meanwhile ({exc}); run the command again") from exc
-    if sinks:
-        counts = Courier(sinks).flush(store, now)
-        if counts["retry"] or counts["failed"]:
-            click.echo(
-                f"sloctl: warning: notifications: {counts['delivered']} delivered, "
-                f"{counts['retry']} to retry, {counts['failed']} failed "
-                f"(see `sloctl incidents show {incident.id}`)",
-                err=True,
-            )
+    if not sinks:
+        return
+    counts = Courier(sinks).flush(_store(ctx), now)
+    if counts["retry"] or counts["failed"]:
+        click.echo(
+            f"sloctl: warning: notifications: {counts['delivered']} delivered, "
+            f"{counts['retry']} to retry, {counts['failed']} failed "
+            f"(see `sloctl incidents show {incident_id}`)",
+            err=True,
+        )
 
 
 @click.group()
@@ -228,13 +223,18 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
 @friendly_errors
 def _transition(ctx: click.Context, incident_id: str, to: State, person: str, note: str) -> None:
     store = _store(ctx)
-    incident = _require(store, incident_id)
     now = _now()
-    if to is State.ACKNOWLEDGED:
-        changed = acknowledge(incident, now, actor=person, note=note)
-    else:
-        changed = move(incident, to, now, actor=person, note=note)
-    _commit(ctx, changed, Event(KIND_OF[to], changed, now, note=note), now)
+    with store.transaction() as connection:  # read and write under one lock: no lost update
+        incident = _require(store, incident_id)
+        if to is State.ACKNOWLEDGED:
+            changed = acknowledge(incident, now, actor=person, note=note)
+        else:
+            changed = move(incident, to, now, actor=person, note=note)
+        event = Event(KIND_OF[to], changed, now, note=note)
+        store.save(
+            changed, connection=connection, events=messages([event], ctx.obj["sinks"]), now=now
+        )
+    _deliver(ctx, changed.id, now)
     click.echo(f"{changed.id} is {changed.state.value}")
 
 
@@ -296,10 +296,14 @@ def declare_incident(
             raise UsageError(
                 f"{open_one[0].id} is already open for {service} ({cause}); update that one"
             )
-        incident_id, _ = store.next_id(connection)
-    incident = declare(incident_id, service, finding, now, actor=person, manual=True)
-    targets = escalation_targets(incident.severity)
-    _commit(ctx, incident, Event(EventKind.DECLARED, incident, now, targets), now)
+        incident = declare(
+            store.allocate_id(connection), service, finding, now, actor=person, manual=True
+        )
+        event = Event(EventKind.DECLARED, incident, now, escalation_targets(incident.severity))
+        store.save(
+            incident, connection=connection, events=messages([event], ctx.obj["sinks"]), now=now
+        )
+    _deliver(ctx, incident.id, now)
     click.echo(f"{incident.id} declared: {severity} {service} ({cause})")
 
 
@@ -328,32 +332,42 @@ def evaluate(
     at = (parse_time(at_text) if at_text else _now()).replace(second=0, microsecond=0)
     policy = load_policy(policy_path) if policy_path else Policy()
     reader = PrometheusReader(prometheus_url)
-    open_now = {(i.service, i.cause): i for i in store.incidents(open_only=True)}
     for service, service_slos in by_service(load_definitions(definitions)).items():
         try:
             signals = signals_at(service_slos, reader, at)
         except PrometheusError as exc:
             click.echo(f"sloctl: warning: {service} skipped: {exc}", err=True)
             continue
-        mine = {cause: i for (s, cause), i in open_now.items() if s == service}
-        with store.transaction() as connection:
-
-            def new_id() -> str:
-                return store.next_id(connection)[0]
-
-            held, changed, events = decide(
-                policy, service, signals, store.held(service), mine, new_id
-            )
-            for incident in changed:
-                related = [e for e in events if e.incident.id == incident.id]
-                store.save(incident, connection=connection, events=messages(related, sinks), now=at)
-            store.save_held(service, held, connection=connection)
-        for event in events:
+        try:
+            changes = _evaluate_service(store, sinks, policy, service, signals, at)
+        except sqlite3.IntegrityError as exc:
+            click.echo(f"sloctl: warning: {service} skipped: changed meanwhile ({exc})", err=True)
+            continue
+        for event in changes:
             click.echo(f"{event.incident.id} {event.kind.value}: {event.incident.service} "
                        f"{event.incident.severity.value} {event.incident.state.value}")  # fmt: skip
     courier = Courier(sinks)
     courier.flush(store, at)
     courier.refresh_alertmanager(store.incidents(open_only=True), at)
+
+
+def _evaluate_service(
+    store: Store, sinks: dict[str, Sink], policy: Policy, service: str, signals: Signals,
+    at: datetime,
+) -> list[Event]:  # fmt: skip
+    """Decide for one service on fresh state and commit the result, all under one lock."""
+    with store.transaction() as connection:
+        mine = {i.cause: i for i in store.incidents(open_only=True) if i.service == service}
+
+        def new_id() -> str:
+            return store.allocate_id(connection)
+
+        held, changed, events = decide(policy, service, signals, store.held(service), mine, new_id)
+        for incident in changed:
+            related = [e for e in events if e.incident.id == incident.id]
+            store.save(incident, connection=connection, events=messages(related, sinks), now=at)
+        store.save_held(service, held, connection=connection)
+    return events
 
 
 @incidents.command()
@@ -368,20 +382,23 @@ def notify(ctx: click.Context) -> None:
     store = _store(ctx)
     sinks: dict[str, Sink] = ctx.obj["sinks"]
     now = _now()
-    for incident in store.incidents(open_only=True):
-        checked, breaches = check_targets(incident, now)
-        if not breaches:
-            continue
-        events = [
-            Event(
-                EventKind.ESCALATED, checked, now,
-                escalation_targets(checked.severity) or ("on-call",),
-                f"not {'acknowledged' if b is Breach.RESPONSE else 'resolved'} within the "
-                f"{checked.severity.value} {b.value} target",
-            )
-            for b in breaches
-        ]  # fmt: skip
+    for candidate in store.incidents(open_only=True):
         with store.transaction() as connection:
+            incident = store.get(candidate.id)  # fresh, under the lock
+            if incident is None or not incident.open:
+                continue
+            checked, breaches = check_targets(incident, now)
+            if not breaches:
+                continue
+            events = [
+                Event(
+                    EventKind.ESCALATED, checked, now,
+                    escalation_targets(checked.severity) or ("on-call",),
+                    f"not {'acknowledged' if b is Breach.RESPONSE else 'resolved'} within the "
+                    f"{checked.severity.value} {b.value} target",
+                )
+                for b in breaches
+            ]  # fmt: skip
             store.save(checked, connection=connection, events=messages(events, sinks), now=now)
         click.echo(f"{checked.id}: {', '.join(b.value for b in breaches)} target missed")
     courier = Courier(sinks)
@@ -416,7 +433,10 @@ def postmortem(
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
         click.echo(f"post-mortem draft written to {out}")
 
 

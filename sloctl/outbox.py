@@ -33,6 +33,10 @@ from sloctl.notifications import (
 )
 from sloctl.store import Store
 
+CLAIM_LEASE = timedelta(minutes=2)
+"""How long a message taken for sending is hidden from other flushes."""
+CLAIM_LEASE = timedelta(minutes=2)
+"""How long a message taken for sending is hidden from other flushes."""
 SLACK = "SLOCTL_SLACK_WEBHOOK_URL"
 PAGERDUTY = "SLOCTL_PAGERDUTY_ROUTING_KEY"
 ALERTMANAGER = "SLOCTL_ALERTMANAGER_URL"
@@ -122,19 +126,14 @@ class Courier:
     rng: random.Random = field(default_factory=random.Random)
 
     def flush(self, store: Store, now: datetime) -> dict[str, int]:
-        """One attempt for every due pending message; returns counts by outcome."""
+        """One attempt for every due pending message of the configured sinks.
+
+        Messages for a sink this process has no secret for stay pending for one that has.
+        Returns counts by outcome.
+        """
         counts = {"delivered": 0, "retry": 0, "failed": 0}
-        for message in store.due(now):
-            sink = self.sinks.get(message.sink)
-            if sink is None:
-                store.record_attempt(
-                    message.id,
-                    status="failed",
-                    error=f"no sink {message.sink!r} configured",
-                    retry_at=now,
-                )
-                counts["failed"] += 1
-                continue
+        for message in store.claim_due(now, CLAIM_LEASE, sinks=set(self.sinks)):
+            sink = self.sinks[message.sink]
             outcome, reason = self._send_all(sink, incident_event(message.event))
             attempts = message.attempts + 1
             if outcome is Outcome.DELIVERED:

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +118,36 @@ class Store:
             raise
         self._db.execute("COMMIT")
 
-    def next_id(self, connection: sqlite3.Connection) -> tuple[str, int]:
-        row = connection.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM incidents").fetchone()
+    def allocate_id(self, connection: sqlite3.Connection) -> str:
+        """A new incident id, never handed out before, even if its incident is not saved yet.
+
+        Call it inside :meth:`transaction` (which holds the write lock), so that two processes
+        never get the same number.
+        """
+        row = connection.execute("SELECT value FROM meta WHERE key = 'next_incident'").fetchone()
+        if row is None:
+            row = connection.execute(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM incidents"
+            ).fetchone()
         number = int(row[0])
-        return f"INC-{number:04d}", number
+        connection.execute(
+            "INSERT INTO meta VALUES ('next_incident', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(number + 1),),
+        )
+        return f"INC-{number:04d}"
+
+    def claim_due(self, now: datetime, lease: timedelta, *, sinks: set[str]) -> list[OutboxMessage]:
+        """Due pending messages for ``sinks``, each pushed ``lease`` into the future as it is
+        taken, so that two processes flushing at once do not both send it."""
+        with self.transaction() as connection:
+            due = [m for m in self.due(now) if m.sink in sinks]
+            for message in due:
+                connection.execute(
+                    "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
+                    (_time(now + lease), message.id),
+                )
+        return due
 
     def save(
         self,

@@ -406,3 +406,20 @@ def test_per_service_policy_is_used() -> None:
     (resolved,) = run.kinds(EventKind.RESOLVED)
     assert resolved.at == at(6)
     assert resolved.note == "verification held for 5 minutes (runbook 2.4)"
+
+
+def test_a_declared_by_hand_incident_is_not_closed_by_healthy_metrics() -> None:
+    manual = declare(
+        "INC-0009", "api", Finding(Cause.ERRORS, Severity.P1, "double charging"), T0,
+        actor="bob", manual=True,
+    )  # fmt: skip
+    held: Held = {}
+    current = manual
+    for minute in range(1, 60):
+        signals = Signals(T0 + timedelta(minutes=minute), error_ratio=0.0001)
+        held, changed, _ = decide(
+            Policy(), "api", signals, held, {Cause.ERRORS: current}, lambda: "X"
+        )
+        current = changed[-1] if changed else current
+    assert current.open
+    assert current.state is State.DETECTED

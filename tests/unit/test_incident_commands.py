@@ -181,3 +181,14 @@ def test_a_missed_response_target_is_escalated_once(tmp_path: Path, receiver: Re
     assert len(texts) == 2
     assert "everyone" in texts[1]
     assert "not acknowledged within the P1 response target" in texts[1]
+
+
+def test_postmortem_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
+    store = tmp_path / "incidents.db"
+    run(store, "declare", "--service", "api", "--severity", "P3", "--cause", "other",
+        "--summary", "x", "--by", "alice")  # fmt: skip
+    result = run(store, "postmortem", "INC-0001", "--out", str(tmp_path / "no" / "such.md"),
+                 "--definitions", str(tmp_path))  # fmt: skip
+    assert result.exit_code == 2
+    assert "cannot write" in result.output
+    assert "Traceback" not in result.output

@@ -133,3 +133,13 @@ def test_kill_9_loses_no_committed_change_and_keeps_no_partial_one(tmp_path: Pat
     store = open_store(path)
     assert [i.id for i in store.incidents()] == ["INC-0001"]
     assert [m.incident_id for m in store.outbox()] == ["INC-0001"]
+
+
+def test_ids_are_never_handed_out_twice(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    with store.transaction() as connection:
+        first, second = store.allocate_id(connection), store.allocate_id(connection)
+        store.save(declare(second, "api", FINDING, T0), connection=connection, now=T0)
+    assert (first, second) == ("INC-0001", "INC-0002")
+    with store.transaction() as connection:
+        assert store.allocate_id(connection) == "INC-0003"

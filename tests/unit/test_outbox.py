@@ -1,0 +1,44 @@
+"""The outbox: messages for sinks this process cannot reach wait for one that can."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sloctl.engine import Event
+from sloctl.incidents import declare
+from sloctl.notifications import EventKind, SlackSink
+from sloctl.outbox import Courier, incident_event, messages, payload, sinks_from_env
+from sloctl.policy import Cause, Finding
+from sloctl.severity import Severity
+from sloctl.store import open_store
+
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+INCIDENT = declare("INC-0001", "api", Finding(Cause.ERRORS, Severity.P1, "outage"), T0)
+
+
+def test_messages_for_other_sinks_stay_pending(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    event = Event(EventKind.DECLARED, INCIDENT, T0, ("everyone",))
+    with store.transaction() as connection:
+        store.save(INCIDENT, connection=connection, events=[("pagerduty", payload(event))], now=T0)
+    counts = Courier({}).flush(store, T0)
+    assert counts == {"delivered": 0, "retry": 0, "failed": 0}
+    [message] = store.outbox()
+    assert (message.status, message.attempts) == ("pending", 0)
+
+
+def test_stored_payload_round_trips_to_an_incident_event() -> None:
+    event = Event(EventKind.DECLARED, INCIDENT, T0, ("everyone", "leadership"))
+    restored = incident_event(payload(event))
+    assert restored.incident_id == "INC-0001"
+    assert restored.kind is EventKind.DECLARED
+    assert restored.escalate_to == ("everyone", "leadership")
+    assert restored.started_at == T0
+
+
+def test_one_message_per_event_and_configured_sink() -> None:
+    sinks = sinks_from_env({"SLOCTL_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"})
+    assert isinstance(sinks["slack"], SlackSink)
+    event = Event(EventKind.DECLARED, INCIDENT, T0)
+    assert [sink for sink, _ in messages([event, event], sinks)] == ["slack", "slack"]
