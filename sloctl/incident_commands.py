@@ -38,6 +38,7 @@ from sloctl.outbox import Courier, messages, sinks_from_env
 from sloctl.policy import Cause, Finding, Policy, Signals, load_policy
 from sloctl.postmortem import render as render_postmortem
 from sloctl.prometheus import PrometheusReader
+from sloctl.report import timestamp
 from sloctl.severity import Severity
 from sloctl.slo import LatencyIndicator
 from sloctl.store import Store, open_store
@@ -48,7 +49,7 @@ OUTPUTS = ("table", "json")
 
 
 def _timestamp(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else timestamp(moment)
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
