@@ -1,0 +1,99 @@
+"""sloctl's own metrics: what a scrape sees, and that promtool's linter accepts it."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from sloctl.budget import Counts, assess
+from sloctl.evaluation import BURN_WINDOWS, SloResult
+from sloctl.exporter import Snapshot, exposition
+from sloctl.incidents import declare
+from sloctl.policy import Cause, Finding
+from sloctl.selector import parse_selector
+from sloctl.severity import Severity
+from sloctl.slo import RatioIndicator, Slo
+from sloctl.window import span_for
+
+AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+
+def result(service: str, counts: Counts | None) -> SloResult:
+    slo = Slo(
+        service, "availability",
+        RatioIndicator(parse_selector(f'x_total{{service="{service}"}}'),
+                       parse_selector(f'x_total{{service="{service}",code="500"}}')),
+        Decimal("0.999"),
+    )  # fmt: skip
+    span = span_for(slo, AT)
+    budget = assess(
+        error_budget=slo.error_budget, window_length=span.length, measured=span.measured,
+        time_left=None, counts=counts, current=counts,
+    )  # fmt: skip
+    return SloResult(slo, span, counts, {name: counts for name, _ in BURN_WINDOWS}, budget)
+
+
+def snapshot() -> Snapshot:
+    incident = declare("INC-0001", "api", Finding(Cause.ERRORS, Severity.P1, "outage"), AT)
+    return Snapshot(
+        results=(result("api", Counts(1_000_000, 500)), result("auth", None)),
+        stale=frozenset({"auth/availability"}),
+        open_incidents=(incident,),
+        last_success=AT,
+        query_errors={"timeout": 2},
+        notifications={("slack", "delivered"): 3, ("pagerduty", "failed"): 1},
+    )
+
+
+def text() -> str:
+    return exposition(snapshot).decode()
+
+
+def test_a_scrape_reads_budgets_burn_rates_and_status() -> None:
+    page = text()
+    assert 'sloctl_slo_error_budget_seconds{service="api",slo="availability"} 2592.0' in page
+    assert 'sloctl_slo_error_budget_remaining_ratio{service="api",slo="availability"} 0.5' in page
+    assert 'sloctl_slo_burn_rate{service="api",slo="availability",window="1h"} 0.5' in page
+    assert 'sloctl_slo_status{service="api",slo="availability",status="ok"} 1.0' in page
+    assert 'sloctl_slo_status{service="auth",slo="availability",status="no data"} 1.0' in page
+    assert 'sloctl_slo_stale{service="auth",slo="availability"} 1.0' in page
+
+
+def test_no_data_is_absent_never_nan() -> None:
+    page = text()
+    assert "NaN" not in page
+    assert 'sloctl_slo_error_ratio{service="auth"' not in page
+
+
+def test_incidents_and_self_metrics() -> None:
+    page = text()
+    assert 'sloctl_incident_open{incident="INC-0001",service="api",severity="P1"} 1.0' in page
+    assert 'sloctl_incidents_open{service="api",severity="P1"} 1.0' in page
+    assert 'sloctl_query_errors_total{reason="timeout"} 2.0' in page
+    assert 'sloctl_notifications_total{result="failed",sink="pagerduty"} 1.0' in page
+    [line] = [x for x in page.splitlines() if x.startswith("sloctl_last_successful")]
+    assert float(line.split()[1]) == AT.timestamp()
+    assert "sloctl_config_last_reload_successful 1.0" in page
+
+
+def test_promtool_check_metrics_finds_nothing() -> None:
+    done = subprocess.run(
+        ["promtool", "check", "metrics"], input=text(), capture_output=True, text=True,
+        check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == ""
+    assert done.stderr.strip() == ""
+
+
+@pytest.mark.parametrize("delay", [timedelta(0)])
+def test_each_scrape_reads_the_snapshot_current_when_it_starts(delay: timedelta) -> None:
+    snapshots = [snapshot(), Snapshot()]
+    first = exposition(lambda: snapshots[0]).decode()
+    second = exposition(lambda: snapshots[1]).decode()
+    assert "INC-0001" in first
+    assert "INC-0001" not in second
+    assert delay == timedelta(0)
