@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,6 +15,7 @@ import click
 
 from sloctl.definitions import load_definitions
 from sloctl.demo import run_demo
+from sloctl.demo_service import DemoService, serve
 from sloctl.durations import parse_duration
 from sloctl.error_reporting import friendly_errors
 from sloctl.evaluation import evaluate
@@ -281,3 +284,27 @@ def backtest(
         prometheus_url, definitions, policy_path, parse_time(start_text), parse_time(end_text),
         f"{step_seconds}s", output,
     )  # fmt: skip
+
+
+@main.command("demo-service")
+@click.option("--listen", default="127.0.0.1:9100", show_default=True, help="HOST:PORT to serve.")
+@click.option(
+    "--service", "services", multiple=True, default=("api", "auth", "ai-worker", "database"),
+    show_default=True, help="Service names to simulate (repeat the option).",
+)  # fmt: skip
+@click.option("--rate", type=click.FloatRange(0.1, 10000), default=20.0, show_default=True,
+              help="Requests per second per service.")  # fmt: skip
+def demo_service(listen: str, services: tuple[str, ...], rate: float) -> None:
+    """Simulated, instrumented services; POST /control injects errors and latency."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(
+            "expected HOST:PORT, such as 127.0.0.1:9100", param_hint="--listen"
+        )
+    stop = threading.Event()
+    server = serve(DemoService(services, rate), host, int(port), stop)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"demo service on http://{host}:{server.server_address[1]}/metrics", err=True)
+    stop.wait()
+    server.shutdown()
