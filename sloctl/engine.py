@@ -44,7 +44,7 @@ class Outcome:
     events: list[Event] = field(default_factory=list)
 
 
-def _breach_events(incident: Incident, breaches: list[Breach], at: datetime) -> list[Event]:
+def breach_events(incident: Incident, breaches: list[Breach], at: datetime) -> list[Event]:
     """Runbook 2.2 escalation for each missed target."""
     return [
         Event(
@@ -106,7 +106,7 @@ def decide(
         if incident.manual:
             # A person declared it for a reason metrics may not show: only a person ends it.
             incident, breaches = check_targets(incident, signals.at)
-            events.extend(_breach_events(incident, breaches, signals.at))
+            events.extend(breach_events(incident, breaches, signals.at))
             if incident != before:
                 changed.append(incident)
             continue
@@ -121,7 +121,7 @@ def decide(
             kind = EventKind.RESOLVED if incident.state is State.RESOLVED else EventKind.UPDATED
             events.append(Event(kind, incident, signals.at, note=incident.timeline[-1].note))
         incident, breaches = check_targets(incident, signals.at)
-        events.extend(_breach_events(incident, breaches, signals.at))
+        events.extend(breach_events(incident, breaches, signals.at))
         if incident != before:
             changed.append(incident)
     return held, changed, events

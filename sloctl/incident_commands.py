@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,26 +15,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from sloctl.backtest import backtest as run_backtest
-from sloctl.backtest import by_service, signals_at
+from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
 from sloctl.durations import parse_duration
-from sloctl.engine import Event, decide
+from sloctl.engine import Event
 from sloctl.error_reporting import friendly_errors
-from sloctl.errors import PrometheusError, SloctlError, UsageError
+from sloctl.errors import SloctlError, UsageError
 from sloctl.evaluation import budget_spent
 from sloctl.incidents import (
-    Breach,
     Incident,
     State,
     acknowledge,
-    check_targets,
     declare,
     escalation_targets,
     move,
 )
 from sloctl.notifications import EventKind, Sink
 from sloctl.outbox import Courier, messages, sinks_from_env
-from sloctl.policy import Cause, Finding, Policy, Signals, load_policy
+from sloctl.policy import Cause, Finding, Policy, load_policy
 from sloctl.postmortem import render as render_postmortem
 from sloctl.prometheus import PrometheusReader
 from sloctl.report import timestamp
@@ -333,42 +330,15 @@ def evaluate(
     at = (parse_time(at_text) if at_text else _now()).replace(second=0, microsecond=0)
     policy = load_policy(policy_path) if policy_path else Policy()
     reader = PrometheusReader(prometheus_url)
-    for service, service_slos in by_service(load_definitions(definitions)).items():
-        try:
-            signals = signals_at(service_slos, reader, at)
-        except PrometheusError as exc:
-            click.echo(f"sloctl: warning: {service} skipped: {exc}", err=True)
-            continue
-        try:
-            changes = _evaluate_service(store, sinks, policy, service, signals, at)
-        except sqlite3.IntegrityError as exc:
-            click.echo(f"sloctl: warning: {service} skipped: changed meanwhile ({exc})", err=True)
-            continue
-        for event in changes:
-            click.echo(f"{event.incident.id} {event.kind.value}: {event.incident.service} "
-                       f"{event.incident.severity.value} {event.incident.state.value}")  # fmt: skip
+    result = evaluate_incidents(store, sinks, policy, load_definitions(definitions), reader, at)
+    for service, reason in result.skipped.items():
+        click.echo(f"sloctl: warning: {service} skipped: {reason}", err=True)
+    for event in result.events:
+        click.echo(f"{event.incident.id} {event.kind.value}: {event.incident.service} "
+                   f"{event.incident.severity.value} {event.incident.state.value}")  # fmt: skip
     courier = Courier(sinks)
     courier.flush(store, at)
     courier.refresh_alertmanager(store.incidents(open_only=True), at)
-
-
-def _evaluate_service(
-    store: Store, sinks: dict[str, Sink], policy: Policy, service: str, signals: Signals,
-    at: datetime,
-) -> list[Event]:  # fmt: skip
-    """Decide for one service on fresh state and commit the result, all under one lock."""
-    with store.transaction() as connection:
-        mine = {i.cause: i for i in store.incidents(open_only=True) if i.service == service}
-
-        def new_id() -> str:
-            return store.allocate_id(connection)
-
-        held, changed, events = decide(policy, service, signals, store.held(service), mine, new_id)
-        for incident in changed:
-            related = [e for e in events if e.incident.id == incident.id]
-            store.save(incident, connection=connection, events=messages(related, sinks), now=at)
-        store.save_held(service, held, connection=connection)
-    return events
 
 
 @incidents.command()
@@ -383,25 +353,8 @@ def notify(ctx: click.Context) -> None:
     store = _store(ctx)
     sinks: dict[str, Sink] = ctx.obj["sinks"]
     now = _now()
-    for candidate in store.incidents(open_only=True):
-        with store.transaction() as connection:
-            incident = store.get(candidate.id)  # fresh, under the lock
-            if incident is None or not incident.open:
-                continue
-            checked, breaches = check_targets(incident, now)
-            if not breaches:
-                continue
-            events = [
-                Event(
-                    EventKind.ESCALATED, checked, now,
-                    escalation_targets(checked.severity) or ("on-call",),
-                    f"not {'acknowledged' if b is Breach.RESPONSE else 'resolved'} within the "
-                    f"{checked.severity.value} {b.value} target",
-                )
-                for b in breaches
-            ]  # fmt: skip
-            store.save(checked, connection=connection, events=messages(events, sinks), now=now)
-        click.echo(f"{checked.id}: {', '.join(b.value for b in breaches)} target missed")
+    for event in escalate_missed_targets(store, sinks, now):
+        click.echo(f"{event.incident.id}: {event.note}")
     courier = Courier(sinks)
     counts = courier.flush(store, now)
     recent = [

@@ -172,11 +172,14 @@ def test_a_missed_response_target_is_escalated_once(tmp_path: Path, receiver: Re
         run(store, "declare", "--service", "api", "--severity", "P1", "--cause", "other",
             "--summary", "checkout broken", "--by", "alice", env=env)  # fmt: skip
     with freeze_time("2026-11-02T10:04:00Z"):
-        assert "target missed" not in run(store, "notify", env=env).output
+        assert "target" not in run(store, "notify", env=env).output
     with freeze_time("2026-11-02T10:06:00Z"):
-        assert "INC-0001: response target missed" in run(store, "notify", env=env).output
+        assert (
+            "INC-0001: not acknowledged within the P1 response target"
+            in run(store, "notify", env=env).output
+        )
     with freeze_time("2026-11-02T10:07:00Z"):
-        assert "target missed" not in run(store, "notify", env=env).output
+        assert "target" not in run(store, "notify", env=env).output
     texts = [str(body["text"]) for body in receiver.bodies]
     assert len(texts) == 2
     assert "everyone" in texts[1]

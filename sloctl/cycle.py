@@ -1,0 +1,92 @@
+"""One incident cycle, shared by ``sloctl incidents evaluate`` and the daemon."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sloctl.backtest import RangeReader, by_service, signals_at
+from sloctl.engine import Event, breach_events, decide
+from sloctl.errors import PrometheusError
+from sloctl.incidents import check_targets
+from sloctl.notifications import Sink
+from sloctl.outbox import messages
+from sloctl.policy import Policy, Signals
+from sloctl.slo import Slo
+from sloctl.store import Store
+
+
+@dataclass
+class CycleResult:
+    events: list[Event] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Services whose signals could not be read (or changed meanwhile), and why."""
+
+
+def evaluate_incidents(
+    store: Store,
+    sinks: Mapping[str, Sink],
+    policy: Policy,
+    slos: Sequence[Slo],
+    reader: RangeReader,
+    at: datetime,
+) -> CycleResult:
+    """Read every service's signals at ``at``, decide, and commit what changed.
+
+    A service whose signals cannot be read is skipped: Prometheus trouble never opens or
+    closes an incident.
+    """
+    result = CycleResult()
+    for service, service_slos in by_service(slos).items():
+        try:
+            signals = signals_at(service_slos, reader, at)
+        except PrometheusError as exc:
+            result.skipped[service] = str(exc)
+            continue
+        try:
+            result.events += _decide_and_commit(store, sinks, policy, service, signals, at)
+        except sqlite3.IntegrityError as exc:
+            result.skipped[service] = f"changed meanwhile ({exc})"
+    return result
+
+
+def _decide_and_commit(
+    store: Store,
+    sinks: Mapping[str, Sink],
+    policy: Policy,
+    service: str,
+    signals: Signals,
+    at: datetime,
+) -> list[Event]:
+    """Decide for one service on fresh state and commit the result, all under one lock."""
+    with store.transaction() as connection:
+        mine = {i.cause: i for i in store.incidents(open_only=True) if i.service == service}
+
+        def new_id() -> str:
+            return store.allocate_id(connection)
+
+        held, changed, events = decide(policy, service, signals, store.held(service), mine, new_id)
+        for incident in changed:
+            related = [e for e in events if e.incident.id == incident.id]
+            store.save(incident, connection=connection, events=messages(related, sinks), now=at)
+        store.save_held(service, held, connection=connection)
+    return events
+
+
+def escalate_missed_targets(store: Store, sinks: Mapping[str, Sink], now: datetime) -> list[Event]:
+    """Runbook 2.2 escalation for every open incident past a target, once per target."""
+    found: list[Event] = []
+    for candidate in store.incidents(open_only=True):
+        with store.transaction() as connection:
+            incident = store.get(candidate.id)  # fresh, under the lock
+            if incident is None or not incident.open:
+                continue
+            checked, breaches = check_targets(incident, now)
+            if not breaches:
+                continue
+            events = breach_events(checked, breaches, now)
+            store.save(checked, connection=connection, events=messages(events, sinks), now=now)
+            found += events
+    return found
