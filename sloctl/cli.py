@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from sloctl.daemon import Daemon
 from sloctl.definitions import load_definitions
 from sloctl.demo import run_demo
 from sloctl.demo_service import DemoService, serve
@@ -308,3 +309,20 @@ def demo_service(listen: str, services: tuple[str, ...], rate: float) -> None:
     click.echo(f"demo service on http://{host}:{server.server_address[1]}/metrics", err=True)
     stop.wait()
     server.shutdown()
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--check", is_flag=True, help="Validate the configuration (and what it names), then exit."
+)
+@click.pass_context
+@friendly_errors
+def run(ctx: click.Context, config_path: Path, check: bool) -> None:
+    """The daemon: evaluate every interval, follow incidents, serve /metrics, /healthz, /readyz."""
+    daemon = Daemon(config_path, dict(os.environ), ctx.obj["logger"])
+    if check:
+        daemon.load()
+        click.echo(f"{config_path} is valid")
+        return
+    daemon.run()

@@ -49,11 +49,11 @@ class DefinitionError(SloctlError):
 
     exit_code = 2
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], what: str = "SLO definitions") -> None:
         self.problems = tuple(problems)
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{count} {noun} in SLO definitions")
+        super().__init__(f"{count} {noun} in {what}")
 
     def render(self) -> str:
         return "\n".join([str(self), *(f"  {p}" for p in self.problems)])

@@ -124,6 +124,8 @@ class Courier:
     timeout: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
+    by_sink: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Attempts by (sink, outcome) since this courier was made, for sloctl's own metrics."""
 
     def flush(self, store: Store, now: datetime) -> dict[str, int]:
         """One attempt for every due pending message of the configured sinks.
@@ -139,16 +141,22 @@ class Courier:
             if outcome is Outcome.DELIVERED:
                 store.record_attempt(message.id, status="delivered", error="", retry_at=now)
                 counts["delivered"] += 1
+                self._count(message.sink, "delivered")
             elif outcome is Outcome.RETRY and attempts < self.retry.attempts:
                 pause = timedelta(seconds=self.retry.delay(attempts - 1, self.rng))
                 store.record_attempt(
                     message.id, status="pending", error=reason, retry_at=now + pause
                 )
                 counts["retry"] += 1
+                self._count(message.sink, "retry")
             else:
                 store.record_attempt(message.id, status="failed", error=reason, retry_at=now)
                 counts["failed"] += 1
+                self._count(message.sink, "failed")
         return counts
+
+    def _count(self, sink: str, outcome: str) -> None:
+        self.by_sink[(sink, outcome)] = self.by_sink.get((sink, outcome), 0) + 1
 
     def refresh_alertmanager(self, incidents: Sequence[Incident], now: datetime) -> int:
         """Re-send every open (or just resolved) incident to Alertmanager, which keeps no

@@ -1,0 +1,187 @@
+"""``sloctl run``: the long-running loop, its HTTP endpoint, reloads and graceful stops.
+
+Each cycle, at one pinned time: the budgets of every SLO (as ``sloctl report`` computes
+them), then the incident cycle (signals, policy, lifecycle, store, outbox), then delivery.
+The result is frozen into a :class:`~sloctl.exporter.Snapshot` that ``/metrics`` reads.
+Cycles never overlap; SIGHUP reloads the configuration (an invalid one keeps the old one and
+sets ``sloctl_config_last_reload_successful`` to 0); SIGTERM finishes the cycle, flushes the
+outbox and exits 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from sloctl.config import Config, load_config
+from sloctl.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.definitions import load_definitions
+from sloctl.errors import PrometheusError, SloctlError
+from sloctl.evaluation import evaluate
+from sloctl.exporter import Snapshot, exposition
+from sloctl.outbox import Courier, sinks_from_env
+from sloctl.policy import Policy, load_policy
+from sloctl.prometheus import PrometheusReader
+from sloctl.store import open_store
+
+READY_CYCLES = 3
+"""/readyz fails when Prometheus has not answered for this many intervals."""
+
+
+@dataclass
+class Daemon:
+    config_path: Path
+    env: Mapping[str, str]
+    logger: Any
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    config: Config | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    reload_wanted: threading.Event = field(default_factory=threading.Event)
+    query_errors: dict[str, int] = field(default_factory=dict)
+
+    def load(self) -> None:
+        """(Re)load the configuration; keep the old one if the new one is invalid."""
+        try:
+            config = load_config(self.config_path)
+            load_definitions(config.relative(config.spec.definitions))
+            if config.spec.policy is not None:
+                load_policy(config.relative(config.spec.policy))
+        except SloctlError as exc:
+            self.logger.error("config_reload_failed", error=str(exc).splitlines()[0])
+            self.snapshot = replace(self.snapshot, reload_successful=False)
+            if self.config is None:
+                raise
+            return
+        self.config = config
+        self.snapshot = replace(self.snapshot, reload_successful=True)
+        self.logger.info("config_loaded", path=str(self.config_path))
+
+    def cycle(self, at: datetime) -> None:
+        """One evaluation at ``at``; Prometheus trouble marks SLOs stale and changes nothing."""
+        assert self.config is not None
+        config = self.config
+        slos = load_definitions(config.relative(config.spec.definitions))
+        policy = (
+            load_policy(config.relative(config.spec.policy)) if config.spec.policy else Policy()
+        )
+        reader = PrometheusReader(
+            config.spec.prometheus.url, session=config.session(self.env), logger=self.logger,
+            timeout=float(config.interval_seconds),
+        )  # fmt: skip
+        started = time.monotonic()
+        results = self.snapshot.results
+        stale: frozenset[str] = frozenset()
+        last_success = self.snapshot.last_success
+        try:
+            results = evaluate(slos, reader, at).results
+            last_success = at
+        except PrometheusError as exc:
+            reason = type(exc).__name__
+            self.query_errors[reason] = self.query_errors.get(reason, 0) + 1
+            stale = frozenset(s.key for s in slos)
+            self.logger.warning("evaluation_stale", error=str(exc))
+        store = open_store(config.relative(config.spec.store))
+        try:
+            sinks = sinks_from_env(self.env)
+            outcome = evaluate_incidents(store, sinks, policy, slos, reader, at)
+            for service, reason in outcome.skipped.items():
+                stale |= {s.key for s in slos if s.service == service}
+                self.logger.warning("incidents_skipped", service=service, reason=reason)
+            outcome.events += escalate_missed_targets(store, sinks, at)
+            for event in outcome.events:
+                self.logger.info(
+                    "incident_event", incident=event.incident.id, kind=event.kind.value,
+                    service=event.incident.service, severity=event.incident.severity.value,
+                    state=event.incident.state.value,
+                )  # fmt: skip
+            courier = Courier(sinks)
+            courier.flush(store, at)
+            courier.refresh_alertmanager(store.incidents(open_only=True), at)
+            notifications = dict(self.snapshot.notifications)
+            for key, count in courier.by_sink.items():
+                notifications[key] = notifications.get(key, 0) + count
+            open_incidents = tuple(store.incidents(open_only=True))
+        finally:
+            store.close()
+        self.snapshot = Snapshot(
+            results=results, stale=stale, open_incidents=open_incidents,
+            last_success=last_success, query_errors=dict(self.query_errors),
+            notifications=notifications, reload_successful=self.snapshot.reload_successful,
+        )  # fmt: skip
+        self.logger.info(
+            "cycle", at=at.isoformat(), seconds=round(time.monotonic() - started, 3),
+            slos=len(slos), stale=len(stale), open_incidents=len(open_incidents),
+        )  # fmt: skip
+
+    def ready(self, now: datetime) -> bool:
+        if self.config is None or self.snapshot.last_success is None:
+            return False
+        age = (now - self.snapshot.last_success).total_seconds()
+        return age <= READY_CYCLES * self.config.interval_seconds
+
+    def serve(self) -> ThreadingHTTPServer:
+        assert self.config is not None
+        daemon = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/metrics":
+                    self._reply(200, exposition(lambda: daemon.snapshot), CONTENT_TYPE_LATEST)
+                elif self.path == "/healthz":
+                    self._reply(200, b"ok\n", "text/plain")
+                elif self.path == "/readyz":
+                    ready = daemon.ready(datetime.now(UTC))
+                    self._reply(
+                        200 if ready else 503, b"ready\n" if ready else b"not ready\n", "text/plain"
+                    )
+                else:
+                    self._reply(404, b"not found\n", "text/plain")
+
+            def _reply(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        server = ThreadingHTTPServer(self.config.listen, Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    def run(self) -> None:
+        """Load, serve, and evaluate every interval until SIGTERM or SIGINT."""
+        self.load()
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_wanted.set())
+        signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stop.set())
+        server = self.serve()
+        assert self.config is not None
+        host, port = self.config.listen
+        self.logger.info("listening", address=f"{host}:{server.server_port or port}")
+        try:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                if self.reload_wanted.is_set():
+                    self.reload_wanted.clear()
+                    self.load()
+                try:
+                    self.cycle(datetime.now(UTC).replace(microsecond=0))
+                except SloctlError as exc:
+                    self.logger.error("cycle_failed", error=str(exc).splitlines()[0])
+                pause = self.config.interval_seconds - (time.monotonic() - started)
+                self.stop.wait(max(0.0, pause))
+        finally:
+            server.shutdown()
+            self.logger.info("stopped")

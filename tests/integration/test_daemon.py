@@ -1,0 +1,142 @@
+"""`sloctl run` as a real process: endpoints, metrics lint, reload, stale Prometheus, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from sloctl.local_prometheus import free_port
+from tests.integration.conftest import Served
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(path: Path, prometheus: str, port: int, interval: str = "1s") -> None:
+    path.write_text(
+        f"prometheus: {{url: {prometheus}, timeout: 2s}}\n"
+        f"interval: {interval}\n"
+        f"definitions: {ROOT / 'slo-definitions'}\n"
+        f"policy: {ROOT / 'deploy' / 'policy.yaml'}\n"
+        f"store: {path.parent / 'incidents.db'}\n"
+        f"listen: 127.0.0.1:{port}\n"
+    )
+
+
+def wait_for(url: str, status: int, timeout: float = 20) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = requests.get(url, timeout=2)
+            if answer.status_code == status:
+                return answer
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer {status} within {timeout} s")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def daemon(served: Served, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+    port = free_port()
+    config = tmp_path / "sloctl.yaml"
+    write_config(config, served.url, port)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sloctl", "--log-level", "info", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "SLOCTL_SLACK_WEBHOOK_URL": ""},
+    )  # fmt: skip
+    try:
+        yield process, f"http://127.0.0.1:{port}", config
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_endpoints_metrics_reload_and_graceful_stop(
+    daemon: tuple[subprocess.Popen[str], str, Path], served: Served
+) -> None:
+    process, url, config = daemon
+    assert wait_for(f"{url}/healthz", 200).text == "ok\n"
+    wait_for(f"{url}/readyz", 200)
+    page = wait_for(f"{url}/metrics", 200).text
+    assert 'sloctl_slo_error_budget_seconds{service="api",slo="availability"} 2592.0' in page
+    assert "sloctl_config_last_reload_successful 1.0" in page
+    lint = subprocess.run(["promtool", "check", "metrics"], input=page, capture_output=True,
+                          text=True, check=False, timeout=60)  # fmt: skip
+    assert lint.returncode == 0, lint.stderr
+
+    good = config.read_text()
+    config.write_text("interval: soon\nunknown: 1\n")
+    process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while (
+        "sloctl_config_last_reload_successful 0.0"
+        not in requests.get(f"{url}/metrics", timeout=2).text
+    ):
+        assert time.monotonic() < deadline, "the failed reload was not reported"
+        time.sleep(0.2)
+    assert requests.get(f"{url}/healthz", timeout=2).status_code == 200  # still running
+    config.write_text(good)
+    process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while (
+        "sloctl_config_last_reload_successful 1.0"
+        not in requests.get(f"{url}/metrics", timeout=2).text
+    ):
+        assert time.monotonic() < deadline, "the good reload was not reported"
+        time.sleep(0.2)
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    _, logs = process.communicate()
+    assert '"event": "cycle"' in logs
+    assert '"event": "stopped"' in logs
+
+
+def test_prometheus_gone_marks_slos_stale_and_not_ready(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "sloctl.yaml"
+    write_config(config, f"http://127.0.0.1:{free_port()}", port)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sloctl", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", 200)
+        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 503
+        deadline = time.monotonic() + 30
+        while True:
+            page = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            if 'sloctl_query_errors_total{reason="PrometheusUnavailableError"}' in page:
+                break
+            assert time.monotonic() < deadline, page[-2000:]
+            time.sleep(0.3)
+        assert "sloctl_incident_open{" not in page
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def test_check_validates_and_reports_every_problem(tmp_path: Path) -> None:
+    config = tmp_path / "sloctl.yaml"
+    config.write_text("interval: soon\nlisten: nowhere\ncolour: blue\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "sloctl", "run", "--config", str(config), "--check"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "3 problems in the configuration" in done.stderr
+    for where in ("sloctl.yaml:1: interval:", "sloctl.yaml:2: listen:", "sloctl.yaml:3: colour:"):
+        assert where in done.stderr
+    assert "Traceback" not in done.stderr
