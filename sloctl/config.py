@@ -134,13 +134,10 @@ def _secret(
     if name is not None:
         value = env.get(name)
         if not value:
-            raise DefinitionError(
-                [
-                    Problem(
-                        str(config.source), "prometheus", f"environment variable {name} is not set"
-                    )
-                ]
+            problem = Problem(
+                str(config.source), "prometheus", f"environment variable {name} is not set"
             )
+            raise DefinitionError([problem], CONFIGURATION)
         return value
     if file is not None:
         try:
