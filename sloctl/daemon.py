@@ -27,7 +27,7 @@ from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
 from sloctl.errors import PrometheusError, SloctlError
 from sloctl.evaluation import evaluate
-from sloctl.exporter import Snapshot, exposition
+from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier, sinks_from_env
 from sloctl.policy import Policy, load_policy
 from sloctl.prometheus import PrometheusReader
@@ -112,10 +112,12 @@ class Daemon:
             open_incidents = tuple(store.incidents(open_only=True))
         finally:
             store.close()
+        durations = self.snapshot.cycle_durations or CycleDurations()
         self.snapshot = Snapshot(
             results=results, stale=stale, open_incidents=open_incidents,
             last_success=last_success, query_errors=dict(self.query_errors),
             notifications=notifications, reload_successful=self.snapshot.reload_successful,
+            cycle_durations=durations.observe(time.monotonic() - started),
         )  # fmt: skip
         self.logger.info(
             "cycle", at=at.isoformat(), seconds=round(time.monotonic() - started, 3),

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from sloctl.budget import Status
@@ -35,6 +40,26 @@ class Snapshot:
     query_errors: Mapping[str, int] = field(default_factory=dict)
     notifications: Mapping[tuple[str, str], int] = field(default_factory=dict)
     reload_successful: bool = True
+    cycle_durations: CycleDurations | None = None
+
+
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True)
+class CycleDurations:
+    """How long evaluation cycles took: cumulative bucket counts, sum and count."""
+
+    buckets: tuple[int, ...] = (0,) * len(DURATION_BUCKETS)
+    total_seconds: float = 0.0
+    count: int = 0
+
+    def observe(self, seconds: float) -> CycleDurations:
+        counts = tuple(
+            n + (1 if seconds <= bound else 0)
+            for n, bound in zip(self.buckets, DURATION_BUCKETS, strict=True)
+        )
+        return CycleDurations(counts, self.total_seconds + seconds, self.count + 1)
 
 
 def _gauge(name: str, documentation: str, labels: Sequence[str]) -> GaugeMetricFamily:
@@ -148,6 +173,20 @@ class SnapshotCollector(Collector):
                                    labels=["sink", "result"])  # fmt: skip
         for (sink, result), count in sorted(snapshot.notifications.items()):
             sent.add_metric([sink, result], count)
+        if snapshot.cycle_durations is not None:
+            durations = snapshot.cycle_durations
+            histogram = HistogramMetricFamily(
+                f"{PREFIX}_evaluation_duration_seconds", "Time one evaluation cycle took.",
+                buckets=[
+                    *(
+                        (repr(bound), float(count))
+                        for bound, count in zip(DURATION_BUCKETS, durations.buckets, strict=True)
+                    ),
+                    ("+Inf", float(durations.count)),
+                ],
+                sum_value=durations.total_seconds,
+            )  # fmt: skip
+            yield histogram
         reload = _gauge("config_last_reload_successful",
                         "1 if the last configuration (re)load succeeded.", ())  # fmt: skip
         reload.add_metric([], 1.0 if snapshot.reload_successful else 0.0)

@@ -10,7 +10,7 @@ import pytest
 
 from sloctl.budget import Counts, assess
 from sloctl.evaluation import BURN_WINDOWS, SloResult
-from sloctl.exporter import Snapshot, exposition
+from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.incidents import declare
 from sloctl.policy import Cause, Finding
 from sloctl.selector import parse_selector
@@ -97,3 +97,13 @@ def test_each_scrape_reads_the_snapshot_current_when_it_starts(delay: timedelta)
     assert "INC-0001" in first
     assert "INC-0001" not in second
     assert delay == timedelta(0)
+
+
+def test_cycle_durations_are_a_histogram() -> None:
+    durations = CycleDurations().observe(0.3).observe(4.0)
+    page = exposition(lambda: Snapshot(cycle_durations=durations)).decode()
+    assert 'sloctl_evaluation_duration_seconds_bucket{le="0.25"} 0.0' in page
+    assert 'sloctl_evaluation_duration_seconds_bucket{le="0.5"} 1.0' in page
+    assert 'sloctl_evaluation_duration_seconds_bucket{le="+Inf"} 2.0' in page
+    assert "sloctl_evaluation_duration_seconds_count 2.0" in page
+    assert "sloctl_evaluation_duration_seconds_sum 4.3" in page
