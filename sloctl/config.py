@@ -34,9 +34,9 @@ from pydantic import (
     model_validator,
 )
 
+from sloctl.definitions import read_document, validation_problems
 from sloctl.durations import parse_duration
 from sloctl.errors import DefinitionError, Problem
-from sloctl.yaml_document import YamlError, load_yaml
 
 CONFIGURATION = "the configuration"
 
@@ -152,22 +152,9 @@ def _secret(
 
 def load_config(path: Path) -> Config:
     """Read and validate ``path``; raises DefinitionError listing every problem."""
-    try:
-        document = load_yaml(path)
-    except YamlError as exc:
-        raise DefinitionError([Problem(str(path), "", str(exc), exc.line)], CONFIGURATION) from exc
-    except OSError as exc:
-        raise DefinitionError(
-            [Problem(str(path), "", f"cannot read: {exc.strerror}")], CONFIGURATION
-        ) from exc
+    document = read_document(path, CONFIGURATION)
     try:
         spec = ConfigSpec.model_validate(document.data or {})
     except ValidationError as exc:
-        problems = [_problem(path, document.line_of(tuple(e["loc"])), e) for e in exc.errors()]
-        raise DefinitionError(problems, CONFIGURATION) from exc
+        raise DefinitionError(validation_problems(exc, document, str(path)), CONFIGURATION) from exc
     return Config(spec, path)
-
-
-def _problem(path: Path, line: int | None, error: Any) -> Problem:
-    location = ".".join(str(part) for part in error["loc"])
-    return Problem(str(path), location, str(error["msg"]).removeprefix("Value error, "), line)

@@ -329,14 +329,42 @@ def _to_slo(service: ServiceSpec, spec: SloSpec, source: str) -> Slo:
     )
 
 
-def _message(error: Any) -> str:
+def _message(error: Any, unknown_key: str) -> str:
     text = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if text.startswith(prefix):
             text = text[len(prefix) :]
     if error["type"] == "extra_forbidden":
-        text = "unknown key (check the spelling; see slo-definitions/README.md)"
+        text = unknown_key
     return text
+
+
+def validation_problems(
+    error: ValidationError,
+    document: Document,
+    source: str,
+    unknown_key: str = "unknown key (check the spelling)",
+) -> list[Problem]:
+    """Every problem pydantic found in ``document``, with its location and line."""
+    located = []
+    for item in error.errors():
+        loc: Location = tuple(item["loc"])
+        located.append(
+            Problem(source, _location_text(loc), _message(item, unknown_key), document.line_of(loc))
+        )
+    return located
+
+
+def read_document(path: Path, what: str = "SLO definitions") -> Document:
+    """``path`` parsed as safe YAML; DefinitionError (naming ``what``) when it cannot be."""
+    try:
+        return load_yaml(path)
+    except YamlError as exc:
+        raise DefinitionError([Problem(str(path), "", str(exc), exc.line)], what) from exc
+    except OSError as exc:
+        raise DefinitionError(
+            [Problem(str(path), "", f"cannot read: {exc.strerror}")], what
+        ) from exc
 
 
 def parse_definition(document: Document, source: str) -> tuple[list[Slo], list[Problem]]:
@@ -344,13 +372,8 @@ def parse_definition(document: Document, source: str) -> tuple[list[Slo], list[P
     try:
         spec = ServiceSpec.model_validate(document.data)
     except ValidationError as exc:
-        located = []
-        for error in exc.errors():
-            loc: Location = tuple(error["loc"])
-            located.append(
-                Problem(source, _location_text(loc), _message(error), document.line_of(loc))
-            )
-        return [], located
+        hint = "unknown key (check the spelling; see slo-definitions/README.md)"
+        return [], validation_problems(exc, document, source, hint)
     slos: list[Slo] = []
     problems: list[Problem] = []
     for index, slo_spec in enumerate(spec.slos):
@@ -388,16 +411,12 @@ def load_definitions(directory: Path) -> tuple[Slo, ...]:
     slos: list[Slo] = []
     problems: list[Problem] = []
     for path in definition_files(directory):
-        source = str(path)
         try:
-            document = load_yaml(path)
-        except YamlError as exc:
-            problems.append(Problem(source, "", str(exc), exc.line))
+            document = read_document(path)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
             continue
-        except OSError as exc:
-            problems.append(Problem(source, "", f"cannot read: {exc.strerror}"))
-            continue
-        found, file_problems = parse_definition(document, source)
+        found, file_problems = parse_definition(document, str(path))
         slos.extend(found)
         problems.extend(file_problems)
     seen: dict[str, str] = {}

@@ -28,10 +28,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from sloctl.definitions import read_document, validation_problems
 from sloctl.durations import parse_duration, parse_seconds
-from sloctl.errors import DefinitionError, Problem
+from sloctl.errors import DefinitionError
 from sloctl.severity import Severity
-from sloctl.yaml_document import YamlError, load_yaml
 
 
 class Cause(StrEnum):
@@ -284,25 +284,10 @@ def load_policy(path: Path) -> Policy:
 
     Problems are reported like definition problems: file, line, location and reason.
     """
-    try:
-        document = load_yaml(path)
-    except YamlError as exc:
-        raise DefinitionError([Problem(str(path), "", str(exc), exc.line)]) from exc
-    except OSError as exc:
-        raise DefinitionError([Problem(str(path), "", f"cannot read: {exc.strerror}")]) from exc
+    document = read_document(path)
     try:
         spec = _PolicySpec.model_validate(document.data or {})
     except ValidationError as exc:
-        raise DefinitionError(
-            [
-                Problem(
-                    str(path),
-                    ".".join(str(part) for part in error["loc"]),
-                    str(error["msg"]).removeprefix("Value error, "),
-                    document.line_of(tuple(error["loc"])),
-                )
-                for error in exc.errors()
-            ]
-        ) from exc
+        raise DefinitionError(validation_problems(exc, document, str(path))) from exc
     defaults = spec.defaults.over(Thresholds())
     return Policy(defaults, {name: s.over(defaults) for name, s in spec.services.items()})
