@@ -8,7 +8,6 @@ the signals the daemon would have seen at every step, and feeds them to the same
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from sloctl.engine import decide
 from sloctl.incidents import Incident
 from sloctl.policy import Cause, Held, Policy, Signals
 from sloctl.prometheus import Series
-from sloctl.rules import P95, rate_seconds
+from sloctl.rules import P95, by_service, rate_seconds
 from sloctl.slo import LatencyIndicator, Slo
 
 PAGE_PAIRS = tuple(b for b in burn.STANDARD_WINDOWS if b.urgency is burn.Urgency.PAGE)
@@ -121,13 +120,6 @@ class Replayed:
     incident: Incident
     peak_severity: str
     end: datetime | None
-
-
-def by_service(slos: Sequence[Slo]) -> dict[str, list[Slo]]:
-    grouped: dict[str, list[Slo]] = defaultdict(list)
-    for slo in slos:
-        grouped[slo.service].append(slo)
-    return dict(sorted(grouped.items()))
 
 
 def signals_at(service_slos: Sequence[Slo], reader: RangeReader, at: datetime) -> Signals:

@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sloctl.backtest import RangeReader, by_service, signals_at
+from sloctl.backtest import RangeReader, signals_at
 from sloctl.engine import Event, breach_events, decide
 from sloctl.errors import PrometheusError
 from sloctl.incidents import check_targets
 from sloctl.notifications import Sink
 from sloctl.outbox import messages
 from sloctl.policy import Policy, Signals
+from sloctl.rules import by_service
 from sloctl.slo import Slo
 from sloctl.store import Store
 
