@@ -105,7 +105,7 @@ class Daemon:
                 )  # fmt: skip
             courier = Courier(sinks)
             courier.flush(store, at)
-            courier.refresh_alertmanager(store.incidents(open_only=True), at)
+            courier.refresh_alertmanager(store, at)
             notifications = dict(self.snapshot.notifications)
             for key, count in courier.by_sink.items():
                 notifications[key] = notifications.get(key, 0) + count

@@ -338,7 +338,7 @@ def evaluate(
                    f"{event.incident.severity.value} {event.incident.state.value}")  # fmt: skip
     courier = Courier(sinks)
     courier.flush(store, at)
-    courier.refresh_alertmanager(store.incidents(open_only=True), at)
+    courier.refresh_alertmanager(store, at)
 
 
 @incidents.command()
@@ -357,11 +357,7 @@ def notify(ctx: click.Context) -> None:
         click.echo(f"{event.incident.id}: {event.note}")
     courier = Courier(sinks)
     counts = courier.flush(store, now)
-    recent = [
-        i for i in store.incidents()
-        if i.open or (i.resolved_at is not None and now - i.resolved_at < timedelta(minutes=10))
-    ]  # fmt: skip
-    refreshed = courier.refresh_alertmanager(recent, now)
+    refreshed = courier.refresh_alertmanager(store, now)
     summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
     click.echo(summary + (f", {refreshed} re-sent to Alertmanager" if refreshed else ""))
 

@@ -18,7 +18,6 @@ from typing import Any
 import requests
 
 from sloctl.engine import Event
-from sloctl.incidents import Incident
 from sloctl.notifications import (
     AlertmanagerSink,
     EventKind,
@@ -158,7 +157,7 @@ class Courier:
     def _count(self, sink: str, outcome: str) -> None:
         self.by_sink[(sink, outcome)] = self.by_sink.get((sink, outcome), 0) + 1
 
-    def refresh_alertmanager(self, incidents: Sequence[Incident], now: datetime) -> int:
+    def refresh_alertmanager(self, store: Store, now: datetime) -> int:
         """Re-send every open (or just resolved) incident to Alertmanager, which keeps no
         state of its own and resolves an alert that stops arriving. Not stored: the next run
         sends them again. Returns how many were delivered."""
@@ -166,7 +165,7 @@ class Courier:
         if not isinstance(sink, AlertmanagerSink):
             return 0
         delivered = 0
-        for incident in incidents:
+        for incident in store.incidents(resolved_after=now - sink.resolve_grace):
             kind = EventKind.UPDATED if incident.open else EventKind.RESOLVED
             event = incident_event(payload(Event(kind, incident, now)))
             if sink.keep_sending(event, now):

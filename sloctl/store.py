@@ -201,11 +201,19 @@ class Store:
         row = self._db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         return None if row is None else self._incident(row)
 
-    def incidents(self, *, open_only: bool = False) -> list[Incident]:
+    def incidents(
+        self, *, open_only: bool = False, resolved_after: datetime | None = None
+    ) -> list[Incident]:
+        """Incidents by number: all, the open ones, or the open ones and those resolved after
+        ``resolved_after``."""
         query = "SELECT * FROM incidents"
-        if open_only:
+        params: tuple[str, ...] = ()
+        if resolved_after is not None:
+            query += " WHERE state != 'resolved' OR resolved_at > ?"
+            params = (_time(resolved_after) or "",)
+        elif open_only:
             query += " WHERE state != 'resolved'"
-        rows = self._db.execute(query + " ORDER BY number").fetchall()
+        rows = self._db.execute(query + " ORDER BY number", params).fetchall()
         return [self._incident(row) for row in rows]
 
     def _incident(self, row: sqlite3.Row) -> Incident:
