@@ -38,6 +38,7 @@ STANDARD_WINDOWS: tuple[BurnWindow, ...] = (
     BurnWindow(86400, 2 * 3600, Decimal("0.1"), Urgency.TICKET),
     BurnWindow(3 * 86400, 6 * 3600, Decimal("0.1"), Urgency.TICKET),
 )
+PAGE_PAIRS = tuple(b for b in STANDARD_WINDOWS if b.urgency is Urgency.PAGE)
 
 
 def budget_window_seconds(slo: Slo) -> int:

@@ -104,6 +104,10 @@ class Config:
         return parse_duration(self.spec.interval)
 
     @property
+    def timeout_seconds(self) -> int:
+        return parse_duration(self.spec.prometheus.timeout)
+
+    @property
     def listen(self) -> tuple[str, int]:
         host, _, port = self.spec.listen.rpartition(":")
         return host, int(port)

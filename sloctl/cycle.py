@@ -7,14 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sloctl.backtest import RangeReader, signals_at
 from sloctl.engine import Event, breach_events, decide
-from sloctl.errors import PrometheusError
 from sloctl.incidents import check_targets
 from sloctl.notifications import Sink
 from sloctl.outbox import messages
 from sloctl.policy import Policy, Signals
-from sloctl.rules import by_service
+from sloctl.signals import SignalReader, read_signals
 from sloctl.slo import Slo
 from sloctl.store import Store
 
@@ -24,6 +22,7 @@ class CycleResult:
     events: list[Event] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     """Services whose signals could not be read (or changed meanwhile), and why."""
+    queries: int = 0
 
 
 def evaluate_incidents(
@@ -31,7 +30,7 @@ def evaluate_incidents(
     sinks: Mapping[str, Sink],
     policy: Policy,
     slos: Sequence[Slo],
-    reader: RangeReader,
+    reader: SignalReader,
     at: datetime,
 ) -> CycleResult:
     """Read every service's signals at ``at``, decide, and commit what changed.
@@ -39,13 +38,9 @@ def evaluate_incidents(
     A service whose signals cannot be read is skipped: Prometheus trouble never opens or
     closes an incident.
     """
-    result = CycleResult()
-    for service, service_slos in by_service(slos).items():
-        try:
-            signals = signals_at(service_slos, reader, at)
-        except PrometheusError as exc:
-            result.skipped[service] = str(exc)
-            continue
+    reading = read_signals(slos, policy, reader, at)
+    result = CycleResult(skipped=dict(reading.failed), queries=reading.queries)
+    for service, signals in reading.signals.items():
         try:
             result.events += _decide_and_commit(store, sinks, policy, service, signals, at)
         except sqlite3.IntegrityError as exc:
@@ -61,7 +56,15 @@ def _decide_and_commit(
     signals: Signals,
     at: datetime,
 ) -> list[Event]:
-    """Decide for one service on fresh state and commit the result, all under one lock."""
+    """Decide for one service on fresh state and commit the result, all under one lock.
+
+    Most cycles change nothing; that is found out first, without taking the write lock.
+    """
+    previous = store.held(service)
+    mine = {i.cause: i for i in store.incidents(open_only=True) if i.service == service}
+    held, changed, _ = decide(policy, service, signals, previous, mine, lambda: "unsaved")
+    if not changed and held == previous:
+        return []
     with store.transaction() as connection:
         mine = {i.cause: i for i in store.incidents(open_only=True) if i.service == service}
 

@@ -31,6 +31,7 @@ from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier, sinks_from_env
 from sloctl.policy import Policy, load_policy
 from sloctl.prometheus import PrometheusReader
+from sloctl.slo import Slo
 from sloctl.store import open_store
 
 READY_CYCLES = 3
@@ -47,35 +48,34 @@ class Daemon:
     stop: threading.Event = field(default_factory=threading.Event)
     reload_wanted: threading.Event = field(default_factory=threading.Event)
     query_errors: dict[str, int] = field(default_factory=dict)
+    slos: tuple[Slo, ...] = ()
+    policy: Policy = field(default_factory=Policy)
 
     def load(self) -> None:
         """(Re)load the configuration; keep the old one if the new one is invalid."""
         try:
             config = load_config(self.config_path)
-            load_definitions(config.relative(config.spec.definitions))
-            if config.spec.policy is not None:
-                load_policy(config.relative(config.spec.policy))
+            slos = tuple(load_definitions(config.relative(config.spec.definitions)))
+            policy = (
+                load_policy(config.relative(config.spec.policy)) if config.spec.policy else Policy()
+            )
         except SloctlError as exc:
             self.logger.error("config_reload_failed", error=str(exc).splitlines()[0])
             self.snapshot = replace(self.snapshot, reload_successful=False)
             if self.config is None:
                 raise
             return
-        self.config = config
+        self.config, self.slos, self.policy = config, slos, policy
         self.snapshot = replace(self.snapshot, reload_successful=True)
         self.logger.info("config_loaded", path=str(self.config_path))
 
     def cycle(self, at: datetime) -> None:
         """One evaluation at ``at``; Prometheus trouble marks SLOs stale and changes nothing."""
         assert self.config is not None
-        config = self.config
-        slos = load_definitions(config.relative(config.spec.definitions))
-        policy = (
-            load_policy(config.relative(config.spec.policy)) if config.spec.policy else Policy()
-        )
+        config, slos, policy = self.config, self.slos, self.policy
         reader = PrometheusReader(
             config.spec.prometheus.url, session=config.session(self.env), logger=self.logger,
-            timeout=float(config.interval_seconds),
+            timeout=float(config.timeout_seconds),
         )  # fmt: skip
         started = time.monotonic()
         results = self.snapshot.results
@@ -122,6 +122,7 @@ class Daemon:
         self.logger.info(
             "cycle", at=at.isoformat(), seconds=round(time.monotonic() - started, 3),
             slos=len(slos), stale=len(stale), open_incidents=len(open_incidents),
+            requests=reader.requests_made,
         )  # fmt: skip
 
     def ready(self, now: datetime) -> bool:

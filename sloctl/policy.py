@@ -26,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
 
 from sloctl.definitions import read_document, validation_problems
 from sloctl.durations import parse_duration, parse_seconds
@@ -85,6 +85,9 @@ class Thresholds:
     """Runbook 2.4 verification: error rates back below 0.1 %."""
     stable_for: timedelta = timedelta(minutes=15)
     """How long verification must hold before a monitored incident is resolved."""
+    signal_window: timedelta = timedelta(minutes=5)
+    """The window the error ratio and the p95 are measured over: shorter reacts sooner and
+    flaps more (the burn-rate windows are the SRE Workbook's and not configurable)."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,14 @@ class _ThresholdSpec(BaseModel):
     long_degradation: Span | None = None
     healthy_error_ratio: Ratio | None = None
     stable_for: Span | None = None
+    signal_window: Span | None = None
+
+    @field_validator("signal_window")
+    @classmethod
+    def _whole_seconds(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and (value.total_seconds() < 1 or value.microseconds):
+            raise ValueError("expected whole seconds, at least 1s")
+        return value
 
     def over(self, base: Thresholds) -> Thresholds:
         given = {k: v for k, v in self.model_dump().items() if v is not None}

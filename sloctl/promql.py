@@ -225,10 +225,13 @@ def short_ratio(service: str, slo: str) -> str:
     return f"{bad} / ({total} > 0)"
 
 
-def quantile(histogram_buckets: Selector, q: Decimal, seconds: int) -> str:
-    """The q-quantile of a histogram over a window, summed over every series but ``le``."""
+def quantile(
+    histogram_buckets: Selector, q: Decimal, seconds: int, split: Sequence[str] = ()
+) -> str:
+    """The q-quantile of a histogram over a window, summed over every series but ``le`` (and
+    the ``split`` labels, one quantile per combination of them)."""
     rate = f"rate({histogram_buckets.render()}{range_text(seconds)})"
-    return f"histogram_quantile({decimal_text(q)}, sum by (le) ({rate}))"
+    return f"histogram_quantile({decimal_text(q)}, sum {by_clause([*split, 'le'])} ({rate}))"
 
 
 def constant(value: Decimal) -> str:
