@@ -15,13 +15,14 @@ import click
 
 from sloctl.daemon import Daemon
 from sloctl.definitions import load_definitions
-from sloctl.demo import run_demo
+from sloctl.demo import prepare_live_workdir, run_demo
 from sloctl.demo_service import DemoService, serve
 from sloctl.durations import parse_duration
 from sloctl.error_reporting import friendly_errors
 from sloctl.evaluation import evaluate
 from sloctl.generate import Output, dashboards_output, rules_output
 from sloctl.incident_commands import backtest_command, incidents
+from sloctl.live_demo import run_live_demo
 from sloctl.logs import LEVELS, make_logger
 from sloctl.prometheus import PrometheusReader, redact
 from sloctl.report import OutputFormat, render
@@ -225,6 +226,12 @@ def _apply(outputs: list[Output], check: bool) -> None:
 @click.option("--days", type=int, default=30, show_default=True, help="Days of history.")
 @click.option("--keep-running", is_flag=True, help="Leave Prometheus running after the report.")
 @click.option(
+    "--live",
+    is_flag=True,
+    help="Instead, run a live outage and slowdown: the demo service, a Prometheus scraping it "
+    "every second and `sloctl run`, narrated as incidents are declared and resolved.",
+)
+@click.option(
     "--output",
     "output",
     type=click.Choice([f.value for f in OutputFormat]),
@@ -234,9 +241,18 @@ def _apply(outputs: list[Output], check: bool) -> None:
 @click.pass_context
 @friendly_errors
 def demo(
-    ctx: click.Context, workdir: Path, definitions: Path, days: int, keep_running: bool, output: str
+    ctx: click.Context,
+    workdir: Path,
+    definitions: Path,
+    days: int,
+    keep_running: bool,
+    live: bool,
+    output: str,
 ) -> None:
     """Start a local Prometheus with synthetic history for the runbook's services and report."""
+    if live:
+        run_live_demo(prepare_live_workdir(workdir), sys.stdout)
+        return
     run_demo(
         workdir=workdir,
         definitions=definitions,

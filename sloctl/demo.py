@@ -34,6 +34,19 @@ def prepare_workdir(workdir: Path) -> None:
     (workdir / MARKER).write_text("made by sloctl demo; removed and rebuilt on each run\n")
 
 
+def prepare_live_workdir(workdir: Path) -> Path:
+    """``workdir/live``, emptied; ``workdir`` must be the demo's own or new."""
+    if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).is_file():
+        raise UsageError(
+            f"--workdir {workdir} exists and was not made by sloctl demo; "
+            "pick a new or empty directory"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARKER).write_text("made by sloctl demo; removed and rebuilt on each run\n")
+    prepare_workdir(workdir / "live")
+    return workdir / "live"
+
+
 def run_demo(
     *,
     workdir: Path,

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
+from sloctl.durations import format_duration
 from sloctl.errors import UsageError
 from sloctl.policy import Cause, Finding, Thresholds, rank
 from sloctl.severity import LEVELS, Severity
@@ -220,14 +222,20 @@ def follow(
             return replace(incident, healthy_since=None)
         since = incident.healthy_since or at
         if at - since >= limits.stable_for:
-            minutes = int(limits.stable_for.total_seconds() // 60)
+            held = format_duration(int(limits.stable_for.total_seconds()))
             return move(incident, State.RESOLVED, at, actor=SLOCTL,
-                        note=f"verification held for {minutes} minutes (runbook 2.4)")  # fmt: skip
+                        note=f"verification held for {held} (runbook 2.4)")  # fmt: skip
         return replace(incident, healthy_since=since)
     if healthy and not triggered:
         return move(incident, State.MONITORING, at, actor=SLOCTL,
-                    note="error rate below 0.1% and latency within SLO (runbook 2.4)")  # fmt: skip
+                    note=f"error ratio below {percent(limits.healthy_error_ratio)} and p95 "
+                         "within the SLO (runbook 2.4)")  # fmt: skip
     return incident
+
+
+def percent(ratio: Decimal) -> str:
+    """0.001 as "0.1%", exactly."""
+    return f"{format((ratio * 100).normalize(), 'f')}%"
 
 
 class Breach(StrEnum):

@@ -244,7 +244,7 @@ def test_a_signal_flapping_around_p1_is_one_incident() -> None:
     assert resolved.at == at(95)  # 15 minutes of verification after errors fell below 0.1 %
     assert resolved.incident.state is State.RESOLVED
     assert resolved.incident.resolved_at == at(95)
-    assert resolved.note == "verification held for 15 minutes (runbook 2.4)"
+    assert resolved.note == "verification held for 15m (runbook 2.4)"
     final = run.latest[incident_id]
     assert final.severity is Severity.P1
     assert final.peak_error_ratio == 0.6
@@ -405,7 +405,7 @@ def test_per_service_policy_is_used() -> None:
     run.replay(errors(m, 0.0005) for m in range(1, 20))
     (resolved,) = run.kinds(EventKind.RESOLVED)
     assert resolved.at == at(6)
-    assert resolved.note == "verification held for 5 minutes (runbook 2.4)"
+    assert resolved.note == "verification held for 5m (runbook 2.4)"
 
 
 def test_a_declared_by_hand_incident_is_not_closed_by_healthy_metrics() -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sloctl.durations import format_duration
 from sloctl.errors import UsageError
 from sloctl.incidents import (
     SLOCTL,
@@ -479,8 +480,10 @@ def test_monitoring_resolves_after_the_stable_period(
     assert followed.resolved_at == moment
     line = followed.timeline[-1]
     assert (line.from_state, line.to_state, line.actor) == (MO, R, SLOCTL)
-    minutes = int(stable_for.total_seconds() // 60)
-    assert line.note == f"verification held for {minutes} minutes (runbook 2.4)"
+    assert (
+        line.note
+        == f"verification held for {format_duration(int(stable_for.total_seconds()))} (runbook 2.4)"
+    )
 
 
 def test_healthy_every_minute_resolves_exactly_at_the_stable_period() -> None:
