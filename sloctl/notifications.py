@@ -200,11 +200,16 @@ def _initial(event: IncidentEvent) -> str:
     lines += [
         "",
         f"Incident Commander: @{_slack(event.actor or 'unassigned')}",
-        f"Incident Channel: #incident-{_slack(event.incident_id.lower())}",
+        _channel(event),
         "",
         NEXT_UPDATE,
     ]
     return "\n".join(lines)
+
+
+def _channel(event: IncidentEvent) -> str:
+    """Every message names its incident's channel, so two open incidents never mix."""
+    return f"Incident Channel: #incident-{_slack(event.incident_id.lower())}"
 
 
 def _status_update(event: IncidentEvent) -> str:
@@ -226,6 +231,7 @@ def _status_update(event: IncidentEvent) -> str:
             "Current Actions:",
             *(f"- {_slack(action)}" for action in actions),
             "",
+            _channel(event),
             NEXT_UPDATE,
         ]
     )
@@ -256,6 +262,7 @@ def _resolution(event: IncidentEvent) -> str:
             "",
             postmortem,
             "Full timeline will be shared in #incidents.",
+            _channel(event),
         ]
     )
 
