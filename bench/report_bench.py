@@ -41,14 +41,14 @@ SERVICES = ("api", "auth", "ai-worker", "database")
 THRESHOLD = {"api": "200ms", "auth": "200ms", "ai-worker": "2.5s", "database": "200ms"}
 
 
-def write_definitions(directory: Path, count: int) -> None:
+def write_definitions(directory: Path, count: int, window: str = "calendar: month") -> None:
     """``count`` SLOs spread over the four services, half availability and half latency."""
     directory.mkdir(parents=True, exist_ok=True)
     per_service: dict[str, list[str]] = {s: [] for s in SERVICES}
     for index in range(count):
-        service = SERVICES[index % len(SERVICES)]
+        service = SERVICES[(index // 2) % len(SERVICES)]
         selector = f'{{service="{service}"}}'
-        if (index // len(SERVICES)) % 2 == 0:
+        if index % 2 == 0:
             per_service[service].append(
                 f"""  - name: availability-{index}
     indicator:
@@ -56,7 +56,7 @@ def write_definitions(directory: Path, count: int) -> None:
         total: http_requests_total{selector}
         bad: http_requests_total{{service="{service}",code=~"5.."}}
     objective: {{target: 99.9%}}
-    window: {{calendar: month}}
+    window: {{{window}}}
 """
             )
         else:
@@ -67,7 +67,7 @@ def write_definitions(directory: Path, count: int) -> None:
         histogram: http_request_duration_seconds{selector}
         threshold: {THRESHOLD[service]}
     objective: {{target: 95%}}
-    window: {{calendar: month}}
+    window: {{{window}}}
 """
             )
     for service, slos in per_service.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,8 +12,7 @@ from sloctl.incidents import check_targets
 from sloctl.notifications import Sink
 from sloctl.outbox import messages
 from sloctl.policy import Policy, Signals
-from sloctl.signals import SignalReader, read_signals
-from sloctl.slo import Slo
+from sloctl.signals import SignalPlan, SignalReader, read_signals
 from sloctl.store import Store
 
 
@@ -29,16 +28,17 @@ def evaluate_incidents(
     store: Store,
     sinks: Mapping[str, Sink],
     policy: Policy,
-    slos: Sequence[Slo],
+    planned: SignalPlan,
     reader: SignalReader,
     at: datetime,
 ) -> CycleResult:
-    """Read every service's signals at ``at``, decide, and commit what changed.
+    """Read every service's signals at ``at`` (``planned`` with :func:`signal_plan`), decide,
+    and commit what changed.
 
     A service whose signals cannot be read is skipped: Prometheus trouble never opens or
     closes an incident.
     """
-    reading = read_signals(slos, policy, reader, at)
+    reading = read_signals(planned, reader, at)
     result = CycleResult(skipped=dict(reading.failed), queries=reading.queries)
     for service, signals in reading.signals.items():
         try:

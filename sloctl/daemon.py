@@ -31,11 +31,21 @@ from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier, sinks_from_env
 from sloctl.policy import Policy, load_policy
 from sloctl.prometheus import PrometheusReader
+from sloctl.signals import SignalPlan, signal_plan
 from sloctl.slo import Slo
 from sloctl.store import open_store
 
 READY_CYCLES = 3
 """/readyz fails when Prometheus has not answered for this many intervals."""
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    seconds: float
+    requests: int
+    """HTTP requests sent to Prometheus, retries included."""
+    stale: int
+    events: int
 
 
 @dataclass
@@ -50,6 +60,7 @@ class Daemon:
     query_errors: dict[str, int] = field(default_factory=dict)
     slos: tuple[Slo, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    planned: SignalPlan = field(default_factory=lambda: signal_plan((), Policy()))
 
     def load(self) -> None:
         """(Re)load the configuration; keep the old one if the new one is invalid."""
@@ -66,17 +77,22 @@ class Daemon:
                 raise
             return
         self.config, self.slos, self.policy = config, slos, policy
+        self.planned = signal_plan(slos, policy)
         self.snapshot = replace(self.snapshot, reload_successful=True)
         self.logger.info("config_loaded", path=str(self.config_path))
 
-    def cycle(self, at: datetime) -> None:
-        """One evaluation at ``at``; Prometheus trouble marks SLOs stale and changes nothing."""
-        assert self.config is not None
-        config, slos, policy = self.config, self.slos, self.policy
-        reader = PrometheusReader(
+    def reader(self, config: Config) -> PrometheusReader:
+        """A reader for one cycle, with the credentials as they are now."""
+        return PrometheusReader(
             config.spec.prometheus.url, session=config.session(self.env), logger=self.logger,
             timeout=float(config.timeout_seconds),
         )  # fmt: skip
+
+    def cycle(self, at: datetime) -> CycleReport:
+        """One evaluation at ``at``; Prometheus trouble marks SLOs stale and changes nothing."""
+        assert self.config is not None
+        config, slos, policy = self.config, self.slos, self.policy
+        reader = self.reader(config)
         started = time.monotonic()
         results = self.snapshot.results
         stale: frozenset[str] = frozenset()
@@ -92,7 +108,7 @@ class Daemon:
         store = open_store(config.relative(config.spec.store))
         try:
             sinks = sinks_from_env(self.env)
-            outcome = evaluate_incidents(store, sinks, policy, slos, reader, at)
+            outcome = evaluate_incidents(store, sinks, policy, self.planned, reader, at)
             for service, reason in outcome.skipped.items():
                 stale |= {s.key for s in slos if s.service == service}
                 self.logger.warning("incidents_skipped", service=service, reason=reason)
@@ -119,11 +135,15 @@ class Daemon:
             notifications=notifications, reload_successful=self.snapshot.reload_successful,
             cycle_durations=durations.observe(time.monotonic() - started),
         )  # fmt: skip
-        self.logger.info(
-            "cycle", at=at.isoformat(), seconds=round(time.monotonic() - started, 3),
-            slos=len(slos), stale=len(stale), open_incidents=len(open_incidents),
-            requests=reader.requests_made,
+        report = CycleReport(
+            seconds=time.monotonic() - started, requests=reader.requests_made, stale=len(stale),
+            events=len(outcome.events),
         )  # fmt: skip
+        self.logger.info(
+            "cycle", at=at.isoformat(), seconds=round(report.seconds, 3), slos=len(slos),
+            stale=report.stale, open_incidents=len(open_incidents), requests=report.requests,
+        )  # fmt: skip
+        return report
 
     def ready(self, now: datetime) -> bool:
         if self.config is None or self.snapshot.last_success is None:

@@ -99,8 +99,7 @@ def evaluate(
     batches = plan(requests)
     for batch in batches:
         samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
-        for key, values in split_answer(batch, samples).items():
-            readings.setdefault(key, {}).update(values)
+        split_answer(batch, samples, into=readings)
     results = tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
     return Evaluation(at=at, results=results, queries=len(batches))
 
@@ -140,10 +139,8 @@ def budget_spent(
     requests = [CountRequest(slo=slo, time=end, windows=(seconds,)) for slo in slos]
     readings: Readings = {}
     for batch in plan(requests):
-        for key, values in split_answer(
-            batch, reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
-        ).items():
-            readings.setdefault(key, {}).update(values)
+        samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
+        split_answer(batch, samples, into=readings)
     spent: dict[str, float | None] = {}
     for slo in slos:
         counts, _ = counts_from(slo, readings.get((slo.key, seconds)), seconds)

@@ -37,6 +37,7 @@ from sloctl.postmortem import render as render_postmortem
 from sloctl.prometheus import PrometheusReader
 from sloctl.report import timestamp
 from sloctl.severity import Severity
+from sloctl.signals import signal_plan
 from sloctl.slo import LatencyIndicator
 from sloctl.store import Store, open_store
 from sloctl.times import parse_time
@@ -330,7 +331,8 @@ def evaluate(
     at = (parse_time(at_text) if at_text else _now()).replace(second=0, microsecond=0)
     policy = load_policy(policy_path) if policy_path else Policy()
     reader = PrometheusReader(prometheus_url)
-    result = evaluate_incidents(store, sinks, policy, load_definitions(definitions), reader, at)
+    planned = signal_plan(load_definitions(definitions), policy)
+    result = evaluate_incidents(store, sinks, policy, planned, reader, at)
     for service, reason in result.skipped.items():
         click.echo(f"sloctl: warning: {service} skipped: {reason}", err=True)
     for event in result.events:

@@ -9,6 +9,7 @@ sample labels.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -80,24 +81,41 @@ def _numerator(slo: Slo) -> tuple[str, Selector]:
     return GOOD, indicator.good
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """How one SLO's selectors fold into shared queries."""
+
+    split: tuple[str, ...]
+    role: str
+    total: tuple[Shape, tuple[str, ...]]
+    numerator: tuple[Shape, tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=65536)
+def _layout(slo: Slo) -> _Layout:
+    """Pure and asked for every SLO on every daemon cycle, so remembered per SLO value."""
+    role, numerator = _numerator(slo)
+    total = slo.indicator.total
+    split = promql.shared_split_labels(total, numerator)
+    return _Layout(split, role, Shape.of(total, split), Shape.of(numerator, split))
+
+
 def plan(requests: Sequence[CountRequest]) -> list[Batch]:
     """Fold ``requests`` into as few queries as the metric layouts allow."""
     occurrences: dict[tuple[Shape, datetime], _Group] = {}
     slices: dict[tuple[Shape, str, Shape, int, Decimal, datetime], _Group] = {}
     for request in requests:
         slo = request.slo
-        role, numerator = _numerator(slo)
-        total = slo.indicator.total
-        split = promql.shared_split_labels(total, numerator)
+        layout = _layout(slo)
+        split, role = layout.split, layout.role
         if slo.timeslices is None:
-            for side_role, selector in ((TOTAL, total), (role, numerator)):
-                shape, key = Shape.of(selector, split)
+            for side_role, (shape, key) in ((TOTAL, layout.total), (role, layout.numerator)):
                 group = occurrences.setdefault((shape, request.time), _Group(split, request.time))
                 group.windows.update(request.windows)
                 group.members[key].append((slo.key, side_role))
         else:
-            num_shape, key = Shape.of(numerator, split)
-            total_shape, _ = Shape.of(total, split)
+            num_shape, key = layout.numerator
+            total_shape, _ = layout.total
             group_key = (
                 num_shape,
                 role,
@@ -171,9 +189,12 @@ def _slice_batch(
     return Batch(promql.union(parts), group.time, split, _frozen_members(group))
 
 
-def split_answer(batch: Batch, samples: Sequence[Sample]) -> Readings:
-    """Hand each sample of ``batch``'s answer to the SLOs it belongs to."""
-    readings: Readings = defaultdict(dict)
+def split_answer(
+    batch: Batch, samples: Sequence[Sample], *, into: Readings | None = None
+) -> Readings:
+    """Hand each sample of ``batch``'s answer to the SLOs it belongs to (adding to ``into``
+    when given, so that several batches fill one set of readings)."""
+    readings: Readings = {} if into is None else into
     for sample in samples:
         key = tuple(sample.labels.get(label, "") for label in batch.split)
         members = batch.members.get(key)
@@ -181,8 +202,12 @@ def split_answer(batch: Batch, samples: Sequence[Sample]) -> Readings:
         if members is None or window is None or not window.isdigit():
             continue  # a combination nobody asked for (the regex covers a cross product)
         part = sample.labels.get(PART_LABEL)
+        seconds = int(window)
         for slo_key, role in members:
-            readings[(slo_key, int(window))][part or role] = sample.value
+            found = readings.get((slo_key, seconds))
+            if found is None:
+                found = readings[(slo_key, seconds)] = {}
+            found[part or role] = sample.value
     return readings
 
 

@@ -12,12 +12,12 @@ have seen at that moment.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Protocol
 
 from sloctl import burn, promql
@@ -30,6 +30,8 @@ from sloctl.promql import Shape
 from sloctl.rules import P95, by_service
 from sloctl.slo import LatencyIndicator, Slo
 
+ANY_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""The time a plan's batches carry; the reader gives each query its own."""
 CHUNK_STEPS = 1440
 """Steps per range request in a replay: a day at one-minute steps, so memory stays bounded."""
 
@@ -62,42 +64,128 @@ class QuantileBatch:
 
 
 @dataclass(frozen=True)
+class Judged:
+    """One SLO as the signals judge it: counted in events (a timeslice SLO too), with the
+    error ratios above which each paging pair fires."""
+
+    slo: Slo
+    pages: tuple[tuple[int, int, float], ...]
+    """(long window, short window, error ratio limit) of every pair that can fire."""
+
+    @classmethod
+    def of(cls, slo: Slo) -> Judged:
+        return _judged(slo)
+
+    def ratio(self, readings: Readings, seconds: int) -> float | None:
+        counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
+        ratio = error_ratio(counts)
+        return None if ratio is None else min(max(ratio, 0.0), 1.0)
+
+    def burning(self, readings: Readings) -> bool:
+        for long_seconds, short_seconds, limit in self.pages:
+            long = self.ratio(readings, long_seconds)
+            short = self.ratio(readings, short_seconds)
+            if long is not None and short is not None and long > limit and short > limit:
+                return True
+        return False
+
+    @property
+    def windows(self) -> set[int]:
+        return {seconds for long, short, _ in self.pages for seconds in (long, short)}
+
+
+@functools.lru_cache(maxsize=65536)
+def _judged(slo: Slo) -> Judged:
+    """Pure and asked for every SLO on every daemon cycle, so remembered per SLO value."""
+    pairs = [p for p in burn.PAGE_PAIRS if burn.can_fire(slo, p)]
+    return Judged(
+        slo if slo.timeslices is None else replace(slo, timeslices=None),
+        tuple((p.long_seconds, p.short_seconds, float(burn.threshold(slo, p))) for p in pairs),
+    )
+
+
+@dataclass(frozen=True)
+class ServiceLayout:
+    """What the signals of one service are made of."""
+
+    service: str
+    window: int
+    availability: tuple[Judged, ...]
+    latency: tuple[Judged, ...]
+
+    @classmethod
+    def of(cls, service: str, slos: Sequence[Slo], policy: Policy) -> ServiceLayout:
+        judged = [Judged.of(slo) for slo in slos]
+        return cls(
+            service,
+            int(policy.for_service(service).signal_window.total_seconds()),
+            tuple(j for j in judged if not isinstance(j.slo.indicator, LatencyIndicator)),
+            tuple(j for j in judged if isinstance(j.slo.indicator, LatencyIndicator)),
+        )
+
+    def signals(self, measured: Measured, at: datetime) -> Signals:
+        ratios = [j.ratio(measured.readings, self.window) for j in self.availability]
+        known = [r for r in ratios if r is not None]
+        first = self.latency[0].slo if self.latency else None
+        threshold = (
+            first.indicator.threshold_seconds
+            if first is not None and isinstance(first.indicator, LatencyIndicator)
+            else None
+        )
+        return Signals(
+            at=at,
+            error_ratio=max(known) if known else None,
+            p95_seconds=None if first is None else measured.p95.get(first.key),
+            latency_threshold=threshold,
+            burning=any(j.burning(measured.readings) for j in self.availability),
+            latency_burning=any(j.burning(measured.readings) for j in self.latency),
+        )
+
+
+@dataclass(frozen=True)
 class SignalPlan:
     counts: tuple[Batch, ...]
     quantiles: tuple[QuantileBatch, ...]
+    services: tuple[ServiceLayout, ...]
 
     @property
     def queries(self) -> int:
         return len(self.counts) + len(self.quantiles)
 
-
-def _window(policy: Policy, slo: Slo) -> int:
-    return int(policy.for_service(slo.service).signal_window.total_seconds())
+    def judge(self, measured: Measured, at: datetime) -> dict[str, Signals]:
+        """Each service's signals from one instant's answers."""
+        return {layout.service: layout.signals(measured, at) for layout in self.services}
 
 
 def windows_of(slo: Slo, window: int) -> tuple[int, ...]:
     """The signal window and every burn-rate window that can fire for ``slo``."""
-    pairs = [p for p in burn.PAGE_PAIRS if burn.can_fire(slo, p)]
-    seconds = {window, *(p.long_seconds for p in pairs), *(p.short_seconds for p in pairs)}
-    return tuple(sorted(seconds))
+    return tuple(sorted({window, *Judged.of(slo).windows}))
 
 
-def signal_plan(slos: Sequence[Slo], policy: Policy, at: datetime) -> SignalPlan:
-    """Every query the signals of ``slos`` need, as few as the metric layouts allow."""
+def signal_plan(slos: Sequence[Slo], policy: Policy) -> SignalPlan:
+    """Every query the signals of ``slos`` need, as few as the metric layouts allow.
+
+    The queries do not depend on the time they are asked at, so a daemon plans once per
+    configuration and reads the same plan every cycle.
+    """
+    services = tuple(
+        ServiceLayout.of(service, members, policy) for service, members in by_service(slos).items()
+    )
     requests = [
-        # Signals count events, never slices: a timeslice SLO is judged on its raw ratio.
-        CountRequest(replace(slo, timeslices=None), at, windows_of(slo, _window(policy, slo)))
-        for slo in slos
+        CountRequest(judged.slo, ANY_TIME, tuple(sorted({layout.window, *judged.windows})))
+        for layout in services
+        for judged in (*layout.availability, *layout.latency)
     ]
     groups: dict[tuple[Shape, int], dict[tuple[str, ...], list[str]]] = {}
-    for slo in slos:
-        if not isinstance(slo.indicator, LatencyIndicator):
-            continue
-        histogram = slo.indicator.histogram
-        buckets = histogram.with_metric(f"{histogram.metric}_bucket")
-        shape, key = Shape.of(buckets, promql.shared_split_labels(histogram))
-        members = groups.setdefault((shape, _window(policy, slo)), defaultdict(list))
-        members[key].append(slo.key)
+    for layout in services:
+        for judged in layout.latency:
+            indicator = judged.slo.indicator
+            assert isinstance(indicator, LatencyIndicator)
+            histogram = indicator.histogram
+            buckets = histogram.with_metric(f"{histogram.metric}_bucket")
+            shape, key = Shape.of(buckets, promql.shared_split_labels(histogram))
+            members = groups.setdefault((shape, layout.window), defaultdict(list))
+            members[key].append(judged.slo.key)
     quantiles = tuple(
         QuantileBatch(
             promql.quantile(shape.selector(members), P95, seconds, shape.split),
@@ -106,7 +194,7 @@ def signal_plan(slos: Sequence[Slo], policy: Policy, at: datetime) -> SignalPlan
         )
         for (shape, seconds), members in sorted(groups.items())
     )
-    return SignalPlan(tuple(plan(requests)), quantiles)
+    return SignalPlan(tuple(plan(requests)), quantiles, services)
 
 
 @dataclass(frozen=True)
@@ -127,61 +215,6 @@ def _p95(batch: QuantileBatch, samples: Sequence[Sample]) -> dict[str, float]:
     return found
 
 
-def judge(
-    slos: Sequence[Slo], policy: Policy, measured: Measured, at: datetime
-) -> dict[str, Signals]:
-    """Each service's signals from one instant's answers."""
-    found: dict[str, Signals] = {}
-    for service, service_slos in by_service(slos).items():
-        window = int(policy.for_service(service).signal_window.total_seconds())
-        ratios = [
-            _ratio(slo, measured.readings, window)
-            for slo in service_slos
-            if not isinstance(slo.indicator, LatencyIndicator)
-        ]
-        known = [r for r in ratios if r is not None]
-        latency = next((s for s in service_slos if isinstance(s.indicator, LatencyIndicator)), None)
-        threshold: Decimal | None = None
-        if latency is not None and isinstance(latency.indicator, LatencyIndicator):
-            threshold = latency.indicator.threshold_seconds
-        found[service] = Signals(
-            at=at,
-            error_ratio=max(known) if known else None,
-            p95_seconds=None if latency is None else measured.p95.get(latency.key),
-            latency_threshold=threshold,
-            burning=any(
-                _burning(s, measured.readings)
-                for s in service_slos
-                if not isinstance(s.indicator, LatencyIndicator)
-            ),
-            latency_burning=any(
-                _burning(s, measured.readings)
-                for s in service_slos
-                if isinstance(s.indicator, LatencyIndicator)
-            ),
-        )
-    return found
-
-
-def _ratio(slo: Slo, readings: Readings, seconds: int) -> float | None:
-    reading = readings.get((slo.key, seconds))
-    counts, _ = counts_from(replace(slo, timeslices=None), reading, seconds)
-    ratio = error_ratio(counts)
-    return None if ratio is None else min(max(ratio, 0.0), 1.0)
-
-
-def _burning(slo: Slo, readings: Readings) -> bool:
-    for pair in burn.PAGE_PAIRS:
-        if not burn.can_fire(slo, pair):
-            continue
-        limit = float(burn.threshold(slo, pair))
-        long = _ratio(slo, readings, pair.long_seconds)
-        short = _ratio(slo, readings, pair.short_seconds)
-        if long is not None and short is not None and long > limit and short > limit:
-            return True
-    return False
-
-
 @dataclass(frozen=True)
 class Reading:
     """Every service's signals at one instant, and the services that could not be read."""
@@ -191,15 +224,12 @@ class Reading:
     queries: int
 
 
-def read_signals(
-    slos: Sequence[Slo], policy: Policy, reader: SignalReader, at: datetime
-) -> Reading:
+def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Reading:
     """Every service's signals at ``at``.
 
     A query that fails leaves out the services it was asked for (with the reason), never the
     others: Prometheus trouble must not look like recovery or like an outage.
     """
-    planned = signal_plan(slos, policy, at)
     readings: Readings = {}
     p95: dict[str, float] = {}
     failed_slos: dict[str, str] = {}
@@ -209,16 +239,21 @@ def read_signals(
         except PrometheusError as exc:
             failed_slos.update(dict.fromkeys(batch.slo_keys, str(exc)))
             continue
-        for key, values in split_answer(batch, samples).items():
-            readings.setdefault(key, {}).update(values)
+        split_answer(batch, samples, into=readings)
     for quantile in planned.quantiles:
         try:
             p95.update(_p95(quantile, reader.instant(quantile.expr, at, slos=quantile.slo_keys)))
         except PrometheusError as exc:
             failed_slos.update(dict.fromkeys(quantile.slo_keys, str(exc)))
-    failed = {s.service: failed_slos[s.key] for s in slos if s.key in failed_slos}
-    readable = [s for s in slos if s.service not in failed]
-    return Reading(judge(readable, policy, Measured(readings, p95), at), failed, planned.queries)
+    failed = {
+        layout.service: failed_slos[judged.slo.key]
+        for layout in planned.services
+        for judged in (*layout.availability, *layout.latency)
+        if judged.slo.key in failed_slos
+    }
+    judged = planned.judge(Measured(readings, p95), at)
+    signals = {service: found for service, found in judged.items() if service not in failed}
+    return Reading(signals, failed, planned.queries)
 
 
 def replay(
@@ -231,7 +266,7 @@ def replay(
 ) -> Iterator[dict[str, Signals]]:
     """Every service's signals at each step from ``start`` to ``end``, from range queries of
     the same expressions :func:`read_signals` evaluates at one instant."""
-    planned = signal_plan(slos, policy, start)
+    planned = signal_plan(slos, policy)
     cursor = start
     while cursor <= end:
         chunk_end = min(end, cursor + step * (CHUNK_STEPS - 1))
@@ -239,9 +274,8 @@ def replay(
         for batch in planned.counts:
             for series in reader.range(batch.expr, cursor, chunk_end, step, slos=batch.slo_keys):
                 for stamp, value in series.points:
-                    readings = counts[round(stamp, 3)]
-                    for key, values in split_answer(batch, [Sample(series.labels, value)]).items():
-                        readings.setdefault(key, {}).update(values)
+                    sample = Sample(series.labels, value)
+                    split_answer(batch, [sample], into=counts[round(stamp, 3)])
         p95: dict[float, dict[str, float]] = defaultdict(dict)
         for quantile in planned.quantiles:
             for series in reader.range(
@@ -253,6 +287,6 @@ def replay(
         while moment <= chunk_end:
             stamp = round(moment.timestamp(), 3)
             measured = Measured(counts.pop(stamp, {}), p95.pop(stamp, {}))
-            yield judge(slos, policy, measured, moment.astimezone(UTC))
+            yield planned.judge(measured, moment.astimezone(UTC))
             moment += step
         cursor = chunk_end + step

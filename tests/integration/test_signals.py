@@ -11,7 +11,7 @@ import pytest
 from sloctl.definitions import load_definitions
 from sloctl.policy import Policy
 from sloctl.prometheus import PrometheusReader
-from sloctl.signals import read_signals, replay
+from sloctl.signals import read_signals, replay, signal_plan
 from tests.integration.conftest import Served
 from tests.integration.definitions import write_definitions
 from tests.integration.fixture import API_OUTAGE, AUTH_SLOW
@@ -32,7 +32,7 @@ def test_the_outage_reads_as_one_and_replay_agrees(served: Served, tmp_path: Pat
     assert len(replayed) == 41
     for minutes in (0, 9, 15, 25, 40):
         moment = start + timedelta(minutes=minutes)
-        live = read_signals(slos, Policy(), reader, moment)
+        live = read_signals(signal_plan(slos, Policy()), reader, moment)
         assert live.failed == {}
         assert live.signals == replayed[minutes], moment
     before = replayed[0]["api"]
@@ -50,9 +50,13 @@ def test_slow_answers_read_as_p95(served: Served, tmp_path: Path) -> None:
     slos = load_definitions(write_definitions(tmp_path, "rolling: 30d"))
     reader = PrometheusReader(served.url, timeout=60)
     begin, _ = AUTH_SLOW
-    slow = read_signals(slos, Policy(), reader, begin + timedelta(minutes=30)).signals["auth"]
+    slow = read_signals(signal_plan(slos, Policy()), reader, begin + timedelta(minutes=30)).signals[
+        "auth"
+    ]
     assert slow.p95_seconds is not None
     assert slow.p95_seconds > 0.5
-    calm = read_signals(slos, Policy(), reader, begin - timedelta(hours=1)).signals["auth"]
+    calm = read_signals(signal_plan(slos, Policy()), reader, begin - timedelta(hours=1)).signals[
+        "auth"
+    ]
     assert calm.p95_seconds is not None
     assert calm.p95_seconds < 0.2
