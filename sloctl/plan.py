@@ -189,6 +189,18 @@ def _slice_batch(
     return Batch(promql.union(parts), group.time, split, _frozen_members(group))
 
 
+def targets(batch: Batch, labels: Mapping[str, str]) -> list[tuple[tuple[str, int], str]]:
+    """Where a sample with ``labels`` goes: (SLO key, window) and the role it reads as."""
+    key = tuple(labels.get(label, "") for label in batch.split)
+    members = batch.members.get(key)
+    window = labels.get(WINDOW_LABEL)
+    if members is None or window is None or not window.isdigit():
+        return []  # a combination nobody asked for (the regex covers a cross product)
+    part = labels.get(PART_LABEL)
+    seconds = int(window)
+    return [((slo_key, seconds), part or role) for slo_key, role in members]
+
+
 def split_answer(
     batch: Batch, samples: Sequence[Sample], *, into: Readings | None = None
 ) -> Readings:
@@ -196,18 +208,11 @@ def split_answer(
     when given, so that several batches fill one set of readings)."""
     readings: Readings = {} if into is None else into
     for sample in samples:
-        key = tuple(sample.labels.get(label, "") for label in batch.split)
-        members = batch.members.get(key)
-        window = sample.labels.get(WINDOW_LABEL)
-        if members is None or window is None or not window.isdigit():
-            continue  # a combination nobody asked for (the regex covers a cross product)
-        part = sample.labels.get(PART_LABEL)
-        seconds = int(window)
-        for slo_key, role in members:
-            found = readings.get((slo_key, seconds))
+        for where, role in targets(batch, sample.labels):
+            found = readings.get(where)
             if found is None:
-                found = readings[(slo_key, seconds)] = {}
-            found[part or role] = sample.value
+                found = readings[where] = {}
+            found[role] = sample.value
     return readings
 
 

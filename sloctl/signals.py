@@ -23,7 +23,16 @@ from typing import Protocol
 from sloctl import burn, promql
 from sloctl.budget import error_ratio
 from sloctl.errors import PrometheusError
-from sloctl.plan import Batch, CountRequest, Readings, Sample, counts_from, plan, split_answer
+from sloctl.plan import (
+    Batch,
+    CountRequest,
+    Readings,
+    Sample,
+    counts_from,
+    plan,
+    split_answer,
+    targets,
+)
 from sloctl.policy import Policy, Signals
 from sloctl.prometheus import Series
 from sloctl.promql import Shape
@@ -273,9 +282,11 @@ def replay(
         counts: dict[float, Readings] = defaultdict(dict)
         for batch in planned.counts:
             for series in reader.range(batch.expr, cursor, chunk_end, step, slos=batch.slo_keys):
+                found = targets(batch, series.labels)
                 for stamp, value in series.points:
-                    sample = Sample(series.labels, value)
-                    split_answer(batch, [sample], into=counts[round(stamp, 3)])
+                    readings = counts[round(stamp, 3)]
+                    for where, role in found:
+                        readings.setdefault(where, {})[role] = value
         p95: dict[float, dict[str, float]] = defaultdict(dict)
         for quantile in planned.quantiles:
             for series in reader.range(
