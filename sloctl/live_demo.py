@@ -8,8 +8,8 @@ message as it happens. The end-to-end test drives the same stack.
 
 The demo's clocks are short (a 10-second signal window, 15 seconds of stable verification)
 so that an incident runs its course in about a minute; the runbook's thresholds are kept.
-Its objectives are loose enough that no burn-rate pair can fire (factor x budget >= 1): what
-it shows comes from the runbook's direct indicators.
+Its objectives are loose enough that no paging burn-rate pair can fire (factor x budget is
+at least 1): what it shows comes from the runbook's direct indicators.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ defaults:
 
 def service_definition(service: str) -> str:
     return f"""\
-# Loose objectives: no burn-rate pair can fire, the runbook's indicators decide alone.
+# Loose objectives: no paging burn-rate pair can fire; the runbook's indicators decide.
 service: {service}
 scrapeInterval: 1s
 slos:
@@ -325,6 +325,10 @@ def run_live_demo(workdir: Path, out: TextIO) -> None:
         tell.until("the slowdown to resolve", lambda found: all(not i.open for i in found), 90)
         tell.poll()
         tell.say(
-            f"done: {len(stack.incidents())} incidents, {len(stack.receiver.texts())} messages; "
-            f"the store is {stack.store_path}"
+            f"done: {len(stack.incidents())} incidents, {len(stack.receiver.texts())} messages"
+        )
+        store = stack.store_path
+        out.write(
+            f"Their timelines: sloctl incidents --store {store} list --all\n"
+            f"A post-mortem draft: sloctl incidents --store {store} postmortem INC-0001\n"
         )
