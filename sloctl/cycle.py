@@ -12,7 +12,7 @@ from sloctl.incidents import check_targets
 from sloctl.notifications import Sink
 from sloctl.outbox import messages
 from sloctl.policy import Policy, Signals
-from sloctl.signals import SignalPlan, SignalReader, read_signals
+from sloctl.signals import SignalPlan, SignalReader, Sli, read_signals
 from sloctl.store import Store
 
 
@@ -22,6 +22,8 @@ class CycleResult:
     skipped: dict[str, str] = field(default_factory=dict)
     """Services whose signals could not be read (or changed meanwhile), and why."""
     queries: int = 0
+    slis: dict[str, Sli] = field(default_factory=dict)
+    """Each readable SLO's indicator over its service's signal window."""
 
 
 def evaluate_incidents(
@@ -39,7 +41,9 @@ def evaluate_incidents(
     closes an incident.
     """
     reading = read_signals(planned, reader, at)
-    result = CycleResult(skipped=dict(reading.failed), queries=reading.queries)
+    result = CycleResult(
+        skipped=dict(reading.failed), queries=reading.queries, slis=dict(reading.slis)
+    )
     for service, signals in reading.signals.items():
         try:
             result.events += _decide_and_commit(store, sinks, policy, service, signals, at)

@@ -130,7 +130,7 @@ class Daemon:
             store.close()
         durations = self.snapshot.cycle_durations or CycleDurations()
         self.snapshot = Snapshot(
-            results=results, stale=stale, open_incidents=open_incidents,
+            results=results, stale=stale, slis=outcome.slis, open_incidents=open_incidents,
             last_success=last_success, query_errors=dict(self.query_errors),
             notifications=notifications, reload_successful=self.snapshot.reload_successful,
             cycle_durations=durations.observe(time.monotonic() - started),

@@ -21,9 +21,11 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from sloctl.budget import Status
+from sloctl.durations import format_duration
 from sloctl.evaluation import SloResult
 from sloctl.incidents import Incident
 from sloctl.severity import Severity
+from sloctl.signals import Sli
 
 PREFIX = "sloctl"
 
@@ -35,6 +37,8 @@ class Snapshot:
     results: Sequence[SloResult] = ()
     stale: frozenset[str] = frozenset()
     """SLO keys whose signals could not be read this cycle."""
+    slis: Mapping[str, Sli] = field(default_factory=dict)
+    """Each SLO's indicator over its service's signal window, as the severity policy saw it."""
     open_incidents: Sequence[Incident] = ()
     last_success: datetime | None = None
     query_errors: Mapping[str, int] = field(default_factory=dict)
@@ -111,6 +115,16 @@ class SnapshotCollector(Collector):
             "slo_status", "1 for the SLO's current status, 0 for the others.", (*slo, "status")
         )
         stale = _gauge("slo_stale", "1 when this cycle could not read the SLO's signals.", slo)
+        sli_ratio = _gauge(
+            "slo_sli_error_ratio",
+            "Share of bad events over the signal window the severity policy judges.",
+            (*slo, "window"),
+        )
+        p95 = _gauge(
+            "slo_latency_p95_seconds",
+            "95th percentile latency over the signal window (latency SLOs).",
+            (*slo, "window"),
+        )
         for result in snapshot.results:
             labels = [result.slo.service, result.slo.name]
             b = result.budget
@@ -128,7 +142,16 @@ class SnapshotCollector(Collector):
             for value in Status:
                 status.add_metric([*labels, value.value], 1.0 if b.status is value else 0.0)
             stale.add_metric(labels, 1.0 if result.slo.key in snapshot.stale else 0.0)
+            sli = snapshot.slis.get(result.slo.key)
+            if sli is None or result.slo.key in snapshot.stale:
+                continue  # last cycle's reading would pass for a current one
+            window = format_duration(sli.window_seconds)
+            if sli.error_ratio is not None:
+                sli_ratio.add_metric([*labels, window], sli.error_ratio)
+            if sli.p95_seconds is not None:
+                p95.add_metric([*labels, window], sli.p95_seconds)
         yield from (left_ratio, left_seconds, consumed, budget, ratio, burn, status, stale)
+        yield from (sli_ratio, p95)
 
     def _incidents(self, snapshot: Snapshot) -> Iterator[Metric]:
         each = _gauge("incident_open", "1 for each open incident.",

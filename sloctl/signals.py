@@ -16,7 +16,7 @@ import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -225,12 +225,24 @@ def _p95(batch: QuantileBatch, samples: Sequence[Sample]) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
+class Sli:
+    """One SLO's indicator over its service's signal window: the share of bad events, and
+    the p95 for a latency SLO; None where there was nothing to measure."""
+
+    window_seconds: int
+    error_ratio: float | None
+    p95_seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class Reading:
-    """Every service's signals at one instant, and the services that could not be read."""
+    """Every service's signals at one instant, each SLO's indicator, and the services that
+    could not be read."""
 
     signals: dict[str, Signals]
     failed: dict[str, str]
     queries: int
+    slis: dict[str, Sli] = field(default_factory=dict)
 
 
 def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Reading:
@@ -260,9 +272,16 @@ def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Rea
         for judged in (*layout.availability, *layout.latency)
         if judged.slo.key in failed_slos
     }
-    judged = planned.judge(Measured(readings, p95), at)
+    measured = Measured(readings, p95)
+    judged = planned.judge(measured, at)
     signals = {service: found for service, found in judged.items() if service not in failed}
-    return Reading(signals, failed, planned.queries)
+    slis = {
+        j.slo.key: Sli(layout.window, j.ratio(readings, layout.window), p95.get(j.slo.key))
+        for layout in planned.services
+        if layout.service not in failed
+        for j in (*layout.availability, *layout.latency)
+    }
+    return Reading(signals, failed, planned.queries, slis)
 
 
 def replay(

@@ -100,7 +100,12 @@ def test_an_outage_is_a_p1_declared_and_notified_within_a_few_cycles(stack: Live
     assert declared_after < 20
     wait_until("the announcement", lambda: messages_about(stack, "INC-0001") != [], 10)
     assert messages_about(stack, "INC-0001") == [":rotating_light: INCIDENT DECLARED"]
-    assert "sloctl_incident_open{" in metrics(stack)
+    page = metrics(stack)
+    assert 'sloctl_incident_open{incident="INC-0001",service="api",severity="P1"} 1.0' in page
+    [line] = [x for x in page.splitlines() if x.startswith("sloctl_slo_sli_error_ratio{")
+              and 'slo="availability"' in x]  # fmt: skip
+    assert 'window="10s"' in line
+    assert float(line.split()[-1]) > 0.5
 
 
 def test_sigkill_mid_incident_and_restart_carry_on_with_the_same_incident(stack: LiveStack) -> None:

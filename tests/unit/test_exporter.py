@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
-
-import pytest
 
 from sloctl.budget import Counts, assess
 from sloctl.evaluation import BURN_WINDOWS, SloResult
@@ -15,6 +13,7 @@ from sloctl.incidents import declare
 from sloctl.policy import Cause, Finding
 from sloctl.selector import parse_selector
 from sloctl.severity import Severity
+from sloctl.signals import Sli
 from sloctl.slo import RatioIndicator, Slo
 from sloctl.window import span_for
 
@@ -41,6 +40,7 @@ def snapshot() -> Snapshot:
     return Snapshot(
         results=(result("api", Counts(1_000_000, 500)), result("auth", None)),
         stale=frozenset({"auth/availability"}),
+        slis={"api/availability": Sli(300, 0.02, 0.25), "auth/availability": Sli(60, 0.9)},
         open_incidents=(incident,),
         last_success=AT,
         query_errors={"timeout": 2},
@@ -89,14 +89,21 @@ def test_promtool_check_metrics_finds_nothing() -> None:
     assert done.stderr.strip() == ""
 
 
-@pytest.mark.parametrize("delay", [timedelta(0)])
-def test_each_scrape_reads_the_snapshot_current_when_it_starts(delay: timedelta) -> None:
+def test_each_scrape_reads_the_snapshot_current_when_it_starts() -> None:
     snapshots = [snapshot(), Snapshot()]
     first = exposition(lambda: snapshots[0]).decode()
     second = exposition(lambda: snapshots[1]).decode()
     assert "INC-0001" in first
     assert "INC-0001" not in second
-    assert delay == timedelta(0)
+
+
+def test_the_signals_the_policy_judged_are_exported_unless_stale() -> None:
+    page = text()
+    assert 'sloctl_slo_sli_error_ratio{service="api",slo="availability",window="5m"} 0.02' in page
+    assert (
+        'sloctl_slo_latency_p95_seconds{service="api",slo="availability",window="5m"} 0.25' in page
+    )
+    assert 'sloctl_slo_sli_error_ratio{service="auth"' not in page  # stale: not shown as current
 
 
 def test_cycle_durations_are_a_histogram() -> None:
