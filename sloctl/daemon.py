@@ -35,6 +35,8 @@ from sloctl.signals import SignalPlan, signal_plan
 from sloctl.slo import Slo
 from sloctl.store import open_store
 
+STOP_FLUSH_SECONDS = 10.0
+"""How long a stopping daemon spends delivering what is still due."""
 READY_CYCLES = 3
 """/readyz fails when Prometheus has not answered for this many intervals."""
 
@@ -120,7 +122,9 @@ class Daemon:
                     state=event.incident.state.value,
                 )  # fmt: skip
             courier = Courier(sinks)
-            courier.flush(store, at)
+            # Slow receivers must not stall evaluation: what is not tried within the
+            # interval is handed back for the next cycle.
+            courier.flush(store, at, deadline=started + config.interval_seconds)
             courier.refresh_alertmanager(store, at)
             notifications = dict(self.snapshot.notifications)
             for key, count in courier.by_sink.items():
@@ -206,5 +210,23 @@ class Daemon:
                 pause = self.config.interval_seconds - (time.monotonic() - started)
                 self.stop.wait(max(0.0, pause))
         finally:
+            self.final_flush()
             server.shutdown()
             self.logger.info("stopped")
+
+    def final_flush(self) -> None:
+        """On the way out, one bounded attempt at whatever is still due."""
+        if self.config is None:
+            return
+        deadline = time.monotonic() + STOP_FLUSH_SECONDS
+        try:
+            courier = Courier(sinks_from_env(self.env), timeout=STOP_FLUSH_SECONDS / 2)
+            store = open_store(self.config.relative(self.config.spec.store))
+            try:
+                counts = courier.flush(store, datetime.now(UTC), deadline=deadline)
+            finally:
+                store.close()
+        except SloctlError as exc:
+            self.logger.error("final_flush_failed", error=str(exc).splitlines()[0])
+            return
+        self.logger.info("final_flush", **counts)

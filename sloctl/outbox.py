@@ -10,7 +10,8 @@ last allowed attempt marks it failed, with the reason kept and shown by
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,8 +33,6 @@ from sloctl.notifications import (
 )
 from sloctl.store import Store
 
-CLAIM_LEASE = timedelta(minutes=2)
-"""How long a message taken for sending is hidden from other flushes."""
 CLAIM_LEASE = timedelta(minutes=2)
 """How long a message taken for sending is hidden from other flushes."""
 SLACK = "SLOCTL_SLACK_WEBHOOK_URL"
@@ -123,17 +122,26 @@ class Courier:
     timeout: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], float] = time.monotonic
     by_sink: dict[tuple[str, str], int] = field(default_factory=dict)
     """Attempts by (sink, outcome) since this courier was made, for sloctl's own metrics."""
 
-    def flush(self, store: Store, now: datetime) -> dict[str, int]:
+    def flush(
+        self, store: Store, now: datetime, *, deadline: float | None = None
+    ) -> dict[str, int]:
         """One attempt for every due pending message of the configured sinks.
 
         Messages for a sink this process has no secret for stay pending for one that has.
-        Returns counts by outcome.
+        With a ``deadline`` (a ``clock`` value), messages not tried by then are handed back
+        for the next flush ("deferred"). Returns counts by outcome.
         """
-        counts = {"delivered": 0, "retry": 0, "failed": 0}
-        for message in store.claim_due(now, CLAIM_LEASE, sinks=set(self.sinks)):
+        counts = {"delivered": 0, "retry": 0, "failed": 0, "deferred": 0}
+        claimed = store.claim_due(now, CLAIM_LEASE, sinks=set(self.sinks))
+        for index, message in enumerate(claimed):
+            if deadline is not None and self.clock() >= deadline:
+                store.release([m.id for m in claimed[index:]], now)
+                counts["deferred"] = len(claimed) - index
+                break
             sink = self.sinks[message.sink]
             outcome, reason = self._send_all(sink, incident_event(message.event))
             attempts = message.attempts + 1

@@ -149,6 +149,14 @@ class Store:
                 )
         return due
 
+    def release(self, ids: Sequence[int], now: datetime) -> None:
+        """Hand claimed messages that were not tried back at once, for the next flush."""
+        with self.transaction() as connection:
+            connection.executemany(
+                "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+                [(_time(now), message_id) for message_id in ids],
+            )
+
     def save(
         self,
         incident: Incident,

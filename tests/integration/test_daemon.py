@@ -101,6 +101,7 @@ def test_endpoints_metrics_reload_and_graceful_stop(
     assert process.wait(timeout=30) == 0
     _, logs = process.communicate()
     assert '"event": "cycle"' in logs
+    assert '"event": "final_flush"' in logs
     assert '"event": "stopped"' in logs
 
 

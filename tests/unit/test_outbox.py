@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sloctl.engine import Event
 from sloctl.incidents import declare
+from sloctl.live_demo import WebhookReceiver
 from sloctl.notifications import EventKind, SlackSink
 from sloctl.outbox import Courier, incident_event, messages, payload, sinks_from_env
 from sloctl.policy import Cause, Finding
@@ -23,7 +24,7 @@ def test_messages_for_other_sinks_stay_pending(tmp_path: Path) -> None:
     with store.transaction() as connection:
         store.save(INCIDENT, connection=connection, events=[("pagerduty", payload(event))], now=T0)
     counts = Courier({}).flush(store, T0)
-    assert counts == {"delivered": 0, "retry": 0, "failed": 0}
+    assert counts == {"delivered": 0, "retry": 0, "failed": 0, "deferred": 0}
     [message] = store.outbox()
     assert (message.status, message.attempts) == ("pending", 0)
 
@@ -42,3 +43,29 @@ def test_one_message_per_event_and_configured_sink() -> None:
     assert isinstance(sinks["slack"], SlackSink)
     event = Event(EventKind.DECLARED, INCIDENT, T0)
     assert [sink for sink, _ in messages([event, event], sinks)] == ["slack", "slack"]
+
+
+def test_what_is_not_tried_by_the_deadline_is_handed_back(tmp_path: Path) -> None:
+    receiver = WebhookReceiver()
+    try:
+        store = open_store(tmp_path / "store.db")
+        events = [Event(EventKind.DECLARED, INCIDENT, T0, note=str(n)) for n in range(3)]
+        with store.transaction() as connection:
+            store.save(
+                INCIDENT, connection=connection, now=T0,
+                events=[("slack", payload(event)) for event in events],
+            )  # fmt: skip
+        ticks = iter([0.0, 100.0, 100.0])
+        courier = Courier({"slack": SlackSink(f"{receiver.url}/hook")}, clock=lambda: next(ticks))
+        counts = courier.flush(store, T0, deadline=50.0)
+        assert counts == {"delivered": 1, "retry": 0, "failed": 0, "deferred": 2}
+        assert len(receiver.texts()) == 1
+        # Handed back, not leased away: the next flush sends them at once.
+        assert [m.status for m in store.outbox()] == ["delivered", "pending", "pending"]
+        assert len(store.due(T0)) == 2
+        assert (
+            Courier({"slack": SlackSink(f"{receiver.url}/hook")}).flush(store, T0)["delivered"] == 2
+        )
+        assert len(receiver.texts()) == 3
+    finally:
+        receiver.close()
