@@ -1,0 +1,113 @@
+"""One incident cycle over the store: declared once, quiet cycles write nothing, a failed
+query touches nothing, a missed target escalates once."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sloctl.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.definitions import load_definitions
+from sloctl.errors import PrometheusUnavailableError
+from sloctl.notifications import EventKind, SlackSink
+from sloctl.plan import Sample
+from sloctl.policy import Cause, Policy
+from sloctl.prometheus import Series
+from sloctl.promql import WINDOW_LABEL
+from sloctl.severity import Severity
+from sloctl.signals import signal_plan
+from sloctl.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+API = [s for s in load_definitions(ROOT / "slo-definitions") if s.service == "api"]
+SINKS = {"slack": SlackSink("http://127.0.0.1:9/hook")}
+
+
+class Prometheus:
+    """Answers the signal queries with ``error_share`` of 1,000 requests failing (and all
+    fast), or refuses everything when ``down``."""
+
+    def __init__(self, error_share: float, *, down: bool = False) -> None:
+        self.error_share = error_share
+        self.down = down
+
+    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
+        if self.down:
+            raise PrometheusUnavailableError("Prometheus at http://127.0.0.1:9 is unavailable")
+        if expr.startswith("histogram_quantile"):
+            return [Sample({"service": "api"}, 0.05)]
+        count = 1000.0 * self.error_share if 'code=~"5.."' in expr else 1000.0
+        windows = (300, 1800, 3600, 21600)
+        return [Sample({"service": "api", WINDOW_LABEL: str(w)}, count) for w in windows]
+
+    def range(
+        self,
+        expr: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+        *,
+        slos: Sequence[str] = (),
+    ) -> list[Series]:
+        raise AssertionError("a cycle asks instant queries only")
+
+
+def cycle(store: Store, prometheus: Prometheus, at: datetime = AT) -> list[EventKind]:
+    planned = signal_plan(API, Policy())
+    result = evaluate_incidents(store, SINKS, Policy(), planned, prometheus, at)
+    return [event.kind for event in result.events]
+
+
+def test_an_outage_is_declared_once_with_its_messages(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    assert cycle(store, Prometheus(0.8)) == [EventKind.DECLARED]
+    assert cycle(store, Prometheus(0.8), AT + timedelta(seconds=30)) == []
+    [incident] = store.incidents()
+    assert (incident.service, incident.cause, incident.severity) == (
+        "api",
+        Cause.ERRORS,
+        Severity.P1,
+    )
+    assert [m.sink for m in store.outbox()] == ["slack"]
+
+
+def test_a_quiet_cycle_takes_no_write_lock(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    cycle(store, Prometheus(0.0))  # the first one may record that nothing holds
+    other = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # someone else holds the write lock
+    try:
+        assert cycle(store, Prometheus(0.0), AT + timedelta(seconds=30)) == []
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.incidents() == []
+
+
+def test_a_failed_query_skips_the_service_and_changes_nothing(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    cycle(store, Prometheus(0.8))
+    [before] = store.incidents()
+    planned = signal_plan(API, Policy())
+    later = AT + timedelta(hours=2)  # long after: recovery, had it been measured
+    result = evaluate_incidents(store, SINKS, Policy(), planned, Prometheus(0, down=True), later)
+    assert result.events == []
+    assert set(result.skipped) == {"api"}
+    assert store.incidents() == [before]
+
+
+def test_a_missed_response_target_escalates_once(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    cycle(store, Prometheus(0.8))
+    late = AT + timedelta(minutes=30)  # a P1 is acknowledged within 15 min, resolved in 1 h
+    events = escalate_missed_targets(store, SINKS, late)
+    assert [(e.kind, e.escalate_to) for e in events] == [
+        (EventKind.ESCALATED, ("everyone", "leadership"))
+    ]
+    assert escalate_missed_targets(store, SINKS, late + timedelta(minutes=1)) == []
+    [incident] = store.incidents()
+    assert incident.ack_breached
+    assert len(store.outbox()) == 2
