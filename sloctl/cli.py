@@ -9,7 +9,6 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
@@ -24,24 +23,16 @@ from sloctl.generate import Output, dashboards_output, rules_output
 from sloctl.incident_commands import backtest_command, incidents
 from sloctl.live_demo import run_live_demo
 from sloctl.logs import LEVELS, make_logger
-from sloctl.prometheus import PrometheusReader, redact
+from sloctl.options import (
+    DEFAULT_DEFINITIONS,
+    definitions_option,
+    policy_option,
+    prometheus_url_option,
+)
+from sloctl.prometheus import PrometheusReader
 from sloctl.report import OutputFormat, render
 from sloctl.times import parse_time
 from sloctl.window import Month, WindowKind
-
-DEFAULT_DEFINITIONS = Path("slo-definitions")
-
-
-def check_url(ctx: click.Context, param: click.Parameter, url: str) -> str:
-    """An http(s) URL with a host and a valid port, checked before anything connects."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - reading it validates it
-    except ValueError as exc:
-        raise click.BadParameter(f"{redact(url)!r} is not a usable URL ({exc})") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(f"{redact(url)!r} must look like http://host:9090")
-    return url
 
 
 def check_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -65,16 +56,6 @@ def main(ctx: click.Context, log_level: str) -> None:
     ctx.obj = {"logger": make_logger(log_level)}
 
 
-definitions_option = click.option(
-    "--definitions",
-    "definitions",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_DEFINITIONS,
-    show_default=True,
-    help="Directory (or one file) of SLO definitions.",
-)
-
-
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=DEFAULT_DEFINITIONS)
 @friendly_errors
@@ -86,14 +67,7 @@ def validate(directory: Path) -> None:
 
 
 @main.command()
-@click.option(
-    "--prometheus-url",
-    envvar="SLOCTL_PROMETHEUS_URL",
-    default="http://127.0.0.1:9090",
-    show_default=True,
-    help="Prometheus-compatible API (env SLOCTL_PROMETHEUS_URL).",
-    callback=check_url,
-)
+@prometheus_url_option
 @definitions_option
 @click.option("--at", "at_text", metavar="TIME", help="RFC 3339 evaluation time (default: now).")
 @click.option("--month", "month_text", metavar="YYYY-MM", help="Report on that calendar month.")
@@ -269,15 +243,9 @@ main.add_command(incidents)
 
 
 @main.command()
-@click.option(
-    "--prometheus-url", envvar="SLOCTL_PROMETHEUS_URL", default="http://127.0.0.1:9090",
-    show_default=True, callback=check_url, help="Prometheus-compatible API.",
-)  # fmt: skip
+@prometheus_url_option
 @definitions_option
-@click.option(
-    "--policy", "policy_path", type=click.Path(path_type=Path), default=None,
-    help="Severity policy file (default: the runbook's thresholds, as in deploy/policy.yaml).",
-)  # fmt: skip
+@policy_option
 @click.option("--from", "start_text", required=True, metavar="TIME", help="RFC 3339 start.")
 @click.option("--to", "end_text", required=True, metavar="TIME", help="RFC 3339 end.")
 @click.option("--step", default="1m", show_default=True, help="Evaluation step.")

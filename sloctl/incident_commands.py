@@ -31,6 +31,7 @@ from sloctl.incidents import (
     move,
 )
 from sloctl.notifications import EventKind, Sink
+from sloctl.options import definitions_option, policy_option, prometheus_url_option
 from sloctl.outbox import Courier, messages, sinks_from_env
 from sloctl.policy import Cause, Finding, Policy, load_policy
 from sloctl.postmortem import render as render_postmortem
@@ -307,12 +308,9 @@ def declare_incident(
 
 
 @incidents.command()
-@click.option(
-    "--prometheus-url", envvar="SLOCTL_PROMETHEUS_URL", default="http://127.0.0.1:9090",
-    show_default=True,
-)  # fmt: skip
-@click.option("--definitions", type=click.Path(path_type=Path), default=Path("slo-definitions"))
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None)
+@prometheus_url_option
+@definitions_option
+@policy_option
 @click.option("--at", "at_text", metavar="TIME", help="Evaluate as of this RFC 3339 time.")
 @click.pass_context
 @friendly_errors
@@ -367,11 +365,8 @@ def notify(ctx: click.Context) -> None:
 @incidents.command()
 @click.argument("incident_id")
 @click.option("--out", type=click.Path(path_type=Path), help="Write to this file, not stdout.")
-@click.option(
-    "--prometheus-url", envvar="SLOCTL_PROMETHEUS_URL", default="http://127.0.0.1:9090",
-    show_default=True,
-)  # fmt: skip
-@click.option("--definitions", type=click.Path(path_type=Path), default=Path("slo-definitions"))
+@prometheus_url_option
+@definitions_option
 @click.pass_context
 @friendly_errors
 def postmortem(

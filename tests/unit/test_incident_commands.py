@@ -94,6 +94,10 @@ def test_manual_incident_lifecycle_with_sla_dates(tmp_path: Path) -> None:
         pytest.param(["ack", "INC-0099", "--by", "x"], "no incident 'INC-0099'", id="unknown-id"),
         pytest.param(["resolve", "INC-0001", "--by", "x"], "cannot become resolved",
                      id="resolve-twice"),
+        pytest.param(["evaluate", "--prometheus-url", "ftp://h"], "must look like http",
+                     id="evaluate-url"),
+        pytest.param(["postmortem", "INC-0001", "--prometheus-url", "http://h:99999"],
+                     "Port out of range", id="postmortem-url"),
     ],
 )  # fmt: skip
 def test_mistakes_are_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
