@@ -279,10 +279,11 @@ def backtest(
 )  # fmt: skip
 @click.option("--rate", type=click.FloatRange(0.1, 10000), default=20.0, show_default=True,
               help="Requests per second per service.")  # fmt: skip
+@friendly_errors
 def demo_service(listen: str, services: tuple[str, ...], rate: float) -> None:
     """Simulated, instrumented services; POST /control injects errors and latency."""
     host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or int(port) > 65535:
         raise click.BadParameter(
             "expected HOST:PORT, such as 127.0.0.1:9100", param_hint="--listen"
         )

@@ -31,6 +31,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -92,6 +93,13 @@ class ConfigSpec(_Spec):
     policy: Path | None = None
     store: Path = Path("sloctl-incidents.db")
     listen: str = Field("127.0.0.1:9464", pattern=r"^[^:]*:\d{1,5}$")
+
+    @field_validator("listen")
+    @classmethod
+    def _port(cls, value: str) -> str:
+        if int(value.rpartition(":")[2]) > 65535:
+            raise ValueError("the port must be at most 65535")
+        return value
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ outbox and exits 0.
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Mapping
@@ -22,10 +23,10 @@ from typing import Any
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from sloctl.config import Config, load_config
+from sloctl.config import CONFIGURATION, Config, load_config
 from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
-from sloctl.errors import PrometheusError, SloctlError
+from sloctl.errors import DefinitionError, Problem, PrometheusError, SloctlError
 from sloctl.evaluation import evaluate
 from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier, sinks_from_env
@@ -183,7 +184,15 @@ class Daemon:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        server = ThreadingHTTPServer(self.config.listen, Handler)
+        try:
+            server = ThreadingHTTPServer(self.config.listen, Handler)
+        except (OSError, OverflowError) as exc:
+            host, port = self.config.listen
+            problem = Problem(
+                str(self.config.source), "listen",
+                f"cannot listen on {host}:{port} ({getattr(exc, 'strerror', None) or exc})",
+            )  # fmt: skip
+            raise DefinitionError([problem], CONFIGURATION) from exc
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
 
@@ -207,6 +216,10 @@ class Daemon:
                     self.cycle(datetime.now(UTC).replace(microsecond=0))
                 except SloctlError as exc:
                     self.logger.error("cycle_failed", error=str(exc).splitlines()[0])
+                except (OSError, sqlite3.Error) as exc:
+                    # A full disk or a store locked for too long: this cycle is lost (and
+                    # /readyz will say so), the daemon is not.
+                    self.logger.error("cycle_failed", error=f"{type(exc).__name__}: {exc}")
                 pause = self.config.interval_seconds - (time.monotonic() - started)
                 self.stop.wait(max(0.0, pause))
         finally:

@@ -21,6 +21,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from sloctl.errors import UsageError
+
 BUCKETS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0)
 
 
@@ -117,7 +119,12 @@ def serve(
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except (OSError, OverflowError) as exc:
+        raise UsageError(
+            f"--listen {host}:{port}: cannot listen ({getattr(exc, 'strerror', None) or exc})"
+        ) from exc
 
     def simulate() -> None:
         last = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -140,4 +141,20 @@ def test_check_validates_and_reports_every_problem(tmp_path: Path) -> None:
     assert "3 problems in the configuration" in done.stderr
     for where in ("sloctl.yaml:1: interval:", "sloctl.yaml:2: listen:", "sloctl.yaml:3: colour:"):
         assert where in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "sloctl.yaml"
+        write_config(config, f"http://127.0.0.1:{free_port()}", port)
+        done = subprocess.run(
+            [sys.executable, "-m", "sloctl", "run", "--config", str(config)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert f"sloctl.yaml: listen: cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr

@@ -28,6 +28,7 @@ def test_the_kubernetes_example_config_is_valid() -> None:
         pytest.param("prometheus: {bearer_token_env: A, bearer_token_file: b}\n", "prometheus",
                      id="two-auths"),
         pytest.param("listen: 9464\n", "listen", id="bad-listen"),
+        pytest.param("listen: 127.0.0.1:99999\n", "listen", id="port-too-high"),
         pytest.param("colour: blue\n", "colour", id="unknown-key"),
     ],
 )  # fmt: skip
