@@ -97,6 +97,9 @@ class PrometheusReader:
     logger: Any = field(default_factory=make_logger)
     requests_made: int = 0
     shown_url: str = field(init=False, default="")
+    gave_up: str | None = field(init=False, default=None)
+    """Why the last query failed after every retry; later queries fail at once with it, so
+    a Prometheus that is down costs one query's retries, not every query's."""
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -157,6 +160,8 @@ class PrometheusReader:
     def _get(
         self, path: str, params: dict[str, str], expr: str, slos: Sequence[str]
     ) -> dict[str, Any]:
+        if self.gave_up is not None:
+            raise PrometheusUnavailableError(self.gave_up)
         last_problem = ""
         for attempt in range(self.retry.attempts):
             if attempt:
@@ -190,10 +195,11 @@ class PrometheusReader:
                 last_problem = f"HTTP {response.status_code} {_error_text(response)}".strip()
                 continue
             return self._data(response, expr, slos)
-        raise PrometheusUnavailableError(
+        self.gave_up = (
             f"Prometheus at {self.shown_url} is unavailable after {self.retry.attempts} attempts: "
             f"{last_problem}"
         )
+        raise PrometheusUnavailableError(self.gave_up)
 
     def _data(self, response: requests.Response, expr: str, slos: Sequence[str]) -> dict[str, Any]:
         if response.status_code in (400, 422):

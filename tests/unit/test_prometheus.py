@@ -163,6 +163,10 @@ def test_refused_connection_is_retried_then_reported() -> None:
         client.instant("up", AT)
     assert client.requests_made == 4
     assert len(pauses) == 3
+    # Down is down for the rest of this reader's work: no second round of retries.
+    with pytest.raises(PrometheusUnavailableError, match="cannot connect"):
+        client.range("up", AT, AT, timedelta(minutes=1))
+    assert client.requests_made == 4
 
 
 def test_credentials_never_appear_in_errors() -> None:
