@@ -122,7 +122,7 @@ class Daemon:
                     service=event.incident.service, severity=event.incident.severity.value,
                     state=event.incident.state.value,
                 )  # fmt: skip
-            courier = Courier(sinks)
+            courier = Courier(sinks, logger=self.logger)
             # Slow receivers must not stall evaluation: what is not tried within the
             # interval is handed back for the next cycle.
             courier.flush(store, at, deadline=started + config.interval_seconds)
@@ -233,7 +233,9 @@ class Daemon:
             return
         deadline = time.monotonic() + STOP_FLUSH_SECONDS
         try:
-            courier = Courier(sinks_from_env(self.env), timeout=STOP_FLUSH_SECONDS / 2)
+            courier = Courier(
+                sinks_from_env(self.env), timeout=STOP_FLUSH_SECONDS / 2, logger=self.logger
+            )
             store = open_store(self.config.relative(self.config.spec.store))
             try:
                 counts = courier.flush(store, datetime.now(UTC), deadline=deadline)

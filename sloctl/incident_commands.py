@@ -130,7 +130,7 @@ def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
     sinks: dict[str, Sink] = ctx.obj["sinks"]
     if not sinks:
         return
-    counts = Courier(sinks).flush(_store(ctx), now)
+    counts = Courier(sinks, logger=ctx.obj["logger"]).flush(_store(ctx), now)
     if counts["retry"] or counts["failed"]:
         click.echo(
             f"sloctl: warning: notifications: {counts['delivered']} delivered, "
@@ -328,7 +328,7 @@ def evaluate(
     sinks: dict[str, Sink] = ctx.obj["sinks"]
     at = (parse_time(at_text) if at_text else _now()).replace(second=0, microsecond=0)
     policy = load_policy(policy_path) if policy_path else Policy()
-    reader = PrometheusReader(prometheus_url)
+    reader = PrometheusReader(prometheus_url, logger=ctx.obj["logger"])
     planned = signal_plan(load_definitions(definitions), policy)
     result = evaluate_incidents(store, sinks, policy, planned, reader, at)
     for service, reason in result.skipped.items():
@@ -336,7 +336,7 @@ def evaluate(
     for event in result.events:
         click.echo(f"{event.incident.id} {event.kind.value}: {event.incident.service} "
                    f"{event.incident.severity.value} {event.incident.state.value}")  # fmt: skip
-    courier = Courier(sinks)
+    courier = Courier(sinks, logger=ctx.obj["logger"])
     courier.flush(store, at)
     courier.refresh_alertmanager(store, at)
 
@@ -355,7 +355,7 @@ def notify(ctx: click.Context) -> None:
     now = _now()
     for event in escalate_missed_targets(store, sinks, now):
         click.echo(f"{event.incident.id}: {event.note}")
-    courier = Courier(sinks)
+    courier = Courier(sinks, logger=ctx.obj["logger"])
     counts = courier.flush(store, now)
     refreshed = courier.refresh_alertmanager(store, now)
     summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())

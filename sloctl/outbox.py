@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from sloctl.engine import Event
+from sloctl.logs import make_logger
 from sloctl.notifications import (
     AlertmanagerSink,
     EventKind,
@@ -123,6 +124,7 @@ class Courier:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.monotonic
+    logger: Any = field(default_factory=make_logger)
     by_sink: dict[tuple[str, str], int] = field(default_factory=dict)
     """Attempts by (sink, outcome) since this courier was made, for sloctl's own metrics."""
 
@@ -145,6 +147,11 @@ class Courier:
             sink = self.sinks[message.sink]
             outcome, reason = self._send_all(sink, incident_event(message.event))
             attempts = message.attempts + 1
+            self.logger.info(
+                "notification", sink=message.sink, incident=message.event["incident_id"],
+                kind=message.event["kind"], attempt=attempts, outcome=outcome.value,
+                reason=reason,
+            )  # fmt: skip
             if outcome is Outcome.DELIVERED:
                 store.record_attempt(message.id, status="delivered", error="", retry_at=now)
                 counts["delivered"] += 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sloctl.engine import Event
 from sloctl.incidents import declare
 from sloctl.live_demo import WebhookReceiver
+from sloctl.logs import make_logger
 from sloctl.notifications import EventKind, SlackSink
 from sloctl.outbox import Courier, incident_event, messages, payload, sinks_from_env
 from sloctl.policy import Cause, Finding
@@ -56,9 +59,18 @@ def test_what_is_not_tried_by_the_deadline_is_handed_back(tmp_path: Path) -> Non
                 events=[("slack", payload(event)) for event in events],
             )  # fmt: skip
         ticks = iter([0.0, 100.0, 100.0])
-        courier = Courier({"slack": SlackSink(f"{receiver.url}/hook")}, clock=lambda: next(ticks))
+        logs = io.StringIO()
+        courier = Courier(
+            {"slack": SlackSink(f"{receiver.url}/hook-secret")},
+            clock=lambda: next(ticks), logger=make_logger("info", stream=logs),
+        )  # fmt: skip
         counts = courier.flush(store, T0, deadline=50.0)
         assert counts == {"delivered": 1, "retry": 0, "failed": 0, "deferred": 2}
+        [logged] = [json.loads(line) for line in logs.getvalue().splitlines()]
+        assert (logged["event"], logged["sink"], logged["outcome"], logged["attempt"]) == (
+            "notification", "slack", "delivered", 1,
+        )  # fmt: skip
+        assert "hook-secret" not in logs.getvalue()
         assert len(receiver.texts()) == 1
         # Handed back, not leased away: the next flush sends them at once.
         assert [m.status for m in store.outbox()] == ["delivered", "pending", "pending"]
