@@ -85,10 +85,13 @@ scrape_configs:
 
 
 class WebhookReceiver:
-    """Records every JSON body POSTed to it; answers 200."""
+    """Records every JSON body POSTed to it and answers ``status`` (200 unless a test makes
+    it refuse); refused bodies are counted in ``refused``, not kept."""
 
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.refused = 0
+        self.status = 200
         self.lock = threading.Lock()
         receiver = self
 
@@ -97,8 +100,12 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with receiver.lock:
-                    receiver.received.append((self.path, body))
-                self.send_response(200)
+                    status = receiver.status
+                    if status == 200:
+                        receiver.received.append((self.path, body))
+                    else:
+                        receiver.refused += 1
+                self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
