@@ -103,8 +103,8 @@ class Policy:
 class Signals:
     """What one evaluation measured for one service.
 
-    ``error_ratio`` is the service's 5-minute share of failed requests (standing in for the
-    share of users affected), ``p95_seconds`` its 5-minute p95 latency and
+    ``error_ratio`` is the service's share of failed requests over the signal window
+    (standing in for the share of users affected), ``p95_seconds`` its p95 latency over it and
     ``latency_threshold`` its latency SLO's threshold; None means not measured. ``burning``
     says whether an availability SLO of it burns its budget at a paging rate,
     ``latency_burning`` the same for a latency SLO.
