@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from sloctl.errors import DefinitionError
 from sloctl.policy import (
     Cause,
     Condition,
@@ -17,6 +20,7 @@ from sloctl.policy import (
     assess,
     conditions,
     healthy,
+    load_policy,
     track,
 )
 from sloctl.severity import Severity
@@ -198,3 +202,44 @@ def test_a_scrape_gap_neither_restarts_nor_stops_a_clock() -> None:
     held = track(held, Signals(T0 + timedelta(minutes=31), error_ratio=0.2), RUNBOOK)
     found = assess(held, T0 + timedelta(minutes=31), RUNBOOK)
     assert found[Cause.ERRORS].severity is Severity.P2
+
+
+def test_the_shipped_policy_is_the_runbook_with_one_override() -> None:
+    policy = load_policy(Path(__file__).resolve().parents[2] / "deploy" / "policy.yaml")
+    assert policy.defaults == Thresholds()
+    assert policy.for_service("ai-worker") == replace(
+        Thresholds(), healthy_error_ratio=Decimal("0.005")
+    )
+    assert policy.for_service("api") == Thresholds()
+
+
+@pytest.mark.parametrize(
+    ("text", "location"),
+    [
+        pytest.param("defaults: {signal_window: 0s}\n", "defaults.signal_window", id="zero"),
+        pytest.param("defaults: {signal_window: 1500ms}\n", "defaults.signal_window",
+                     id="fraction"),
+        pytest.param("defaults: {outage_error_ratio: 1.5}\n", "defaults.outage_error_ratio",
+                     id="ratio"),
+        pytest.param("services: {api: {stable_for: soon}}\n", "services.api.stable_for",
+                     id="service-span"),
+        pytest.param("defaults: {colour: blue}\n", "defaults.colour", id="unknown"),
+    ],
+)  # fmt: skip
+def test_policy_mistakes_are_located(tmp_path: Path, text: str, location: str) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("# policy\n" + text)
+    with pytest.raises(DefinitionError) as caught:
+        load_policy(path)
+    [problem] = caught.value.problems
+    assert problem.location == location
+    assert problem.line == 2
+
+
+def test_a_signal_window_per_service(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("defaults: {signal_window: 2m}\nservices: {api: {signal_window: 30s}}\n")
+    policy = load_policy(path)
+    assert policy.defaults.signal_window == timedelta(minutes=2)
+    assert policy.for_service("api").signal_window == timedelta(seconds=30)
+    assert policy.for_service("auth").signal_window == timedelta(minutes=2)
