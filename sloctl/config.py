@@ -11,10 +11,13 @@ definitions: slo-definitions
 policy: deploy/policy.yaml
 store: /var/lib/sloctl/incidents.db
 listen: 127.0.0.1:9464
+notifications:                         # without it: the SLOCTL_* variables, as for the CLI
+  slack: {webhook_url_env: SLACK_WEBHOOK_URL}
+  pagerduty: {routing_key_file: /etc/sloctl/secrets/pagerduty-routing-key}
+  alertmanager: {url: http://alertmanager.monitoring.svc:9093}
 ```
 
 Secrets never sit in the file: it names the environment variable or file that holds them.
-Notification sinks come from the environment (see ``sloctl incidents --help``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from pydantic import (
 from sloctl.definitions import read_document, validation_problems
 from sloctl.durations import parse_duration
 from sloctl.errors import DefinitionError, Problem
+from sloctl.notifications import AlertmanagerSink, PagerDutySink, Sink, SlackSink
+from sloctl.outbox import sinks_from_env
 
 CONFIGURATION = "the configuration"
 
@@ -86,8 +91,52 @@ class PrometheusSpec(_Spec):
         return self
 
 
+def _exactly_one(kind: str, env: str | None, file: Path | None) -> None:
+    if (env is None) == (file is None):
+        raise ValueError(f"give exactly one of {kind}_env or {kind}_file")
+
+
+class SlackSpec(_Spec):
+    webhook_url_env: str | None = None
+    webhook_url_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        _exactly_one("webhook_url", self.webhook_url_env, self.webhook_url_file)
+        return self
+
+
+class PagerDutySpec(_Spec):
+    routing_key_env: str | None = None
+    routing_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        _exactly_one("routing_key", self.routing_key_env, self.routing_key_file)
+        return self
+
+
+class AlertmanagerSpec(_Spec):
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return value
+
+
+class NotificationsSpec(_Spec):
+    slack: SlackSpec | None = None
+    pagerduty: PagerDutySpec | None = None
+    alertmanager: AlertmanagerSpec | None = None
+
+
 class ConfigSpec(_Spec):
     prometheus: PrometheusSpec = PrometheusSpec()
+    notifications: NotificationsSpec | None = None
+    """Where incidents are announced; without it, the SLOCTL_* environment variables say."""
     interval: Duration = "30s"
     definitions: Path = Path("slo-definitions")
     policy: Path | None = None
@@ -141,25 +190,57 @@ class Config:
 
 
 def _secret(
-    env: Mapping[str, str], name: str | None, file: Path | None, config: Config
+    env: Mapping[str, str],
+    name: str | None,
+    file: Path | None,
+    config: Config,
+    location: str = "prometheus",
 ) -> str | None:
+    """The secret named by variable or file, read now; a missing one is a located problem."""
     if name is not None:
         value = env.get(name)
         if not value:
             problem = Problem(
-                str(config.source), "prometheus", f"environment variable {name} is not set"
+                str(config.source), location, f"environment variable {name} is not set"
             )
             raise DefinitionError([problem], CONFIGURATION)
         return value
     if file is not None:
         try:
-            return config.relative(file).read_text(encoding="utf-8").strip()
+            content = config.relative(file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise DefinitionError(
-                [Problem(str(config.source), "prometheus", f"cannot read {file}: {exc.strerror}")],
+                [Problem(str(config.source), location, f"cannot read {file}: {exc.strerror}")],
                 CONFIGURATION,
             ) from exc
+        if not content:
+            raise DefinitionError(
+                [Problem(str(config.source), location, f"{file} is empty")], CONFIGURATION
+            )
+        return content
     return None
+
+
+def sinks(config: Config, env: Mapping[str, str]) -> dict[str, Sink]:
+    """The notification sinks: the config's ``notifications`` section when it has one (secrets
+    read now), else whatever the SLOCTL_* environment variables set up."""
+    spec = config.spec.notifications
+    if spec is None:
+        return sinks_from_env(env)
+    found: dict[str, Sink] = {}
+    if spec.slack is not None:
+        url = _secret(env, spec.slack.webhook_url_env, spec.slack.webhook_url_file, config,
+                      "notifications.slack")  # fmt: skip
+        assert url is not None
+        found["slack"] = SlackSink(url)
+    if spec.pagerduty is not None:
+        key = _secret(env, spec.pagerduty.routing_key_env, spec.pagerduty.routing_key_file,
+                      config, "notifications.pagerduty")  # fmt: skip
+        assert key is not None
+        found["pagerduty"] = PagerDutySink(key)
+    if spec.alertmanager is not None:
+        found["alertmanager"] = AlertmanagerSink(spec.alertmanager.url)
+    return found
 
 
 def load_config(path: Path) -> Config:

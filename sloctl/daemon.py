@@ -23,13 +23,13 @@ from typing import Any
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from sloctl.config import CONFIGURATION, Config, load_config
+from sloctl.config import CONFIGURATION, Config, load_config, sinks
 from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
 from sloctl.errors import DefinitionError, Problem, PrometheusError, SloctlError
 from sloctl.evaluation import evaluate
 from sloctl.exporter import CycleDurations, Snapshot, exposition
-from sloctl.outbox import Courier, sinks_from_env
+from sloctl.outbox import Courier
 from sloctl.policy import Policy, load_policy
 from sloctl.prometheus import PrometheusReader
 from sloctl.signals import SignalPlan, signal_plan
@@ -69,6 +69,8 @@ class Daemon:
         """(Re)load the configuration; keep the old one if the new one is invalid."""
         try:
             config = load_config(self.config_path)
+            config.session(self.env)  # every secret it names must be readable now
+            sinks(config, self.env)
             slos = tuple(load_definitions(config.relative(config.spec.definitions)))
             policy = (
                 load_policy(config.relative(config.spec.policy)) if config.spec.policy else Policy()
@@ -110,19 +112,19 @@ class Daemon:
             self.logger.warning("evaluation_stale", error=str(exc))
         store = open_store(config.relative(config.spec.store))
         try:
-            sinks = sinks_from_env(self.env)
-            outcome = evaluate_incidents(store, sinks, policy, self.planned, reader, at)
+            configured = sinks(config, self.env)
+            outcome = evaluate_incidents(store, configured, policy, self.planned, reader, at)
             for service, reason in outcome.skipped.items():
                 stale |= {s.key for s in slos if s.service == service}
                 self.logger.warning("incidents_skipped", service=service, reason=reason)
-            outcome.events += escalate_missed_targets(store, sinks, at)
+            outcome.events += escalate_missed_targets(store, configured, at)
             for event in outcome.events:
                 self.logger.info(
                     "incident_event", incident=event.incident.id, kind=event.kind.value,
                     service=event.incident.service, severity=event.incident.severity.value,
                     state=event.incident.state.value,
                 )  # fmt: skip
-            courier = Courier(sinks, logger=self.logger)
+            courier = Courier(configured, logger=self.logger)
             # Slow receivers must not stall evaluation: what is not tried within the
             # interval is handed back for the next cycle.
             courier.flush(store, at, deadline=started + config.interval_seconds)
@@ -234,7 +236,7 @@ class Daemon:
         deadline = time.monotonic() + STOP_FLUSH_SECONDS
         try:
             courier = Courier(
-                sinks_from_env(self.env), timeout=STOP_FLUSH_SECONDS / 2, logger=self.logger
+                sinks(self.config, self.env), timeout=STOP_FLUSH_SECONDS / 2, logger=self.logger
             )
             store = open_store(self.config.relative(self.config.spec.store))
             try:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sloctl.config import ConfigSpec, load_config
+from sloctl.config import Config, ConfigSpec, load_config, sinks
 from sloctl.errors import DefinitionError
+from sloctl.notifications import AlertmanagerSink, PagerDutySink, SlackSink
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,3 +51,67 @@ def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError) as caught:
         config.session({})
     assert "PROM_TOKEN is not set" in caught.value.problems[0].message
+
+
+def _config(tmp_path: Path, text: str) -> Config:
+    path = tmp_path / "sloctl.yaml"
+    path.write_text(text)
+    return load_config(path)
+
+
+def test_notifications_from_the_config(tmp_path: Path) -> None:
+    (tmp_path / "pd-key").write_text("routing-key-123\n")
+    config = _config(
+        tmp_path,
+        "notifications:\n"
+        "  slack: {webhook_url_env: HOOK}\n"
+        "  pagerduty: {routing_key_file: pd-key}\n"
+        "  alertmanager: {url: 'http://127.0.0.1:9093'}\n",
+    )
+    found = sinks(config, {"HOOK": "http://127.0.0.1:1/hook", "SLOCTL_SLACK_WEBHOOK_URL": "x"})
+    assert sorted(found) == ["alertmanager", "pagerduty", "slack"]
+    assert isinstance(found["slack"], SlackSink)
+    assert isinstance(found["pagerduty"], PagerDutySink)
+    assert isinstance(found["alertmanager"], AlertmanagerSink)
+    assert found["alertmanager"].base_url == "http://127.0.0.1:9093"
+
+
+def test_without_a_notifications_section_the_environment_decides(tmp_path: Path) -> None:
+    config = _config(tmp_path, "interval: 30s\n")
+    assert sinks(config, {}) == {}
+    assert sorted(sinks(config, {"SLOCTL_SLACK_WEBHOOK_URL": "http://127.0.0.1:1/h"})) == ["slack"]
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "location", "message"),
+    [
+        pytest.param("notifications: {slack: {webhook_url_env: HOOK}}\n", {},
+                     "notifications.slack", "environment variable HOOK is not set", id="unset"),
+        pytest.param("notifications: {pagerduty: {routing_key_file: missing}}\n", {},
+                     "notifications.pagerduty", "cannot read missing", id="no-file"),
+    ],
+)  # fmt: skip
+def test_a_missing_notification_secret_is_located(
+    tmp_path: Path, text: str, env: dict[str, str], location: str, message: str
+) -> None:
+    config = _config(tmp_path, text)
+    with pytest.raises(DefinitionError) as caught:
+        sinks(config, env)
+    [problem] = caught.value.problems
+    assert (problem.location, problem.file) == (location, str(tmp_path / "sloctl.yaml"))
+    assert message in problem.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "notifications: {slack: {webhook_url_env: A, webhook_url_file: b}}\n",
+        "notifications: {pagerduty: {}}\n",
+        "notifications: {alertmanager: {url: 'ftp://x'}}\n",
+        "notifications: {teams: {}}\n",
+    ],
+)
+def test_notification_mistakes_are_located(tmp_path: Path, text: str) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        _config(tmp_path, text)
+    assert caught.value.problems[0].location.startswith("notifications")
