@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -334,8 +335,10 @@ def run_live_demo(workdir: Path, out: TextIO) -> None:
         tell.say(
             f"done: {len(stack.incidents())} incidents, {len(stack.receiver.texts())} messages"
         )
-        store = stack.store_path
+        command = (
+            f"{shlex.quote(sys.argv[0])} incidents --store {shlex.quote(str(stack.store_path))}"
+        )
         out.write(
-            f"Their timelines: sloctl incidents --store {store} list --all\n"
-            f"A post-mortem draft: sloctl incidents --store {store} postmortem INC-0001\n"
+            f"Their timelines: {command} list --all\n"
+            f"A post-mortem draft: {command} postmortem INC-0001\n"
         )
