@@ -9,8 +9,9 @@ from pathlib import Path
 
 from sloctl.dashboards import render_dashboards
 from sloctl.rule_tests import render_tests
-from sloctl.rules import HEADER, render_rules
+from sloctl.rules import HEADER, GenerationError, dump, render_rules
 from sloctl.slo import Slo
+from sloctl.watchdog import FILE_STEM, watchdog_rules, watchdog_tests
 
 TESTS_DIR = "tests"
 
@@ -73,9 +74,17 @@ class Output:
 
 
 def rules_output(slos: Iterable[Slo], directory: Path) -> Output:
+    """Every service's rules and tests, and the watchdog's (alerts on sloctl itself)."""
     every = list(slos)
     files = dict(render_rules(every))
+    if f"{FILE_STEM}.yaml" in files:
+        raise GenerationError(
+            f"a service would be written to {FILE_STEM}.yaml, which holds sloctl's own "
+            "alerts; rename the service"
+        )
+    files[f"{FILE_STEM}.yaml"] = dump(watchdog_rules())
     tests, skipped = render_tests(every)
+    tests[f"{FILE_STEM}.test.yaml"] = dump(watchdog_tests())
     files.update({f"{TESTS_DIR}/{name}": content for name, content in tests.items()})
     warnings = tuple(f"no generated rule tests for {item}" for item in skipped)
     return Output(directory, files, ("*.yaml", f"{TESTS_DIR}/*.yaml"), _generated_yaml, warnings)

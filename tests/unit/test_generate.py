@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,14 @@ from sloctl.dashboards import render_dashboards
 from sloctl.definitions import load_definitions
 from sloctl.generate import TESTS_DIR, Output, dashboards_output, rules_output
 from sloctl.rule_tests import render_tests
-from sloctl.rules import HEADER, render_rules
+from sloctl.rules import HEADER, GenerationError, render_rules
 from sloctl.slo import Slo
 
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 RULE_FILES = sorted(
-    [f"{s}.yaml" for s in SERVICES] + [f"{TESTS_DIR}/{s}.test.yaml" for s in SERVICES]
+    [f"{s}.yaml" for s in (*SERVICES, "sloctl-watchdog")]
+    + [f"{TESTS_DIR}/{s}.test.yaml" for s in (*SERVICES, "sloctl-watchdog")]
 )
 DASHBOARD_FILES = sorted(["overview.json", *(f"{s}.json" for s in SERVICES)])
 OLD = 1_000_000_000  # a modification time long past, in seconds
@@ -236,7 +238,7 @@ def test_generate_writes_rules_and_dashboards(workdir: Path) -> None:
     result = invoke(generate_args(workdir))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"{workdir / 'rules'}: 8 files, 8 changed",
+        f"{workdir / 'rules'}: 10 files, 10 changed",
         f"{workdir / 'grafana'}: 5 files, 5 changed",
     ]
     assert result.stderr == ""
@@ -284,7 +286,7 @@ def test_generate_check_lists_drift_and_writes_nothing(workdir: Path) -> None:
     result = invoke(generate_args(workdir))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"{rules_dir}: 8 files, 3 changed",
+        f"{rules_dir}: 10 files, 3 changed",
         f"{grafana}: 5 files, 1 changed",
     ]
     assert not (rules_dir / "retired.yaml").exists()
@@ -299,7 +301,7 @@ def test_generate_rules_writes_only_rules(workdir: Path) -> None:
     out = workdir / "only-rules"
     result = invoke([*generate_args(workdir), "rules", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{out}: 8 files, 8 changed\n"
+    assert result.stdout == f"{out}: 10 files, 10 changed\n"
     assert sorted(tree(out)) == RULE_FILES
     assert sorted(p.name for p in workdir.iterdir()) == ["only-rules"]
 
@@ -404,3 +406,9 @@ def test_generate_reports_services_sharing_a_file_name_clearly(workdir: Path) ->
     assert isinstance(result.exception, SystemExit), result.exception
     assert result.stderr.startswith("sloctl: ")
     assert "a_b" in result.stderr
+
+
+def test_a_service_cannot_take_the_watchdogs_file(tmp_path: Path) -> None:
+    slo = replace(shipped()[0], service="sloctl-watchdog")
+    with pytest.raises(GenerationError, match=r"sloctl-watchdog\.yaml"):
+        rules_output([slo], tmp_path)
