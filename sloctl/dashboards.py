@@ -4,6 +4,7 @@ An overview of every SLO (budget left, burn rates, open incidents) and one dashb
 service (budget burn-down, error ratio or p95 against their thresholds, burn rates with the
 alert factors drawn, and sloctl's incidents as annotations). Queries read the recorded series
 of the generated rules, built by :mod:`sloctl.promql`; the data source is a template variable.
+A last dashboard shows ``sloctl run`` itself, from the metrics it exports.
 """
 
 from __future__ import annotations
@@ -364,15 +365,114 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
     )
 
 
+DAEMON_FILE = "sloctl-daemon.json"
+LAST_SUCCESS = "sloctl_last_successful_evaluation_timestamp_seconds"
+DAEMON_METRICS = (
+    INCIDENT_OPEN,
+    LAST_SUCCESS,
+    "sloctl_slo_stale",
+    "sloctl_config_last_reload_successful",
+    "sloctl_incidents_open",
+    "sloctl_evaluation_duration_seconds_bucket",
+    "sloctl_query_errors_total",
+    "sloctl_notifications_total",
+    "sloctl_slo_sli_error_ratio",
+    "sloctl_slo_latency_p95_seconds",
+)
+"""Every metric of sloctl's own the daemon dashboard reads (a test checks they exist)."""
+
+
+def daemon_dashboard() -> model.Dashboard:
+    """sloctl run itself: is it evaluating, how fast, what fails, what it is looking at."""
+
+    def big(
+        title: str, expr: str, unit: str, pairs: Sequence[tuple[float | None, str]]
+    ) -> stat.Panel:
+        return (
+            stat.Panel()
+            .title(title)
+            .datasource(DATASOURCE)
+            .with_target(query(expr, "", "A", instant=True))
+            .unit(unit)
+            .thresholds(steps(*pairs))
+            .color_mode(common.BigValueColorMode.BACKGROUND)
+            .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
+            .height(4)
+            .span(6)
+        )
+
+    def graph(title: str, unit: str, *targets: tuple[str, str]) -> timeseries.Panel:
+        panel = (
+            timeseries.Panel()
+            .title(title)
+            .datasource(DATASOURCE)
+            .unit(unit)
+            .legend(_legend())
+            .height(8)
+            .span(12)
+        )
+        for index, (expr, legend) in enumerate(targets):
+            panel = panel.with_target(query(expr, legend, chr(ord("A") + index)))
+        return panel
+
+    buckets = "sloctl_evaluation_duration_seconds_bucket"
+    return (
+        _base(
+            "sloctl / daemon",
+            "sloctl-daemon",
+            "sloctl run itself: evaluations, errors, notifications and the signals it judges.",
+        )
+        .annotation(incidents_annotation(None))
+        .with_panel(big("Since the last good evaluation", f"time() - max({LAST_SUCCESS})", "s",
+                        ((None, "green"), (120.0, "orange"), (300.0, "red"))))
+        .with_panel(big("Stale SLOs", "sum(sloctl_slo_stale)", "none",
+                        ((None, "green"), (1.0, "red"))))
+        .with_panel(big("Configuration reload", "min(sloctl_config_last_reload_successful)",
+                        "bool_yes_no", ((None, "red"), (1.0, "green"))))
+        .with_panel(big("Open incidents", "sum(sloctl_incidents_open)", "none",
+                        ((None, "green"), (1.0, "red"))))
+        .with_panel(graph(
+            "Evaluation cycle", "s",
+            (f"histogram_quantile(0.5, sum by (le) (rate({buckets}[5m])))", "p50"),
+            (f"histogram_quantile(0.95, sum by (le) (rate({buckets}[5m])))", "p95"),
+        ))
+        .with_panel(graph(
+            "Query errors per second", "reqps",
+            ("sum by (reason) (rate(sloctl_query_errors_total[5m]))", "{{reason}}"),
+        ))
+        .with_panel(graph(
+            "Notification attempts (15 min)", "none",
+            ("sum by (sink, result) (increase(sloctl_notifications_total[15m]))",
+             "{{sink}} {{result}}"),
+        ))
+        .with_panel(graph(
+            "Open incidents by severity", "none",
+            ("sum by (severity) (sloctl_incidents_open)", "{{severity}}"),
+        ))
+        .with_panel(graph(
+            "Error ratio the policy judges", "percentunit",
+            ("sloctl_slo_sli_error_ratio", "{{service}} / {{slo}} ({{window}})"),
+        ))
+        .with_panel(graph(
+            "p95 the policy judges", "s",
+            ("sloctl_slo_latency_p95_seconds", "{{service}} / {{slo}} ({{window}})"),
+        ))
+        .build()
+    )  # fmt: skip
+
+
 def encode(dashboard: model.Dashboard) -> str:
     """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
     return json.dumps(dashboard, cls=JSONEncoder, sort_keys=True, indent=2) + "\n"
 
 
 def render_dashboards(slos: Iterable[Slo]) -> dict[str, str]:
-    """File name to JSON: the overview and one dashboard per service."""
+    """File name to JSON: the overview, sloctl's own, and one dashboard per service."""
     every = list(slos)
-    files = {"overview.json": encode(overview_dashboard(every))}
+    files = {
+        "overview.json": encode(overview_dashboard(every)),
+        DAEMON_FILE: encode(daemon_dashboard()),
+    }
     for service, service_slos in by_service(every).items():
         name = unique_name(service, f"{file_stem(service)}.json", files)
         files[name] = encode(service_dashboard(service, service_slos))

@@ -173,7 +173,10 @@ class SnapshotCollector(Collector):
                     breaches[(incident.service, target)] = (
                         breaches.get((incident.service, target), 0) + 1
                     )
-        services = sorted({i.service for i in snapshot.open_incidents})
+        # Every service known to this cycle, with zeros: "no incident" is 0, not absent.
+        services = sorted(
+            {i.service for i in snapshot.open_incidents} | {r.slo.service for r in snapshot.results}
+        )
         for service in services:
             for severity in Severity:
                 counts.add_metric(

@@ -10,16 +10,20 @@ killed and restarted without any incident coming of it.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
+from sloctl.dashboards import DAEMON_FILE, queries, render_dashboards
 from sloctl.incidents import Incident, State
 from sloctl.live_demo import LiveStack, live_stack, wait_until
 from sloctl.policy import Cause
+from sloctl.prometheus import PrometheusReader
 from sloctl.severity import Severity
 from sloctl.store import open_store
 
@@ -188,3 +192,12 @@ def test_prometheus_killed_and_restarted_declares_nothing(stack: LiveStack) -> N
     assert 'sloctl_slo_stale{service="api",slo="availability"} 0.0' in metrics(stack)
     assert stack.sloctl is not None
     assert stack.sloctl.poll() is None  # it kept running throughout
+
+
+def test_the_daemon_dashboard_has_data(stack: LiveStack) -> None:
+    # The stack's Prometheus scrapes sloctl too: every query of its dashboard has an answer.
+    assert stack.prometheus is not None
+    reader = PrometheusReader(stack.prometheus.url)
+    document = json.loads(render_dashboards([])[DAEMON_FILE])
+    empty = [expr for expr in queries(document) if not reader.instant(expr, datetime.now(UTC))]
+    assert empty == []

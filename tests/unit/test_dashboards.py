@@ -6,6 +6,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -16,9 +17,11 @@ import yaml
 
 from sloctl import burn, dashboards, promql, rules
 from sloctl.definitions import load_definitions
+from sloctl.exporter import CycleDurations, exposition
 from sloctl.rules import GenerationError
 from sloctl.selector import parse_selector, quote
 from sloctl.slo import CalendarWindow, RatioIndicator, RollingWindow, Slo, Window
+from tests.unit.test_exporter import snapshot as full_snapshot
 
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
@@ -27,6 +30,7 @@ DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 DAY = 86400
 RECORDED = re.compile(r"\bsloctl:[a-z0-9_]+:[a-z0-9_]+")
 STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+SLOCTL_METRIC = re.compile(r"\bsloctl_[a-z0-9_]+")
 ANNOTATION = re.compile(r"max by \(service, severity, incident\) \((?P<selector>.*)\) > 0")
 GRAFANA_UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 """What Grafana accepts as a dashboard uid (util.IsValidShortUID, at most 40 characters)."""
@@ -92,7 +96,7 @@ def render_one(slo: Slo) -> Json:
 
 
 def test_overview_and_one_dashboard_per_service() -> None:
-    assert sorted(shipped_files()) == sorted(FILES)
+    assert sorted(shipped_files()) == sorted((*FILES, dashboards.DAEMON_FILE))
     assert next(iter(shipped_files())) == "overview.json"
 
 
@@ -401,7 +405,7 @@ def test_no_dashboard_is_silently_dropped(services: tuple[str, str]) -> None:
     except GenerationError:
         return  # refusing, as render_rules does, is fine too
     docs = [json.loads(text) for text in files.values()]
-    assert len(docs) == len(services) + 1
+    assert len(docs) == len(services) + 2  # with the overview and the daemon's
     assert len({doc["uid"] for doc in docs}) == len(docs)
 
 
@@ -409,9 +413,9 @@ def test_long_service_names_get_distinct_uids() -> None:
     services = ("payments-" + "x" * 40 + "-eu", "payments-" + "x" * 40 + "-us")
     files = dashboards.render_dashboards([ratio_slo(s) for s in services])
     uids = [json.loads(text)["uid"] for text in files.values()]
-    assert len(uids) == 3
+    assert len(uids) == 4
     assert all(len(uid) <= 40 for uid in uids)
-    assert len(set(uids)) == 3
+    assert len(set(uids)) == 4
 
 
 @pytest.mark.parametrize("service", ["api.v2", "payments.eu-west"])
@@ -439,3 +443,14 @@ def test_burn_rate_stat_turns_red_at_the_slos_own_paging_factor(window: Window) 
     slo = ratio_slo("api", window=window)
     page = burn.factor(burn.budget_window_seconds(slo), burn.STANDARD_WINDOWS[0])
     assert red_line_of_burn_stat(slo) == [float(page)]
+
+
+def test_the_daemon_dashboard_reads_only_what_sloctl_exports() -> None:
+    document = json.loads(shipped_files()[dashboards.DAEMON_FILE])
+    assert document["uid"] == "sloctl-daemon"
+    read = {m for expr in dashboards.queries(document) for m in SLOCTL_METRIC.findall(expr)}
+    assert read == set(dashboards.DAEMON_METRICS)
+    measured = replace(full_snapshot(), cycle_durations=CycleDurations().observe(0.1))
+    page = exposition(lambda: measured).decode()
+    exported = {line.split("{")[0].split()[0] for line in page.splitlines() if line[:1] != "#"}
+    assert read - exported == set()

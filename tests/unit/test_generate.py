@@ -28,7 +28,7 @@ RULE_FILES = sorted(
     [f"{s}.yaml" for s in (*SERVICES, "sloctl-watchdog")]
     + [f"{TESTS_DIR}/{s}.test.yaml" for s in (*SERVICES, "sloctl-watchdog")]
 )
-DASHBOARD_FILES = sorted(["overview.json", *(f"{s}.json" for s in SERVICES)])
+DASHBOARD_FILES = sorted(["overview.json", "sloctl-daemon.json", *(f"{s}.json" for s in SERVICES)])
 OLD = 1_000_000_000  # a modification time long past, in seconds
 
 
@@ -239,7 +239,7 @@ def test_generate_writes_rules_and_dashboards(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"{workdir / 'rules'}: 10 files, 10 changed",
-        f"{workdir / 'grafana'}: 5 files, 5 changed",
+        f"{workdir / 'grafana'}: 6 files, 6 changed",
     ]
     assert result.stderr == ""
     assert tree(workdir / "rules") == dict(rules_output(shipped(), workdir).files)
@@ -287,7 +287,7 @@ def test_generate_check_lists_drift_and_writes_nothing(workdir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"{rules_dir}: 10 files, 3 changed",
-        f"{grafana}: 5 files, 1 changed",
+        f"{grafana}: 6 files, 1 changed",
     ]
     assert not (rules_dir / "retired.yaml").exists()
     assert not (rules_dir / "tests/retired.test.yaml").exists()
@@ -317,7 +317,7 @@ def test_generate_dashboards_writes_only_dashboards(workdir: Path) -> None:
     out = workdir / "only-dashboards"
     result = invoke([*generate_args(workdir), "dashboards", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{out}: 5 files, 5 changed\n"
+    assert result.stdout == f"{out}: 6 files, 6 changed\n"
     assert sorted(tree(out)) == DASHBOARD_FILES
     assert sorted(p.name for p in workdir.iterdir()) == ["only-dashboards"]
     check = invoke([*generate_args(workdir, "--check"), "dashboards", "--out", str(out)])
