@@ -195,7 +195,7 @@ class LiveStack:
         command = [sys.executable, "-m", "sloctl", "demo-service", "--rate", str(self.rate)]
         for service in self.services:
             command += ["--service", service]
-        self.demo = self._spawn([*command, "--listen", f"127.0.0.1:{self.demo_port}"], "demo")
+        self.demo = self.spawn([*command, "--listen", f"127.0.0.1:{self.demo_port}"], "demo")
         wait_until(
             "the demo service", lambda: _answers(f"http://127.0.0.1:{self.demo_port}/metrics"), 30
         )
@@ -209,15 +209,18 @@ class LiveStack:
         self.start_sloctl()
         return self
 
-    def _spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
+    def spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
+        # The local receiver only: a demo must never page anyone through the caller's own
+        # SLOCTL_* notification settings.
+        env = {k: v for k, v in self.env.items() if not k.startswith("SLOCTL_")}
+        env["SLOCTL_SLACK_WEBHOOK_URL"] = f"{self.receiver.url}/slack"
         with (self.workdir / f"{name}.log").open("ab") as log:
             return subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**self.env, "SLOCTL_SLACK_WEBHOOK_URL": f"{self.receiver.url}/slack"},
-            )  # fmt: skip
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            )
 
     def start_sloctl(self) -> None:
-        self.sloctl = self._spawn(
+        self.sloctl = self.spawn(
             [sys.executable, "-m", "sloctl", "--log-level", "info", "run", "--config",
              str(self.config_path)],
             "sloctl",

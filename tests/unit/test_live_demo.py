@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,3 +59,20 @@ def test_the_receiver_keeps_what_it_was_sent() -> None:
         assert receiver.received == [("/slack", {"text": "hello"})]
     finally:
         receiver.close()
+
+
+def test_the_demo_never_uses_the_callers_notification_settings(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SLOCTL_PAGERDUTY_ROUTING_KEY": "real-key",
+        "SLOCTL_SLACK_WEBHOOK_URL": "x",
+    }
+    stack = LiveStack(tmp_path, env=env)
+    try:
+        shown = "import os; print(sorted((k, v) for k, v in os.environ.items() if 'SLOCTL' in k))"
+        stack.spawn([sys.executable, "-c", shown], "env").wait(timeout=30)
+    finally:
+        stack.receiver.close()
+    assert (tmp_path / "env.log").read_text().strip() == str(
+        [("SLOCTL_SLACK_WEBHOOK_URL", f"{stack.receiver.url}/slack")]
+    )
