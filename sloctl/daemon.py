@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier
 from sloctl.policy import Policy, load_policy
 from sloctl.prometheus import PrometheusReader
+from sloctl.quiet_http import ListenError, QuietHandler, start_server
 from sloctl.signals import SignalPlan, signal_plan
 from sloctl.slo import Slo
 from sloctl.store import open_store
@@ -162,41 +163,25 @@ class Daemon:
         assert self.config is not None
         daemon = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path == "/metrics":
-                    self._reply(200, exposition(lambda: daemon.snapshot), CONTENT_TYPE_LATEST)
+                    self.reply(200, exposition(lambda: daemon.snapshot), CONTENT_TYPE_LATEST)
                 elif self.path == "/healthz":
-                    self._reply(200, b"ok\n", "text/plain")
+                    self.reply(200, b"ok\n", "text/plain")
                 elif self.path == "/readyz":
                     ready = daemon.ready(datetime.now(UTC))
-                    self._reply(
+                    self.reply(
                         200 if ready else 503, b"ready\n" if ready else b"not ready\n", "text/plain"
                     )
                 else:
-                    self._reply(404, b"not found\n", "text/plain")
-
-            def _reply(self, status: int, body: bytes, kind: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
+                    self.reply(404, b"not found\n", "text/plain")
 
         try:
-            server = ThreadingHTTPServer(self.config.listen, Handler)
-        except (OSError, OverflowError) as exc:
-            host, port = self.config.listen
-            problem = Problem(
-                str(self.config.source), "listen",
-                f"cannot listen on {host}:{port} ({getattr(exc, 'strerror', None) or exc})",
-            )  # fmt: skip
+            return start_server(self.config.listen, Handler)
+        except ListenError as exc:
+            problem = Problem(str(self.config.source), "listen", str(exc))
             raise DefinitionError([problem], CONFIGURATION) from exc
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
 
     def run(self) -> None:
         """Load, serve, and evaluate every interval until SIGTERM or SIGINT."""

@@ -15,13 +15,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from sloctl.errors import UsageError
+from sloctl.quiet_http import ListenError, QuietHandler, start_server
 
 BUCKETS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0)
 
@@ -88,43 +89,31 @@ def serve(
     """Serve ``/metrics`` and ``/control`` and, with ``traffic``, simulate requests in real
     time until ``stop`` is set (tests leave it off and call :meth:`DemoService.tick`)."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             if self.path != "/metrics":
-                self._reply(404, b"not found\n", "text/plain")
+                self.reply(404, b"not found\n", "text/plain")
                 return
-            self._reply(200, service.metrics(), CONTENT_TYPE_LATEST)
+            self.reply(200, service.metrics(), CONTENT_TYPE_LATEST)
 
         def do_POST(self) -> None:
             if self.path != "/control":
-                self._reply(404, b"not found\n", "text/plain")
+                self.reply(404, b"not found\n", "text/plain")
                 return
             try:
                 length = int(self.headers.get("Content-Length", "0"))
                 change = json.loads(self.rfile.read(min(length, 65536)) or b"{}")
                 behaviour = service.control(change if isinstance(change, dict) else {})
             except (ValueError, TypeError) as exc:
-                self._reply(400, f"{exc}\n".encode(), "text/plain")
+                self.reply(400, f"{exc}\n".encode(), "text/plain")
                 return
             body = json.dumps(behaviour.__dict__).encode() + b"\n"
-            self._reply(200, body, "application/json")
-
-        def _reply(self, status: int, body: bytes, kind: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
+            self.reply(200, body, "application/json")
 
     try:
-        server = ThreadingHTTPServer((host, port), Handler)
-    except (OSError, OverflowError) as exc:
-        raise UsageError(
-            f"--listen {host}:{port}: cannot listen ({getattr(exc, 'strerror', None) or exc})"
-        ) from exc
+        server = start_server((host, port), Handler)
+    except ListenError as exc:
+        raise UsageError(f"--listen {host}:{port}: cannot listen ({exc.reason})") from exc
 
     def simulate() -> None:
         last = time.monotonic()
@@ -133,7 +122,6 @@ def serve(
             service.tick(now - last)
             last = now
 
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     if traffic:
         threading.Thread(target=simulate, daemon=True).start()
     return server

@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,7 +32,8 @@ import requests
 
 from sloctl.errors import SloctlError
 from sloctl.incidents import Incident
-from sloctl.local_prometheus import LocalPrometheus, free_port
+from sloctl.local_prometheus import LocalPrometheus, free_port, stop_process
+from sloctl.quiet_http import QuietHandler, start_server
 from sloctl.store import open_store
 
 POLICY = """\
@@ -96,7 +96,7 @@ class WebhookReceiver:
         self.lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -106,16 +106,9 @@ class WebhookReceiver:
                         receiver.received.append((self.path, body))
                     else:
                         receiver.refused += 1
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                self.reply(status, b"ok")
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = start_server(("127.0.0.1", 0), Handler)
 
     @property
     def url(self) -> str:
@@ -252,13 +245,8 @@ class LiveStack:
 
     def stop(self) -> None:
         for process in (self.sloctl, self.demo):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            if process is not None:
+                stop_process(process)
         if self.prometheus is not None:
             self.prometheus.stop()
         self.receiver.close()

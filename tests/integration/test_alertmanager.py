@@ -25,7 +25,7 @@ import requests
 from click.testing import CliRunner
 
 from sloctl.cli import main
-from sloctl.local_prometheus import free_port
+from sloctl.local_prometheus import free_port, stop_process
 from sloctl.notifications import (
     AlertmanagerSink,
     EventKind,
@@ -149,12 +149,7 @@ def alertmanager(tmp_path: Path, inbox: tuple[str, Inbox]) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
 
 
 def send_event(sink: AlertmanagerSink, event: IncidentEvent) -> None:
