@@ -61,6 +61,11 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _exactly_one(kind: str, env: str | None, file: Path | None) -> None:
+    if (env is None) == (file is None):
+        raise ValueError(f"give exactly one of {kind}_env or {kind}_file")
+
+
 class BasicAuthSpec(_Spec):
     username: str
     password_env: str | None = None
@@ -68,8 +73,7 @@ class BasicAuthSpec(_Spec):
 
     @model_validator(mode="after")
     def _one_password(self) -> Self:
-        if (self.password_env is None) == (self.password_file is None):
-            raise ValueError("give exactly one of password_env or password_file")
+        _exactly_one("password", self.password_env, self.password_file)
         return self
 
 
@@ -89,11 +93,6 @@ class PrometheusSpec(_Spec):
         if not self.url.startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
         return self
-
-
-def _exactly_one(kind: str, env: str | None, file: Path | None) -> None:
-    if (env is None) == (file is None):
-        raise ValueError(f"give exactly one of {kind}_env or {kind}_file")
 
 
 class SlackSpec(_Spec):

@@ -171,26 +171,43 @@ def _ratio(slo: Slo, seconds: int) -> str:
     return promql.slo_selector(promql.error_ratio_name(seconds), slo.service, slo.name).render()
 
 
+def big_number(
+    title: str,
+    expr: str,
+    legend: str,
+    unit: str,
+    pairs: Sequence[tuple[float | None, str]],
+    *,
+    height: int = 4,
+    span: int,
+) -> stat.Panel:
+    """One value, its background coloured by ``pairs``: the latest of an instant query."""
+    return (
+        stat.Panel()
+        .title(title)
+        .datasource(DATASOURCE)
+        .with_target(query(expr, legend, "A", instant=True))
+        .unit(unit)
+        .thresholds(steps(*pairs))
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
+        .height(height)
+        .span(span)
+    )
+
+
 def budget_stat(slo: Slo) -> stat.Panel:
     expr = promql.slo_selector(promql.BUDGET_REMAINING, slo.service, slo.name).render()
     window = format_duration(window_seconds(slo))
     return (
-        stat.Panel()
-        .title(f"{slo.name}: budget left ({window})")
+        big_number(f"{slo.name}: budget left ({window})", expr, "budget left", "percentunit",
+                   BUDGET_STEPS, height=7, span=4)
         .description(
             f"{slo.indicator.describe()}, objective {promql.decimal_text(slo.target * 100)}%"
         )
-        .datasource(DATASOURCE)
-        .with_target(query(expr, "budget left", "A", instant=True))
-        .unit("percentunit")
         .decimals(1)
-        .thresholds(steps(*BUDGET_STEPS))
-        .color_mode(common.BigValueColorMode.BACKGROUND)
         .graph_mode(common.BigValueGraphMode.AREA)
-        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
-        .height(7)
-        .span(4)
-    )
+    )  # fmt: skip
 
 
 def burn_down(slo: Slo) -> timeseries.Panel:
@@ -321,25 +338,10 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
         )
 
     burn_steps = ((None, "green"), (1.0, "yellow"), (6.0, "orange"), (14.4, "red"))
-    open_incidents = (
-        stat.Panel()
-        .title("Open incidents")
-        .datasource(DATASOURCE)
-        .with_target(
-            query(
-                f"sum({INCIDENT_OPEN}) or vector(0)",
-                "open",
-                "A",
-                instant=True,
-            )
-        )
-        .unit("none")
-        .thresholds(steps((None, "green"), (1.0, "red")))
-        .color_mode(common.BigValueColorMode.BACKGROUND)
-        .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
-        .height(4)
-        .span(24)
-    )
+    open_incidents = big_number(
+        "Open incidents", f"sum({INCIDENT_OPEN}) or vector(0)", "open", "none",
+        ((None, "green"), (1.0, "red")), span=24,
+    )  # fmt: skip
     return (
         _base(
             "SLOs / overview",
@@ -385,22 +387,6 @@ DAEMON_METRICS = (
 def daemon_dashboard() -> model.Dashboard:
     """sloctl run itself: is it evaluating, how fast, what fails, what it is looking at."""
 
-    def big(
-        title: str, expr: str, unit: str, pairs: Sequence[tuple[float | None, str]]
-    ) -> stat.Panel:
-        return (
-            stat.Panel()
-            .title(title)
-            .datasource(DATASOURCE)
-            .with_target(query(expr, "", "A", instant=True))
-            .unit(unit)
-            .thresholds(steps(*pairs))
-            .color_mode(common.BigValueColorMode.BACKGROUND)
-            .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
-            .height(4)
-            .span(6)
-        )
-
     def graph(title: str, unit: str, *targets: tuple[str, str]) -> timeseries.Panel:
         panel = (
             timeseries.Panel()
@@ -423,14 +409,16 @@ def daemon_dashboard() -> model.Dashboard:
             "sloctl run itself: evaluations, errors, notifications and the signals it judges.",
         )
         .annotation(incidents_annotation(None))
-        .with_panel(big("Since the last good evaluation", f"time() - max({LAST_SUCCESS})", "s",
-                        ((None, "green"), (120.0, "orange"), (300.0, "red"))))
-        .with_panel(big("Stale SLOs", "sum(sloctl_slo_stale)", "none",
-                        ((None, "green"), (1.0, "red"))))
-        .with_panel(big("Configuration reload", "min(sloctl_config_last_reload_successful)",
-                        "bool_yes_no", ((None, "red"), (1.0, "green"))))
-        .with_panel(big("Open incidents", "sum(sloctl_incidents_open)", "none",
-                        ((None, "green"), (1.0, "red"))))
+        .with_panel(big_number("Since the last good evaluation",
+                               f"time() - max({LAST_SUCCESS})", "", "s",
+                               ((None, "green"), (120.0, "orange"), (300.0, "red")), span=6))
+        .with_panel(big_number("Stale SLOs", "sum(sloctl_slo_stale)", "", "none",
+                               ((None, "green"), (1.0, "red")), span=6))
+        .with_panel(big_number("Configuration reload",
+                               "min(sloctl_config_last_reload_successful)", "", "bool_yes_no",
+                               ((None, "red"), (1.0, "green")), span=6))
+        .with_panel(big_number("Open incidents", "sum(sloctl_incidents_open)", "", "none",
+                               ((None, "green"), (1.0, "red")), span=6))
         .with_panel(graph(
             "Evaluation cycle", "s",
             (f"histogram_quantile(0.5, sum by (le) (rate({buckets}[5m])))", "p50"),
