@@ -11,11 +11,21 @@ definitions: slo-definitions
 policy: deploy/policy.yaml
 store: /var/lib/sloctl/incidents.db
 listen: 127.0.0.1:9464
-notifications:                         # without it: the SLOCTL_* variables, as for the CLI
+notifications:                         # no sink named: the SLOCTL_* variables, as for the CLI
   slack: {webhook_url_env: SLACK_WEBHOOK_URL}
-  pagerduty: {routing_key_file: /etc/sloctl/secrets/pagerduty-routing-key}
+  pagerduty:
+    routing_key_file: /etc/sloctl/secrets/pagerduty-routing-key
+    events_url: https://events.eu.pagerduty.com/v2/enqueue   # default: the public US one
   alertmanager: {url: http://alertmanager.monitoring.svc:9093}
+  timeout: 10s                         # each whole send, answer included
+  max_delay: 5m                        # the longest pause between two attempts
+  max_age: 24h                         # a message still undelivered then is given up
+  coalesce: 2m                         # at most one status update per incident and sink
+  ca_file: /etc/ssl/webhook-ca.pem     # default: the CA bundle requests ships (certifi)
 ```
+
+``sloctl incidents --config FILE`` reads the same ``notifications`` section (and store), so a
+change made from the command line is announced where the daemon announces.
 
 Secrets never sit in the file: it names the environment variable or file that holds them.
 """
@@ -24,11 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Self
 
 import requests
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -37,12 +49,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from sloctl.definitions import read_document, validation_problems
 from sloctl.durations import parse_duration
 from sloctl.errors import DefinitionError, Problem
-from sloctl.notifications import AlertmanagerSink, PagerDutySink, Sink, SlackSink
-from sloctl.outbox import sinks_from_env
+from sloctl.notifications import PAGERDUTY_URL, AlertmanagerSink, PagerDutySink, Sink, SlackSink
+from sloctl.outbox import DeliveryPolicy, sinks_from_env
 
 CONFIGURATION = "the configuration"
 
@@ -105,9 +118,20 @@ class SlackSpec(_Spec):
         return self
 
 
+def _http(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("url must start with http:// or https://")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http)]
+
+
 class PagerDutySpec(_Spec):
     routing_key_env: str | None = None
     routing_key_file: Path | None = None
+    events_url: HttpUrl = PAGERDUTY_URL
+    """Events API v2 endpoint: the EU service region's, or a proxy's."""
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -116,20 +140,35 @@ class PagerDutySpec(_Spec):
 
 
 class AlertmanagerSpec(_Spec):
-    url: str
+    url: HttpUrl
 
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return value
+
+MAX_SEND_TIMEOUT_SECONDS = 60
 
 
 class NotificationsSpec(_Spec):
     slack: SlackSpec | None = None
     pagerduty: PagerDutySpec | None = None
     alertmanager: AlertmanagerSpec | None = None
+    timeout: Duration = "10s"
+    max_delay: Duration = "5m"
+    max_age: Duration = "24h"
+    coalesce: Duration = "2m"
+    ca_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if not 1 <= parse_duration(self.timeout) <= MAX_SEND_TIMEOUT_SECONDS:
+            raise ValueError(f"timeout must be between 1s and {MAX_SEND_TIMEOUT_SECONDS}s")
+        if parse_duration(self.max_delay) < 1:
+            raise ValueError("max_delay must be at least 1s")
+        if parse_duration(self.max_age) < parse_duration(self.max_delay):
+            raise ValueError("max_age must be at least max_delay")
+        return self
+
+    @property
+    def names_a_sink(self) -> bool:
+        return any(s is not None for s in (self.slack, self.pagerduty, self.alertmanager))
 
 
 class ConfigSpec(_Spec):
@@ -221,10 +260,10 @@ def _secret(
 
 
 def sinks(config: Config, env: Mapping[str, str]) -> dict[str, Sink]:
-    """The notification sinks: the config's ``notifications`` section when it has one (secrets
+    """The notification sinks: those the config's ``notifications`` section names (secrets
     read now), else whatever the SLOCTL_* environment variables set up."""
     spec = config.spec.notifications
-    if spec is None:
+    if spec is None or not spec.names_a_sink:
         return sinks_from_env(env)
     found: dict[str, Sink] = {}
     if spec.slack is not None:
@@ -236,10 +275,30 @@ def sinks(config: Config, env: Mapping[str, str]) -> dict[str, Sink]:
         key = _secret(env, spec.pagerduty.routing_key_env, spec.pagerduty.routing_key_file,
                       config, "notifications.pagerduty")  # fmt: skip
         assert key is not None
-        found["pagerduty"] = PagerDutySink(key)
+        found["pagerduty"] = PagerDutySink(key, spec.pagerduty.events_url)
     if spec.alertmanager is not None:
         found["alertmanager"] = AlertmanagerSink(spec.alertmanager.url)
     return found
+
+
+def delivery_policy(config: Config | None) -> DeliveryPolicy:
+    """How notifications are retried and coalesced: the config's settings, or the defaults."""
+    spec = NotificationsSpec() if config is None else config.spec.notifications
+    spec = spec or NotificationsSpec()
+    return DeliveryPolicy(
+        max_delay=float(parse_duration(spec.max_delay)),
+        max_age=timedelta(seconds=parse_duration(spec.max_age)),
+        coalesce=timedelta(seconds=parse_duration(spec.coalesce)),
+        send_timeout=float(parse_duration(spec.timeout)),
+    )
+
+
+def webhook_verify(config: Config | None) -> str:
+    """The CA file every notification request is checked against (passed per request)."""
+    spec = None if config is None else config.spec.notifications
+    if config is None or spec is None or spec.ca_file is None:
+        return DEFAULT_CA_BUNDLE_PATH
+    return str(config.relative(spec.ca_file))
 
 
 def load_config(path: Path) -> Config:

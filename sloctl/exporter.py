@@ -43,6 +43,8 @@ class Snapshot:
     last_success: datetime | None = None
     query_errors: Mapping[str, int] = field(default_factory=dict)
     notifications: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    outbox_backlog: Mapping[str, tuple[int, float]] = field(default_factory=dict)
+    """Per sink: messages still pending, and the age in seconds of the oldest (0 when none)."""
     reload_successful: bool = True
     cycle_durations: CycleDurations | None = None
 
@@ -199,6 +201,17 @@ class SnapshotCollector(Collector):
                                    labels=["sink", "result"])  # fmt: skip
         for (sink, result), count in sorted(snapshot.notifications.items()):
             sent.add_metric([sink, result], count)
+        pending = _gauge(
+            "notifications_pending",
+            "Notifications queued and not yet delivered, by sink.",
+            ("sink",),
+        )
+        oldest = _gauge("notifications_oldest_pending_age_seconds",
+                        "Age of the oldest undelivered notification, by sink (0 when none).",
+                        ("sink",))  # fmt: skip
+        for sink, (count, age) in sorted(snapshot.outbox_backlog.items()):
+            pending.add_metric([sink], count)
+            oldest.add_metric([sink], age)
         if snapshot.cycle_durations is not None:
             durations = snapshot.cycle_durations
             histogram = HistogramMetricFamily(
@@ -216,7 +229,7 @@ class SnapshotCollector(Collector):
         reload = _gauge("config_last_reload_successful",
                         "1 if the last configuration (re)load succeeded.", ())  # fmt: skip
         reload.add_metric([], 1.0 if snapshot.reload_successful else 0.0)
-        yield from (last, errors, sent, reload)
+        yield from (last, errors, sent, pending, oldest, reload)
 
 
 def exposition(current: Callable[[], Snapshot]) -> bytes:

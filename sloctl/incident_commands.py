@@ -15,6 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from sloctl.backtest import backtest as run_backtest
+from sloctl.config import delivery_policy, load_config, webhook_verify
+from sloctl.config import sinks as configured_sinks
 from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
 from sloctl.durations import parse_duration
@@ -32,7 +34,7 @@ from sloctl.incidents import (
 )
 from sloctl.notifications import EventKind, Sink
 from sloctl.options import definitions_option, policy_option, prometheus_url_option
-from sloctl.outbox import Courier, messages, sinks_from_env
+from sloctl.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
 from sloctl.policy import Cause, Finding, Policy, load_policy
 from sloctl.postmortem import render as render_postmortem
 from sloctl.prometheus import PrometheusReader
@@ -125,17 +127,44 @@ KIND_OF = {
 }
 
 
+FLUSH_GRACE_SECONDS = 5.0
+"""How much longer than one send a command waits for delivery before leaving it queued."""
+
+
+def _courier(ctx: click.Context) -> Courier:
+    courier: Courier = ctx.obj["courier"]
+    return courier
+
+
+def _flush(ctx: click.Context, now: datetime) -> dict[str, int]:
+    """Deliver what is due, for a bounded time: what is left stays queued for the daemon or
+    the next `sloctl incidents notify`."""
+    courier = _courier(ctx)
+    deadline = courier.clock() + courier.policy.send_timeout + FLUSH_GRACE_SECONDS
+    return courier.flush(_store(ctx), now, deadline=deadline)
+
+
+def _announced_nowhere(ctx: click.Context, what: str) -> None:
+    if not ctx.obj["sinks"]:
+        click.echo(
+            f"sloctl: warning: {what} announced nowhere: no notification sink is "
+            f"configured ({ctx.obj['sinks_from']})",
+            err=True,
+        )
+
+
 def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
     """Try to deliver what the committed change queued; say so when some is left to retry."""
-    sinks: dict[str, Sink] = ctx.obj["sinks"]
-    if not sinks:
+    if not ctx.obj["sinks"]:
+        _announced_nowhere(ctx, f"this change of {incident_id} is")
         return
-    counts = Courier(sinks, logger=ctx.obj["logger"]).flush(_store(ctx), now)
-    if counts["retry"] or counts["failed"]:
+    counts = _flush(ctx, now)
+    left = counts["retry"] + counts["deferred"]
+    if left or counts["failed"]:
         click.echo(
             f"sloctl: warning: notifications: {counts['delivered']} delivered, "
-            f"{counts['retry']} to retry, {counts['failed']} failed "
-            f"(see `sloctl incidents show {incident_id}`)",
+            f"{left} still queued (retried by `sloctl run` or `sloctl incidents notify`), "
+            f"{counts['failed']} refused for good (see `sloctl incidents show {incident_id}`)",
             err=True,
         )
 
@@ -143,18 +172,41 @@ def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
 @click.group()
 @click.option(
     "--store", "store_path", type=click.Path(path_type=Path), envvar="SLOCTL_STORE",
-    default=DEFAULT_STORE, show_default=True, help="Incident store (SQLite; env SLOCTL_STORE).",
+    default=DEFAULT_STORE, show_default=True,
+    help="Incident store (SQLite; env SLOCTL_STORE; default: the --config file's store).",
+)  # fmt: skip
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+    envvar="SLOCTL_CONFIG",
+    help="The daemon's configuration: its notifications section and store (env SLOCTL_CONFIG).",
 )  # fmt: skip
 @click.pass_context
 @friendly_errors
-def incidents(ctx: click.Context, store_path: Path) -> None:
+def incidents(ctx: click.Context, store_path: Path, config_path: Path | None) -> None:
     """Declare, follow and close incidents; draft post-mortems.
 
-    Notifications go to the sinks whose secrets are set: SLOCTL_SLACK_WEBHOOK_URL,
-    SLOCTL_PAGERDUTY_ROUTING_KEY, SLOCTL_ALERTMANAGER_URL (or the same names ending in _FILE).
+    Notifications go where the daemon sends them when --config names its configuration (the
+    sinks of its notifications section); otherwise, and when that section names no sink, to
+    the sinks whose secrets are set: SLOCTL_SLACK_WEBHOOK_URL, SLOCTL_PAGERDUTY_ROUTING_KEY,
+    SLOCTL_ALERTMANAGER_URL (or the same names ending in _FILE). A change that would be
+    announced nowhere says so.
     """
+    config = None if config_path is None else load_config(config_path)
+    names = f"{SLACK}, {PAGERDUTY} and {ALERTMANAGER} are not set"
+    if config is not None:
+        if ctx.get_parameter_source("store_path") is click.core.ParameterSource.DEFAULT:
+            store_path = config.relative(config.spec.store)
+        found = configured_sinks(config, os.environ)
+        sinks_from = f"{config_path} names no sink under notifications, and {names}"
+    else:
+        found = sinks_from_env(os.environ)
+        sinks_from = f"no --config, and {names}"
+    ctx.obj["sinks"] = found
+    ctx.obj["sinks_from"] = sinks_from
+    ctx.obj["courier"] = Courier(
+        found, delivery_policy(config), webhook_verify(config), logger=ctx.obj["logger"]
+    )
     ctx.obj["store"] = open_store(store_path)
-    ctx.obj["sinks"] = sinks_from_env(os.environ)
     ctx.call_on_close(ctx.obj["store"].close)
 
 
@@ -336,9 +388,11 @@ def evaluate(
     for event in result.events:
         click.echo(f"{event.incident.id} {event.kind.value}: {event.incident.service} "
                    f"{event.incident.severity.value} {event.incident.state.value}")  # fmt: skip
-    courier = Courier(sinks, logger=ctx.obj["logger"])
-    courier.flush(store, at)
-    courier.refresh_alertmanager(store, at)
+    if result.events:
+        _announced_nowhere(ctx, "what changed is")
+    courier = _courier(ctx)
+    _flush(ctx, at)
+    courier.refresh_alertmanager(store, at, deadline=courier.clock() + FLUSH_GRACE_SECONDS)
 
 
 @incidents.command()
@@ -355,9 +409,12 @@ def notify(ctx: click.Context) -> None:
     now = _now()
     for event in escalate_missed_targets(store, sinks, now):
         click.echo(f"{event.incident.id}: {event.note}")
-    courier = Courier(sinks, logger=ctx.obj["logger"])
-    counts = courier.flush(store, now)
-    refreshed = courier.refresh_alertmanager(store, now)
+    courier = _courier(ctx)
+    _announced_nowhere(ctx, "escalations and updates are")
+    counts = _flush(ctx, now)
+    refreshed = courier.refresh_alertmanager(
+        store, now, deadline=courier.clock() + FLUSH_GRACE_SECONDS
+    )
     summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
     click.echo(summary + (f", {refreshed} re-sent to Alertmanager" if refreshed else ""))
 

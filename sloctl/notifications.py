@@ -5,9 +5,12 @@ Two halves, kept apart so each can be tested alone:
 - Sinks are pure. :meth:`Sink.requests_for` turns one :class:`IncidentEvent` into the HTTP
   requests that announce it, with no I/O, no clock and no randomness. The Slack texts are the
   runbook's section 3 templates (3.1 initial notification, 3.2 status update, 3.3 resolution).
-- Delivery is one function. :func:`send` makes one attempt and classifies it; :func:`deliver`
-  retries what is worth retrying (429, 5xx, timeouts, network errors) with exponential backoff
-  and full jitter, and never retries anything else (a 400 will be a 400 again).
+- Delivery is one function. :func:`send` makes one attempt, bounded in time and in the size
+  of the answer read, and classifies it: success is each sink's documented answer (Slack's
+  ``ok``, PagerDuty's 202 ``"status": "success"``, Alertmanager's 200); 408, 429, 5xx, timeouts
+  and network errors are worth retrying (``Retry-After`` is handed on); any other refusal is
+  permanent (a 400 will be a 400 again). The outbox (:mod:`sloctl.outbox`) decides when to
+  try again.
 
 Webhook URLs and routing keys are secrets: they stay out of ``repr`` of :class:`Request`, out of
 every :attr:`Attempt.reason`, and out of the sinks' ``repr``. Read them with :func:`secret_from`.
@@ -16,16 +19,20 @@ every :attr:`Attempt.reason`, and out of the sinks' ``repr``. Read them with :fu
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
 import requests
+import urllib3
 
 from sloctl.errors import UsageError
 
@@ -40,6 +47,17 @@ POSTMORTEM_SEVERITIES = frozenset({"P1", "P2"})
 SEVERITIES = ("P1", "P2", "P3", "P4")
 STATES = ("detected", "acknowledged", "mitigating", "monitoring", "resolved")
 HEADERS: Mapping[str, str] = {"Content-Type": "application/json", "User-Agent": "sloctl"}
+MAX_ANSWER_BYTES = 64 * 1024
+"""How much of a receiver's answer is read: enough for any documented answer, no more."""
+RETRIED_STATUSES = frozenset({408, 429})
+"""The 4xx answers that are worth retrying (with 5xx); every other 4xx is a permanent refusal."""
+SLACK_REFUSALS = frozenset({
+    "invalid_token", "invalid_auth", "token_revoked", "token_expired", "account_inactive",
+    "no_service", "no_service_id", "no_team", "team_disabled", "channel_not_found",
+    "channel_is_archived", "action_prohibited", "posting_to_general_channel_denied",
+    "user_not_found", "invalid_payload", "no_text", "missing_text_or_fallback_or_attachments",
+})  # fmt: skip
+"""Slack webhook errors that will not go away by themselves (https://api.slack.com/messaging/webhooks#handling_errors)."""
 
 
 class EventKind(StrEnum):
@@ -72,6 +90,9 @@ class IncidentEvent:
     note: str = ""
     escalate_to: tuple[str, ...] = ()
     resolved_at: datetime | None = None
+    installation: str = ""
+    """The store's installation id: part of the PagerDuty dedup key and of the Alertmanager
+    labels, so two installations never share an alert. Empty for incidents older than it."""
 
     def __post_init__(self) -> None:
         if not self.incident_id:
@@ -99,6 +120,8 @@ class Request:
     url: str = field(repr=False)
     body: dict[str, Any] | list[Any] = field(repr=False)
     headers: Mapping[str, str] = field(repr=False)
+    answer: Callable[[int, str], tuple[Outcome, str]] = field(repr=False)
+    """Judges a 2xx answer (status, body text): the sink's documented success, or not."""
 
 
 class Sink(Protocol):
@@ -170,7 +193,7 @@ class SlackSink:
         return "SlackSink(webhook_url=[redacted])"
 
     def requests_for(self, event: IncidentEvent) -> list[Request]:
-        return [Request("POST", self._url, {"text": self.text(event)}, HEADERS)]
+        return [Request("POST", self._url, {"text": self.text(event)}, HEADERS, slack_answer)]
 
     @staticmethod
     def text(event: IncidentEvent) -> str:
@@ -288,16 +311,18 @@ def _capped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def dedup_key(incident_id: str) -> str:
-    """``sloctl-<id>``: one key for the whole life of an incident, at most 255 characters.
+def dedup_key(incident_id: str, installation: str = "") -> str:
+    """``sloctl-<installation>-<id>``: one key for the whole life of an incident, unique across
+    installations (``sloctl-<id>`` for an incident older than its store's installation id), at
+    most 255 characters.
 
-    An id too long for that keeps a prefix and gains a hash of the whole id, so two long ids
+    An id too long for that keeps a prefix and gains a hash of the whole key, so two long ids
     that share their first 230 characters still get different keys.
     """
-    key = DEDUP_PREFIX + incident_id
+    key = DEDUP_PREFIX + (f"{installation}-" if installation else "") + incident_id
     if len(key) <= DEDUP_MAX:
         return key
-    digest = hashlib.sha256(incident_id.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f"{key[: DEDUP_MAX - 17]}-{digest}"
 
 
@@ -325,7 +350,7 @@ class PagerDutySink:
         body: dict[str, Any] = {
             "routing_key": self._routing_key,
             "event_action": action,
-            "dedup_key": dedup_key(event.incident_id),
+            "dedup_key": dedup_key(event.incident_id, event.installation),
         }
         if action == "trigger":
             summary = f"{event.incident_id} {event.severity} {event.service}: {event.summary}"
@@ -351,7 +376,7 @@ class PagerDutySink:
                     "escalate_to": list(event.escalate_to),
                 },
             }
-        return [Request("POST", self._url, body, HEADERS)]
+        return [Request("POST", self._url, body, HEADERS, pagerduty_answer)]
 
 
 # --- Alertmanager -----------------------------------------------------------------------------
@@ -360,7 +385,8 @@ class PagerDutySink:
 class AlertmanagerSink:
     """Alertmanager API v2: ``POST {base_url}/api/v2/alerts`` with a list of one alert.
 
-    The labels (alertname ``SloctlIncident``, incident, service, cause) never change during an
+    The labels (alertname ``SloctlIncident``, incident, service, cause, and the store's
+    installation id, so that two installations' INC-0001 are two alerts) never change during an
     incident, so Alertmanager sees one alert from declaration to resolution. The severity can
     change (escalation), so it is an annotation, next to summary, impact and state: were it a
     label, an escalated incident would become a second alert and the first would linger.
@@ -384,12 +410,15 @@ class AlertmanagerSink:
 
     @staticmethod
     def labels(event: IncidentEvent) -> dict[str, str]:
-        return {
+        labels = {
             "alertname": ALERTNAME,
             "incident": event.incident_id,
             "service": event.service,
             "cause": event.cause,
         }
+        if event.installation:
+            labels["installation"] = event.installation
+        return labels
 
     def requests_for(self, event: IncidentEvent) -> list[Request]:
         alert: dict[str, Any] = {
@@ -404,7 +433,9 @@ class AlertmanagerSink:
         }
         if event.kind is EventKind.RESOLVED:
             alert["endsAt"] = _iso(max(event.ended_at, event.started_at))
-        return [Request("POST", f"{self.base_url}/api/v2/alerts", [alert], HEADERS)]
+        return [
+            Request("POST", f"{self.base_url}/api/v2/alerts", [alert], HEADERS, alertmanager_answer)
+        ]
 
     def keep_sending(self, event: IncidentEvent, now: datetime) -> bool:
         """Whether ``event`` (the incident's latest) should still be re-sent at ``now``."""
@@ -424,15 +455,65 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Attempt:
-    """What one attempt came to. ``reason`` never holds the URL, its path or the body's secrets."""
+    """What one attempt came to. ``reason`` never holds the URL, its path or the body's secrets.
+
+    ``retry_after`` is the answer's ``Retry-After`` header as sent (seconds or an HTTP date),
+    for the caller to turn into a pause with :func:`retry_after_seconds`.
+    """
 
     outcome: Outcome
     status: int | None
     reason: str
+    retry_after: str | None = None
+
+
+def slack_answer(status: int, body: str) -> tuple[Outcome, str]:
+    """A Slack incoming webhook succeeds with 200 and the text ``ok``.
+
+    A 2xx with anything else is not a delivery: one of Slack's own refusals
+    (``invalid_token``, ``channel_not_found``, ...), bare or as ``{"ok": false, "error": ...}``,
+    will be refused again and fails for good; any other text (a proxy's page) is retried.
+    """
+    if status == 200 and body.strip() == "ok":
+        return Outcome.DELIVERED, f"HTTP {status}"
+    error = body.strip()
+    try:
+        document = json.loads(error)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and isinstance(document.get("error"), str):
+        error = document["error"]
+    if error in SLACK_REFUSALS:
+        return Outcome.FAILED, f"HTTP {status}: Slack refused the message ({error})"
+    return Outcome.RETRY, f"HTTP {status} without Slack's ok"
+
+
+def pagerduty_answer(status: int, body: str) -> tuple[Outcome, str]:
+    """PagerDuty Events v2 accepts an event with 202 and ``{"status": "success", ...}``."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if status == 202 and isinstance(document, dict) and document.get("status") == "success":
+        return Outcome.DELIVERED, f"HTTP {status}"
+    return Outcome.RETRY, f"HTTP {status} without PagerDuty's success"
+
+
+def alertmanager_answer(status: int, body: str) -> tuple[Outcome, str]:
+    """Alertmanager's ``POST /api/v2/alerts`` answers 200 (with an empty body)."""
+    if status == 200:
+        return Outcome.DELIVERED, f"HTTP {status}"
+    return Outcome.RETRY, f"HTTP {status} instead of Alertmanager's 200"
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """Pauses between attempts: full jitter under ``min(max_delay, base_delay * 2**attempt)``.
+
+    ``attempts`` bounds :func:`deliver` only; the outbox keeps trying for as long as a message
+    is worth sending (see :class:`sloctl.outbox.DeliveryPolicy`).
+    """
+
     attempts: int = 5
     base_delay: float = 1.0
     max_delay: float = 60.0
@@ -444,12 +525,28 @@ class RetryPolicy:
             raise ValueError("delays must not be negative")
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter: a uniform pick below ``min(max_delay, base_delay * 2**attempt)``.
-
-        Nothing else is honoured (no Retry-After): the pause only depends on the attempt.
-        """
-        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
+        """A uniform pick below ``min(max_delay, base_delay * 2**attempt)``."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** min(attempt, 62))
         return rng.uniform(0, ceiling)
+
+
+def retry_after_seconds(header: str | None, now: datetime) -> float | None:
+    """``Retry-After`` as a pause from ``now``: delay-seconds or an HTTP date (RFC 9110 10.2.3).
+
+    None for a missing or unreadable header; a date in the past is a pause of 0.
+    """
+    if header is None:
+        return None
+    text = header.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now).total_seconds())
 
 
 def _secrets_of(request: Request) -> list[str]:
@@ -483,17 +580,48 @@ def _network_reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _body_hint(response: requests.Response, request: Request) -> str:
-    text = " ".join(response.text[:300].split())
-    return _capped(_scrubbed(text, request), 120)
+def _hint(text: str, request: Request) -> str:
+    return _capped(_scrubbed(" ".join(text[:300].split()), request), 120)
 
 
-def send(request: Request, session: requests.Session, timeout: float) -> Attempt:
-    """One attempt at ``request``, classified.
+def _read_body(response: requests.Response, deadline: float, limit: int) -> bytes | None:
+    """The body, read while time is left; None when the deadline passed first. Whatever
+    comes after ``limit`` bytes is not read (the verdict never needs it)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        if time.monotonic() >= deadline:
+            return None
+        chunk = response.raw.read1(min(4096, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
-    2xx is DELIVERED; 429, 5xx, timeouts and network errors are RETRY; every other status
-    (redirects included: they are not followed, a secret body is not handed on) is FAILED.
+
+def send(
+    request: Request,
+    session: requests.Session,
+    timeout: float,
+    *,
+    verify: str | bool = True,
+    body_limit: int = MAX_ANSWER_BYTES,
+) -> Attempt:
+    """One attempt at ``request``, classified, taking ``timeout`` seconds at most in all.
+
+    The whole exchange is bounded, not each socket read: the answer is streamed and given up
+    when ``timeout`` has passed (a peer trickling one byte a second does not hold it), and at
+    most ``body_limit`` bytes of it are read. (Headers trickled byte by byte are bounded by the
+    caller, which runs the attempt in a thread of its own: see :class:`sloctl.outbox.Courier`.)
+    ``verify`` is passed on the request itself, so ``REQUESTS_CA_BUNDLE`` cannot replace it.
+
+    A 2xx is judged by the request's sink (:attr:`Request.answer`); 408, 429 and 5xx, timeouts
+    and network errors are RETRY; every other status (redirects included: they are not
+    followed, a secret body is not handed on) is FAILED, as is a request that cannot be sent.
     """
+    deadline = time.monotonic() + timeout
+    retry_after: str | None = None
     try:
         with session.request(
             request.method,
@@ -502,20 +630,36 @@ def send(request: Request, session: requests.Session, timeout: float) -> Attempt
             headers=dict(request.headers),
             timeout=(min(5.0, timeout), timeout),
             allow_redirects=False,
+            stream=True,
+            verify=verify,
         ) as response:
             status = response.status_code
-            if 200 <= status < 300:
-                return Attempt(Outcome.DELIVERED, status, f"HTTP {status}")
-            hint = _body_hint(response, request)
+            retry_after = response.headers.get("Retry-After")
+            raw = _read_body(response, deadline, body_limit)
     except requests.Timeout:
-        return Attempt(Outcome.RETRY, None, f"no answer within {timeout:g} s")
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+        return Attempt(Outcome.RETRY, None, f"no answer within {timeout:.3g} s")
+    except (
+        requests.ConnectionError,
+        requests.exceptions.ChunkedEncodingError,
+        urllib3.exceptions.HTTPError,
+        OSError,
+    ) as exc:
         return Attempt(Outcome.RETRY, None, f"cannot connect ({_network_reason(exc)})")
     except requests.RequestException as exc:
         return Attempt(Outcome.FAILED, None, f"request not sent ({type(exc).__name__})")
+    if raw is None:
+        return Attempt(
+            Outcome.RETRY, status, f"HTTP {status}, answer not complete in {timeout:.3g} s"
+        )
+    text = raw.decode("utf-8", errors="replace")
+    if 200 <= status < 300:
+        outcome, reason = request.answer(status, text)
+        return Attempt(outcome, status, reason if outcome is Outcome.DELIVERED else
+                       f"{reason}: {_hint(text, request)}".rstrip(": "))  # fmt: skip
+    hint = _hint(text, request)
     reason = f"HTTP {status}: {hint}" if hint else f"HTTP {status}"
-    if status == 429 or 500 <= status < 600:
-        return Attempt(Outcome.RETRY, status, reason)
+    if status in RETRIED_STATUSES or 500 <= status < 600:
+        return Attempt(Outcome.RETRY, status, reason, retry_after)
     return Attempt(Outcome.FAILED, status, reason)
 
 
@@ -531,7 +675,7 @@ def deliver(
     """Send ``request``, retrying RETRY outcomes up to ``retry.attempts`` attempts in all.
 
     Returns the last attempt: DELIVERED, FAILED (never retried), or RETRY when the attempts
-    ran out, in which case the caller (the outbox) decides when to try again.
+    ran out. For a one-off send; the outbox has its own schedule.
     """
     attempt = send(request, session, timeout)
     for number in range(1, retry.attempts):

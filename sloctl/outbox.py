@@ -1,27 +1,47 @@
 """The notification outbox: events stored with the change they announce, delivered after.
 
-At least once: a message is written in the same transaction as the incident change, then
-sent; 2xx marks it delivered, 429 / 5xx / network trouble schedules a retry with backoff and
-jitter (kept across restarts, since the schedule lives in the store), any other answer or the
-last allowed attempt marks it failed, with the reason kept and shown by
-``sloctl incidents show``.
+What a message is promised (docs/reliability.md has the table, with the tests that prove it):
+
+- At least once, for as long as it is relevant. 408, 429, 5xx, timeouts and network trouble
+  are retried with capped exponential backoff and full jitter (at most ``max_delay`` apart,
+  5 minutes by default; a longer ``Retry-After``, seconds or an HTTP date, is honoured up to
+  an hour), until delivered, overtaken by a later message of the same incident, or older than
+  ``max_age`` (24 h by default: then "expired"). Only a permanent refusal (another 4xx, or a
+  sink's documented refusal such as Slack's ``invalid_token``) ends it early, as "failed",
+  logged, counted and shown by ``sloctl incidents show``.
+- In order, per incident and sink: a message is only sent once every earlier one of its queue
+  is settled. An UPDATED message followed by any later one is superseded (the later one says
+  where the incident is now); DECLARED, ESCALATED, ACKNOWLEDGED and RESOLVED are always sent.
+  UPDATED messages are coalesced: at most one per ``coalesce`` window and queue, the latest.
+- A message being sent is claimed by its process (``pid:run``); other processes leave it
+  alone while that process lives (at most ``lease``), a restarted one retries it at once.
+  Within a process, a message whose attempt has not been answered is never sent again.
+- Every attempt is bounded: it runs in a thread of its own and is abandoned (and counted as a
+  retry) when ``send_timeout`` or the caller's deadline passes, whatever the peer does.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import random
+import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from sloctl.engine import Event
 from sloctl.logs import make_logger
 from sloctl.notifications import (
+    PAGERDUTY_URL,
     AlertmanagerSink,
+    Attempt,
     EventKind,
     IncidentEvent,
     Outcome,
@@ -29,16 +49,48 @@ from sloctl.notifications import (
     RetryPolicy,
     Sink,
     SlackSink,
+    retry_after_seconds,
     secret_from,
     send,
 )
-from sloctl.store import Store
+from sloctl.store import OutboxMessage, Store
 
-CLAIM_LEASE = timedelta(minutes=2)
-"""How long a message taken for sending is hidden from other flushes."""
 SLACK = "SLOCTL_SLACK_WEBHOOK_URL"
 PAGERDUTY = "SLOCTL_PAGERDUTY_ROUTING_KEY"
+PAGERDUTY_EVENTS_URL = "SLOCTL_PAGERDUTY_EVENTS_URL"
 ALERTMANAGER = "SLOCTL_ALERTMANAGER_URL"
+RETRY_AFTER_MAX = 3600.0
+"""The longest ``Retry-After`` honoured, in seconds."""
+ALWAYS_SENT = frozenset(
+    {EventKind.DECLARED, EventKind.ESCALATED, EventKind.ACKNOWLEDGED, EventKind.RESOLVED}
+)
+"""Kinds never superseded nor coalesced: each is a fact people act on."""
+OUTCOMES = ("delivered", "retry", "failed", "superseded", "expired", "deferred")
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How the outbox retries, coalesces and gives up; seconds unless said otherwise."""
+
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+    max_age: timedelta = timedelta(hours=24)
+    coalesce: timedelta = timedelta(minutes=2)
+    send_timeout: float = 10.0
+    lease: timedelta = timedelta(minutes=2)
+
+    def __post_init__(self) -> None:
+        if self.base_delay < 0 or self.max_delay < self.base_delay:
+            raise ValueError("delays must not be negative, max_delay at least base_delay")
+        if self.send_timeout <= 0 or self.max_age <= timedelta(0):
+            raise ValueError("send_timeout and max_age must be positive")
+
+    def pause(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds before the next attempt after ``attempts`` failed ones."""
+        backoff = RetryPolicy(1, self.base_delay, self.max_delay).delay(attempts - 1, rng)
+        if retry_after is None:
+            return backoff
+        return max(backoff, min(retry_after, RETRY_AFTER_MAX))
 
 
 def sinks_from_env(env: Mapping[str, str]) -> dict[str, Sink]:
@@ -47,10 +99,21 @@ def sinks_from_env(env: Mapping[str, str]) -> dict[str, Sink]:
     if (url := secret_from(env, SLACK)) is not None:
         sinks["slack"] = SlackSink(url)
     if (key := secret_from(env, PAGERDUTY)) is not None:
-        sinks["pagerduty"] = PagerDutySink(key)
+        sinks["pagerduty"] = PagerDutySink(key, env.get(PAGERDUTY_EVENTS_URL) or PAGERDUTY_URL)
     if (base := secret_from(env, ALERTMANAGER)) is not None:
         sinks["alertmanager"] = AlertmanagerSink(base)
     return sinks
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (it may belong to someone else)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def impact(event: Event) -> str:
@@ -87,7 +150,7 @@ def payload(event: Event) -> dict[str, Any]:
     }
 
 
-def incident_event(stored: Mapping[str, Any]) -> IncidentEvent:
+def incident_event(stored: Mapping[str, Any], installation: str = "") -> IncidentEvent:
     resolved = stored.get("resolved_at")
     return IncidentEvent(
         incident_id=stored["incident_id"],
@@ -104,6 +167,7 @@ def incident_event(stored: Mapping[str, Any]) -> IncidentEvent:
         note=stored["note"],
         escalate_to=tuple(stored["escalate_to"]),
         resolved_at=None if resolved is None else datetime.fromisoformat(resolved),
+        installation=installation,
     )
 
 
@@ -114,83 +178,282 @@ def messages(
     return [(name, payload(event)) for event in events for name in sorted(sinks)]
 
 
+@dataclass(frozen=True)
+class _Claim:
+    pid: int
+    run: str
+
+
+def _claimant(owner: str | None) -> _Claim | None:
+    if owner is None:
+        return None
+    pid, _, run = owner.partition(":")
+    return _Claim(int(pid), run) if pid.isdigit() else None
+
+
+def _queues(messages: Sequence[OutboxMessage]) -> dict[tuple[str, str], list[OutboxMessage]]:
+    queues: dict[tuple[str, str], list[OutboxMessage]] = {}
+    for message in sorted(messages, key=lambda m: m.id):
+        queues.setdefault((message.incident_id, message.sink), []).append(message)
+    return queues
+
+
 @dataclass
 class Courier:
-    """Delivers due outbox messages; the session, clock values and randomness are passed in."""
+    """Delivers due outbox messages; sessions, clocks, randomness and liveness are passed in.
+
+    Keep one courier for the life of a process: it remembers which attempts are still
+    unanswered (see the module's promises). :meth:`flush` may run in a thread of its own while
+    another thread reads :meth:`counts`.
+    """
 
     sinks: Mapping[str, Sink]
-    session: requests.Session = field(default_factory=requests.Session)
-    timeout: float = 10.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    verify: str | bool = DEFAULT_CA_BUNDLE_PATH
+    """Passed on every request: a CA file, so REQUESTS_CA_BUNDLE cannot replace it."""
+    session_factory: Callable[[], requests.Session] = requests.Session
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.monotonic
     logger: Any = field(default_factory=make_logger)
-    by_sink: dict[tuple[str, str], int] = field(default_factory=dict)
-    """Attempts by (sink, outcome) since this courier was made, for sloctl's own metrics."""
+    alive: Callable[[int], bool] = process_alive
+    owner: str = field(default_factory=lambda: f"{os.getpid()}:{uuid.uuid4().hex[:12]}")
+    """This process's claim on the messages it sends: ``pid:run``."""
+    _by_sink: dict[tuple[str, str], int] = field(default_factory=dict)
+    _in_flight: set[int] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cutoff: float | None = None
+
+    def stop_by(self, cutoff: float) -> None:
+        """From now on, start nothing after ``cutoff`` (a ``clock`` value) and wait for no
+        attempt beyond it, whatever deadline the running flush was given (a stopping daemon)."""
+        self._cutoff = cutoff
+
+    def _end(self, deadline: float | None) -> float | None:
+        ends = [d for d in (deadline, self._cutoff) if d is not None]
+        return min(ends) if ends else None
+
+    def _past(self, deadline: float | None) -> bool:
+        end = self._end(deadline)
+        return end is not None and self.clock() >= end
+
+    @property
+    def by_sink(self) -> dict[tuple[str, str], int]:
+        """Messages by (sink, outcome) since this courier was made, for sloctl's own metrics."""
+        with self._lock:
+            return dict(self._by_sink)
+
+    def in_flight(self) -> int:
+        """Attempts of this process still unanswered (abandoned ones included)."""
+        with self._lock:
+            return len(self._in_flight)
 
     def flush(
         self, store: Store, now: datetime, *, deadline: float | None = None
     ) -> dict[str, int]:
-        """One attempt for every due pending message of the configured sinks.
+        """Settle and send what is due, queue by queue, until nothing more is due.
 
-        Messages for a sink this process has no secret for stay pending for one that has.
-        With a ``deadline`` (a ``clock`` value), messages not tried by then are handed back
-        for the next flush ("deferred"). Returns counts by outcome.
+        ``now`` is the wall time when the flush starts (later times are derived from
+        ``clock``). With a ``deadline`` (a ``clock`` value) nothing is started after it and no
+        attempt is waited for beyond it. Messages for a sink this process has no secret for
+        stay pending for one that has (or until they expire). Returns counts by outcome.
         """
-        counts = {"delivered": 0, "retry": 0, "failed": 0, "deferred": 0}
-        claimed = store.claim_due(now, CLAIM_LEASE, sinks=set(self.sinks))
-        for index, message in enumerate(claimed):
-            if deadline is not None and self.clock() >= deadline:
-                store.release([m.id for m in claimed[index:]], now)
-                counts["deferred"] = len(claimed) - index
-                break
-            sink = self.sinks[message.sink]
-            outcome, reason = self._send_all(sink, incident_event(message.event))
-            attempts = message.attempts + 1
-            self.logger.info(
-                "notification", sink=message.sink, incident=message.event["incident_id"],
-                kind=message.event["kind"], attempt=attempts, outcome=outcome.value,
-                reason=reason,
-            )  # fmt: skip
-            if outcome is Outcome.DELIVERED:
-                store.record_attempt(message.id, status="delivered", error="", retry_at=now)
-                counts["delivered"] += 1
-                self._count(message.sink, "delivered")
-            elif outcome is Outcome.RETRY and attempts < self.retry.attempts:
-                pause = timedelta(seconds=self.retry.delay(attempts - 1, self.rng))
-                store.record_attempt(
-                    message.id, status="pending", error=reason, retry_at=now + pause
-                )
-                counts["retry"] += 1
-                self._count(message.sink, "retry")
-            else:
-                store.record_attempt(message.id, status="failed", error=reason, retry_at=now)
-                counts["failed"] += 1
-                self._count(message.sink, "failed")
-        return counts
+        started = self.clock()
+        sinks = dict(self.sinks)  # the daemon may swap them (reload) while this runs
+        counts = dict.fromkeys(OUTCOMES, 0)
+        resting: set[str] = set()  # sinks that did not answer well: not asked again this flush
+
+        def wall() -> datetime:
+            return now + timedelta(seconds=self.clock() - started)
+
+        while True:
+            heads = self._heads(store, wall(), counts, sinks)
+            heads = [m for m in heads if m.sink not in resting]
+            if not heads:
+                return counts
+            progress = False
+            for message in heads:
+                if self._past(deadline):
+                    counts["deferred"] += len(heads) - heads.index(message)
+                    return counts
+                if message.sink in resting:
+                    continue
+                outcome = self._deliver(store, message, sinks[message.sink], wall, deadline)
+                if outcome is None:
+                    continue  # taken by another process meanwhile
+                counts[outcome] += 1
+                progress = True
+                if outcome == "retry":
+                    resting.add(message.sink)
+            if not progress:
+                return counts
+
+    def _heads(
+        self, store: Store, now: datetime, counts: dict[str, int], sinks: Mapping[str, Sink]
+    ) -> list[OutboxMessage]:
+        """Expire and supersede what will never be sent, then the first message of every
+        queue that may be sent now, oldest first."""
+        pending = store.outbox(status="pending")
+        expired = [m for m in pending if now - m.created_at >= self.policy.max_age]
+        if expired:
+            store.settle([m.id for m in expired], status="expired",
+                         error=f"not delivered within {self.policy.max_age}")  # fmt: skip
+            for message in expired:
+                self._log_settled(message, "expired")
+            counts["expired"] += len(expired)
+        queues = _queues([m for m in pending if m not in expired])
+        superseded: list[OutboxMessage] = []
+        for queue in queues.values():
+            for message, later in itertools.pairwise(queue):
+                if message.kind not in ALWAYS_SENT and not self._taken(message, now):
+                    superseded.append(message)
+                    self._log_settled(message, "superseded", by=later.kind)
+        if superseded:
+            store.settle([m.id for m in superseded], status="superseded",
+                         error="a later message of the incident replaced it")  # fmt: skip
+            counts["superseded"] += len(superseded)
+            gone = {m.id for m in superseded}
+            queues = _queues([m for q in queues.values() for m in q if m.id not in gone])
+        mine = {key: queue for key, queue in queues.items() if key[1] in sinks}
+        sent = store.last_sent([incident for incident, _ in mine])
+        heads = []
+        for key, queue in mine.items():
+            head = queue[0]
+            if self._taken(head, now) or head.next_attempt_at > now:
+                continue
+            last = sent.get(key)
+            if head.kind == EventKind.UPDATED and last and now < last + self.policy.coalesce:
+                continue  # coalesced: the latest state goes out when the window ends
+            heads.append(head)
+        return sorted(heads, key=lambda m: m.id)
+
+    def _taken(self, message: OutboxMessage, now: datetime) -> bool:
+        """Whether an attempt at ``message`` is unanswered here, or another live process
+        claims it."""
+        with self._lock:
+            if message.id in self._in_flight:
+                return True
+        claim = _claimant(message.claimed_by)
+        if claim is None or message.claimed_by == self.owner or claim.pid == os.getpid():
+            return False  # a claim of this process's earlier run, or of its own settled attempt
+        until = message.claimed_until
+        return until is not None and until > now and self.alive(claim.pid)
+
+    def _deliver(
+        self,
+        store: Store,
+        message: OutboxMessage,
+        sink: Sink,
+        wall: Callable[[], datetime],
+        deadline: float | None,
+    ) -> str | None:
+        now = wall()
+        if not store.claim(message, self.owner, now + self.policy.lease):
+            return None
+        event = incident_event(message.event, store.installation_for(message.incident_id))
+        attempt, answered = self._attempt(sink, event, message.id, deadline)
+        attempts = message.attempts + 1
+        at = wall()
+        if attempt.outcome is Outcome.DELIVERED:
+            store.record_attempt(message.id, status="delivered", error="", retry_at=at, at=at)
+            result = "delivered"
+        elif attempt.outcome is Outcome.RETRY:
+            wait = retry_after_seconds(attempt.retry_after, at)
+            pause = timedelta(seconds=self.policy.pause(attempts, wait, self.rng))
+            store.record_attempt(message.id, status="pending", error=attempt.reason,
+                                 retry_at=at + pause, at=at, keep_claim=not answered)  # fmt: skip
+            result = "retry"
+        else:
+            store.record_attempt(
+                message.id, status="failed", error=attempt.reason, retry_at=at, at=at
+            )
+            result = "failed"
+        log = self.logger.warning if result == "failed" else self.logger.info
+        log(
+            "notification", sink=message.sink, incident=message.incident_id, kind=message.kind,
+            attempt=attempts, outcome=result, reason=attempt.reason,
+        )  # fmt: skip
+        self._count(message.sink, result)
+        return result
+
+    def _log_settled(self, message: OutboxMessage, outcome: str, **extra: Any) -> None:
+        self.logger.info(
+            "notification", sink=message.sink, incident=message.incident_id, kind=message.kind,
+            attempt=message.attempts, outcome=outcome, **extra,
+        )  # fmt: skip
+        self._count(message.sink, outcome)
 
     def _count(self, sink: str, outcome: str) -> None:
-        self.by_sink[(sink, outcome)] = self.by_sink.get((sink, outcome), 0) + 1
+        with self._lock:
+            self._by_sink[(sink, outcome)] = self._by_sink.get((sink, outcome), 0) + 1
 
-    def refresh_alertmanager(self, store: Store, now: datetime) -> int:
+    def _attempt(
+        self, sink: Sink, event: IncidentEvent, message_id: int | None, deadline: float | None
+    ) -> tuple[Attempt, bool]:
+        """Send ``event`` in a thread of its own and wait at most ``send_timeout`` (or until
+        ``deadline``). Returns the attempt and whether it was answered; an abandoned attempt
+        keeps its message in flight until its thread ends."""
+        timeout = self.policy.send_timeout
+        end = self._end(deadline)
+        if end is not None:
+            timeout = max(0.0, min(timeout, end - self.clock()))
+        result: list[Attempt] = []
+
+        def work() -> None:
+            try:
+                with self.session_factory() as session:
+                    result.append(self._send_all(sink, event, session, timeout))
+            finally:
+                if message_id is not None:
+                    with self._lock:
+                        self._in_flight.discard(message_id)
+
+        if message_id is not None:
+            with self._lock:
+                self._in_flight.add(message_id)
+        worker = threading.Thread(target=work, name=f"send-{sink.name}", daemon=True)
+        worker.start()
+        waited_until = self.clock() + timeout + 0.5  # send() has its own bound: let it say why
+        while worker.is_alive() and self.clock() < waited_until and not self._past(deadline):
+            worker.join(0.05)
+        if result:
+            return result[0], True
+        return Attempt(Outcome.RETRY, None, f"no complete answer within {timeout:g} s"), False
+
+    def _send_all(
+        self, sink: Sink, event: IncidentEvent, session: requests.Session, timeout: float
+    ) -> Attempt:
+        ends = self.clock() + timeout
+        attempt = Attempt(Outcome.DELIVERED, None, "")
+        for request in sink.requests_for(event):
+            attempt = send(request, session, max(0.1, ends - self.clock()), verify=self.verify)
+            if attempt.outcome is not Outcome.DELIVERED:
+                return attempt
+        return attempt
+
+    def refresh_alertmanager(
+        self, store: Store, now: datetime, *, deadline: float | None = None
+    ) -> int:
         """Re-send every open (or just resolved) incident to Alertmanager, which keeps no
         state of its own and resolves an alert that stops arriving. Not stored: the next run
-        sends them again. Returns how many were delivered."""
+        sends them again. An incident with Alertmanager messages still queued is left to its
+        queue, which sends them in order. Returns how many were delivered."""
         sink = self.sinks.get("alertmanager")
         if not isinstance(sink, AlertmanagerSink):
             return 0
+        queued = {m.incident_id for m in store.outbox(status="pending") if m.sink == sink.name}
         delivered = 0
         for incident in store.incidents(resolved_after=now - sink.resolve_grace):
+            if incident.id in queued:
+                continue
+            if self._past(deadline):
+                break
             kind = EventKind.UPDATED if incident.open else EventKind.RESOLVED
-            event = incident_event(payload(Event(kind, incident, now)))
+            event = incident_event(
+                payload(Event(kind, incident, now)), store.installation_for(incident.id)
+            )
             if sink.keep_sending(event, now):
-                outcome, _ = self._send_all(sink, event)
-                delivered += outcome is Outcome.DELIVERED
+                attempt, _ = self._attempt(sink, event, None, deadline)
+                if attempt.outcome is not Outcome.DELIVERED:
+                    break  # down or refusing: the next refresh tries again
+                delivered += 1
         return delivered
-
-    def _send_all(self, sink: Sink, event: IncidentEvent) -> tuple[Outcome, str]:
-        for request in sink.requests_for(event):
-            attempt = send(request, self.session, self.timeout)
-            if attempt.outcome is not Outcome.DELIVERED:
-                return attempt.outcome, attempt.reason
-        return Outcome.DELIVERED, ""

@@ -5,16 +5,23 @@ messages announcing it are committed together, before anything is sent. A crash 
 (kill -9 included) leaves either the whole change or none of it. A store that fails SQLite's
 integrity check, or was written by another schema, is refused at open instead of being
 replaced by an empty one.
+
+Each store has a random installation id, made when it is created (or when an older store is
+first opened by this version): it goes into PagerDuty dedup keys and Alertmanager labels so that
+two installations' INC-0001 never share an alert. The outbox keeps each message's state
+(pending, delivered, failed, superseded, expired), its retry schedule and, while one process
+sends it, that process's claim.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,7 @@ from sloctl.incidents import Incident, State, Transition
 from sloctl.policy import Cause, Condition
 from sloctl.severity import Severity
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -70,6 +77,39 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, next_attempt_at);
 """
+"""Schema 1, as every store starts; :data:`MIGRATIONS` bring it to :data:`SCHEMA_VERSION`."""
+
+# --- Migrations: the one place where the schema changes ---------------------------------------
+
+
+def _to_2_delivery(connection: sqlite3.Connection) -> None:
+    """Schema 1 -> 2 (delivery): an installation id, and outbox claims tied to one process.
+
+    - ``meta.installation``: random, made once; ``meta.installation_from``: the first incident
+      number whose keys carry it (incidents already in the store keep the keys they were
+      announced with, so an open one is still resolved under its old PagerDuty dedup key).
+    - ``outbox.claimed_by`` / ``claimed_until``: which running process is sending a message
+      (``pid:run``), so that another process leaves it alone, and a restarted one does not.
+    - ``outbox.sent_at``: when a message was delivered (the update coalescing window).
+    """
+    for column in ("claimed_by TEXT", "claimed_until TEXT", "sent_at TEXT"):
+        connection.execute(f"ALTER TABLE outbox ADD COLUMN {column}")
+    row = connection.execute("SELECT value FROM meta WHERE key = 'next_incident'").fetchone()
+    first = int(row[0]) if row is not None else 1
+    highest = connection.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]
+    connection.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [
+            ("installation", secrets.token_hex(6)),
+            ("installation_from", str(max(first, highest + 1))),
+        ],
+    )
+
+
+MIGRATIONS = {2: _to_2_delivery}
+"""Version -> the step that makes it from the previous version, run in order in one transaction."""
+
+OUTBOX_STATUSES = ("pending", "delivered", "failed", "superseded", "expired")
 
 
 class StoreError(SloctlError):
@@ -95,6 +135,15 @@ class OutboxMessage:
     attempts: int
     status: str
     last_error: str
+    created_at: datetime
+    next_attempt_at: datetime
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.event.get("kind", ""))
 
 
 class Store:
@@ -137,25 +186,60 @@ class Store:
         )
         return f"INC-{number:04d}"
 
-    def claim_due(self, now: datetime, lease: timedelta, *, sinks: set[str]) -> list[OutboxMessage]:
-        """Due pending messages for ``sinks``, each pushed ``lease`` into the future as it is
-        taken, so that two processes flushing at once do not both send it."""
-        with self.transaction() as connection:
-            due = [m for m in self.due(now) if m.sink in sinks]
-            for message in due:
-                connection.execute(
-                    "UPDATE outbox SET next_attempt_at = ? WHERE id = ?",
-                    (_time(now + lease), message.id),
-                )
-        return due
+    @property
+    def installation(self) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'installation'").fetchone()
+        return str(row[0])
 
-    def release(self, ids: Sequence[int], now: datetime) -> None:
-        """Hand claimed messages that were not tried back at once, for the next flush."""
+    def installation_for(self, incident_id: str) -> str:
+        """The installation id in ``incident_id``'s keys: empty for an incident that was in the
+        store before it had an installation id (its keys stay what they were)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'installation_from'").fetchone()
+        number = incident_id.rpartition("-")[2]
+        if row is not None and number.isdigit() and int(number) < int(row[0]):
+            return ""
+        return self.installation
+
+    def claim(self, message: OutboxMessage, owner: str, until: datetime) -> bool:
+        """Take ``message`` for ``owner`` until ``until``, if nobody took it since it was read
+        (compare and set on its claim): True when it is now ``owner``'s to send."""
+        with self.transaction() as connection:
+            changed = connection.execute(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ? "
+                "AND status = 'pending' AND claimed_by IS ?",
+                (owner, _time(until), message.id, message.claimed_by),
+            ).rowcount
+        return changed == 1
+
+    def settle(self, message_ids: Sequence[int], *, status: str, error: str) -> None:
+        """Close messages that will not be sent: superseded by a later one, or too old."""
+        assert status in ("superseded", "expired")
         with self.transaction() as connection:
             connection.executemany(
-                "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
-                [(_time(now), message_id) for message_id in ids],
+                "UPDATE outbox SET status = ?, last_error = ?, claimed_by = NULL, "
+                "claimed_until = NULL WHERE id = ? AND status = 'pending'",
+                [(status, error, message_id) for message_id in message_ids],
             )
+
+    def last_sent(self, incident_ids: Sequence[str]) -> dict[tuple[str, str], datetime]:
+        """When each (incident, sink) queue of ``incident_ids`` last had a message delivered."""
+        found: dict[tuple[str, str], datetime] = {}
+        for incident_id in sorted(set(incident_ids)):
+            rows = self._db.execute(
+                "SELECT sink, MAX(sent_at) FROM outbox WHERE incident_id = ? "
+                "AND sent_at IS NOT NULL GROUP BY sink",
+                (incident_id,),
+            ).fetchall()
+            found.update({(incident_id, row[0]): datetime.fromisoformat(row[1]) for row in rows})
+        return found
+
+    def backlog(self) -> dict[str, tuple[int, datetime]]:
+        """Per sink: how many messages are pending, and when the oldest was queued."""
+        rows = self._db.execute(
+            "SELECT sink, COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending' "
+            "GROUP BY sink"
+        ).fetchall()
+        return {row[0]: (int(row[1]), datetime.fromisoformat(row[2])) for row in rows}
 
     def save(
         self,
@@ -269,7 +353,10 @@ class Store:
             OutboxMessage(
                 id=row["id"], incident_id=row["incident_id"], sink=row["sink"],
                 event=json.loads(row["event"]), attempts=row["attempts"], status=row["status"],
-                last_error=row["last_error"],
+                last_error=row["last_error"], created_at=datetime.fromisoformat(row["created_at"]),
+                next_attempt_at=datetime.fromisoformat(row["next_attempt_at"]),
+                claimed_by=row["claimed_by"], claimed_until=_parse(row["claimed_until"]),
+                sent_at=_parse(row["sent_at"]),
             )
             for row in rows
         ]  # fmt: skip
@@ -302,15 +389,54 @@ class Store:
         return [m for m in self.outbox(status="pending") if m.id in wanted]
 
     def record_attempt(
-        self, message_id: int, *, status: str, error: str, retry_at: datetime
+        self,
+        message_id: int,
+        *,
+        status: str,
+        error: str,
+        retry_at: datetime,
+        at: datetime,
+        keep_claim: bool = False,
     ) -> None:
-        """The result of one delivery attempt, committed at once."""
+        """The result of one delivery attempt made at ``at``, committed at once. The claim ends
+        with it, unless ``keep_claim`` (the attempt was abandoned unanswered: other processes
+        should still leave the message alone while its claim lasts)."""
         with self.transaction() as connection:
             connection.execute(
                 "UPDATE outbox SET attempts = attempts + 1, status = ?, last_error = ?, "
-                "next_attempt_at = ? WHERE id = ?",
-                (status, error, _time(retry_at), message_id),
+                "next_attempt_at = ?, sent_at = ?, "
+                "claimed_by = CASE WHEN ? THEN claimed_by END, "
+                "claimed_until = CASE WHEN ? THEN claimed_until END WHERE id = ?",
+                (status, error, _time(retry_at), _time(at) if status == "delivered" else None,
+                 keep_claim, keep_claim, message_id),
+            )  # fmt: skip
+
+    def release(self, message_id: int) -> None:
+        """Give a claimed message back untried (its sink is not answering this round)."""
+        with self.transaction() as connection:
+            connection.execute(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ?",
+                (message_id,),
             )
+
+
+def _migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Bring a store from ``version`` to :data:`SCHEMA_VERSION`, all steps in one transaction:
+    a crash leaves the old schema whole, and the next open tries again."""
+    if version >= SCHEMA_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        current = int(
+            connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+        )
+        for step in range(current + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[step](connection)
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def open_store(path: Path) -> Store:
@@ -331,11 +457,13 @@ def open_store(path: Path) -> Store:
         if version is None:
             if existed and connection.execute("SELECT COUNT(*) FROM incidents").fetchone()[0]:
                 raise StoreError(f"incident store {path} has no schema version")
-            connection.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(version[0]) != SCHEMA_VERSION:
+            connection.execute("INSERT INTO meta VALUES ('schema', '1')")
+            version = ("1",)
+        if int(version[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"incident store {path} has schema {version[0]}, this sloctl reads {SCHEMA_VERSION}"
             )
+        _migrate(connection, int(version[0]))
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"incident store {path} cannot be opened: {exc}") from exc
     return Store(connection, path)

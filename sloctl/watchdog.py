@@ -9,7 +9,9 @@ test of their own:
   sloctl, a broken store): nothing is being declared or resolved;
 - ``SloctlSlosStale``: some SLOs' signals unreadable for 10 minutes;
 - ``SloctlConfigReloadFailed``: the last reload was refused, the old configuration runs;
-- ``SloctlNotificationsFailing``: a notification failed for good in the last 15 minutes.
+- ``SloctlNotificationsFailing``: a notification failed for good in the last 15 minutes;
+- ``SloctlNotificationsBacklog``: a notification has waited more than 10 minutes for 5 more
+  (the receiver is down or refusing, and people are not being told).
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ RELOAD = "sloctl_config_last_reload_successful"
 LAST_SUCCESS = "sloctl_last_successful_evaluation_timestamp_seconds"
 STALE = "sloctl_slo_stale"
 NOTIFICATIONS = "sloctl_notifications_total"
-METRICS = (RELOAD, LAST_SUCCESS, STALE, NOTIFICATIONS)
+PENDING = "sloctl_notifications_pending"
+OLDEST_PENDING = "sloctl_notifications_oldest_pending_age_seconds"
+METRICS = (RELOAD, LAST_SUCCESS, STALE, NOTIFICATIONS, PENDING, OLDEST_PENDING)
 """Every metric the rules read; a test checks the exporter still writes each."""
 STALE_AFTER_SECONDS = 300
+BACKLOG_AFTER_SECONDS = 600
 PAGE = {"severity": "page", "urgency": "page"}
 TICKET = {"severity": "ticket", "urgency": "ticket"}
 
@@ -55,6 +60,10 @@ def watchdog_group() -> Group:
                   f'sum by (sink) (increase({NOTIFICATIONS}{{result="failed"}}[15m])) > 0',
                   "0m", TICKET,
                   _notes("incident notifications failed for good; see `sloctl incidents show`")),
+            Alert("SloctlNotificationsBacklog",
+                  f"max by (sink) ({OLDEST_PENDING}) > {BACKLOG_AFTER_SECONDS}", "5m", PAGE,
+                  _notes("incident notifications have not been delivered for more than 15 "
+                         "minutes; sloctl keeps retrying (see `sloctl incidents show`)")),
         ],
     )  # fmt: skip
 
@@ -88,6 +97,9 @@ def watchdog_tests() -> dict[str, Any]:
         {"series": LAST_SUCCESS, "values": "0+60x40"},
         {"series": f'{STALE}{{service="api",slo="availability"}}', "values": "0x40"},
         {"series": f'{NOTIFICATIONS}{{result="delivered",sink="slack"}}', "values": "0+1x40"},
+        # A message now and then, each delivered within two minutes.
+        {"series": f'{OLDEST_PENDING}{{sink="slack"}}', "values": "0 60 120 0x37"},
+        {"series": f'{PENDING}{{sink="slack"}}', "values": "1 1 1 0x37"},
     ]
     trouble = [
         {"series": RELOAD, "values": "1x10 0x30"},
@@ -95,6 +107,9 @@ def watchdog_tests() -> dict[str, Any]:
         {"series": LAST_SUCCESS, "values": "0+60x10 600x30"},
         {"series": f'{STALE}{{service="api",slo="availability"}}', "values": "0x10 1x30"},
         {"series": f'{NOTIFICATIONS}{{result="failed",sink="slack"}}', "values": "0x10 1x30"},
+        # PagerDuty unreachable from minute 10: its oldest message ages a minute a minute.
+        {"series": f'{OLDEST_PENDING}{{sink="pagerduty"}}', "values": "0x10 0+60x30"},
+        {"series": f'{PENDING}{{sink="pagerduty"}}', "values": "0x10 1x30"},
     ]
     names = [r.alert for r in watchdog_group().rules if isinstance(r, Alert)]
     return {
@@ -121,6 +136,8 @@ def watchdog_tests() -> dict[str, Any]:
                     _alert("SloctlNotificationsFailing", {"sink": "slack"}, "12m"),
                     _quiet("SloctlNotificationsFailing", "30m"),  # nothing new for 15 minutes
                     _quiet("SloctlDaemonDown", "30m"),
+                    _quiet("SloctlNotificationsBacklog", "24m"),  # 14 minutes old: not yet
+                    _alert("SloctlNotificationsBacklog", {"sink": "pagerduty"}, "27m"),
                 ],
             },
             {

@@ -45,6 +45,7 @@ def snapshot() -> Snapshot:
         last_success=AT,
         query_errors={"timeout": 2},
         notifications={("slack", "delivered"): 3, ("pagerduty", "failed"): 1},
+        outbox_backlog={"slack": (0, 0.0), "pagerduty": (2, 95.0)},
     )
 
 
@@ -74,6 +75,9 @@ def test_incidents_and_self_metrics() -> None:
     assert 'sloctl_incidents_open{service="api",severity="P1"} 1.0' in page
     assert 'sloctl_query_errors_total{reason="timeout"} 2.0' in page
     assert 'sloctl_notifications_total{result="failed",sink="pagerduty"} 1.0' in page
+    assert 'sloctl_notifications_pending{sink="pagerduty"} 2.0' in page
+    assert 'sloctl_notifications_pending{sink="slack"} 0.0' in page
+    assert 'sloctl_notifications_oldest_pending_age_seconds{sink="pagerduty"} 95.0' in page
     [line] = [x for x in page.splitlines() if x.startswith("sloctl_last_successful")]
     assert float(line.split()[1]) == AT.timestamp()
     assert "sloctl_config_last_reload_successful 1.0" in page

@@ -488,8 +488,9 @@ def run(request: Request, pauses: list[float], timeout: float = 5.0) -> Attempt:
     ("status", "outcome"),
     [
         (200, Outcome.DELIVERED),
-        (202, Outcome.DELIVERED),
-        (204, Outcome.DELIVERED),
+        (202, Outcome.RETRY),  # Slack's success is 200 "ok", nothing else
+        (204, Outcome.RETRY),
+        (408, Outcome.RETRY),
         (429, Outcome.RETRY),
         (500, Outcome.RETRY),
         (503, Outcome.RETRY),
@@ -521,7 +522,7 @@ def test_send_classifies_one_attempt(
     ("replies", "sent"),
     [
         pytest.param([Reply(500), Reply(200)], 2, id="500-then-ok"),
-        pytest.param([Reply(429), Reply(429), Reply(202)], 3, id="429-twice-then-ok"),
+        pytest.param([Reply(429), Reply(429), Reply(200)], 3, id="429-twice-then-ok"),
         pytest.param([Reply(502), Reply(503), Reply(429), Reply(200)], 4, id="ok-on-last"),
         pytest.param([Reply(200, delay=1.0), Reply(200)], 2, id="timeout-then-ok"),
     ],

@@ -1,0 +1,243 @@
+"""Webhook receivers on loopback that misbehave on purpose, for delivery tests and benchmarks.
+
+One :class:`FaultReceiver` stands in for Slack, PagerDuty or Alertmanager. What it does with
+the next request is its :class:`Answer`, which a test changes at any time:
+
+- answer with a status, headers and a body (``SLACK_OK``, ``PAGERDUTY_OK``,
+  ``ALERTMANAGER_OK``, a 429 with ``Retry-After``, a 200 with an error body...);
+- ``hang``: read the request, then say nothing until released (or closed);
+- ``trickle``: send the status line and headers, then the body one byte a second;
+- :meth:`FaultReceiver.down` closes the listening socket (connections are refused) and
+  :meth:`FaultReceiver.up` listens again on the same port.
+
+Every request is recorded, with the time it arrived, before it is answered (or not).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from sloctl.engine import Event
+from sloctl.incidents import State, acknowledge, declare, move
+from sloctl.notifications import EventKind
+from sloctl.outbox import payload
+from sloctl.policy import Cause, Finding
+from sloctl.severity import Severity
+from sloctl.store import Store
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    hang: bool = False
+    trickle: bool = False
+
+
+SLACK_OK = Answer(200, b"ok")
+PAGERDUTY_OK = Answer(
+    202, b'{"status":"success","message":"Event processed","dedup_key":"x"}',
+    {"Content-Type": "application/json"},
+)  # fmt: skip
+ALERTMANAGER_OK = Answer(200, b"")
+HANG = Answer(hang=True)
+TRICKLE = Answer(200, b"ok" + b" " * 120, trickle=True)
+
+
+@dataclass(frozen=True)
+class Received:
+    at: float
+    """``time.monotonic()`` when the request had been read."""
+    path: str
+    body: Any
+
+    @property
+    def text(self) -> str:
+        """A Slack message's text; empty for other bodies."""
+        return str(self.body.get("text", "")) if isinstance(self.body, dict) else ""
+
+
+class FaultReceiver:
+    def __init__(self, answer: Answer = SLACK_OK, port: int = 0) -> None:
+        self.answer = answer
+        self.received: list[Received] = []
+        self.answered = 0
+        self.changed = threading.Condition()
+        self.release = threading.Event()
+        self._server = self._listen(port)
+        self.port = self._server.server_port
+
+    def _listen(self, port: int) -> ThreadingHTTPServer:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                answer = receiver.answer
+                with receiver.changed:
+                    receiver.received.append(
+                        Received(time.monotonic(), self.path, json.loads(raw or b"null"))
+                    )
+                    receiver.changed.notify_all()
+                try:
+                    self._answer(answer)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client gave up: what several tests are about
+                with receiver.changed:
+                    receiver.answered += 1
+                    receiver.changed.notify_all()
+
+            def _answer(self, answer: Answer) -> None:
+                if answer.hang:
+                    receiver.release.wait(600)
+                    return
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                if not answer.trickle:
+                    self.wfile.write(answer.body)
+                    return
+                self.wfile.flush()
+                for byte in answer.body:
+                    if receiver.release.wait(1.0):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        return server
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def set(self, answer: Answer) -> None:
+        """Answer the next requests so; requests hanging now are let go (unanswered)."""
+        self.answer = answer
+        hanging, self.release = self.release, threading.Event()
+        hanging.set()
+
+    def down(self) -> None:
+        """Stop listening: every connection is refused until :meth:`up`."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def up(self) -> None:
+        self._server = self._listen(self.port)
+
+    def close(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def bodies(self) -> list[Any]:
+        with self.changed:
+            return [r.body for r in self.received]
+
+    def wait_for(
+        self, what: str, check: Callable[[list[Received]], bool], timeout: float
+    ) -> list[Received]:
+        """Wait until ``check`` holds for the requests received so far; fail after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not check(self.received):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"{what}: not within {timeout:g} s; received {len(self.received)}: "
+                        f"{[r.body for r in self.received]!r}"[:3000]
+                    )
+                self.changed.wait(min(left, 0.2))
+            return list(self.received)
+
+
+@contextmanager
+def receiver(answer: Answer = SLACK_OK) -> Iterator[FaultReceiver]:
+    started = FaultReceiver(answer)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+def first_lines(received: list[Received]) -> list[str]:
+    """The first line of each Slack text: ``:rotating_light: INCIDENT DECLARED`` and so on."""
+    return [r.text.splitlines()[0] for r in received if r.text]
+
+
+def pagerduty_actions(received: list[Received]) -> list[str]:
+    return [str(r.body.get("event_action")) for r in received if isinstance(r.body, dict)]
+
+
+# --- Queuing messages as sloctl does ----------------------------------------------------------
+
+
+def lifecycle(
+    store: Store,
+    sinks: Sequence[str],
+    at: datetime,
+    *,
+    service: str = "api",
+    updates: int = 0,
+    resolve: bool = True,
+    step: timedelta = timedelta(seconds=1),
+) -> str:
+    """Declare an incident, acknowledge it, move it ``updates`` times between mitigating and
+    monitoring (notes ``update 1``, ``update 2``, ...) and resolve it, committing each change
+    with its messages for ``sinks`` as the CLI and the daemon do. Returns the incident id."""
+    names = sorted(sinks)
+    finding = Finding(Cause.OTHER, Severity.P2, f"{service} is broken")
+    with store.transaction() as connection:
+        incident = declare(store.allocate_id(connection), service, finding, at, manual=True)
+        events = [Event(EventKind.DECLARED, incident, at, ("team-lead",))]
+        store.save(
+            incident,
+            connection=connection,
+            events=[(n, payload(e)) for e in events for n in names],
+            now=at,
+        )
+    changes: list[tuple[EventKind, State | None, str]] = [(EventKind.ACKNOWLEDGED, None, "on it")]
+    changes += [
+        (EventKind.UPDATED, State.MITIGATING if n % 2 else State.MONITORING, f"update {n}")
+        for n in range(1, updates + 1)
+    ]
+    if resolve:
+        changes.append((EventKind.RESOLVED, State.RESOLVED, "fixed"))
+    for number, (kind, to, note) in enumerate(changes, start=1):
+        moment = at + number * step
+        if to is None:
+            incident = acknowledge(incident, moment, actor="alice", note=note)
+        else:
+            incident = move(incident, to, moment, actor="alice", note=note)
+        event = Event(kind, incident, moment, note=note)
+        with store.transaction() as connection:
+            store.save(incident, connection=connection, events=[(n, payload(event)) for n in names],
+                       now=moment)  # fmt: skip
+    return incident.id
+
+
+def kinds_sent(received: list[Received]) -> list[str]:
+    """What each Slack message says happened: declared, update, resolved."""
+    words = {"INCIDENT DECLARED": "declared", "INCIDENT ESCALATED": "escalated",
+             "INCIDENT UPDATE": "update", "INCIDENT RESOLVED": "resolved"}  # fmt: skip
+    found = []
+    for line in first_lines(received):
+        found += [word for heading, word in words.items() if line.endswith(heading)]
+    return found
