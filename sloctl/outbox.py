@@ -22,8 +22,10 @@ What a message is promised (docs/reliability.md has the table, with the tests th
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import queue
 import random
 import threading
 import time
@@ -65,6 +67,8 @@ ALWAYS_SENT = frozenset(
     {EventKind.DECLARED, EventKind.ESCALATED, EventKind.ACKNOWLEDGED, EventKind.RESOLVED}
 )
 """Kinds never superseded nor coalesced: each is a fact people act on."""
+POLL_SECONDS = 0.1
+"""How often a flush waiting for answers looks whether it has been told to stop."""
 OUTCOMES = ("delivered", "retry", "failed", "superseded", "expired", "deferred")
 
 
@@ -199,6 +203,17 @@ def _queues(messages: Sequence[OutboxMessage]) -> dict[tuple[str, str], list[Out
 
 
 @dataclass
+class _Running:
+    """One attempt under way: the message (none for an Alertmanager refresh), its bound, and
+    its result once its thread has one."""
+
+    message: OutboxMessage | None
+    timeout: float
+    ends: float
+    result: list[Attempt] = field(default_factory=list)
+
+
+@dataclass
 class Courier:
     """Delivers due outbox messages; sessions, clocks, randomness and liveness are passed in.
 
@@ -252,40 +267,56 @@ class Courier:
     ) -> dict[str, int]:
         """Settle and send what is due, queue by queue, until nothing more is due.
 
-        ``now`` is the wall time when the flush starts (later times are derived from
-        ``clock``). With a ``deadline`` (a ``clock`` value) nothing is started after it and no
-        attempt is waited for beyond it. Messages for a sink this process has no secret for
-        stay pending for one that has (or until they expire). Returns counts by outcome.
+        Each sink is a lane of its own: one attempt at a time per sink, the sinks in parallel,
+        so a receiver that hangs delays only its own messages. A sink that did not answer well
+        is not asked again in this flush. ``now`` is the wall time when the flush starts (later
+        times are derived from ``clock``). With a ``deadline`` (a ``clock`` value) nothing is
+        started after it and no attempt is waited for beyond it. Messages for a sink this
+        process has no secret for stay pending for one that has (or until they expire).
+        Returns counts by outcome.
         """
         started = self.clock()
         sinks = dict(self.sinks)  # the daemon may swap them (reload) while this runs
         counts = dict.fromkeys(OUTCOMES, 0)
-        resting: set[str] = set()  # sinks that did not answer well: not asked again this flush
+        resting: set[str] = set()
+        running: dict[str, _Running] = {}
+        finished: queue.SimpleQueue[int] = queue.SimpleQueue()
 
         def wall() -> datetime:
             return now + timedelta(seconds=self.clock() - started)
 
         while True:
-            heads = self._heads(store, wall(), counts, sinks)
-            heads = [m for m in heads if m.sink not in resting]
-            if not heads:
+            heads = [
+                m for m in self._heads(store, wall(), counts, sinks)
+                if m.sink not in resting and m.sink not in running
+            ]  # fmt: skip
+            if self._past(deadline) and not running:
+                counts["deferred"] += len(heads)
                 return counts
-            progress = False
-            for message in heads:
+            for head in heads:
                 if self._past(deadline):
-                    counts["deferred"] += len(heads) - heads.index(message)
-                    return counts
-                if message.sink in resting:
-                    continue
-                outcome = self._deliver(store, message, sinks[message.sink], wall, deadline)
-                if outcome is None:
-                    continue  # taken by another process meanwhile
-                counts[outcome] += 1
-                progress = True
-                if outcome == "retry":
-                    resting.add(message.sink)
-            if not progress:
+                    break
+                if head.sink in running:
+                    continue  # one attempt per sink at a time
+                if store.claim(head, self.owner, wall() + self.policy.lease):
+                    event = incident_event(head.event, store.installation_for(head.incident_id))
+                    running[head.sink] = self._start(
+                        sinks[head.sink], event, head, deadline, finished
+                    )
+            if not running:
                 return counts
+            # Wait for the first answer or the first attempt's end, looking up now and then
+            # for a cutoff (a stop) set meanwhile.
+            soonest = min(r.ends for r in running.values())
+            with contextlib.suppress(queue.Empty):
+                finished.get(timeout=min(POLL_SECONDS, max(0.0, soonest - self.clock())))
+            for sink, attempt in list(running.items()):
+                if attempt.result or self.clock() >= attempt.ends or self._past(deadline):
+                    del running[sink]
+                    outcome = self._record(store, attempt, wall())
+                    counts[outcome] += 1
+                    if outcome == "retry":
+                        resting.add(sink)
 
     def _heads(
         self, store: Store, now: datetime, counts: dict[str, int], sinks: Mapping[str, Sink]
@@ -302,8 +333,8 @@ class Courier:
             counts["expired"] += len(expired)
         queues = _queues([m for m in pending if m not in expired])
         superseded: list[OutboxMessage] = []
-        for queue in queues.values():
-            for message, later in itertools.pairwise(queue):
+        for lane in queues.values():
+            for message, later in itertools.pairwise(lane):
                 if message.kind not in ALWAYS_SENT and not self._taken(message, now):
                     superseded.append(message)
                     self._log_settled(message, "superseded", by=later.kind)
@@ -316,8 +347,8 @@ class Courier:
         mine = {key: queue for key, queue in queues.items() if key[1] in sinks}
         sent = store.last_sent([incident for incident, _ in mine])
         heads = []
-        for key, queue in mine.items():
-            head = queue[0]
+        for key, lane in mine.items():
+            head = lane[0]
             if self._taken(head, now) or head.next_attempt_at > now:
                 continue
             last = sent.get(key)
@@ -338,21 +369,15 @@ class Courier:
         until = message.claimed_until
         return until is not None and until > now and self.alive(claim.pid)
 
-    def _deliver(
-        self,
-        store: Store,
-        message: OutboxMessage,
-        sink: Sink,
-        wall: Callable[[], datetime],
-        deadline: float | None,
-    ) -> str | None:
-        now = wall()
-        if not store.claim(message, self.owner, now + self.policy.lease):
-            return None
-        event = incident_event(message.event, store.installation_for(message.incident_id))
-        attempt, answered = self._attempt(sink, event, message.id, deadline)
+    def _record(self, store: Store, running: _Running, at: datetime) -> str:
+        """Store what became of an attempt (abandoned when it has no result yet)."""
+        message = running.message
+        assert message is not None
+        answered = bool(running.result)
+        attempt = running.result[0] if answered else Attempt(
+            Outcome.RETRY, None, f"no complete answer within {running.timeout:.3g} s"
+        )  # fmt: skip
         attempts = message.attempts + 1
-        at = wall()
         if attempt.outcome is Outcome.DELIVERED:
             store.record_attempt(message.id, status="delivered", error="", retry_at=at, at=at)
             result = "delivered"
@@ -386,38 +411,52 @@ class Courier:
         with self._lock:
             self._by_sink[(sink, outcome)] = self._by_sink.get((sink, outcome), 0) + 1
 
-    def _attempt(
-        self, sink: Sink, event: IncidentEvent, message_id: int | None, deadline: float | None
-    ) -> tuple[Attempt, bool]:
-        """Send ``event`` in a thread of its own and wait at most ``send_timeout`` (or until
-        ``deadline``). Returns the attempt and whether it was answered; an abandoned attempt
-        keeps its message in flight until its thread ends."""
+    def _start(
+        self,
+        sink: Sink,
+        event: IncidentEvent,
+        message: OutboxMessage | None,
+        deadline: float | None,
+        finished: queue.SimpleQueue[int] | None = None,
+    ) -> _Running:
+        """Start one attempt in a thread of its own, to be waited for until ``ends``. The
+        message stays in flight (never sent again by this process) until the thread ends,
+        even when nobody waits for it any more."""
         timeout = self.policy.send_timeout
         end = self._end(deadline)
         if end is not None:
             timeout = max(0.0, min(timeout, end - self.clock()))
-        result: list[Attempt] = []
+        # send() bounds itself; the margin lets it say why before it is abandoned.
+        ends = self.clock() + timeout + 0.5
+        if end is not None:
+            ends = min(ends, end)
+        running = _Running(message, timeout, ends)
+        number = -1 if message is None else message.id
 
         def work() -> None:
             try:
                 with self.session_factory() as session:
-                    result.append(self._send_all(sink, event, session, timeout))
+                    running.result.append(self._send_all(sink, event, session, timeout))
             finally:
-                if message_id is not None:
-                    with self._lock:
-                        self._in_flight.discard(message_id)
+                with self._lock:
+                    self._in_flight.discard(number)
+                if finished is not None:
+                    finished.put(number)
 
-        if message_id is not None:
+        if message is not None:
             with self._lock:
-                self._in_flight.add(message_id)
-        worker = threading.Thread(target=work, name=f"send-{sink.name}", daemon=True)
-        worker.start()
-        waited_until = self.clock() + timeout + 0.5  # send() has its own bound: let it say why
-        while worker.is_alive() and self.clock() < waited_until and not self._past(deadline):
-            worker.join(0.05)
-        if result:
-            return result[0], True
-        return Attempt(Outcome.RETRY, None, f"no complete answer within {timeout:g} s"), False
+                self._in_flight.add(number)
+        threading.Thread(target=work, name=f"send-{sink.name}", daemon=True).start()
+        return running
+
+    def _attempt(self, sink: Sink, event: IncidentEvent, deadline: float | None) -> Attempt:
+        """One attempt that is not an outbox message, waited for (bounded)."""
+        running = self._start(sink, event, None, deadline)
+        while not running.result and self.clock() < running.ends and not self._past(deadline):
+            time.sleep(0.02)
+        if running.result:
+            return running.result[0]
+        return Attempt(Outcome.RETRY, None, f"no complete answer within {running.timeout:.3g} s")
 
     def _send_all(
         self, sink: Sink, event: IncidentEvent, session: requests.Session, timeout: float
@@ -452,7 +491,7 @@ class Courier:
                 payload(Event(kind, incident, now)), store.installation_for(incident.id)
             )
             if sink.keep_sending(event, now):
-                attempt, _ = self._attempt(sink, event, None, deadline)
+                attempt = self._attempt(sink, event, deadline)
                 if attempt.outcome is not Outcome.DELIVERED:
                     break  # down or refusing: the next refresh tries again
                 delivered += 1
