@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from sloctl.config import Config, ConfigSpec, load_config, sinks
+from sloctl.config import (
+    Config,
+    ConfigSpec,
+    delivery_policy,
+    load_config,
+    sinks,
+    webhook_verify,
+)
 from sloctl.errors import DefinitionError
-from sloctl.notifications import AlertmanagerSink, PagerDutySink, SlackSink
+from sloctl.notifications import (
+    PAGERDUTY_URL,
+    AlertmanagerSink,
+    EventKind,
+    IncidentEvent,
+    PagerDutySink,
+    SlackSink,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+EVENT = IncidentEvent("INC-0001", EventKind.DECLARED, "api", "errors", "P1", "detected", AT, AT,
+                      "outage", "all requests failing")  # fmt: skip
 
 
 def test_the_kubernetes_example_config_is_valid() -> None:
@@ -109,9 +127,50 @@ def test_a_missing_notification_secret_is_located(
         "notifications: {pagerduty: {}}\n",
         "notifications: {alertmanager: {url: 'ftp://x'}}\n",
         "notifications: {teams: {}}\n",
+        "notifications: {pagerduty: {routing_key_env: K, events_url: 'events.eu'}}\n",
+        "notifications: {timeout: 0s}\n",
+        "notifications: {timeout: 5m}\n",
+        "notifications: {max_delay: 10m, max_age: 5m}\n",
+        "notifications: {coalesce: often}\n",
     ],
 )
 def test_notification_mistakes_are_located(tmp_path: Path, text: str) -> None:
     with pytest.raises(DefinitionError) as caught:
         _config(tmp_path, text)
     assert caught.value.problems[0].location.startswith("notifications")
+
+
+def test_the_pagerduty_events_url_is_configurable(tmp_path: Path) -> None:
+    eu = "https://events.eu.pagerduty.com/v2/enqueue"
+    config = _config(
+        tmp_path, f"notifications: {{pagerduty: {{routing_key_env: KEY, events_url: '{eu}'}}}}\n"
+    )
+    [request] = sinks(config, {"KEY": "k"})["pagerduty"].requests_for(EVENT)
+    assert request.url == eu
+    default = _config(tmp_path, "notifications: {pagerduty: {routing_key_env: KEY}}\n")
+    [request] = sinks(default, {"KEY": "k"})["pagerduty"].requests_for(EVENT)
+    assert request.url == PAGERDUTY_URL
+    # Configured by the environment, as the CLI and a daemon without the section are.
+    bare = _config(tmp_path, "interval: 30s\n")
+    env = {"SLOCTL_PAGERDUTY_ROUTING_KEY": "k", "SLOCTL_PAGERDUTY_EVENTS_URL": eu}
+    [request] = sinks(bare, env)["pagerduty"].requests_for(EVENT)
+    assert request.url == eu
+
+
+def test_delivery_settings(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        "notifications: {timeout: 5s, max_delay: 2m, max_age: 12h, coalesce: 30s, "
+        "ca_file: ca.pem}\n",
+    )
+    policy = delivery_policy(config)
+    assert (policy.send_timeout, policy.max_delay) == (5.0, 120.0)
+    assert policy.max_age == timedelta(hours=12)
+    assert policy.coalesce == timedelta(seconds=30)
+    assert webhook_verify(config) == str(tmp_path / "ca.pem")
+    defaults = delivery_policy(None)
+    assert (defaults.send_timeout, defaults.max_delay) == (10.0, 300.0)
+    assert defaults.max_age == timedelta(hours=24)
+    assert webhook_verify(None).endswith(".pem")  # a file: REQUESTS_CA_BUNDLE cannot replace it
+    # A section with settings and no sink leaves the sinks to the environment.
+    assert sorted(sinks(config, {"SLOCTL_SLACK_WEBHOOK_URL": "http://127.0.0.1:1/h"})) == ["slack"]

@@ -199,3 +199,47 @@ def test_postmortem_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "cannot write" in result.output
     assert "Traceback" not in result.output
+
+
+def test_config_names_the_sinks_and_store_as_for_the_daemon(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = tmp_path / "sloctl.yaml"
+    config.write_text(
+        "store: incidents.db\nnotifications:\n  slack: {webhook_url_env: TEAM_HOOK}\n",
+        encoding="utf-8",
+    )
+    env = {"TEAM_HOOK": receiver.url}  # no SLOCTL_* variable at all
+    declared = CliRunner().invoke(
+        main, ["incidents", "--config", str(config), "declare", "--service", "api",
+               "--severity", "P2", "--cause", "other", "--summary", "x", "--by", "alice"],
+        env=env,
+    )  # fmt: skip
+    assert declared.exit_code == 0, declared.output
+    assert "warning" not in declared.output
+    acked = CliRunner().invoke(
+        main, ["incidents", "--config", str(config), "ack", "INC-0001", "--by", "bob"], env=env
+    )
+    assert acked.exit_code == 0, acked.output
+    assert (tmp_path / "incidents.db").exists()  # the config's store, relative to the file
+    texts = [str(body["text"]) for body in receiver.bodies]
+    assert [t.splitlines()[0] for t in texts] == [
+        ":rotating_light: INCIDENT DECLARED", ":yellow_circle: INCIDENT UPDATE",
+    ]  # fmt: skip
+    assert "Acknowledged by @bob" in texts[1]
+
+
+def test_a_change_announced_nowhere_says_so(tmp_path: Path) -> None:
+    store = tmp_path / "incidents.db"
+    result = run(store, "declare", "--service", "api", "--severity", "P2", "--cause", "other",
+                 "--summary", "x", "--by", "alice")  # fmt: skip
+    assert result.exit_code == 0
+    assert "this change of INC-0001 is announced nowhere: no notification sink" in result.output
+    assert "SLOCTL_SLACK_WEBHOOK_URL" in result.output
+    config = tmp_path / "sloctl.yaml"
+    config.write_text(f"store: {store}\nnotifications: {{timeout: 5s}}\n", encoding="utf-8")
+    acked = CliRunner().invoke(
+        main, ["incidents", "--config", str(config), "ack", "INC-0001", "--by", "bob"], env={}
+    )
+    assert acked.exit_code == 0
+    assert f"{config} names no sink under notifications" in acked.output

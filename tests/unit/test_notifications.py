@@ -30,7 +30,11 @@ from sloctl.notifications import (
     RetryPolicy,
     Sink,
     SlackSink,
+    alertmanager_answer,
     deliver,
+    pagerduty_answer,
+    retry_after_seconds,
+    slack_answer,
     secret_from,
     send,
     spoken_duration,
@@ -243,6 +247,73 @@ def test_pagerduty_dedup_key_is_one_per_incident() -> None:
     assert keys == {"sloctl-INC-0007"}
     other = pagerduty_body(replace(LIFECYCLE[0], incident_id="INC-0008"))["dedup_key"]
     assert other == "sloctl-INC-0008"
+
+
+def test_keys_and_labels_carry_the_installation() -> None:
+    """Two installations' INC-0007 are two PagerDuty alerts and two Alertmanager alerts."""
+    mine = [replace(ev, installation="a1b2c3d4e5f6") for ev in LIFECYCLE]
+    theirs = [replace(ev, installation="0f9e8d7c6b5a") for ev in LIFECYCLE]
+    assert {pagerduty_body(ev)["dedup_key"] for ev in mine} == {"sloctl-a1b2c3d4e5f6-INC-0007"}
+    assert pagerduty_body(theirs[0])["dedup_key"] == "sloctl-0f9e8d7c6b5a-INC-0007"
+    labels = {json.dumps(AlertmanagerSink.labels(ev), sort_keys=True) for ev in mine}
+    assert [json.loads(x)["installation"] for x in labels] == ["a1b2c3d4e5f6"]
+    assert AlertmanagerSink.labels(theirs[0]) != AlertmanagerSink.labels(mine[0])
+    # An incident older than its store's installation id keeps the keys it was announced with.
+    assert "installation" not in AlertmanagerSink.labels(LIFECYCLE[0])
+
+
+def test_the_pagerduty_events_url_is_the_sinks() -> None:
+    eu = "https://events.eu.pagerduty.com/v2/enqueue"
+    [request] = PagerDutySink(ROUTING_KEY, eu).requests_for(LIFECYCLE[0])
+    assert request.url == eu
+    [request] = PagerDutySink(ROUTING_KEY).requests_for(LIFECYCLE[0])
+    assert request.url == PAGERDUTY_URL == "https://events.pagerduty.com/v2/enqueue"
+
+
+@pytest.mark.parametrize(
+    ("judge", "status", "body", "outcome"),
+    [
+        (slack_answer, 200, "ok", Outcome.DELIVERED),
+        (slack_answer, 200, "ok\n", Outcome.DELIVERED),
+        (slack_answer, 200, "invalid_token", Outcome.FAILED),
+        (slack_answer, 200, '{"ok": false, "error": "channel_not_found"}', Outcome.FAILED),
+        (slack_answer, 200, '{"ok": false, "error": "fatal_error"}', Outcome.RETRY),
+        (slack_answer, 200, "<html>sign in to the proxy</html>", Outcome.RETRY),
+        (slack_answer, 201, "ok", Outcome.RETRY),
+        (pagerduty_answer, 202, '{"status": "success", "dedup_key": "k"}', Outcome.DELIVERED),
+        (pagerduty_answer, 200, '{"status": "success"}', Outcome.RETRY),
+        (pagerduty_answer, 202, '{"status": "invalid event"}', Outcome.RETRY),
+        (pagerduty_answer, 202, "", Outcome.RETRY),
+        (alertmanager_answer, 200, "", Outcome.DELIVERED),
+        (alertmanager_answer, 202, "", Outcome.RETRY),
+    ],
+)
+def test_each_sink_judges_a_2xx_by_its_documented_answer(
+    judge: Any, status: int, body: str, outcome: Outcome
+) -> None:
+    assert judge(status, body)[0] is outcome
+
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("30", 30.0),
+        (" 120 ", 120.0),
+        ("Mon, 02 Nov 2026 09:00:45 GMT", 45.0),
+        ("Mon, 02 Nov 2026 08:59:00 GMT", 0.0),  # already past
+        ("Monday, 02-Nov-26 09:01:00 GMT", 60.0),  # the obsolete RFC 850 form
+        ("soon", None),
+        ("-5", None),
+        (None, None),
+    ],
+)
+def test_retry_after_in_seconds_or_as_an_http_date(
+    header: str | None, seconds: float | None
+) -> None:
+    assert retry_after_seconds(header, NOW) == seconds
 
 
 @pytest.mark.parametrize(
