@@ -34,9 +34,9 @@ from sloctl.notifications import (
     deliver,
     pagerduty_answer,
     retry_after_seconds,
-    slack_answer,
     secret_from,
     send,
+    slack_answer,
     spoken_duration,
 )
 
