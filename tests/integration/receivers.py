@@ -16,6 +16,8 @@ Every request is recorded, with the time it arrived, before it is answered (or n
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from sloctl.engine import Event
@@ -67,8 +70,11 @@ class Received:
 
 
 class FaultReceiver:
-    def __init__(self, answer: Answer = SLACK_OK, port: int = 0) -> None:
+    def __init__(
+        self, answer: Answer = SLACK_OK, port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.answer = answer
+        self.tls = tls
         self.received: list[Received] = []
         self.answered = 0
         self.changed = threading.Condition()
@@ -121,12 +127,14 @@ class FaultReceiver:
 
         server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         server.daemon_threads = True
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         return server
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def set(self, answer: Answer) -> None:
         """Answer the next requests so; requests hanging now are let go (unanswered)."""
@@ -166,6 +174,20 @@ class FaultReceiver:
                     )
                 self.changed.wait(min(left, 0.2))
             return list(self.received)
+
+
+def self_signed(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 signed by itself (its own CA file), and a server context."""
+    cert, key = directory / "receiver.pem", directory / "receiver.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return cert, context
 
 
 @contextmanager

@@ -34,6 +34,7 @@ from sloctl.notifications import (
     RetryPolicy,
     deliver,
 )
+from sloctl.store import open_store
 
 pytestmark = pytest.mark.integration
 
@@ -263,3 +264,50 @@ def test_cli_incident_reaches_alertmanager_and_resolves(
     assert alert["labels"]["service"] == "auth"
     shown = json.loads(sloctl("show", "INC-0001", "--output", "json"))
     assert {n["status"] for n in shown["notifications"]} == {"delivered"}
+
+
+def installation_of(path: Path) -> str:
+    store = open_store(path)
+    try:
+        return store.installation
+    finally:
+        store.close()
+
+
+def test_two_installations_never_share_an_alert(
+    alertmanager: str, inbox: tuple[str, Inbox], tmp_path: Path
+) -> None:
+    """Both stores start at INC-0001; the second must not re-fire the first's resolved alert."""
+    _, box = inbox
+    env = {"SLOCTL_ALERTMANAGER_URL": alertmanager}
+
+    def sloctl(store: str, *args: str) -> str:
+        result = CliRunner().invoke(main, ["incidents", "--store", store, *args], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    first, second = str(tmp_path / "first.db"), str(tmp_path / "second.db")
+    sloctl(first, "declare", "--service", "auth", "--severity", "P2", "--cause", "security",
+           "--summary", "keys leaked", "--by", "alice")  # fmt: skip
+    first_id, second_id = (installation_of(Path(p)) for p in (first, second))
+
+    def about(message: dict[str, Any], installation: str) -> bool:
+        return any(a["labels"].get("installation") == installation
+                   for a in alerts_of(message, "INC-0001"))  # fmt: skip
+
+    box.wait_for(lambda m: m["status"] == "firing" and about(m, first_id), 20)
+    sloctl(first, "resolve", "INC-0001", "--by", "alice", "--note", "rotated")
+    box.wait_for(lambda m: m["status"] == "resolved" and about(m, first_id), 20)
+    seen = len(box.messages)
+    sloctl(second, "declare", "--service", "auth", "--severity", "P2", "--cause", "security",
+           "--summary", "another leak", "--by", "bob")  # fmt: skip
+    assert "1 re-sent to Alertmanager" in sloctl(second, "notify")
+    box.wait_for(lambda m: m["status"] == "firing" and about(m, second_id), 20)
+    active = requests.get(
+        f"{alertmanager}/api/v2/alerts",
+        params={"filter": 'incident="INC-0001"', "active": "true", "silenced": "false",
+                "inhibited": "false", "unprocessed": "false"}, timeout=5,
+    ).json()  # fmt: skip
+    assert [a["labels"]["installation"] for a in active] == [second_id]
+    time.sleep(3)  # a few group intervals: the first installation's alert stays resolved
+    assert not any(m["status"] == "firing" and about(m, first_id) for m in box.messages[seen:])

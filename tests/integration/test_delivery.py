@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from bench.delivery_bench import outage
+from sloctl.config import load_config, webhook_verify
 from sloctl.daemon import STOP_SECONDS
 from sloctl.local_prometheus import free_port
+from sloctl.notifications import SlackSink
+from sloctl.outbox import Courier, DeliveryPolicy
 from sloctl.store import open_store
 from tests.integration.conftest import Served
 from tests.integration.daemon_process import SloctlRun, cycle_gaps
@@ -28,6 +31,7 @@ from tests.integration.receivers import (
     lifecycle,
     pagerduty_actions,
     receiver,
+    self_signed,
 )
 
 pytestmark = pytest.mark.integration
@@ -153,3 +157,31 @@ def test_an_outage_ends_with_every_message_delivered_once_in_order(tmp_path: Pat
     assert result.duplicates == 0
     assert result.out_of_order == 0
     assert result.delivered == result.queued == 6 * 3 * 2
+
+
+def test_the_ca_is_passed_per_request_so_the_environment_cannot_replace_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, context = self_signed(tmp_path)
+    # Were verify left to the session, requests would trust this CA for every webhook.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(cert))
+    box = FaultReceiver(SLACK_OK, tls=context)
+    store = open_store(tmp_path / "store.db")
+    try:
+        lifecycle(store, ["slack"], datetime.now(UTC) - timedelta(minutes=1), resolve=False)
+        sinks = {"slack": SlackSink(f"{box.url}/hook")}
+        default = Courier(sinks, DeliveryPolicy(send_timeout=5.0), webhook_verify(None))
+        assert default.flush(store, datetime.now(UTC))["delivered"] == 0
+        assert box.received == []
+        assert "cannot connect" in store.outbox()[0].last_error
+        config = tmp_path / "sloctl.yaml"
+        config.write_text(f"notifications: {{ca_file: {cert.name}}}\n", encoding="utf-8")
+        trusting = Courier(sinks, DeliveryPolicy(send_timeout=5.0),
+                           webhook_verify(load_config(config)))  # fmt: skip
+        later = datetime.now(UTC) + timedelta(minutes=10)  # past the first attempt's pause
+        assert trusting.flush(store, later)["delivered"] == 2
+        assert kinds_sent(box.received) == ["declared", "update"]
+    finally:
+        store.close()
+        box.close()
