@@ -125,7 +125,7 @@ class Delivery:
             ):
                 self.last_refresh = time.monotonic()
                 self.courier.refresh_alertmanager(store, datetime.now(UTC))
-        except (SloctlError, OSError, sqlite3.Error) as exc:
+        except Exception as exc:  # the thread must outlive any one round's trouble
             self.logger.error("delivery_failed", error=f"{type(exc).__name__}: {exc}")
             if store is not None:
                 store.close()

@@ -12,7 +12,9 @@ What a message is promised (docs/reliability.md has the table, with the tests th
 - In order, per incident and sink: a message is only sent once every earlier one of its queue
   is settled. An UPDATED message followed by any later one is superseded (the later one says
   where the incident is now); DECLARED, ESCALATED, ACKNOWLEDGED and RESOLVED are always sent.
-  UPDATED messages are coalesced: at most one per ``coalesce`` window and queue, the latest.
+  UPDATED messages are coalesced: after one is delivered, the next waits until ``coalesce``
+  has passed (later ones replacing it meanwhile), so a flapping signal sends at most one
+  status update per window and queue, the latest.
 - A message being sent is claimed by its process (``pid:run``); other processes leave it
   alone while that process lives (at most ``lease``), a restarted one retries it at once.
   Within a process, a message whose attempt has not been answered is never sent again.
@@ -293,17 +295,32 @@ class Courier:
             if self._past(deadline) and not running:
                 counts["deferred"] += len(heads)
                 return counts
+            unreadable = 0
             for head in heads:
                 if self._past(deadline):
                     break
                 if head.sink in running:
                     continue  # one attempt per sink at a time
                 if store.claim(head, self.owner, wall() + self.policy.lease):
-                    event = incident_event(head.event, store.installation_for(head.incident_id))
+                    try:
+                        event = incident_event(head.event, store.installation_for(head.incident_id))
+                    except (KeyError, TypeError, ValueError) as exc:
+                        # Never sendable: it must not hold up its queue forever.
+                        at = wall()
+                        reason = f"stored message unreadable ({type(exc).__name__}: {exc})"
+                        store.record_attempt(
+                            head.id, status="failed", error=reason, retry_at=at, at=at
+                        )
+                        counts["failed"] += 1
+                        unreadable += 1
+                        self._count(head.sink, "failed")
+                        continue
                     running[head.sink] = self._start(
                         sinks[head.sink], event, head, deadline, finished
                     )
             if not running:
+                if unreadable:
+                    continue  # their queues may have more to send
                 return counts
             # Wait for the first answer or the first attempt's end, looking up now and then
             # for a cutoff (a stop) set meanwhile.
@@ -345,13 +362,13 @@ class Courier:
             gone = {m.id for m in superseded}
             queues = _queues([m for q in queues.values() for m in q if m.id not in gone])
         mine = {key: queue for key, queue in queues.items() if key[1] in sinks}
-        sent = store.last_sent([incident for incident, _ in mine])
+        updated = store.last_sent([incident for incident, _ in mine], EventKind.UPDATED.value)
         heads = []
         for key, lane in mine.items():
             head = lane[0]
             if self._taken(head, now) or head.next_attempt_at > now:
                 continue
-            last = sent.get(key)
+            last = updated.get(key)
             if head.kind == EventKind.UPDATED and last and now < last + self.policy.coalesce:
                 continue  # coalesced: the latest state goes out when the window ends
             heads.append(head)

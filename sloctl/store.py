@@ -221,14 +221,15 @@ class Store:
                 [(status, error, message_id) for message_id in message_ids],
             )
 
-    def last_sent(self, incident_ids: Sequence[str]) -> dict[tuple[str, str], datetime]:
-        """When each (incident, sink) queue of ``incident_ids`` last had a message delivered."""
+    def last_sent(self, incident_ids: Sequence[str], kind: str) -> dict[tuple[str, str], datetime]:
+        """When each (incident, sink) queue of ``incident_ids`` last had a message of ``kind``
+        delivered."""
         found: dict[tuple[str, str], datetime] = {}
         for incident_id in sorted(set(incident_ids)):
             rows = self._db.execute(
                 "SELECT sink, MAX(sent_at) FROM outbox WHERE incident_id = ? "
-                "AND sent_at IS NOT NULL GROUP BY sink",
-                (incident_id,),
+                "AND sent_at IS NOT NULL AND json_extract(event, '$.kind') = ? GROUP BY sink",
+                (incident_id, kind),
             ).fetchall()
             found.update({(incident_id, row[0]): datetime.fromisoformat(row[1]) for row in rows})
         return found

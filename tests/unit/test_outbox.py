@@ -268,8 +268,13 @@ def test_state_flips_are_coalesced_and_the_latest_is_sent(
             mail.flush(store, moment + timedelta(seconds=tick))
     mail.flush(store, moment + timedelta(minutes=3))
     updates = [r.text for r in slack.received[2:]]
-    assert len(updates) == 1  # one update for 85 s of flapping (the window is 2 minutes)
-    assert "Update: flip 8" in updates[0]  # the latest state, not a stale one
+    # 9 flips in 85 s: the first goes at once, then one when the 2-minute window has passed.
+    assert len(updates) == 2
+    assert "Update: flip 0" in updates[0]
+    assert "Update: flip 8" in updates[1]  # the latest state, not a stale one
+    assert [m.status for m in store.outbox()[2:]] == ["delivered"] + ["superseded"] * 7 + [
+        "delivered"
+    ]
     # A resolution is never held back by the window.
     resolved = move(stored, State.RESOLVED, moment + timedelta(minutes=3, seconds=1),
                     actor="alice", note="fixed")  # fmt: skip
@@ -366,3 +371,14 @@ def test_a_deadline_defers_what_was_not_tried(store: Store, slack: FaultReceiver
     assert counts["deferred"] == 3
     assert all(m.attempts == 0 and m.claimed_by is None for m in store.outbox())
     assert mail.flush(store, T0)["delivered"] == 6
+
+
+def test_an_unreadable_message_fails_and_does_not_block_its_queue(
+    store: Store, slack: FaultReceiver
+) -> None:
+    lifecycle(store, ["slack"], START, resolve=False)
+    store._db.execute('UPDATE outbox SET event = \'{"kind": "declared"}\' WHERE id = 1')
+    counts = courier(slack.url).flush(store, T0)
+    assert (counts["failed"], counts["delivered"]) == (1, 1)
+    assert "stored message unreadable (KeyError" in store.outbox()[0].last_error
+    assert kinds_sent(slack.received) == ["update"]
