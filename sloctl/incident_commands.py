@@ -241,7 +241,8 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
     document = incident_json(incident)
     document["notifications"] = [
         {"sink": m.sink, "kind": m.event.get("kind"), "status": m.status,
-         "attempts": m.attempts, "last_error": m.last_error}
+         "attempts": m.attempts, "last_error": m.last_error,
+         "next_attempt_at": _timestamp(m.next_attempt_at) if m.status == "pending" else None}
         for m in deliveries
     ]  # fmt: skip
     if output == "json":
@@ -265,9 +266,10 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
         )  # fmt: skip
     console.print(timeline)
     for item in document["notifications"]:
+        retry = f", next attempt {item['next_attempt_at']}" if item["next_attempt_at"] else ""
         console.print(
             f"notification {item['sink']} {item['kind']}: {item['status']} after "
-            f"{item['attempts']} attempts {item['last_error']}",
+            f"{item['attempts']} attempts{retry} {item['last_error']}",
             markup=False,
         )
 

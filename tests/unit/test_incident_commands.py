@@ -130,6 +130,10 @@ def test_notifications_are_retried_and_never_lost(tmp_path: Path, receiver: Rece
     assert result.exit_code == 0
     assert "1 still queued" in result.output
     assert "secret-token" not in result.output
+    waiting = json.loads(run(store, "show", "INC-0001", "--output", "json").output)
+    [queued] = waiting["notifications"]
+    assert queued["status"] == "pending"
+    assert queued["next_attempt_at"].startswith("2026-11-02T10:0")
     with freeze_time("2026-11-02T10:02:00Z"):  # the retry is due (backoff under a minute)
         run(store, "notify", env=env)
     with freeze_time("2026-11-02T10:04:00Z"):  # before the 5-minute response target
