@@ -45,6 +45,9 @@ class Snapshot:
     notifications: Mapping[tuple[str, str], int] = field(default_factory=dict)
     reload_successful: bool = True
     cycle_durations: CycleDurations | None = None
+    last_data: Mapping[str, datetime] = field(default_factory=dict)
+    """Per SLO key, the last cycle that saw its events series over the signal window (or
+    the first cycle that looked, while none has)."""
 
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -125,7 +128,16 @@ class SnapshotCollector(Collector):
             "95th percentile latency over the signal window (latency SLOs).",
             (*slo, "window"),
         )
+        fresh = _gauge(
+            "slo_last_data_timestamp_seconds",
+            "When sloctl last saw the SLO's events series over the signal window (zero traffic "
+            "counts; a vanished exporter does not), or when it first looked, while it has not.",
+            slo,
+        )
         for result in snapshot.results:
+            seen = snapshot.last_data.get(result.slo.key)
+            if seen is not None:
+                fresh.add_metric([result.slo.service, result.slo.name], seen.timestamp())
             labels = [result.slo.service, result.slo.name]
             b = result.budget
             budget.add_metric(labels, float(b.budget_minutes) * 60)
@@ -151,7 +163,7 @@ class SnapshotCollector(Collector):
             if sli.p95_seconds is not None:
                 p95.add_metric([*labels, window], sli.p95_seconds)
         yield from (left_ratio, left_seconds, consumed, budget, ratio, burn, status, stale)
-        yield from (sli_ratio, p95)
+        yield from (sli_ratio, p95, fresh)
 
     def _incidents(self, snapshot: Snapshot) -> Iterator[Metric]:
         each = _gauge("incident_open", "1 for each open incident.",
@@ -191,8 +203,11 @@ class SnapshotCollector(Collector):
                       "When the last evaluation that read every SLO finished.", ())  # fmt: skip
         if snapshot.last_success is not None:
             last.add_metric([], snapshot.last_success.timestamp())
-        errors = CounterMetricFamily(f"{PREFIX}_query_errors", "Failed Prometheus queries.",
-                                     labels=["reason"])  # fmt: skip
+        errors = CounterMetricFamily(
+            f"{PREFIX}_query_errors",
+            "Failed Prometheus queries (budget and signal queries, after retries), by reason.",
+            labels=["reason"],
+        )
         for reason, count in sorted(snapshot.query_errors.items()):
             errors.add_metric([reason], count)
         sent = CounterMetricFamily(f"{PREFIX}_notifications", "Notification attempts.",

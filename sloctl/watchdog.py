@@ -9,7 +9,10 @@ test of their own:
   sloctl, a broken store): nothing is being declared or resolved;
 - ``SloctlSlosStale``: some SLOs' signals unreadable for 10 minutes;
 - ``SloctlConfigReloadFailed``: the last reload was refused, the old configuration runs;
-- ``SloctlNotificationsFailing``: a notification failed for good in the last 15 minutes.
+- ``SloctlNotificationsFailing``: a notification failed for good in the last 15 minutes;
+- ``SloctlSloDataMissing``: an SLO's events series have been missing from its signal window
+  for 10 minutes (its exporter vanished or is not scraped): its budget may still read ``ok``
+  from older data, but no incident can be declared on it.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ RELOAD = "sloctl_config_last_reload_successful"
 LAST_SUCCESS = "sloctl_last_successful_evaluation_timestamp_seconds"
 STALE = "sloctl_slo_stale"
 NOTIFICATIONS = "sloctl_notifications_total"
-METRICS = (RELOAD, LAST_SUCCESS, STALE, NOTIFICATIONS)
+LAST_DATA = "sloctl_slo_last_data_timestamp_seconds"
+METRICS = (RELOAD, LAST_SUCCESS, STALE, NOTIFICATIONS, LAST_DATA)
 """Every metric the rules read; a test checks the exporter still writes each."""
 STALE_AFTER_SECONDS = 300
+DATA_MISSING_AFTER_SECONDS = 600
 PAGE = {"severity": "page", "urgency": "page"}
 TICKET = {"severity": "ticket", "urgency": "ticket"}
 
@@ -55,6 +60,12 @@ def watchdog_group() -> Group:
                   f'sum by (sink) (increase({NOTIFICATIONS}{{result="failed"}}[15m])) > 0',
                   "0m", TICKET,
                   _notes("incident notifications failed for good; see `sloctl incidents show`")),
+            Alert("SloctlSloDataMissing",
+                  f"time() - max by (service, slo) ({LAST_DATA}) > {DATA_MISSING_AFTER_SECONDS}",
+                  "5m", TICKET,
+                  _notes("sloctl has not seen this SLO's events series for 10 minutes: its "
+                         "exporter vanished or is not scraped, and no incident can be declared "
+                         "on it")),
         ],
     )  # fmt: skip
 
@@ -88,6 +99,7 @@ def watchdog_tests() -> dict[str, Any]:
         {"series": LAST_SUCCESS, "values": "0+60x40"},
         {"series": f'{STALE}{{service="api",slo="availability"}}', "values": "0x40"},
         {"series": f'{NOTIFICATIONS}{{result="delivered",sink="slack"}}', "values": "0+1x40"},
+        {"series": f'{LAST_DATA}{{service="api",slo="availability"}}', "values": "0+60x40"},
     ]
     trouble = [
         {"series": RELOAD, "values": "1x10 0x30"},
@@ -95,6 +107,10 @@ def watchdog_tests() -> dict[str, Any]:
         {"series": LAST_SUCCESS, "values": "0+60x10 600x30"},
         {"series": f'{STALE}{{service="api",slo="availability"}}', "values": "0x10 1x30"},
         {"series": f'{NOTIFICATIONS}{{result="failed",sink="slack"}}', "values": "0x10 1x30"},
+        # The SLO's events vanish after 10 minutes: sloctl keeps exporting when it last saw
+        # them (600), while the other SLO's data stays fresh.
+        {"series": f'{LAST_DATA}{{service="api",slo="availability"}}', "values": "0+60x10 600x30"},
+        {"series": f'{LAST_DATA}{{service="api",slo="latency"}}', "values": "0+60x40"},
     ]
     names = [r.alert for r in watchdog_group().rules if isinstance(r, Alert)]
     return {
@@ -121,6 +137,10 @@ def watchdog_tests() -> dict[str, Any]:
                     _alert("SloctlNotificationsFailing", {"sink": "slack"}, "12m"),
                     _quiet("SloctlNotificationsFailing", "30m"),  # nothing new for 15 minutes
                     _quiet("SloctlDaemonDown", "30m"),
+                    _quiet("SloctlSloDataMissing", "23m"),  # missing 13 minutes, 10 + 5 not yet
+                    _alert(
+                        "SloctlSloDataMissing", {"service": "api", "slo": "availability"}, "26m"
+                    ),
                 ],
             },
             {

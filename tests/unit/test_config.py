@@ -46,10 +46,9 @@ def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
     path = tmp_path / "sloctl.yaml"
     path.write_text("prometheus: {bearer_token_env: PROM_TOKEN}\n")
     config = load_config(path)
-    session = config.session({"PROM_TOKEN": "s3cret"})
-    assert session.headers["Authorization"] == "Bearer s3cret"
+    assert config.credentials({"PROM_TOKEN": "s3cret"}).bearer_token == "s3cret"
     with pytest.raises(DefinitionError) as caught:
-        config.session({})
+        config.credentials({})
     assert "PROM_TOKEN is not set" in caught.value.problems[0].message
 
 
