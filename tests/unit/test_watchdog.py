@@ -26,5 +26,5 @@ def test_the_rules_are_one_group() -> None:
     assert group["name"] == "sloctl-watchdog"
     assert [r["alert"] for r in group["rules"]] == [
         "SloctlDaemonDown", "SloctlEvaluationsFailing", "SloctlSlosStale",
-        "SloctlConfigReloadFailed", "SloctlNotificationsFailing",
+        "SloctlConfigReloadFailed", "SloctlNotificationsFailing", "SloctlSloDataMissing",
     ]  # fmt: skip
