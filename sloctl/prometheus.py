@@ -57,6 +57,8 @@ ERROR_BODY_BYTES = 4096
 CONNECT_TIMEOUT = 5.0
 READ_SIZE = 65536
 MASK = "***"
+QUERY_FAULTS = frozenset({"too_large", "bad_answer"})
+"""Reasons an attempt fails that concern the query's answer, not the connection."""
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,10 @@ class PrometheusReader:
             try:
                 status, body = self._attempt(path, params)
             except _AttemptError as refused:
+                if refused.reason in QUERY_FAULTS:
+                    raise QueryError(
+                        self._scrub(refused.problem), query=expr, slos=slos, reason=refused.reason
+                    ) from refused
                 last = refused
                 if refused.retry:
                     continue
