@@ -202,7 +202,7 @@ class Daemon:
             query_errors=dict(self.query_errors), notifications=notifications,
             reload_successful=self.snapshot.reload_successful,
             cycle_durations=durations.observe(time.monotonic() - started),
-            last_data={slo.key: self.last_data[slo.key] for slo in slos},
+            slos=slos, last_data={slo.key: self.last_data[slo.key] for slo in slos},
         )  # fmt: skip
         report = CycleReport(
             seconds=time.monotonic() - started, requests=reader.requests_made, stale=len(stale),

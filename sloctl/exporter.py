@@ -26,6 +26,7 @@ from sloctl.evaluation import SloResult
 from sloctl.incidents import Incident
 from sloctl.severity import Severity
 from sloctl.signals import Sli
+from sloctl.slo import Slo
 
 PREFIX = "sloctl"
 
@@ -45,6 +46,8 @@ class Snapshot:
     notifications: Mapping[tuple[str, str], int] = field(default_factory=dict)
     reload_successful: bool = True
     cycle_durations: CycleDurations | None = None
+    slos: Sequence[Slo] = ()
+    """Every configured SLO, read this cycle or not (default: those in ``results``)."""
     last_data: Mapping[str, datetime] = field(default_factory=dict)
     """Per SLO key, the last cycle that saw its events series over the signal window (or
     the first cycle that looked, while none has)."""
@@ -134,10 +137,14 @@ class SnapshotCollector(Collector):
             "counts; a vanished exporter does not), or when it first looked, while it has not.",
             slo,
         )
-        for result in snapshot.results:
-            seen = snapshot.last_data.get(result.slo.key)
+        for each in snapshot.slos or [result.slo for result in snapshot.results]:
+            labels = [each.service, each.name]
+            # An SLO never read yet has no result, but is stale all the same.
+            stale.add_metric(labels, 1.0 if each.key in snapshot.stale else 0.0)
+            seen = snapshot.last_data.get(each.key)
             if seen is not None:
-                fresh.add_metric([result.slo.service, result.slo.name], seen.timestamp())
+                fresh.add_metric(labels, seen.timestamp())
+        for result in snapshot.results:
             labels = [result.slo.service, result.slo.name]
             b = result.budget
             budget.add_metric(labels, float(b.budget_minutes) * 60)
@@ -153,7 +160,6 @@ class SnapshotCollector(Collector):
                     burn.add_metric([*labels, window], rate)
             for value in Status:
                 status.add_metric([*labels, value.value], 1.0 if b.status is value else 0.0)
-            stale.add_metric(labels, 1.0 if result.slo.key in snapshot.stale else 0.0)
             sli = snapshot.slis.get(result.slo.key)
             if sli is None or result.slo.key in snapshot.stale:
                 continue  # last cycle's reading would pass for a current one

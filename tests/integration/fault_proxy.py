@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs
 
@@ -45,8 +47,10 @@ class Fault:
 class FaultProxy:
     """``with FaultProxy(upstream) as proxy: ... proxy.url ... proxy.fault = Fault(...)``."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, *, tls: tuple[Path, Path] | None = None) -> None:
+        """``tls``: a certificate and key file to serve HTTPS with."""
         self.upstream = upstream.rstrip("/")
+        self.scheme = "https" if tls else "http"
         self.fault: Fault | None = None
         self.requests_seen = 0
         self.faults_served = 0
@@ -54,11 +58,15 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> FaultProxy:
         self._thread.start()
@@ -128,7 +136,8 @@ class FaultProxy:
                 self.wfile.write(body)
 
             def _fault_status(self, fault: Fault, body: bytes) -> None:
-                error = {"status": "error", "errorType": "fault", "error": f"injected {fault.status}"}
+                error = {"status": "error", "errorType": "fault",
+                         "error": f"injected {fault.status}"}  # fmt: skip
                 self._reply(fault.status, json.dumps(error).encode())
 
             def _fault_hang(self, fault: Fault, body: bytes) -> None:
