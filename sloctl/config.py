@@ -65,9 +65,10 @@ SIZE_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 10**3, "MB
 def parse_size(text: str) -> int:
     """``8MiB`` -> 8388608; a size in bytes with one of :data:`SIZE_UNITS`."""
     match = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", text.strip())
-    if match is None or match.group(2) not in SIZE_UNITS:
+    unit = "B" if match is None else match.group(2) or "B"
+    if match is None or unit not in SIZE_UNITS:
         raise ValueError(f"expected a size such as 8MiB (units: {', '.join(SIZE_UNITS)})")
-    return int(match.group(1)) * SIZE_UNITS[match.group(2)]
+    return int(match.group(1)) * SIZE_UNITS[unit]
 
 
 def _size(value: Any) -> str:

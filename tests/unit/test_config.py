@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sloctl.config import Config, ConfigSpec, load_config, sinks
+from sloctl.config import Config, ConfigSpec, load_config, parse_size, sinks
 from sloctl.errors import DefinitionError
 from sloctl.notifications import AlertmanagerSink, PagerDutySink, SlackSink
+from sloctl.prometheus import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,3 +115,35 @@ def test_notification_mistakes_are_located(tmp_path: Path, text: str) -> None:
     with pytest.raises(DefinitionError) as caught:
         _config(tmp_path, text)
     assert caught.value.problems[0].location.startswith("notifications")
+
+
+def test_response_limits_and_credentials(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = _config(
+        tmp_path,
+        "prometheus:\n  max_response_size: 2MiB\n  max_series: 50\n  ca_file: ca.pem\n"
+        "  basic_auth: {username: sloctl, password_env: PROM_PASSWORD}\n",
+    )
+    assert config.limits == Limits(max_body_bytes=2 * 2**20, max_series=50)
+    credentials = config.credentials({"PROM_PASSWORD": "pw"})
+    assert credentials.basic_auth == ("sloctl", "pw")
+    assert credentials.verify == str(tmp_path / "ca.pem")  # passed per request, never overridden
+    assert _config(tmp_path, "{}\n").limits == Limits()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("12 parsecs", "expected a size"), ("100B", "at least 1KiB"), ("8mb", "expected a size")],
+)
+def test_a_bad_size_is_located(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        _config(tmp_path, f"prometheus: {{max_response_size: '{text}'}}\n")
+    [problem] = caught.value.problems
+    assert problem.location == "prometheus.max_response_size"
+    assert message in problem.message
+
+
+def test_sizes() -> None:
+    assert parse_size("8MiB") == 8 * 2**20
+    assert parse_size("500kB") == 500_000
+    assert parse_size("4096") == 4096
