@@ -286,7 +286,9 @@ class PrometheusReader:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise QueryError("Prometheus answered in an unexpected shape", query=expr) from exc
             if len(merged) > self.limits.max_series:
-                raise self._too_many(len(merged), expr, slos)
+                count = len(merged)
+                merged.clear()  # not kept alive by the error's traceback
+                raise self._too_many(count, expr, slos)
         return [Series(labels_of[k], tuple(merged[k])) for k in sorted(merged)]
 
     def _stopped(self) -> str | None:
@@ -449,6 +451,8 @@ class PrometheusReader:
             if len(body) > limit:
                 if truncate:
                     return bytes(body[:limit])
+                # The error's traceback keeps this frame: it must not keep the body too.
+                del body, chunk
                 raise _AttemptError(
                     f"answer larger than {limit} bytes (prometheus max_response_size)",
                     "too_large", retry=False,
@@ -485,7 +489,9 @@ class PrometheusReader:
             raise QueryError("Prometheus answer has no data", query=expr, slos=slos)
         result = data.get("result")
         if isinstance(result, list) and len(result) > self.limits.max_series:
-            raise self._too_many(len(result), expr, slos)
+            count = len(result)
+            del answer, data, result, body  # not kept alive by the error's traceback
+            raise self._too_many(count, expr, slos)
         return data
 
     def _too_many(self, count: int, expr: str, slos: Sequence[str]) -> QueryError:
