@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from sloctl.daemon import Daemon
 from sloctl.definitions import load_definitions
 from sloctl.errors import PrometheusUnavailableError, QueryError
 from sloctl.evaluation import evaluate
+from sloctl.exporter import exposition
 from sloctl.prometheus import Credentials, Limits, PrometheusReader, RetryPolicy
 from tests.integration.conftest import Served
 from tests.integration.fault_proxy import Fault, FaultProxy
@@ -153,3 +154,30 @@ def test_one_daemon_cycle_counts_every_failed_query(proxy: FaultProxy, tmp_path:
     assert daemon.query_errors == {"rejected": 2}
     assert daemon.ready(at)
     assert daemon.snapshot.last_success is None  # not every SLO was read
+
+
+def test_data_freshness_stops_advancing_when_the_series_vanish(
+    served: Served, tmp_path: Path
+) -> None:
+    """At the end of the history every SLO's events series are there; an hour later the
+    scrapes have stopped (as when an exporter vanishes): the timestamp stays where it was,
+    while the 30-day budgets still read from the older data."""
+    config = tmp_path / "sloctl.yaml"
+    config.write_text(
+        f"prometheus: {{url: '{served.url}', timeout: 30s}}\n"
+        f"definitions: {ROOT / 'slo-definitions'}\n"
+        f"store: {tmp_path / 'incidents.db'}\n"
+    )
+    daemon = Daemon(config, {}, structlog.get_logger())
+    daemon.load()
+    daemon.cycle(END)
+    assert set(daemon.snapshot.last_data.values()) == {END}
+    assert len(daemon.snapshot.last_data) == 8
+    later = END + timedelta(hours=1)
+    daemon.cycle(later)
+    assert set(daemon.snapshot.last_data.values()) == {END}
+    assert all(result.counts is not None for result in daemon.snapshot.results)
+    page = exposition(lambda: daemon.snapshot).decode()
+    name = 'sloctl_slo_last_data_timestamp_seconds{service="api",slo="availability"}'
+    [line] = [x for x in page.splitlines() if x.startswith(name)]
+    assert float(line.split()[1]) == END.timestamp()
