@@ -383,18 +383,16 @@ class PrometheusReader:
                 retry=True,
             ) from exc
         except requests.exceptions.SSLError as exc:
-            raise _AttemptError(f"TLS failed ({self._scrub(_reason(exc))})", "unreachable",
-                           retry=False) from exc  # fmt: skip
+            problem = f"TLS failed ({self._scrub(_reason(exc))})"
+            raise _AttemptError(problem, "unreachable", retry=False) from exc
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            connect = _cannot_connect(exc)
-            raise _AttemptError(
-                f"cannot connect ({self._scrub(_reason(exc))})" if connect
-                else f"connection lost ({self._scrub(_reason(exc))})",
-                "unreachable" if connect else "timeout", retry=True,
-            ) from exc  # fmt: skip
+            why = self._scrub(_reason(exc))
+            if _cannot_connect(exc):
+                raise _AttemptError(f"cannot connect ({why})", "unreachable", retry=True) from exc
+            raise _AttemptError(f"connection lost ({why})", "timeout", retry=True) from exc
         except requests.RequestException as exc:
-            raise _AttemptError(f"request failed ({self._scrub(_reason(exc))})", "http_error",
-                           retry=False) from exc  # fmt: skip
+            problem = f"request failed ({self._scrub(_reason(exc))})"
+            raise _AttemptError(problem, "http_error", retry=False) from exc
         try:
             limit = self.limits.max_body_bytes if response.status_code == 200 else ERROR_BODY_BYTES
             body = self._body(response, ends, limit, truncate=response.status_code != 200)
@@ -417,36 +415,37 @@ class PrometheusReader:
         elif encoding in ("", "identity"):
             decoder = None
         else:
-            raise _AttemptError(f"answer in an unknown encoding {encoding!r:.40}", "bad_answer",
-                           retry=False)  # fmt: skip
+            problem = f"answer in an unknown encoding {encoding!r:.40}"
+            raise _AttemptError(problem, "bad_answer", retry=False)
         raw = response.raw
         connection = raw.connection
         sock = getattr(connection, "sock", None)
+        late = f"no whole answer within {self.timeout:g} s"
         body = bytearray()
         while True:
+            if self.cancelled():
+                raise _AttemptError("sloctl is stopping", "deadline", retry=False)
             left = ends - self.clock()
-            if left <= 0 or self.cancelled():
-                raise _AttemptError(f"no whole answer within {self.timeout:g} s", "timeout",
-                               retry=not self.cancelled())  # fmt: skip
+            if left <= 0:
+                raise _AttemptError(late, "timeout", retry=True)
             if sock is not None:
                 sock.settimeout(left)  # one read never waits past the deadline
             try:
                 chunk = raw.read1(READ_SIZE, decode_content=False)
             except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
                 if self.clock() >= ends or isinstance(exc, urllib3.exceptions.ReadTimeoutError):
-                    raise _AttemptError(f"no whole answer within {self.timeout:g} s", "timeout",
-                                   retry=True) from exc  # fmt: skip
-                raise _AttemptError(
-                    f"connection lost ({_reason(exc)})", "timeout", retry=True
-                ) from exc
-            if not chunk:
-                break
+                    raise _AttemptError(late, "timeout", retry=True) from exc
+                problem = f"connection lost ({_reason(exc)})"
+                raise _AttemptError(problem, "timeout", retry=True) from exc
+            ended = not chunk
             if decoder is not None:
                 try:
-                    chunk = decoder.decompress(chunk, limit + 1 - len(body))
+                    # At most one byte past the limit, so a bomb is never inflated whole.
+                    room = limit + 1 - len(body)
+                    chunk = decoder.flush(room) if ended else decoder.decompress(chunk, room)
                 except zlib.error as exc:
-                    raise _AttemptError("answer does not decompress", "bad_answer",
-                                   retry=False) from exc  # fmt: skip
+                    problem = "answer does not decompress"
+                    raise _AttemptError(problem, "bad_answer", retry=False) from exc
             body += chunk
             if len(body) > limit:
                 if truncate:
@@ -457,7 +456,8 @@ class PrometheusReader:
                     f"answer larger than {limit} bytes (prometheus max_response_size)",
                     "too_large", retry=False,
                 )  # fmt: skip
-        return bytes(body)
+            if ended:
+                return bytes(body)
 
     def _data(self, status: int, body: bytes, expr: str, slos: Sequence[str]) -> dict[str, Any]:
         if status in (400, 422):
