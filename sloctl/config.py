@@ -119,6 +119,9 @@ class PrometheusSpec(_Spec):
             raise ValueError("give at most one of bearer_token_env, bearer_token_file, basic_auth")
         if not self.url.startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
+        if re.match(r"^https?://[^/?#]*@", self.url) and any(x is not None for x in given):
+            # requests would send the URL's user information instead, silently
+            raise ValueError("give credentials in the url or in bearer_token/basic_auth, not both")
         return self
 
 

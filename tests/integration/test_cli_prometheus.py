@@ -119,9 +119,8 @@ def test_basic_auth_password_is_scrubbed_from_cli_errors(served: Served, tmp_pat
     with FaultProxy(served.url) as proxy:
         proxy.fault = Fault("echo")
         config = config_file(
-            tmp_path, proxy.url.replace("://", "://urluser:url-secret@"),
-            "  basic_auth: {username: sloctl, password_file: password}\n",
-        )  # fmt: skip
+            tmp_path, proxy.url, "  basic_auth: {username: sloctl, password_file: password}\n"
+        )
         done = sloctl(
             "--log-level", "info", "report", "--config", str(config),
             "--definitions", str(ROOT / "slo-definitions"), "--at", END.isoformat(),
@@ -129,7 +128,7 @@ def test_basic_auth_password_is_scrubbed_from_cli_errors(served: Served, tmp_pat
     assert done.returncode == 3
     assert "HTTP 401" in done.stderr
     assert "Authorization: Basic ***" in done.stderr
-    for secret in (PASSWORD, "url-secret", "c2xvY3RsOnBhNTUvdyNyZC1zZWNyZXQ="):
+    for secret in (PASSWORD, "c2xvY3RsOnBhNTUvdyNyZC1zZWNyZXQ="):
         assert secret not in done.stderr
 
 

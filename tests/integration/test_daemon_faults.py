@@ -204,3 +204,30 @@ def test_a_corrupt_store_is_refused_at_start(tmp_path: Path, check: bool) -> Non
     assert done.returncode == 4, done.stderr
     assert done.stderr.startswith(f"sloctl: incident store {tmp_path / 'incidents.db'}")
     assert "Traceback" not in done.stderr
+
+
+def test_echoed_credentials_never_reach_the_daemon_logs(proxy: FaultProxy, tmp_path: Path) -> None:
+    token = "daemon-t0ken-secret"
+    port = free_port()
+    config = tmp_path / "sloctl.yaml"
+    write_config(config, proxy.url, port)
+    config.write_text(config.read_text().replace("timeout: 2s}", "timeout: 2s, "
+                                                 "bearer_token_env: PROM_TOKEN}"))  # fmt: skip
+    proxy.fault = Fault("echo")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sloctl", "--log-level", "info", "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "SLOCTL_SLACK_WEBHOOK_URL": "", "PROM_TOKEN": token},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while proxy.faults_served < 12:  # more than one cycle's queries
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the daemon never queried"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    out, logs = process.communicate()
+    assert "Authorization: Bearer ***" in logs  # the echo reached the log, masked
+    assert token not in logs + out

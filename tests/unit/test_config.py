@@ -32,6 +32,8 @@ def test_the_kubernetes_example_config_is_valid() -> None:
         pytest.param("listen: 9464\n", "listen", id="bad-listen"),
         pytest.param("listen: 127.0.0.1:99999\n", "listen", id="port-too-high"),
         pytest.param("colour: blue\n", "colour", id="unknown-key"),
+        pytest.param("prometheus: {url: 'http://u:p@h:9090', bearer_token_env: T}\n",
+                     "prometheus", id="url-and-token"),
     ],
 )  # fmt: skip
 def test_mistakes_are_located(tmp_path: Path, text: str, location: str) -> None:
