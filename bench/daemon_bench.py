@@ -48,8 +48,8 @@ class BenchDaemon(Daemon):
 
     recorded: list[tuple[str, Any]] = field(default_factory=list)
 
-    def reader(self, config: Config) -> PrometheusReader:
-        reader = super().reader(config)
+    def reader(self, config: Config, deadline: float | None = None) -> PrometheusReader:
+        reader = super().reader(config, deadline)
 
         def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
             self.recorded.append((str(response.request.url), response.request.body))

@@ -25,13 +25,14 @@ from sloctl.live_demo import run_live_demo
 from sloctl.logs import LEVELS, make_logger
 from sloctl.options import (
     DEFAULT_DEFINITIONS,
+    config_option,
     definitions_option,
+    past_time,
     policy_option,
+    prometheus_reader,
     prometheus_url_option,
 )
-from sloctl.prometheus import PrometheusReader
 from sloctl.report import OutputFormat, render
-from sloctl.times import parse_time
 from sloctl.window import Month, WindowKind
 
 
@@ -68,6 +69,7 @@ def validate(directory: Path) -> None:
 
 @main.command()
 @prometheus_url_option
+@config_option
 @definitions_option
 @click.option("--at", "at_text", metavar="TIME", help="RFC 3339 evaluation time (default: now).")
 @click.option("--month", "month_text", metavar="YYYY-MM", help="Report on that calendar month.")
@@ -98,6 +100,7 @@ def validate(directory: Path) -> None:
 def report(
     ctx: click.Context,
     prometheus_url: str,
+    config_path: Path | None,
     definitions: Path,
     at_text: str | None,
     month_text: str | None,
@@ -106,14 +109,16 @@ def report(
     timeout: float,
 ) -> None:
     """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
-    at = parse_time(at_text) if at_text else datetime.now(UTC)
+    at = past_time(at_text, datetime.now(UTC), "--at")
     month = Month.parse(month_text) if month_text else None
     if month is not None and window == WindowKind.ROLLING.value:
         raise click.UsageError("--month reports a calendar month; it cannot be --window rolling")
     slos = load_definitions(definitions)
-    reader = PrometheusReader(prometheus_url, timeout=timeout, logger=ctx.obj["logger"])
+    reader = prometheus_reader(
+        ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"], timeout=timeout
+    )
     evaluation = evaluate(
-        slos, reader, at, kind=WindowKind(window) if window else None, month=month
+        slos, reader, at, kind=WindowKind(window) if window else None, month=month, coverage=True
     )
     ctx.obj["logger"].info(
         "report_evaluated",
@@ -244,15 +249,19 @@ main.add_command(incidents)
 
 @main.command()
 @prometheus_url_option
+@config_option
 @definitions_option
 @policy_option
 @click.option("--from", "start_text", required=True, metavar="TIME", help="RFC 3339 start.")
 @click.option("--to", "end_text", required=True, metavar="TIME", help="RFC 3339 end.")
 @click.option("--step", default="1m", show_default=True, help="Evaluation step.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
 @friendly_errors
 def backtest(
+    ctx: click.Context,
     prometheus_url: str,
+    config_path: Path | None,
     definitions: Path,
     policy_path: Path | None,
     start_text: str,
@@ -265,10 +274,12 @@ def backtest(
         step_seconds = parse_duration(step)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--step") from exc
-    backtest_command(
-        prometheus_url, definitions, policy_path, parse_time(start_text), parse_time(end_text),
-        f"{step_seconds}s", output,
-    )  # fmt: skip
+    now = datetime.now(UTC)
+    start, end = past_time(start_text, now, "--from"), past_time(end_text, now, "--to")
+    reader = prometheus_reader(
+        ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"]
+    )
+    backtest_command(reader, definitions, policy_path, start, end, f"{step_seconds}s", output)
 
 
 @main.command("demo-service")
@@ -308,6 +319,7 @@ def run(ctx: click.Context, config_path: Path, check: bool) -> None:
     daemon = Daemon(config_path, dict(os.environ), ctx.obj["logger"])
     if check:
         daemon.load()
+        daemon.check_store(create=False)
         click.echo(f"{config_path} is valid")
         return
     daemon.run()

@@ -6,7 +6,9 @@ prometheus:
   timeout: 10s
   bearer_token_env: PROMETHEUS_TOKEN   # or bearer_token_file, or basic_auth
   ca_file: /etc/ssl/prometheus-ca.pem
-interval: 30s
+  max_response_size: 8MiB              # a bigger answer fails that query (default 8MiB)
+  max_series: 10000                    # so does one with more series
+interval: 30s                          # each cycle must finish within it (at least 5s)
 definitions: slo-definitions
 policy: deploy/policy.yaml
 store: /var/lib/sloctl/incidents.db
@@ -32,13 +34,13 @@ Secrets never sit in the file: it names the environment variable or file that ho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-import requests
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -56,6 +58,7 @@ from sloctl.durations import parse_duration
 from sloctl.errors import DefinitionError, Problem
 from sloctl.notifications import PAGERDUTY_URL, AlertmanagerSink, PagerDutySink, Sink, SlackSink
 from sloctl.outbox import DeliveryPolicy, sinks_from_env
+from sloctl.prometheus import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
 
 CONFIGURATION = "the configuration"
 
@@ -68,6 +71,28 @@ def _duration(value: Any) -> str:
 
 
 Duration = Annotated[str, BeforeValidator(_duration)]
+
+SIZE_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 10**3, "MB": 10**6}
+
+
+def parse_size(text: str) -> int:
+    """``8MiB`` -> 8388608; a size in bytes with one of :data:`SIZE_UNITS`."""
+    match = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", text.strip())
+    unit = "B" if match is None else match.group(2) or "B"
+    if match is None or unit not in SIZE_UNITS:
+        raise ValueError(f"expected a size such as 8MiB (units: {', '.join(SIZE_UNITS)})")
+    return int(match.group(1)) * SIZE_UNITS[unit]
+
+
+def _size(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a size such as 8MiB")
+    if parse_size(value) < 1024:
+        raise ValueError("must be at least 1KiB")
+    return value
+
+
+Size = Annotated[str, BeforeValidator(_size)]
 
 
 class _Spec(BaseModel):
@@ -97,6 +122,8 @@ class PrometheusSpec(_Spec):
     bearer_token_file: Path | None = None
     basic_auth: BasicAuthSpec | None = None
     ca_file: Path | None = None
+    max_response_size: Size = f"{DEFAULT_MAX_BODY_BYTES // 2**20}MiB"
+    max_series: int = Field(DEFAULT_MAX_SERIES, ge=1)
 
     @model_validator(mode="after")
     def _checks(self) -> Self:
@@ -105,6 +132,9 @@ class PrometheusSpec(_Spec):
             raise ValueError("give at most one of bearer_token_env, bearer_token_file, basic_auth")
         if not self.url.startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
+        if re.match(r"^https?://[^/?#]*@", self.url) and any(x is not None for x in given):
+            # requests would send the URL's user information instead, silently
+            raise ValueError("give credentials in the url or in bearer_token/basic_auth, not both")
         return self
 
 
@@ -211,20 +241,22 @@ class Config:
         """Paths in the file are relative to the file's directory."""
         return path if path.is_absolute() else self.source.parent / path
 
-    def session(self, env: Mapping[str, str]) -> requests.Session:
-        """An HTTP session with the configured authentication and CA; secrets read now."""
+    @property
+    def limits(self) -> Limits:
         prometheus = self.spec.prometheus
-        session = requests.Session()
-        if prometheus.ca_file is not None:
-            session.verify = str(self.relative(prometheus.ca_file))
+        return Limits(parse_size(prometheus.max_response_size), prometheus.max_series)
+
+    def credentials(self, env: Mapping[str, str]) -> Credentials:
+        """The configured authentication and CA for Prometheus; secrets read now."""
+        prometheus = self.spec.prometheus
+        ca_file = None if prometheus.ca_file is None else str(self.relative(prometheus.ca_file))
         token = _secret(env, prometheus.bearer_token_env, prometheus.bearer_token_file, self)
-        if token:
-            session.headers["Authorization"] = f"Bearer {token}"
+        basic = None
         if prometheus.basic_auth is not None:
             auth = prometheus.basic_auth
             password = _secret(env, auth.password_env, auth.password_file, self)
-            session.auth = (auth.username, password or "")
-        return session
+            basic = (auth.username, password or "")
+        return Credentials(bearer_token=token, basic_auth=basic, ca_file=ca_file)
 
 
 def _secret(

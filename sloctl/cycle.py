@@ -24,6 +24,8 @@ class CycleResult:
     queries: int = 0
     slis: dict[str, Sli] = field(default_factory=dict)
     """Each readable SLO's indicator over its service's signal window."""
+    failed_slos: dict[str, str] = field(default_factory=dict)
+    """The SLOs whose signal queries failed, and why."""
 
 
 def evaluate_incidents(
@@ -42,8 +44,9 @@ def evaluate_incidents(
     """
     reading = read_signals(planned, reader, at)
     result = CycleResult(
-        skipped=dict(reading.failed), queries=reading.queries, slis=dict(reading.slis)
-    )
+        skipped=dict(reading.failed), queries=reading.queries, slis=dict(reading.slis),
+        failed_slos=dict(reading.failed_slos),
+    )  # fmt: skip
     for service, signals in reading.signals.items():
         try:
             result.events += _decide_and_commit(store, sinks, policy, service, signals, at)

@@ -9,6 +9,9 @@ line and an exit code; anything else is a bug and keeps its traceback::
     └── PrometheusError        anything that went wrong talking to Prometheus
         ├── PrometheusUnavailableError   unreachable, timing out or overloaded after retries
         └── QueryError              Prometheus refused a query (400 / 422) or answered garbage
+
+Every :class:`PrometheusError` carries a ``reason`` (one of :data:`QUERY_ERROR_REASONS`), the
+label ``sloctl_query_errors_total`` counts it by.
 """
 
 from __future__ import annotations
@@ -59,20 +62,43 @@ class DefinitionError(SloctlError):
         return "\n".join([str(self), *(f"  {p}" for p in self.problems)])
 
 
+QUERY_ERROR_REASONS = (
+    "unreachable",  # no connection could be made (refused, unknown host, connect timeout)
+    "timeout",  # connected, but no whole answer within the request's deadline
+    "deadline",  # the cycle's time ran out (or the daemon is stopping) before the query
+    "overloaded",  # 503 after every retry
+    "http_error",  # any other unexpected status (401, 403, 404, 500, ...)
+    "rejected",  # 400 or 422: the query's own fault
+    "too_large",  # the answer exceeded the body size or series limit
+    "bad_answer",  # not JSON, an error status, or not the expected shape
+)
+
+
 class PrometheusError(SloctlError):
     """Talking to Prometheus failed."""
 
     exit_code = 3
 
+    def __init__(self, message: str, *, reason: str) -> None:
+        if reason not in QUERY_ERROR_REASONS:
+            raise ValueError(f"unknown query error reason {reason!r}")
+        self.reason = reason
+        super().__init__(message)
+
 
 class PrometheusUnavailableError(PrometheusError):
     """Prometheus could not be reached, timed out or stayed overloaded after retries."""
+
+    def __init__(self, message: str, *, reason: str = "unreachable") -> None:
+        super().__init__(message, reason=reason)
 
 
 class QueryError(PrometheusError):
     """Prometheus rejected a query or returned something sloctl cannot read."""
 
-    def __init__(self, message: str, *, query: str, slos: Sequence[str] = ()) -> None:
+    def __init__(
+        self, message: str, *, query: str, slos: Sequence[str] = (), reason: str = "bad_answer"
+    ) -> None:
         self.query = query
         self.slos = tuple(slos)
         one_line = " ".join(query.split())
@@ -80,4 +106,4 @@ class QueryError(PrometheusError):
         if len(self.slos) > 3:
             shown += f" and {len(self.slos) - 3} more"
         who = f" for SLO {shown}" if shown else ""
-        super().__init__(f"{message}{who}; query: {one_line}")
+        super().__init__(f"{message}{who}; query: {one_line}", reason=reason)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sloctl import promql
 from sloctl.budget import (
     Budget,
     Counts,
@@ -17,7 +18,9 @@ from sloctl.budget import (
     error_ratio,
     minutes,
 )
+from sloctl.errors import PrometheusError
 from sloctl.plan import CountRequest, Readings, Sample, counts_from, plan, split_answer
+from sloctl.promql import Shape
 from sloctl.slo import Slo
 from sloctl.window import Month, Span, WindowKind, span_for
 
@@ -26,6 +29,9 @@ BURN_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("6h", timedelta(hours=6)),
 )
 CURRENT_BURN = "1h"
+COVERAGE_POINTS = 720
+"""How finely coverage is sampled over a window: 720 points is an hour per point over 30 days."""
+COVERAGE_MIN_STEP = 60
 
 
 class InstantReader(Protocol):
@@ -42,6 +48,9 @@ class SloResult:
     burn_counts: dict[str, Counts | None]
     budget: Budget
     note: str = ""
+    coverage: float | None = None
+    """Share of the measured window in which the SLO's total series existed (None: not
+    asked). Below 1 the budget is judged on part of the window only."""
 
     @property
     def burn_rates(self) -> dict[str, float | None]:
@@ -57,7 +66,10 @@ class SloResult:
 class Evaluation:
     at: datetime
     results: tuple[SloResult, ...]
+    """Every SLO that could be read (all of them unless ``failed`` says otherwise)."""
     queries: int
+    failed: Mapping[str, PrometheusError] = field(default_factory=dict)
+    """SLO keys whose query failed, with the error; only when evaluated with ``isolate``."""
 
 
 def query_time(slo: Slo, end: datetime) -> datetime:
@@ -81,8 +93,16 @@ def evaluate(
     *,
     kind: WindowKind | None = None,
     month: Month | None = None,
+    isolate: bool = False,
+    coverage: bool = False,
 ) -> Evaluation:
-    """Read and judge every SLO at ``at`` (or over ``month``)."""
+    """Read and judge every SLO at ``at`` (or over ``month``).
+
+    A failed query raises, unless ``isolate``: then only the SLOs of that query are left out
+    (in ``failed``, with the error) and every other query is still asked. With ``coverage``,
+    each result also says which share of its window had data (one more query per metric
+    family of totals).
+    """
     spans = {slo.key: span_for(slo, at, kind=kind, month=month) for slo in slos}
     requests = [
         CountRequest(
@@ -96,12 +116,93 @@ def evaluate(
         for slo in slos
     ]
     readings: Readings = {}
+    failed: dict[str, PrometheusError] = {}
     batches = plan(requests)
     for batch in batches:
-        samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
+        try:
+            samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
+        except PrometheusError as exc:
+            if not isolate:
+                raise
+            failed.update(dict.fromkeys(batch.slo_keys, exc))
+            continue
         split_answer(batch, samples, into=readings)
-    results = tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
-    return Evaluation(at=at, results=results, queries=len(batches))
+    covered: dict[str, float] = {}
+    queries = len(batches)
+    if coverage:
+        for query in coverage_queries(slos, spans):
+            queries += 1
+            try:
+                samples = reader.instant(query.expr, query.time, slos=query.slo_keys)
+            except PrometheusError as exc:
+                if not isolate:
+                    raise
+                failed.update(dict.fromkeys(query.slo_keys, exc))
+                continue
+            covered.update(query.shares(samples))
+    results = tuple(
+        replace(
+            _judge(slo, spans[slo.key], readings),
+            coverage=covered.get(slo.key, 0.0) if coverage else None,
+        )
+        for slo in slos
+        if slo.key not in failed
+    )
+    return Evaluation(at=at, results=results, queries=queries, failed=failed)
+
+
+@dataclass(frozen=True)
+class CoverageQuery:
+    """For SLOs whose totals share one shape and window: at how many evenly spaced points of
+    the window their total series existed."""
+
+    expr: str
+    time: datetime
+    split: tuple[str, ...]
+    members: Mapping[tuple[str, ...], tuple[str, ...]]
+    points: int
+
+    @property
+    def slo_keys(self) -> tuple[str, ...]:
+        return tuple(sorted({key for keys in self.members.values() for key in keys}))
+
+    def shares(self, samples: Sequence[Sample]) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for sample in samples:
+            key = tuple(sample.labels.get(label, "") for label in self.split)
+            if math.isfinite(sample.value):
+                for slo_key in self.members.get(key, ()):
+                    found[slo_key] = min(1.0, max(0.0, sample.value / self.points))
+        return found
+
+
+def coverage_queries(slos: Sequence[Slo], spans: Mapping[str, Span]) -> list[CoverageQuery]:
+    """One query per shape of total series, window and time: ``count_over_time`` of the
+    series' presence, sampled at :data:`COVERAGE_POINTS` points of the window."""
+    groups: dict[tuple[Shape, int, datetime], dict[tuple[str, ...], list[str]]] = {}
+    for slo in slos:
+        span = spans[slo.key]
+        total = slo.indicator.total
+        shape, key = Shape.of(total, promql.shared_split_labels(total))
+        time = query_time(slo, span.end)
+        groups.setdefault((shape, span.measured_seconds, time), {}).setdefault(key, []).append(
+            slo.key
+        )
+    queries = []
+    for (shape, seconds, time), members in sorted(groups.items()):
+        step = max(COVERAGE_MIN_STEP, seconds // COVERAGE_POINTS)
+        present = f"group {promql.by_clause(shape.split)} ({shape.selector(members).render()})"
+        expr = f"count_over_time({promql.subquery(present, seconds, step)})"
+        queries.append(
+            CoverageQuery(
+                expr,
+                time,
+                shape.split,
+                {key: tuple(sorted(keys)) for key, keys in sorted(members.items())},
+                max(1, seconds // step),
+            )
+        )
+    return queries
 
 
 def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:

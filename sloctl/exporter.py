@@ -26,6 +26,7 @@ from sloctl.evaluation import SloResult
 from sloctl.incidents import Incident
 from sloctl.severity import Severity
 from sloctl.signals import Sli
+from sloctl.slo import Slo
 
 PREFIX = "sloctl"
 
@@ -47,6 +48,11 @@ class Snapshot:
     """Per sink: messages still pending, and the age in seconds of the oldest (0 when none)."""
     reload_successful: bool = True
     cycle_durations: CycleDurations | None = None
+    slos: Sequence[Slo] = ()
+    """Every configured SLO, read this cycle or not (default: those in ``results``)."""
+    last_data: Mapping[str, datetime] = field(default_factory=dict)
+    """Per SLO key, the last cycle that saw its events series over the signal window (or
+    the first cycle that looked, while none has)."""
 
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -127,6 +133,19 @@ class SnapshotCollector(Collector):
             "95th percentile latency over the signal window (latency SLOs).",
             (*slo, "window"),
         )
+        fresh = _gauge(
+            "slo_last_data_timestamp_seconds",
+            "When sloctl last saw the SLO's events series over the signal window (zero traffic "
+            "counts; a vanished exporter does not), or when it first looked, while it has not.",
+            slo,
+        )
+        for each in snapshot.slos or [result.slo for result in snapshot.results]:
+            labels = [each.service, each.name]
+            # An SLO never read yet has no result, but is stale all the same.
+            stale.add_metric(labels, 1.0 if each.key in snapshot.stale else 0.0)
+            seen = snapshot.last_data.get(each.key)
+            if seen is not None:
+                fresh.add_metric(labels, seen.timestamp())
         for result in snapshot.results:
             labels = [result.slo.service, result.slo.name]
             b = result.budget
@@ -143,7 +162,6 @@ class SnapshotCollector(Collector):
                     burn.add_metric([*labels, window], rate)
             for value in Status:
                 status.add_metric([*labels, value.value], 1.0 if b.status is value else 0.0)
-            stale.add_metric(labels, 1.0 if result.slo.key in snapshot.stale else 0.0)
             sli = snapshot.slis.get(result.slo.key)
             if sli is None or result.slo.key in snapshot.stale:
                 continue  # last cycle's reading would pass for a current one
@@ -153,7 +171,7 @@ class SnapshotCollector(Collector):
             if sli.p95_seconds is not None:
                 p95.add_metric([*labels, window], sli.p95_seconds)
         yield from (left_ratio, left_seconds, consumed, budget, ratio, burn, status, stale)
-        yield from (sli_ratio, p95)
+        yield from (sli_ratio, p95, fresh)
 
     def _incidents(self, snapshot: Snapshot) -> Iterator[Metric]:
         each = _gauge("incident_open", "1 for each open incident.",
@@ -193,8 +211,11 @@ class SnapshotCollector(Collector):
                       "When the last evaluation that read every SLO finished.", ())  # fmt: skip
         if snapshot.last_success is not None:
             last.add_metric([], snapshot.last_success.timestamp())
-        errors = CounterMetricFamily(f"{PREFIX}_query_errors", "Failed Prometheus queries.",
-                                     labels=["reason"])  # fmt: skip
+        errors = CounterMetricFamily(
+            f"{PREFIX}_query_errors",
+            "Failed Prometheus queries (budget and signal queries, after retries), by reason.",
+            labels=["reason"],
+        )
         for reason, count in sorted(snapshot.query_errors.items()):
             errors.add_metric([reason], count)
         sent = CounterMetricFamily(f"{PREFIX}_notifications", "Notification attempts.",

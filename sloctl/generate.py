@@ -61,15 +61,27 @@ class Output:
         return changes
 
     def write(self) -> list[str]:
-        """Write every file and remove owned files no longer generated; returns what changed."""
+        """Write every file and remove owned files no longer generated; returns what changed.
+
+        A directory that cannot be created or written (a file in the way, no permission) is
+        one error naming the path, not a traceback.
+        """
         changed = self.drift()
-        for name in self.owned() - set(self.files):
-            (self.directory / name).unlink()
-        for name, content in self.files.items():
-            path = self.directory / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.is_file() or path.read_text(encoding="utf-8") != content:
-                path.write_text(content, encoding="utf-8")
+        path = self.directory
+        try:
+            if path.exists() and not path.is_dir():
+                raise NotADirectoryError(20, "it is a file, not a directory", str(path))
+            for name in self.owned() - set(self.files):
+                path = self.directory / name
+                path.unlink()
+            for name, content in self.files.items():
+                path = self.directory / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.is_file() or path.read_text(encoding="utf-8") != content:
+                    path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            where = exc.filename or path
+            raise GenerationError(f"cannot write {where}: {exc.strerror or exc}") from exc
         return changed
 
 

@@ -33,7 +33,14 @@ from sloctl.incidents import (
     move,
 )
 from sloctl.notifications import EventKind, Sink
-from sloctl.options import definitions_option, policy_option, prometheus_url_option
+from sloctl.options import (
+    config_option,
+    definitions_option,
+    past_time,
+    policy_option,
+    prometheus_reader,
+    prometheus_url_option,
+)
 from sloctl.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
 from sloctl.policy import Cause, Finding, Policy, load_policy
 from sloctl.postmortem import render as render_postmortem
@@ -43,10 +50,11 @@ from sloctl.severity import Severity
 from sloctl.signals import signal_plan
 from sloctl.slo import LatencyIndicator
 from sloctl.store import Store, open_store
-from sloctl.times import parse_time
 
 DEFAULT_STORE = Path("sloctl-incidents.db")
 OUTPUTS = ("table", "json")
+READ_ONLY = frozenset({"list", "show", "postmortem"})
+"""Subcommands that only read the store: they open it read-only and never create one."""
 
 
 def _timestamp(moment: datetime | None) -> str | None:
@@ -104,7 +112,12 @@ def _incident_table(incidents: list[Incident]) -> Table:
 
 
 def _store(ctx: click.Context) -> Store:
-    store: Store = ctx.obj["store"]
+    """The store, opened when a command first needs it (so ``--help`` opens nothing)."""
+    store: Store | None = ctx.obj.get("store")
+    if store is None:
+        store = open_store(ctx.obj["store_path"], read_only=ctx.obj["read_only"])
+        ctx.obj["store"] = store
+        ctx.find_root().call_on_close(store.close)
     return store
 
 
@@ -201,13 +214,14 @@ def incidents(ctx: click.Context, store_path: Path, config_path: Path | None) ->
     else:
         found = sinks_from_env(os.environ)
         sinks_from = f"no --config, and {names}"
+    ctx.obj["config_path"] = config_path
     ctx.obj["sinks"] = found
     ctx.obj["sinks_from"] = sinks_from
     ctx.obj["courier"] = Courier(
         found, delivery_policy(config), webhook_verify(config), logger=ctx.obj["logger"]
     )
-    ctx.obj["store"] = open_store(store_path)
-    ctx.call_on_close(ctx.obj["store"].close)
+    ctx.obj["store_path"] = store_path
+    ctx.obj["read_only"] = ctx.invoked_subcommand in READ_ONLY
 
 
 output_option = click.option(
@@ -219,6 +233,7 @@ output_option = click.option(
 @click.option("--all", "everything", is_flag=True, help="Resolved incidents too.")
 @output_option
 @click.pass_context
+@friendly_errors
 def list_incidents(ctx: click.Context, everything: bool, output: str) -> None:
     """Open incidents (or all of them)."""
     found = _store(ctx).incidents(open_only=not everything)
@@ -363,14 +378,15 @@ def declare_incident(
 
 @incidents.command()
 @prometheus_url_option
+@config_option
 @definitions_option
 @policy_option
 @click.option("--at", "at_text", metavar="TIME", help="Evaluate as of this RFC 3339 time.")
 @click.pass_context
 @friendly_errors
 def evaluate(
-    ctx: click.Context, prometheus_url: str, definitions: Path, policy_path: Path | None,
-    at_text: str | None,
+    ctx: click.Context, prometheus_url: str, config_path: Path | None, definitions: Path,
+    policy_path: Path | None, at_text: str | None,
 ) -> None:  # fmt: skip
     """One evaluation: read the signals, apply the policy, store and announce what changed.
 
@@ -380,9 +396,15 @@ def evaluate(
     """
     store = _store(ctx)
     sinks: dict[str, Sink] = ctx.obj["sinks"]
-    at = (parse_time(at_text) if at_text else _now()).replace(second=0, microsecond=0)
+    at = past_time(at_text, _now(), "--at").replace(second=0, microsecond=0)
     policy = load_policy(policy_path) if policy_path else Policy()
-    reader = PrometheusReader(prometheus_url, logger=ctx.obj["logger"])
+    if config_path is None and (
+        ctx.get_parameter_source("prometheus_url") is not click.core.ParameterSource.COMMANDLINE
+    ):
+        config_path = ctx.obj["config_path"]  # `sloctl incidents --config FILE evaluate`
+    reader = prometheus_reader(
+        ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"]
+    )
     planned = signal_plan(load_definitions(definitions), policy)
     result = evaluate_incidents(store, sinks, policy, planned, reader, at)
     for service, reason in result.skipped.items():
@@ -467,7 +489,7 @@ def _consumed(incident: Incident, url: str, definitions: Path, now: datetime) ->
 
 
 def backtest_command(
-    prometheus_url: str, definitions: Path, policy_path: Path | None, start: datetime,
+    reader: PrometheusReader, definitions: Path, policy_path: Path | None, start: datetime,
     end: datetime, step: str, output: str,
 ) -> None:  # fmt: skip
     """Run the backtest and print what it would have declared."""
@@ -476,7 +498,7 @@ def backtest_command(
     step_delta = timedelta(seconds=parse_duration(step))
     policy = load_policy(policy_path) if policy_path else Policy()
     slos = load_definitions(definitions)
-    found = run_backtest(slos, PrometheusReader(prometheus_url), policy, start, end, step_delta)
+    found = run_backtest(slos, reader, policy, start, end, step_delta)
     rows = [
         {
             "id": r.incident.id,

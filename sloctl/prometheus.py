@@ -1,30 +1,128 @@
 """The Prometheus HTTP API reader: the only code in sloctl that talks to Prometheus.
 
-Every call has a timeout. 503s and network errors are retried with exponential backoff and
-full jitter; 400 and 422 are the query's fault and are reported at once with the SLOs and the
-query they concern. Range queries are split so that no request asks for more than 11,000
-points per series.
+Bounded in time and memory, whatever the peer does:
+
+- every attempt has a total deadline (``timeout``): the answer is streamed and each read
+  waits at most for the time left, so a peer trickling a byte a second is cut off on time;
+  a reader may also carry an overall ``deadline`` (the daemon's cycle) and a ``cancelled``
+  check (SIGTERM), after which queries fail at once;
+- bodies are streamed into a buffer capped at ``limits.max_body_bytes`` (decompressed size,
+  so a gzip bomb is cut off too), and an answer with more than ``limits.max_series`` series
+  is refused: that query fails, nothing else;
+- 503s and network errors are retried with exponential backoff and full jitter, within the
+  deadline; 400 and 422 are the query's fault and are reported at once with the SLOs and the
+  query they concern. Only a failure to connect at all makes the rest of the reader's queries
+  fail at once: one overloaded or refused query does not blind the others;
+- credentials (:class:`Credentials`) are applied to each request, with ``verify`` passed per
+  request so that ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` cannot override a configured
+  CA file; every configured secret is scrubbed from every message the reader makes,
+  including error bodies a proxy echoes back.
+
+Range queries are split so that no request asks for more than 11,000 points per series.
+Each failed query is counted in ``failures`` by reason (see :data:`QUERY_ERROR_REASONS`).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import re
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import requests
+import urllib3.exceptions
 
-from sloctl.errors import PrometheusUnavailableError, QueryError
+from sloctl.errors import PrometheusError, PrometheusUnavailableError, QueryError
 from sloctl.logs import make_logger
 from sloctl.plan import Sample
 
 MAX_POINTS = 11_000
 RETRY_STATUS = frozenset({503})
+ANSWERED_STATUS = frozenset({200, 400, 422})
+"""Statuses that show Prometheus is up and evaluating queries (readiness)."""
+DEFAULT_MAX_BODY_BYTES = 8 * 2**20
+"""8 MiB: a batched answer for a thousand SLOs is a few kilobytes; parsed, 8 MiB of JSON is
+still well under the memory of a 256 MiB pod."""
+DEFAULT_MAX_SERIES = 10_000
+ERROR_BODY_BYTES = 4096
+"""How much of a refusal's body is read to quote its error."""
+CONNECT_TIMEOUT = 5.0
+READ_SIZE = 65536
+MASK = "***"
+QUERY_FAULTS = frozenset({"too_large", "bad_answer"})
+"""Reasons an attempt fails that concern the query's answer, not the connection."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one answer may weigh."""
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_series: int = DEFAULT_MAX_SERIES
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to authenticate to Prometheus and which CA to trust, applied to every request."""
+
+    bearer_token: str | None = None
+    basic_auth: tuple[str, str] | None = None
+    ca_file: str | None = None
+
+    @property
+    def verify(self) -> str | bool:
+        return self.ca_file if self.ca_file is not None else True
+
+
+def secrets_of(url: str, credentials: Credentials) -> tuple[str, ...]:
+    """Every string that must never appear in a message: the token, the password, the
+    user-information and query values of the URL, and the forms they take on the wire
+    (percent-encoded, and base64 in a ``Basic`` header that a proxy may echo back)."""
+    found: set[str] = set()
+    if credentials.bearer_token:
+        found.add(credentials.bearer_token)
+    pairs: list[tuple[str, str]] = []
+    if credentials.basic_auth is not None:
+        pairs.append(credentials.basic_auth)
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)@", url)
+    if match is not None:
+        user, _, password = match.group(1).partition(":")
+        pairs.append((unquote(user), unquote(password)))
+        found |= {password, unquote(password)} if password else {user, unquote(user)}
+    for user, password in pairs:
+        if password:
+            found |= {password, quote(password, safe="")}
+        found.add(base64.b64encode(f"{user}:{password}".encode()).decode())
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        query = url.partition("?")[2]
+    for _, value in parse_qsl(query, keep_blank_values=False):
+        found |= {value, quote(value, safe="")}
+    return tuple(sorted((s for s in found if s), key=len, reverse=True))
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret masked, longest first (so no part of one survives)."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+class _AttemptError(Exception):
+    """One attempt failed; ``retry`` says whether another attempt may help."""
+
+    def __init__(self, problem: str, reason: str, *, retry: bool) -> None:
+        super().__init__(problem)
+        self.problem, self.reason, self.retry = problem, reason, retry
 
 
 @dataclass(frozen=True)
@@ -84,29 +182,68 @@ def range_chunks(
 class PrometheusReader:
     """Instant and range queries against one Prometheus-compatible API.
 
-    ``session``, ``sleep`` and ``rng`` are passed in so tests and the daemon decide about
-    connections, waiting and randomness; ``requests_made`` counts HTTP requests sent.
+    ``session``, ``sleep``, ``clock`` and ``rng`` are passed in so tests and the daemon
+    decide about connections, waiting, time and randomness; ``requests_made`` counts HTTP
+    requests sent, ``answered`` the answers that showed Prometheus evaluating queries, and
+    ``failures`` the failed queries by reason.
     """
 
     url: str
     session: requests.Session = field(default_factory=requests.Session)
     timeout: float = 30.0
+    """Total seconds one attempt may take, from connecting to the last byte."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
     logger: Any = field(default_factory=make_logger)
+    credentials: Credentials = field(default_factory=Credentials)
+    limits: Limits = field(default_factory=Limits)
+    deadline: float | None = None
+    """A ``clock()`` time after which no query is started and no answer awaited."""
+    cancelled: Callable[[], bool] = lambda: False
+    clock: Callable[[], float] = time.monotonic
     requests_made: int = 0
+    answered: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
     shown_url: str = field(init=False, default="")
+    secrets: tuple[str, ...] = field(init=False, default=())
     gave_up: str | None = field(init=False, default=None)
-    """Why the last query failed after every retry; later queries fail at once with it, so
-    a Prometheus that is down costs one query's retries, not every query's."""
+    """Why Prometheus could not be connected to at all; later queries fail at once with it,
+    so a Prometheus that is down costs one query's retries, not every query's."""
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
         self.shown_url = redact(self.url)
+        self.secrets = secrets_of(self.url, self.credentials)
 
     def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
         """Evaluate ``expr`` at exactly ``at``; the result must be an instant vector."""
+        try:
+            return self._instant(expr, at, slos)
+        except PrometheusError as exc:
+            self._count(exc)
+            raise
+
+    def range(
+        self,
+        expr: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+        *,
+        slos: Sequence[str] = (),
+    ) -> list[Series]:
+        """Evaluate ``expr`` every ``step`` from ``start`` to ``end``, in chunks under the limit."""
+        try:
+            return self._range(expr, start, end, step, slos)
+        except PrometheusError as exc:
+            self._count(exc)
+            raise
+
+    def _count(self, exc: PrometheusError) -> None:
+        self.failures[exc.reason] = self.failures.get(exc.reason, 0) + 1
+
+    def _instant(self, expr: str, at: datetime, slos: Sequence[str]) -> list[Sample]:
         data = self._get("/api/v1/query", {"query": expr, "time": _unix(at)}, expr, slos)
         try:
             if data["resultType"] != "vector":
@@ -120,16 +257,9 @@ class PrometheusReader:
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
             raise QueryError("Prometheus answered in an unexpected shape", query=expr) from exc
 
-    def range(
-        self,
-        expr: str,
-        start: datetime,
-        end: datetime,
-        step: timedelta,
-        *,
-        slos: Sequence[str] = (),
+    def _range(
+        self, expr: str, start: datetime, end: datetime, step: timedelta, slos: Sequence[str]
     ) -> list[Series]:
-        """Evaluate ``expr`` every ``step`` from ``start`` to ``end``, in chunks under the limit."""
         merged: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
         labels_of: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
         for chunk_start, chunk_end in range_chunks(start, end, step):
@@ -155,87 +285,255 @@ class PrometheusReader:
                     )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise QueryError("Prometheus answered in an unexpected shape", query=expr) from exc
+            if len(merged) > self.limits.max_series:
+                count = len(merged)
+                merged.clear()  # not kept alive by the error's traceback
+                raise self._too_many(count, expr, slos)
         return [Series(labels_of[k], tuple(merged[k])) for k in sorted(merged)]
+
+    def _stopped(self) -> str | None:
+        """Why no query may be sent now, if so."""
+        if self.cancelled():
+            return "sloctl is stopping"
+        if self.deadline is not None and self.clock() >= self.deadline:
+            return "the cycle's time ran out"
+        return None
 
     def _get(
         self, path: str, params: dict[str, str], expr: str, slos: Sequence[str]
     ) -> dict[str, Any]:
         if self.gave_up is not None:
             raise PrometheusUnavailableError(self.gave_up)
-        last_problem = ""
+        stopped = self._stopped()
+        if stopped is not None:
+            raise PrometheusUnavailableError(
+                f"query to Prometheus at {self.shown_url} not sent: {stopped}", reason="deadline"
+            )
+        last = _AttemptError("", "unreachable", retry=True)
+        attempts = 0
         for attempt in range(self.retry.attempts):
             if attempt:
                 pause = self.retry.delay(attempt - 1, self.rng)
+                if self.deadline is not None and self.clock() + pause >= self.deadline:
+                    break  # no time left for another attempt in this cycle
                 self.logger.info(
                     "prometheus_retry",
                     attempt=attempt,
                     pause_seconds=round(pause, 3),
-                    problem=last_problem,
+                    problem=last.problem,
                     path=path,
                 )
                 self.sleep(pause)
-            self.requests_made += 1
+                if self._stopped() is not None:
+                    break
+            attempts += 1
             try:
-                response = self.session.post(
-                    f"{self.url}{path}",
-                    data=params,
-                    timeout=(min(5.0, self.timeout), self.timeout),
+                status, body = self._attempt(path, params)
+            except _AttemptError as refused:
+                if refused.reason in QUERY_FAULTS:
+                    raise QueryError(
+                        self._scrub(refused.problem), query=expr, slos=slos, reason=refused.reason
+                    ) from refused
+                last = refused
+                if refused.retry:
+                    continue
+                break
+            if status in RETRY_STATUS:
+                last = _AttemptError(
+                    f"HTTP {status} {self._error_text(body)}".strip(), "overloaded", retry=True
                 )
-            except requests.Timeout:
-                last_problem = f"no answer within {self.timeout:g} s"
                 continue
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                last_problem = f"cannot connect ({_reason(exc)})"
-                continue
-            except requests.RequestException as exc:
-                raise PrometheusUnavailableError(
-                    f"Prometheus at {self.shown_url}: request failed ({_reason(exc)})"
-                ) from exc
-            if response.status_code in RETRY_STATUS:
-                last_problem = f"HTTP {response.status_code} {_error_text(response)}".strip()
-                continue
-            return self._data(response, expr, slos)
-        self.gave_up = (
-            f"Prometheus at {self.shown_url} is unavailable after {self.retry.attempts} attempts: "
-            f"{last_problem}"
+            return self._data(status, body, expr, slos)
+        message = self._scrub(
+            f"Prometheus at {self.shown_url} is unavailable after {attempts} "
+            f"attempt{'s' if attempts != 1 else ''}: {last.problem}"
         )
-        raise PrometheusUnavailableError(self.gave_up)
+        if last.reason == "unreachable":
+            self.gave_up = message
+        raise PrometheusUnavailableError(message, reason=last.reason)
 
-    def _data(self, response: requests.Response, expr: str, slos: Sequence[str]) -> dict[str, Any]:
-        if response.status_code in (400, 422):
+    def _attempt(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
+        """One request, bounded in time by ``timeout`` (and the reader's deadline) and in
+        memory by the limits; returns the status and the (decoded) body."""
+        ends = self.clock() + self.timeout
+        if self.deadline is not None:
+            ends = min(ends, self.deadline)
+        left = max(0.001, ends - self.clock())
+        headers = {"Accept-Encoding": "gzip"}
+        if self.credentials.bearer_token:
+            headers["Authorization"] = f"Bearer {self.credentials.bearer_token}"
+        self.requests_made += 1
+        try:
+            response = self.session.post(
+                f"{self.url}{path}",
+                data=params,
+                headers=headers,
+                auth=self.credentials.basic_auth,
+                verify=self.credentials.verify,
+                timeout=(min(CONNECT_TIMEOUT, left), left),
+                stream=True,
+            )
+        except requests.Timeout as exc:
+            connect = isinstance(exc, requests.ConnectTimeout)
+            raise _AttemptError(
+                f"no answer within {self.timeout:g} s"
+                if not connect
+                else "cannot connect (connect timeout)",
+                "unreachable" if connect else "timeout",
+                retry=True,
+            ) from exc
+        except requests.exceptions.SSLError as exc:
+            problem = f"TLS failed ({self._scrub(_reason(exc))})"
+            raise _AttemptError(problem, "unreachable", retry=False) from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            why = self._scrub(_reason(exc))
+            if _cannot_connect(exc):
+                raise _AttemptError(f"cannot connect ({why})", "unreachable", retry=True) from exc
+            raise _AttemptError(f"connection lost ({why})", "timeout", retry=True) from exc
+        except requests.RequestException as exc:
+            problem = f"request failed ({self._scrub(_reason(exc))})"
+            raise _AttemptError(problem, "http_error", retry=False) from exc
+        try:
+            limit = self.limits.max_body_bytes if response.status_code == 200 else ERROR_BODY_BYTES
+            body = self._body(response, ends, limit, truncate=response.status_code != 200)
+        finally:
+            response.close()
+        if response.status_code in ANSWERED_STATUS:
+            self.answered += 1
+        return response.status_code, body
+
+    def _body(
+        self, response: requests.Response, ends: float, limit: int, *, truncate: bool
+    ) -> bytes:
+        """The body, read as it arrives until ``ends``; more than ``limit`` bytes (after
+        decompression) is refused, or cut there when ``truncate``."""
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding in ("gzip", "x-gzip"):
+            decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            decoder = zlib.decompressobj()
+        elif encoding in ("", "identity"):
+            decoder = None
+        else:
+            problem = f"answer in an unknown encoding {encoding!r:.40}"
+            raise _AttemptError(problem, "bad_answer", retry=False)
+        raw = response.raw
+        connection = raw.connection
+        sock = getattr(connection, "sock", None)
+        late = f"no whole answer within {self.timeout:g} s"
+        body = bytearray()
+        while True:
+            if self.cancelled():
+                raise _AttemptError("sloctl is stopping", "deadline", retry=False)
+            left = ends - self.clock()
+            if left <= 0:
+                raise _AttemptError(late, "timeout", retry=True)
+            if sock is not None:
+                sock.settimeout(left)  # one read never waits past the deadline
+            try:
+                chunk = raw.read1(READ_SIZE, decode_content=False)
+            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+                if self.clock() >= ends or isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+                    raise _AttemptError(late, "timeout", retry=True) from exc
+                problem = f"connection lost ({_reason(exc)})"
+                raise _AttemptError(problem, "timeout", retry=True) from exc
+            ended = not chunk
+            if decoder is not None:
+                try:
+                    # At most one byte past the limit, so a bomb is never inflated whole.
+                    room = limit + 1 - len(body)
+                    chunk = decoder.flush(room) if ended else decoder.decompress(chunk, room)
+                except zlib.error as exc:
+                    problem = "answer does not decompress"
+                    raise _AttemptError(problem, "bad_answer", retry=False) from exc
+            body += chunk
+            if len(body) > limit:
+                if truncate:
+                    return bytes(body[:limit])
+                # The error's traceback keeps this frame: it must not keep the body too.
+                del body, chunk
+                raise _AttemptError(
+                    f"answer larger than {limit} bytes (prometheus max_response_size)",
+                    "too_large", retry=False,
+                )  # fmt: skip
+            if ended:
+                return bytes(body)
+
+    def _data(self, status: int, body: bytes, expr: str, slos: Sequence[str]) -> dict[str, Any]:
+        if status in (400, 422):
             raise QueryError(
-                f"Prometheus rejected the query (HTTP {response.status_code}: "
-                f"{_error_text(response)})",
+                f"Prometheus rejected the query (HTTP {status}: {self._error_text(body)})",
                 query=expr,
                 slos=slos,
+                reason="rejected",
             )
-        if response.status_code != 200:
+        if status != 200:
             raise PrometheusUnavailableError(
-                f"Prometheus at {self.shown_url} answered HTTP {response.status_code} "
-                f"{_error_text(response)}".strip()
+                self._scrub(
+                    f"Prometheus at {self.shown_url} answered HTTP {status} "
+                    f"{self._error_text(body)}"
+                ).strip(),
+                reason="http_error",
             )
         try:
-            body = response.json()
+            answer = json.loads(body)
         except ValueError as exc:
             raise QueryError(
                 "Prometheus answered with something that is not JSON", query=expr, slos=slos
             ) from exc
-        if not isinstance(body, dict) or body.get("status") != "success":
-            raise QueryError(f"Prometheus reported an error: {body!r:.200}", query=expr, slos=slos)
-        data = body.get("data")
+        if not isinstance(answer, dict) or answer.get("status") != "success":
+            shown = self._scrub(f"{answer!r:.200}")
+            raise QueryError(f"Prometheus reported an error: {shown}", query=expr, slos=slos)
+        data = answer.get("data")
         if not isinstance(data, dict):
             raise QueryError("Prometheus answer has no data", query=expr, slos=slos)
+        result = data.get("result")
+        if isinstance(result, list) and len(result) > self.limits.max_series:
+            count = len(result)
+            del answer, data, result, body  # not kept alive by the error's traceback
+            raise self._too_many(count, expr, slos)
         return data
 
+    def _too_many(self, count: int, expr: str, slos: Sequence[str]) -> QueryError:
+        return QueryError(
+            f"Prometheus answered {count} series, more than the limit of "
+            f"{self.limits.max_series} (prometheus max_series)",
+            query=expr,
+            slos=slos,
+            reason="too_large",
+        )
 
-def _error_text(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200].strip()
-    if isinstance(body, dict) and "error" in body:
-        return str(body["error"])[:300]
-    return ""
+    def _error_text(self, body: bytes) -> str:
+        """The error a refusal carries (its ``error`` field, or the start of its text),
+        with every secret masked."""
+        text = body.decode("utf-8", "replace")
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            return self._scrub(" ".join(text[:200].split()))
+        if isinstance(answer, dict) and "error" in answer:
+            return self._scrub(str(answer["error"])[:300])
+        return ""
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self.secrets)
+
+
+def _cannot_connect(exc: BaseException) -> bool:
+    """Whether ``exc`` means no connection was made at all (refused, no such host, connect
+    timeout), as opposed to one lost on the way."""
+    seen: list[BaseException] = [exc]
+    while seen:
+        current = seen.pop()
+        if isinstance(
+            current, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
+        ):
+            return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            seen.append(reason)
+        seen.extend(a for a in current.args if isinstance(a, BaseException))
+    return False
 
 
 def _reason(exc: Exception) -> str:

@@ -20,6 +20,8 @@ from sloctl.budget import Status
 from sloctl.evaluation import BURN_WINDOWS, Evaluation, SloResult
 
 SIGNIFICANT_DIGITS = 12
+COMPLETE_COVERAGE = 0.99
+"""Below this share of the window with data, the status says the judgement is partial."""
 BURN_NAMES = (*(name for name, _ in BURN_WINDOWS), "window")
 
 
@@ -67,10 +69,30 @@ def row(result: SloResult) -> dict[str, Any]:
         "total_events": clean(None if result.counts is None else result.counts.total),
         "bad_events": clean(None if result.counts is None else result.counts.bad),
         "burn_rates": {name: clean(rate) for name, rate in result.burn_rates.items()},
-        "status": budget.status.value,
+        "status": status_text(result),
+        "coverage_percent": clean(_percent(result.coverage)),
         "time_to_exhaustion_minutes": None if tte is None else clean(tte.total_seconds() / 60),
         "note": result.note,
     }
+
+
+def partial(result: SloResult) -> bool:
+    """Judged on part of its window only: its history starts late, or has gaps."""
+    return (
+        result.coverage is not None
+        and result.budget.status is not Status.NO_DATA
+        and result.coverage < COMPLETE_COVERAGE
+    )
+
+
+def status_text(result: SloResult) -> str:
+    """The status, saying so when it rests on part of the window: a window whose history
+    starts late is not simply ``ok``, since its consumed minutes are extrapolated."""
+    status = result.budget.status.value
+    if not partial(result):
+        return status
+    assert result.coverage is not None
+    return f"{status} (partial: data for {format_percent(result.coverage)} of the window)"
 
 
 def _percent(share: float | None) -> float | None:
@@ -138,8 +160,9 @@ def _cells(result: SloResult) -> list[str]:
         format_minutes(budget.budget_minutes),
         consumed,
         remaining,
+        format_percent(result.coverage),
         *(format_rate(rates[name]) for name in BURN_NAMES),
-        budget.status.value,
+        status_text(result),
         _exhaustion(result),
     ]
 
@@ -151,6 +174,7 @@ HEADERS = [
     "Budget",
     "Consumed",
     "Remaining",
+    "Coverage",
     *(f"Burn {name}" for name in BURN_NAMES),
     "Status",
     "Time to exhaustion",

@@ -90,6 +90,10 @@ class Judged:
         ratio = error_ratio(counts)
         return None if ratio is None else min(max(ratio, 0.0), 1.0)
 
+    def has_data(self, readings: Readings, seconds: int) -> bool:
+        counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
+        return counts is not None
+
     def burning(self, readings: Readings) -> bool:
         for long_seconds, short_seconds, limit in self.pages:
             long = self.ratio(readings, long_seconds)
@@ -232,6 +236,9 @@ class Sli:
     window_seconds: int
     error_ratio: float | None
     p95_seconds: float | None = None
+    has_data: bool = True
+    """Whether the SLO's events series exist over the window (zero traffic counts as data:
+    a vanished exporter does not)."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +250,8 @@ class Reading:
     failed: dict[str, str]
     queries: int
     slis: dict[str, Sli] = field(default_factory=dict)
+    failed_slos: dict[str, str] = field(default_factory=dict)
+    """The SLOs whose own queries failed, and why (their services are in ``failed``)."""
 
 
 def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Reading:
@@ -276,12 +285,17 @@ def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Rea
     judged = planned.judge(measured, at)
     signals = {service: found for service, found in judged.items() if service not in failed}
     slis = {
-        j.slo.key: Sli(layout.window, j.ratio(readings, layout.window), p95.get(j.slo.key))
+        j.slo.key: Sli(
+            layout.window,
+            j.ratio(readings, layout.window),
+            p95.get(j.slo.key),
+            has_data=j.has_data(readings, layout.window),
+        )
         for layout in planned.services
         if layout.service not in failed
         for j in (*layout.availability, *layout.latency)
     }
-    return Reading(signals, failed, planned.queries, slis)
+    return Reading(signals, failed, planned.queries, slis, failed_slos)
 
 
 def replay(

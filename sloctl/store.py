@@ -440,19 +440,42 @@ def _migrate(connection: sqlite3.Connection, version: int) -> None:
     connection.execute("COMMIT")
 
 
-def open_store(path: Path) -> Store:
-    """Open (or create) the store at ``path``; refuse a corrupt or foreign file loudly."""
+def open_store(path: Path, *, read_only: bool = False) -> Store:
+    """Open (or create) the store at ``path``; refuse a corrupt or foreign file loudly.
+
+    ``read_only`` is for commands that only read (``incidents list``, ``show``, a check): the
+    store must exist already (a mistyped path is an error, not a new empty store), and it is
+    opened so that nothing can be written to it. A store of an older schema is migrated first
+    (nothing in it is lost), then opened for reading.
+    """
     existed = path.exists() and path.stat().st_size > 0
+    if read_only and not path.is_file():
+        raise StoreError(
+            f"no incident store at {path} (nothing has been recorded there; check --store)"
+        )
     try:
-        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        if read_only:
+            connection = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30
+            )
+        else:
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
         connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
+        if not read_only:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
         if existed:
             check = connection.execute("PRAGMA integrity_check").fetchone()[0]
             if check != "ok":
                 raise StoreError(f"incident store {path} is corrupt ({check}); restore a backup")
+        if read_only:
+            if _older_schema(connection):
+                connection.close()
+                open_store(path).close()
+                return open_store(path, read_only=True)
+            _check_readable(connection, path)
+            return Store(connection, path)
         connection.executescript(SCHEMA)
         version = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if version is None:
@@ -468,3 +491,23 @@ def open_store(path: Path) -> Store:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"incident store {path} cannot be opened: {exc}") from exc
     return Store(connection, path)
+
+
+def _older_schema(connection: sqlite3.Connection) -> bool:
+    """Whether the store holds a schema this sloctl migrates from (read-only opening)."""
+    try:
+        version = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.OperationalError:
+        return False  # not a store at all: :func:`_check_readable` says so
+    return version is not None and int(version[0]) < SCHEMA_VERSION
+
+
+def _check_readable(connection: sqlite3.Connection, path: Path) -> None:
+    """A store opened read-only must already be one of this schema (nothing is created)."""
+    try:
+        version = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"{path} is not an incident store ({exc})") from exc
+    if version is None or int(version[0]) != SCHEMA_VERSION:
+        found = "no schema version" if version is None else f"schema {version[0]}"
+        raise StoreError(f"incident store {path} has {found}, this sloctl reads {SCHEMA_VERSION}")

@@ -12,6 +12,9 @@ test of their own:
 - ``SloctlNotificationsFailing``: a notification failed for good in the last 15 minutes;
 - ``SloctlNotificationsBacklog``: a notification has waited more than 10 minutes for 5 more
   (the receiver is down or refusing, and people are not being told).
+- ``SloctlSloDataMissing``: an SLO's events series have been missing from its signal window
+  for 10 minutes (its exporter vanished or is not scraped): its budget may still read ``ok``
+  from older data, but no incident can be declared on it.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ STALE = "sloctl_slo_stale"
 NOTIFICATIONS = "sloctl_notifications_total"
 PENDING = "sloctl_notifications_pending"
 OLDEST_PENDING = "sloctl_notifications_oldest_pending_age_seconds"
-METRICS = (RELOAD, LAST_SUCCESS, STALE, NOTIFICATIONS, PENDING, OLDEST_PENDING)
+LAST_DATA = "sloctl_slo_last_data_timestamp_seconds"
+METRICS = (RELOAD, LAST_SUCCESS, STALE, NOTIFICATIONS, PENDING, OLDEST_PENDING, LAST_DATA)
 """Every metric the rules read; a test checks the exporter still writes each."""
 STALE_AFTER_SECONDS = 300
 BACKLOG_AFTER_SECONDS = 600
+DATA_MISSING_AFTER_SECONDS = 600
 PAGE = {"severity": "page", "urgency": "page"}
 TICKET = {"severity": "ticket", "urgency": "ticket"}
 
@@ -64,6 +69,12 @@ def watchdog_group() -> Group:
                   f"max by (sink) ({OLDEST_PENDING}) > {BACKLOG_AFTER_SECONDS}", "5m", PAGE,
                   _notes("incident notifications have not been delivered for more than 15 "
                          "minutes; sloctl keeps retrying (see `sloctl incidents show`)")),
+            Alert("SloctlSloDataMissing",
+                  f"time() - max by (service, slo) ({LAST_DATA}) > {DATA_MISSING_AFTER_SECONDS}",
+                  "5m", TICKET,
+                  _notes("sloctl has not seen this SLO's events series for 10 minutes: its "
+                         "exporter vanished or is not scraped, and no incident can be declared "
+                         "on it")),
         ],
     )  # fmt: skip
 
@@ -100,6 +111,7 @@ def watchdog_tests() -> dict[str, Any]:
         # A message now and then, each delivered within two minutes.
         {"series": f'{OLDEST_PENDING}{{sink="slack"}}', "values": "0 60 120 0x37"},
         {"series": f'{PENDING}{{sink="slack"}}', "values": "1 1 1 0x37"},
+        {"series": f'{LAST_DATA}{{service="api",slo="availability"}}', "values": "0+60x40"},
     ]
     trouble = [
         {"series": RELOAD, "values": "1x10 0x30"},
@@ -110,6 +122,10 @@ def watchdog_tests() -> dict[str, Any]:
         # PagerDuty unreachable from minute 10: its oldest message ages a minute a minute.
         {"series": f'{OLDEST_PENDING}{{sink="pagerduty"}}', "values": "0x10 0+60x30"},
         {"series": f'{PENDING}{{sink="pagerduty"}}', "values": "0x10 1x30"},
+        # The SLO's events vanish after 10 minutes: sloctl keeps exporting when it last saw
+        # them (600), while the other SLO's data stays fresh.
+        {"series": f'{LAST_DATA}{{service="api",slo="availability"}}', "values": "0+60x10 600x30"},
+        {"series": f'{LAST_DATA}{{service="api",slo="latency"}}', "values": "0+60x40"},
     ]
     names = [r.alert for r in watchdog_group().rules if isinstance(r, Alert)]
     return {
@@ -138,6 +154,10 @@ def watchdog_tests() -> dict[str, Any]:
                     _quiet("SloctlDaemonDown", "30m"),
                     _quiet("SloctlNotificationsBacklog", "24m"),  # 14 minutes old: not yet
                     _alert("SloctlNotificationsBacklog", {"sink": "pagerduty"}, "27m"),
+                    _quiet("SloctlSloDataMissing", "23m"),  # missing 13 minutes, 10 + 5 not yet
+                    _alert(
+                        "SloctlSloDataMissing", {"service": "api", "slo": "availability"}, "26m"
+                    ),
                 ],
             },
             {

@@ -120,7 +120,7 @@ def test_prometheus_gone_marks_slos_stale_and_not_ready(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while True:
             page = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-            if 'sloctl_query_errors_total{reason="PrometheusUnavailableError"}' in page:
+            if 'sloctl_query_errors_total{reason="unreachable"}' in page:
                 break
             assert time.monotonic() < deadline, page[-2000:]
             time.sleep(0.3)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from sloctl.cli import main
 from sloctl.local_prometheus import free_port
+from sloctl.options import past_time
 from sloctl.times import parse_time
 
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
@@ -153,3 +156,27 @@ def test_report_refuses_unusable_values_without_traceback(args: list[str], messa
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert "se/cret" not in done.stderr
+
+
+def test_a_future_time_is_refused_beyond_the_clock_skew_allowance() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    later = datetime.now(UTC) + timedelta(hours=1)
+    done = sloctl("report", "--definitions", str(SHIPPED), "--prometheus-url", url,
+                  "--at", later.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
+    assert done.returncode == 2
+    assert "Invalid value for --at" in done.stderr
+    assert "is in the future" in done.stderr
+    assert "Traceback" not in done.stderr
+    backtest = sloctl("backtest", "--definitions", str(SHIPPED), "--prometheus-url", url,
+                      "--from", "2026-11-01T00:00:00Z",
+                      "--to", later.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
+    assert backtest.returncode == 2
+    assert "Invalid value for --to" in backtest.stderr
+
+
+def test_past_time_allows_a_little_clock_skew() -> None:
+    now = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    assert past_time(None, now, "--at") == now
+    assert past_time("2026-11-02T12:00:59Z", now, "--at") == now + timedelta(seconds=59)
+    with pytest.raises(click.BadParameter, match="in the future"):
+        past_time("2026-11-02T12:01:01Z", now, "--at")

@@ -13,6 +13,7 @@ from sloctl.config import (
     ConfigSpec,
     delivery_policy,
     load_config,
+    parse_size,
     sinks,
     webhook_verify,
 )
@@ -25,6 +26,7 @@ from sloctl.notifications import (
     PagerDutySink,
     SlackSink,
 )
+from sloctl.prometheus import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -49,6 +51,8 @@ def test_the_kubernetes_example_config_is_valid() -> None:
         pytest.param("listen: 9464\n", "listen", id="bad-listen"),
         pytest.param("listen: 127.0.0.1:99999\n", "listen", id="port-too-high"),
         pytest.param("colour: blue\n", "colour", id="unknown-key"),
+        pytest.param("prometheus: {url: 'http://u:p@h:9090', bearer_token_env: T}\n",
+                     "prometheus", id="url-and-token"),
     ],
 )  # fmt: skip
 def test_mistakes_are_located(tmp_path: Path, text: str, location: str) -> None:
@@ -64,10 +68,9 @@ def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
     path = tmp_path / "sloctl.yaml"
     path.write_text("prometheus: {bearer_token_env: PROM_TOKEN}\n")
     config = load_config(path)
-    session = config.session({"PROM_TOKEN": "s3cret"})
-    assert session.headers["Authorization"] == "Bearer s3cret"
+    assert config.credentials({"PROM_TOKEN": "s3cret"}).bearer_token == "s3cret"
     with pytest.raises(DefinitionError) as caught:
-        config.session({})
+        config.credentials({})
     assert "PROM_TOKEN is not set" in caught.value.problems[0].message
 
 
@@ -174,3 +177,35 @@ def test_delivery_settings(tmp_path: Path) -> None:
     assert webhook_verify(None).endswith(".pem")  # a file: REQUESTS_CA_BUNDLE cannot replace it
     # A section with settings and no sink leaves the sinks to the environment.
     assert sorted(sinks(config, {"SLOCTL_SLACK_WEBHOOK_URL": "http://127.0.0.1:1/h"})) == ["slack"]
+
+
+def test_response_limits_and_credentials(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = _config(
+        tmp_path,
+        "prometheus:\n  max_response_size: 2MiB\n  max_series: 50\n  ca_file: ca.pem\n"
+        "  basic_auth: {username: sloctl, password_env: PROM_PASSWORD}\n",
+    )
+    assert config.limits == Limits(max_body_bytes=2 * 2**20, max_series=50)
+    credentials = config.credentials({"PROM_PASSWORD": "pw"})
+    assert credentials.basic_auth == ("sloctl", "pw")
+    assert credentials.verify == str(tmp_path / "ca.pem")  # passed per request, never overridden
+    assert _config(tmp_path, "{}\n").limits == Limits()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("12 parsecs", "expected a size"), ("100B", "at least 1KiB"), ("8mb", "expected a size")],
+)
+def test_a_bad_size_is_located(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        _config(tmp_path, f"prometheus: {{max_response_size: '{text}'}}\n")
+    [problem] = caught.value.problems
+    assert problem.location == "prometheus.max_response_size"
+    assert message in problem.message
+
+
+def test_sizes() -> None:
+    assert parse_size("8MiB") == 8 * 2**20
+    assert parse_size("500kB") == 500_000
+    assert parse_size("4096") == 4096

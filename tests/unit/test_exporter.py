@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sloctl.budget import Counts, assess
@@ -46,6 +46,7 @@ def snapshot() -> Snapshot:
         query_errors={"timeout": 2},
         notifications={("slack", "delivered"): 3, ("pagerduty", "failed"): 1},
         outbox_backlog={"slack": (0, 0.0), "pagerduty": (2, 95.0)},
+        last_data={"api/availability": AT, "auth/availability": AT - timedelta(minutes=20)},
     )
 
 
@@ -118,3 +119,16 @@ def test_cycle_durations_are_a_histogram() -> None:
     assert 'sloctl_evaluation_duration_seconds_bucket{le="+Inf"} 2.0' in page
     assert "sloctl_evaluation_duration_seconds_count 2.0" in page
     assert "sloctl_evaluation_duration_seconds_sum 4.3" in page
+
+
+def test_data_freshness_per_slo() -> None:
+    page = text()
+    stamps = {
+        line.split("{")[1].split("}")[0]: float(line.split()[1])
+        for line in page.splitlines()
+        if line.startswith("sloctl_slo_last_data_timestamp_seconds{")
+    }
+    assert stamps == {
+        'service="api",slo="availability"': AT.timestamp(),
+        'service="auth",slo="availability"': (AT - timedelta(minutes=20)).timestamp(),
+    }

@@ -412,3 +412,19 @@ def test_a_service_cannot_take_the_watchdogs_file(tmp_path: Path) -> None:
     slo = replace(shipped()[0], service="sloctl-watchdog")
     with pytest.raises(GenerationError, match=r"sloctl-watchdog\.yaml"):
         rules_output([slo], tmp_path)
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/below", "no-dir/../a-file/x"])
+def test_generate_into_a_path_that_cannot_be_a_directory_is_one_error(
+    workdir: Path, where: str
+) -> None:
+    (workdir / "a-file").write_text("not a directory\n")
+    result = invoke(
+        ["generate", "--definitions", str(SHIPPED), "--rules-dir", str(workdir / where),
+         "--dashboards-dir", str(workdir / "grafana")]
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"sloctl: cannot write {workdir}")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert (workdir / "a-file").read_text() == "not a directory\n"

@@ -247,3 +247,32 @@ def test_a_change_announced_nowhere_says_so(tmp_path: Path) -> None:
     )
     assert acked.exit_code == 0
     assert f"{config} names no sink under notifications" in acked.output
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "INC-0001"], ["postmortem", "INC-0001"]])
+def test_reading_a_store_that_does_not_exist_creates_none(
+    tmp_path: Path, command: list[str]
+) -> None:
+    typo = tmp_path / "typo.db"
+    result = run(typo, *command)
+    assert result.exit_code == 4, result.output
+    assert f"no incident store at {typo}" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reading_command_writes_nothing_to_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "incidents.db"
+    declared = run(store, "declare", "--service", "api", "--severity", "P3", "--cause",
+                   "data-loss", "--summary", "lost rows", "--by", "ana")  # fmt: skip
+    assert declared.exit_code == 0, declared.output
+    before = store.read_bytes()
+    listed = run(store, "list", "--output", "json")
+    assert listed.exit_code == 0, listed.output
+    assert store.read_bytes() == before
+    assert [i["id"] for i in json.loads(listed.stdout)] == ["INC-0001"]
+
+
+def test_incidents_help_opens_no_store(tmp_path: Path) -> None:
+    result = run(tmp_path / "none.db", "list", "--help")
+    assert result.exit_code == 0
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import threading
@@ -16,7 +17,17 @@ import pytest
 
 from sloctl.errors import PrometheusUnavailableError, QueryError
 from sloctl.local_prometheus import free_port
-from sloctl.prometheus import MAX_POINTS, PrometheusReader, RetryPolicy, range_chunks, redact
+from sloctl.prometheus import (
+    MAX_POINTS,
+    Credentials,
+    Limits,
+    PrometheusReader,
+    RetryPolicy,
+    range_chunks,
+    redact,
+    scrub,
+    secrets_of,
+)
 
 AT = datetime(2026, 11, 2, tzinfo=UTC)
 VECTOR = {"status": "success", "data": {"resultType": "vector", "result": [
@@ -30,6 +41,9 @@ class Reply:
     status: int
     body: object = None
     delay: float = 0.0
+    raw: bytes | None = None
+    """Sent as is instead of ``body`` as JSON (with ``encoding`` as its Content-Encoding)."""
+    encoding: str | None = None
 
 
 @dataclass
@@ -54,9 +68,11 @@ def server() -> Iterator[tuple[str, Script]]:
             reply = script.next()
             if reply.delay:
                 time.sleep(reply.delay)
-            payload = json.dumps(reply.body).encode()
+            payload = json.dumps(reply.body).encode() if reply.raw is None else reply.raw
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
+            if reply.encoding:
+                self.send_header("Content-Encoding", reply.encoding)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
@@ -235,3 +251,59 @@ def test_range_query_is_sent_in_chunks_and_stitched(server: tuple[str, Script]) 
     stamps = [t for t, _ in series[0].points]
     assert stamps == sorted(set(stamps))
     assert len(stamps) == 14401
+
+
+def test_a_gzip_bomb_is_cut_off_at_the_decompressed_limit(server: tuple[str, Script]) -> None:
+    url, script = server
+    bomb = gzip.compress(b'{"status":"success","data":{"resultType":"vector","result":[' +
+                         b" " * (64 * 2**20) + b"]}}")  # fmt: skip
+    assert len(bomb) < 2**20
+    script.replies = [Reply(200, raw=bomb, encoding="gzip")]
+    client = PrometheusReader(url, limits=Limits(max_body_bytes=2**20))
+    with pytest.raises(QueryError, match="larger than 1048576 bytes") as caught:
+        client.instant("up", AT)
+    assert caught.value.reason == "too_large"
+
+
+def test_a_gzipped_answer_is_read(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [Reply(200, raw=gzip.compress(json.dumps(VECTOR).encode()), encoding="gzip")]
+    assert reader(url, []).instant("up", AT)[0].value == 42.0
+
+
+def test_one_persistent_503_does_not_fail_the_next_query(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [Reply(503), Reply(503), Reply(503), Reply(503), Reply(200, VECTOR)]
+    client = reader(url, [])
+    with pytest.raises(PrometheusUnavailableError) as caught:
+        client.instant("up", AT)
+    assert caught.value.reason == "overloaded"
+    assert client.instant("up", AT)[0].value == 42.0  # asked again, not given up
+    assert client.failures == {"overloaded": 1}
+    assert client.answered == 1
+
+
+def test_failures_are_counted_by_reason(server: tuple[str, Script]) -> None:
+    url, script = server
+    scalar = {"status": "success", "data": {"resultType": "scalar"}}
+    script.replies = [Reply(422, {"status": "error", "error": "bad"}), Reply(401, {"error": "no"}),
+                      Reply(200, scalar)]  # fmt: skip
+    client = reader(url, [])
+    for _ in range(3):
+        with pytest.raises((QueryError, PrometheusUnavailableError)):
+            client.instant("up", AT)
+    assert client.failures == {"rejected": 1, "http_error": 1, "bad_answer": 1}
+    assert client.answered == 2  # the 422 and the 200: Prometheus is evaluating queries
+
+
+def test_secrets_include_the_forms_they_take_on_the_wire() -> None:
+    found = secrets_of(
+        "https://bob:p%40ss@prom:9090/?token=q-s3cret",
+        Credentials(bearer_token="tok-1", basic_auth=("ann", "pw/2")),
+    )
+    for secret in ("tok-1", "pw/2", "pw%2F2", "YW5uOnB3LzI=", "p%40ss", "p@ss", "Ym9iOnBAc3M=",
+                   "q-s3cret"):  # fmt: skip
+        assert secret in found, secret
+    assert scrub("Basic YW5uOnB3LzI= and Bearer tok-1 and p@ss", found) == (
+        "Basic *** and Bearer *** and ***"
+    )

@@ -206,3 +206,29 @@ def test_a_claim_is_taken_once(tmp_path: Path) -> None:
     [claimed] = store.outbox()
     assert claimed.claimed_by == "1:first"
     assert store.claim(claimed, "2:second", T0 + timedelta(minutes=2))  # knowingly taken over
+
+
+def test_read_only_opening_never_creates_nor_writes(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    with pytest.raises(StoreError, match="no incident store at"):
+        open_store(missing, read_only=True)
+    assert not missing.exists()
+    path = tmp_path / "store.db"
+    open_store(path).close()
+    store = open_store(path, read_only=True)
+    try:
+        assert store.incidents() == []
+        with pytest.raises(sqlite3.OperationalError, match="readonly"), store.transaction() as db:
+            db.execute("INSERT INTO meta VALUES ('x', 'y')")
+    finally:
+        store.close()
+
+
+def test_read_only_opening_refuses_what_is_not_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE unrelated (x)")
+    connection.commit()
+    connection.close()
+    with pytest.raises(StoreError, match="is not an incident store"):
+        open_store(path, read_only=True)

@@ -27,4 +27,5 @@ def test_the_rules_are_one_group() -> None:
     assert [r["alert"] for r in group["rules"]] == [
         "SloctlDaemonDown", "SloctlEvaluationsFailing", "SloctlSlosStale",
         "SloctlConfigReloadFailed", "SloctlNotificationsFailing", "SloctlNotificationsBacklog",
+        "SloctlSloDataMissing",
     ]  # fmt: skip

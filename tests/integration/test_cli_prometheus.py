@@ -1,0 +1,159 @@
+"""The commands that read Prometheus, as real processes: the daemon's settings through
+``--config`` (token, basic auth, CA file), TLS that ``REQUESTS_CA_BUNDLE`` cannot override,
+no secret in any error, and a report that says how much of its window had data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Served
+from tests.integration.fault_proxy import Fault, FaultProxy
+from tests.integration.fixture import END, START
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "tok-7f3a9-very-secret"
+PASSWORD = "pa55/w#rd-secret"
+
+
+def sloctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sloctl", *args], capture_output=True, text=True, check=False,
+        timeout=120, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made for this test run."""
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def tls_proxy(served: Served, certificate: tuple[Path, Path]) -> Iterator[FaultProxy]:
+    with FaultProxy(served.url, tls=certificate) as running:
+        yield running
+
+
+def config_file(tmp_path: Path, url: str, extra: str = "") -> Path:
+    path = tmp_path / "sloctl.yaml"
+    path.write_text(f"prometheus:\n  url: '{url}'\n  timeout: 20s\n{extra}")
+    return path
+
+
+def report(
+    config: Path, *more: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return sloctl(
+        "report", "--config", str(config), "--definitions", str(ROOT / "slo-definitions"),
+        "--at", END.isoformat(), "--output", "json", *more, env=env,
+    )  # fmt: skip
+
+
+def test_ca_file_is_used_whatever_the_ca_bundle_variables_say(
+    tls_proxy: FaultProxy, certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    cert, _ = certificate
+    other = tmp_path / "other-ca.pem"
+    other.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text())
+    hostile = {"REQUESTS_CA_BUNDLE": str(other), "CURL_CA_BUNDLE": str(other)}
+    with_ca = config_file(tmp_path, tls_proxy.url, f"  ca_file: {cert}\n")
+    done = report(with_ca, env=hostile)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 8
+    without_ca = config_file(tmp_path, tls_proxy.url)
+    refused = report(without_ca, env=hostile)  # the bundle does not hold the test's CA
+    assert refused.returncode == 3
+    assert "TLS failed" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_report_backtest_and_evaluate_take_the_daemon_settings(
+    served: Served, tmp_path: Path
+) -> None:
+    with FaultProxy(served.url) as proxy:
+        config = config_file(tmp_path, proxy.url, "  bearer_token_env: PROM_TOKEN\n")
+        env = {"PROM_TOKEN": TOKEN}
+        assert report(config, env=env).returncode == 0
+        backtest = sloctl(
+            "backtest", "--config", str(config), "--definitions", str(ROOT / "slo-definitions"),
+            "--from", START.isoformat(), "--to", END.isoformat(), "--step", "30m",
+            "--output", "json", env=env,
+        )  # fmt: skip
+        assert backtest.returncode == 0, backtest.stderr
+        evaluate = sloctl(
+            "incidents", "--store", str(tmp_path / "incidents.db"), "evaluate",
+            "--config", str(config), "--definitions", str(ROOT / "slo-definitions"),
+            "--at", END.isoformat(), env=env,
+        )  # fmt: skip
+        assert evaluate.returncode == 0, evaluate.stderr
+        # And every one of them sent the token: the echoing proxy shows it was there.
+        proxy.fault = Fault("echo")
+        for done in (
+            report(config, env=env),
+            sloctl("incidents", "--store", str(tmp_path / "incidents.db"), "evaluate",
+                   "--config", str(config), "--definitions", str(ROOT / "slo-definitions"),
+                   env=env),
+        ):  # fmt: skip
+            assert "Authorization: Bearer ***" in done.stderr, done.stderr
+            assert TOKEN not in done.stderr + done.stdout
+
+
+def test_basic_auth_password_is_scrubbed_from_cli_errors(served: Served, tmp_path: Path) -> None:
+    (tmp_path / "password").write_text(PASSWORD + "\n")
+    with FaultProxy(served.url) as proxy:
+        proxy.fault = Fault("echo")
+        config = config_file(
+            tmp_path, proxy.url, "  basic_auth: {username: sloctl, password_file: password}\n"
+        )
+        done = sloctl(
+            "--log-level", "info", "report", "--config", str(config),
+            "--definitions", str(ROOT / "slo-definitions"), "--at", END.isoformat(),
+        )  # fmt: skip
+    assert done.returncode == 3
+    assert "HTTP 401" in done.stderr
+    assert "Authorization: Basic ***" in done.stderr
+    for secret in (PASSWORD, "c2xvY3RsOnBhNTUvdyNyZC1zZWNyZXQ="):
+        assert secret not in done.stderr
+
+
+def test_config_and_prometheus_url_together_are_refused(tmp_path: Path) -> None:
+    config = config_file(tmp_path, "http://127.0.0.1:1")
+    done = report(config, "--prometheus-url", "http://127.0.0.1:2")
+    assert done.returncode == 2
+    assert "give --config or --prometheus-url, not both" in done.stderr
+
+
+def test_a_window_whose_history_starts_late_is_partial(served: Served) -> None:
+    """Three days of history in a 30-day window: about a tenth of it has data."""
+    done = sloctl(
+        "report", "--prometheus-url", served.url, "--definitions", str(ROOT / "slo-definitions"),
+        "--at", END.isoformat(), "--output", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = {f"{r['service']}/{r['slo']}": r for r in json.loads(done.stdout)}
+    for key, row in rows.items():
+        assert 9 <= row["coverage_percent"] <= 11, (key, row["coverage_percent"])
+        assert "(partial: data for" in row["status"], (key, row["status"])
+    table = sloctl(
+        "report", "--prometheus-url", served.url, "--definitions", str(ROOT / "slo-definitions"),
+        "--month", "2026-10",
+    )  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    assert "Coverage" in table.stdout
+    assert "partial" in table.stdout  # October holds only its last two days of history
