@@ -247,27 +247,36 @@ main.add_command(incidents)
 @definitions_option
 @policy_option
 @click.option("--from", "start_text", required=True, metavar="TIME", help="RFC 3339 start.")
-@click.option("--to", "end_text", required=True, metavar="TIME", help="RFC 3339 end.")
+@click.option("--to", "end_text", metavar="TIME", help="RFC 3339 end (not with --explain).")
 @click.option("--step", default="1m", show_default=True, help="Evaluation step.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--explain", "explain_service", metavar="SERVICE",
+    help="Print SERVICE's signals and the verdict at --at (replayed from --from).",
+)  # fmt: skip
+@click.option("--at", "at_text", metavar="TIME", help="RFC 3339 instant for --explain.")
 @friendly_errors
 def backtest(
     prometheus_url: str,
     definitions: Path,
     policy_path: Path | None,
     start_text: str,
-    end_text: str,
+    end_text: str | None,
     step: str,
     output: str,
+    explain_service: str | None,
+    at_text: str | None,
 ) -> None:
-    """Replay the severity policy over past data: the incidents it would have declared."""
+    """Replay the severity policy over past data: the incidents it would have declared, with
+    their timelines and times (detect, restore, impact), or one instant explained."""
     try:
         step_seconds = parse_duration(step)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--step") from exc
     backtest_command(
-        prometheus_url, definitions, policy_path, parse_time(start_text), parse_time(end_text),
-        f"{step_seconds}s", output,
+        prometheus_url, definitions, policy_path, parse_time(start_text),
+        parse_time(end_text) if end_text else None, f"{step_seconds}s", output,
+        explain_service, parse_time(at_text) if at_text else None,
     )  # fmt: skip
 
 

@@ -72,6 +72,10 @@ class IncidentEvent:
     note: str = ""
     escalate_to: tuple[str, ...] = ()
     resolved_at: datetime | None = None
+    services: tuple[str, ...] = ()
+    """Every service affected, ``service`` first (empty: ``service`` alone)."""
+    causes: tuple[str, ...] = ()
+    """Every cause of the incident (empty: ``cause`` alone)."""
 
     def __post_init__(self) -> None:
         if not self.incident_id:
@@ -84,6 +88,11 @@ class IncidentEvent:
             moment = getattr(self, name)
             if moment is not None and moment.utcoffset() is None:
                 raise ValueError(f"{name} must be timezone-aware")
+
+    @property
+    def affected(self) -> str:
+        """The services affected, as the runbook's "Service(s):" line lists them."""
+        return ", ".join(self.services or (self.service,))
 
     @property
     def ended_at(self) -> datetime:
@@ -190,7 +199,7 @@ def _initial(event: IncidentEvent) -> str:
         f":rotating_light: {heading}",
         "",
         f"Severity: {event.severity}",
-        f"Service(s): {_slack(event.service)}",
+        f"Service(s): {_slack(event.affected)}",
         f"Impact: {_slack(event.impact)}",
         f"Reason: {_slack(reason)}",
         f"Status: {status}",
@@ -222,7 +231,7 @@ def _status_update(event: IncidentEvent) -> str:
             ":yellow_circle: INCIDENT UPDATE",
             "",
             f"Severity: {event.severity}",
-            f"Service(s): {_slack(event.service)}",
+            f"Service(s): {_slack(event.affected)}",
             f"Impact: {_slack(event.impact)}",
             f"Status: {STATUS_WORD[event.state]}",
             "",
@@ -246,14 +255,14 @@ def _resolution(event: IncidentEvent) -> str:
         )
     else:
         postmortem = f"Post-mortem not required ({event.severity})."
-    cause = CAUSE_WORDS.get(event.cause, event.cause)
+    cause = ", ".join(CAUSE_WORDS.get(c, c) for c in event.causes or (event.cause,))
     root_cause = event.note or f"to be established in the review ({cause})"
     return "\n".join(
         [
             ":large_green_circle: INCIDENT RESOLVED",
             "",
             f"Severity: {event.severity}",
-            f"Service(s): {_slack(event.service)}",
+            f"Service(s): {_slack(event.affected)}",
             f"Duration: {spoken_duration(ended - event.started_at)}",
             "Status: Resolved",
             "",
