@@ -515,7 +515,11 @@ def service_errors(minute: float, **ratios: float) -> dict[str, Signals]:
     return {name.replace("_", "-"): errors(minute, ratio) for name, ratio in ratios.items()}
 
 
-DEPENDS = {"api": ("database",), "auth": ("database",), "ai-worker": ("api",)}
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "api": ("database",),
+    "auth": ("database",),
+    "ai-worker": ("api",),
+}
 
 
 def test_a_dependency_outage_is_one_incident_for_every_service_it_hurts() -> None:
