@@ -47,9 +47,9 @@ from sloctl.policy import (
     Policy,
     Signals,
     assess,
+    healthy,
     rank,
     track,
-    verified,
 )
 
 
@@ -70,8 +70,9 @@ class Tracked:
 
     held: Held = field(default_factory=dict)
     """Since when each severity condition has held."""
-    bad_since: datetime | None = None
-    """The first of the current run of readings that fail verification (the impact start)."""
+    bad_since: Mapping[Cause, datetime] = field(default_factory=dict)
+    """For each cause failing verification, the first reading of the current run of bad ones
+    (where an incident's impact starts)."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,21 @@ class Assessment:
     service: str
     signals: Signals
     tracked: Tracked
-    verdict: bool | None
-    """Runbook 2.4 verification on the current signals; None when nothing was measured."""
+    checks: Mapping[Cause, bool | None]
+    """Runbook 2.4 verification of each cause on the current signals (None: not measured)."""
     findings: Mapping[Cause, Finding]
-    """The severity each cause reaches; empty while the current signals verify."""
+    """The severity each cause reaches; none for a cause whose current signals verify (a
+    burn-rate pair still firing on errors that have stopped is no trouble)."""
+
+    @property
+    def verdict(self) -> bool | None:
+        """The service as a whole: every measured cause normal, one not, or nothing measured."""
+        known = [value for value in self.checks.values() if value is not None]
+        return None if not known else all(known)
+
+    def bad(self, causes: tuple[Cause, ...]) -> bool:
+        """Whether one of ``causes`` fails verification at this reading."""
+        return any(self.checks.get(cause) is False for cause in causes)
 
     @property
     def worst(self) -> Finding | None:
@@ -125,15 +137,18 @@ def assess_service(policy: Policy, service: str, signals: Signals, before: Track
     """How long conditions have held, whether the current signals verify, what they reach."""
     limits = policy.for_service(service)
     held = track(before.held, signals, limits)
-    verdict = verified(signals, limits)
-    if verdict is False:
-        bad_since = before.bad_since or signals.at
-    elif verdict is True:
-        bad_since = None
-    else:
-        bad_since = before.bad_since
-    findings = {} if verdict is True else assess(held, signals.at, limits)
-    return Assessment(service, signals, Tracked(held, bad_since), verdict, findings)
+    checks = {cause: healthy(signals, limits, cause) for cause in METRIC_CAUSES}
+    bad_since = {
+        cause: before.bad_since.get(cause, signals.at)
+        for cause, check in checks.items()
+        if check is False or (check is None and cause in before.bad_since)
+    }
+    findings = {
+        cause: finding
+        for cause, finding in assess(held, signals.at, limits).items()
+        if checks.get(cause) is not True
+    }
+    return Assessment(service, signals, Tracked(held, bad_since), checks, findings)
 
 
 def dependency_order(services: Sequence[str], depends_on: Mapping[str, Sequence[str]]) -> list[str]:
@@ -219,7 +234,7 @@ def decide(
                 home = declare(
                     new_id(), service, worst, at,
                     error_ratio=measured.error_ratio, p95_seconds=measured.p95_seconds,
-                    impact_started_at=assessment.tracked.bad_since,
+                    impact_started_at=assessment.tracked.bad_since.get(worst.cause),
                     readings=(readings[service],),
                 )  # fmt: skip
                 declared_now.add(home.id)
@@ -229,7 +244,7 @@ def decide(
             for cause in causes:
                 joined = join(
                     home, Symptom(service, cause), assessment.findings[cause], at,
-                    impact_started_at=assessment.tracked.bad_since,
+                    impact_started_at=assessment.tracked.bad_since.get(cause),
                     readings=(readings[service],),
                 )  # fmt: skip
                 if joined is not home and joined.id not in declared_now:
@@ -246,7 +261,7 @@ def decide(
             home = raised
         if home is not None:
             home = observe(home, measured.error_ratio, measured.p95_seconds)
-            if assessment.verdict is False:
+            if assessment.bad(home.causes_of(service)):
                 home = impacted(home, at)
             followed[home.id] = home
     moments = {measured.at for measured in signals.values()}
@@ -277,7 +292,8 @@ def _verify(
     at: datetime,
     outcome: Outcome,
 ) -> Incident:
-    """Runbook 2.4 over every affected service: monitoring, resolution, relapse."""
+    """Runbook 2.4 over every symptom of the incident (each affected service's causes):
+    monitoring, resolution, relapse."""
     verdicts: list[bool | None] = []
     triggered = False
     for service in incident.services:
@@ -285,9 +301,12 @@ def _verify(
         if assessment is None:
             verdicts.append(None)  # not read this time: no step on missing data
             continue
-        limits = policy.for_service(service)
-        verdicts.append(verified(assessment.signals, limits, incident.causes_of(service)))
-        triggered = triggered or (assessment.verdict is False and bool(assessment.findings))
+        causes = incident.causes_of(service)
+        verdicts.extend(assessment.checks.get(cause) for cause in causes)
+        triggered = triggered or any(
+            cause in assessment.findings and assessment.checks.get(cause) is False
+            for cause in causes
+        )
     healthy: bool | None
     if any(v is False for v in verdicts):
         healthy = False

@@ -549,8 +549,8 @@ def explanation_json(found: Explanation) -> dict[str, Any]:
         "conditions": {
             c.value: _timestamp(since) for c, since in sorted(assessment.tracked.held.items())
         },
-        "bad_since": _timestamp(assessment.tracked.bad_since),
-        "verified": assessment.verdict,
+        "bad_since": {c.value: _timestamp(t) for c, t in assessment.tracked.bad_since.items()},
+        "verified": {c.value: check for c, check in assessment.checks.items()},
         "findings": [
             {"cause": f.cause.value, "severity": f.severity.value, "reason": f.reason}
             for f in assessment.findings.values()
@@ -585,10 +585,14 @@ def explanation_text(found: Explanation) -> str:
         ))  # fmt: skip
     else:
         lines.append("  conditions    none")
-    verdict = {True: "verified (runbook 2.4)", False: "failing", None: "not measured"}
-    lines.append(f"  verification  {verdict[assessment.verdict]}")
-    if assessment.tracked.bad_since is not None:
-        lines.append(f"  bad since     {_timestamp(assessment.tracked.bad_since)}")
+    verdict = {True: "normal", False: "failing", None: "not measured"}
+    lines.append(
+        "  verification  "
+        + ", ".join(f"{c.value} {verdict[check]}" for c, check in assessment.checks.items())
+        + " (runbook 2.4)"
+    )
+    for cause, since in assessment.tracked.bad_since.items():
+        lines.append(f"  bad since     {_timestamp(since)} ({cause.value})")
     worst = assessment.worst
     lines.append(
         "  verdict       "

@@ -236,18 +236,6 @@ def healthy(signals: Signals, limits: Thresholds, cause: Cause) -> bool | None:
     return signals.p95_seconds < signals.latency_threshold
 
 
-def verified(signals: Signals, limits: Thresholds, required: tuple[Cause, ...] = ()) -> bool | None:
-    """Runbook 2.4 for one service: every measured symptom normal (True), one not (False), or
-    None when nothing was measured or a ``required`` cause was not."""
-    checks = {cause: healthy(signals, limits, cause) for cause in METRIC_CAUSES}
-    if any(checks[cause] is None for cause in required if cause in checks):
-        return None
-    known = [value for value in checks.values() if value is not None]
-    if not known:
-        return None
-    return all(known)
-
-
 def _span(value: Any) -> timedelta:
     if not isinstance(value, str):
         raise ValueError("expected a duration such as 30m")

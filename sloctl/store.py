@@ -349,7 +349,9 @@ class Store:
         row = self._db.execute(
             "SELECT value FROM meta WHERE key = ?", (f"bad_since:{service}",)
         ).fetchone()
-        return Tracked(self.held(service), None if row is None else _parse(row[0] or None))
+        stored = {} if row is None else json.loads(row[0])
+        bad_since = {Cause(k): datetime.fromisoformat(v) for k, v in stored.items()}
+        return Tracked(self.held(service), bad_since)
 
     def save_tracked(
         self, service: str, tracked: Tracked, *, connection: sqlite3.Connection
@@ -357,7 +359,12 @@ class Store:
         self.save_held(service, tracked.held, connection=connection)
         connection.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (f"bad_since:{service}", _time(tracked.bad_since) or ""),
+            (
+                f"bad_since:{service}",
+                json.dumps(
+                    {c.value: _time(t) for c, t in tracked.bad_since.items()}, sort_keys=True
+                ),
+            ),
         )
 
     def held(self, service: str) -> dict[Condition, datetime]:

@@ -145,12 +145,12 @@ def test_a_database_outage_hurting_api_is_one_incident_and_one_page(tmp_path: Pa
     [incident] = store.incidents()
     assert incident.services == ("database", "api")
     assert [m.event["services"] for m in store.outbox()] == [["database", "api"]]
-    assert store.tracked("api").bad_since == AT
+    assert store.tracked("api").bad_since == {Cause.ERRORS: AT}
     later = AT + timedelta(minutes=1)
     result = evaluate_incidents(store, SINKS, Policy(), planned, Services(dict.fromkeys(
         API_AND_DB, 0.0)), later)  # fmt: skip
     assert [(e.kind, e.incident.state.value) for e in result.events] == [
         (EventKind.UPDATED, "monitoring")
     ]
-    assert store.tracked("api").bad_since is None
+    assert store.tracked("api").bad_since == {}
     assert store.incidents()[0].restored_at == later

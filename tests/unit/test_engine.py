@@ -569,3 +569,23 @@ def test_services_are_judged_dependencies_first() -> None:
         "database", "api", "ai-worker", "auth",
     ]  # fmt: skip
     assert dependency_order(["api"], DEPENDS) == ["api"]
+
+
+def test_an_incident_is_verified_on_its_own_symptoms() -> None:
+    """A latency incident ends when latency is back, though a quiet hour's error ratio wobbles
+    around 0.1 %: that is not this incident's trouble (and too little to be one of its own)."""
+    run = Run()
+    run.replay(
+        Signals(at(m), error_ratio=0.0002, p95_seconds=0.8, latency_threshold=WEB)
+        for m in range(30)
+    )
+    run.replay(
+        Signals(at(m), error_ratio=0.0015 if m % 3 else 0.0, p95_seconds=0.1,
+                latency_threshold=WEB)
+        for m in range(30, 60)
+    )  # fmt: skip
+    (resolved,) = run.kinds(EventKind.RESOLVED)
+    assert resolved.at == at(45)
+    assert resolved.incident.causes == (Cause.LATENCY,)
+    assert resolved.incident.impact_ended_at == at(29)
+    assert run.tracked["api"].bad_since == {Cause.ERRORS: at(58)}

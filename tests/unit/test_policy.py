@@ -22,7 +22,6 @@ from sloctl.policy import (
     healthy,
     load_policy,
     track,
-    verified,
 )
 from sloctl.severity import Severity
 
@@ -187,27 +186,6 @@ def test_runbook_verification(
 ) -> None:
     signals = Signals(T0, **measured)  # type: ignore[arg-type]
     assert healthy(signals, RUNBOOK, cause) is expected
-
-
-@pytest.mark.parametrize(
-    ("measured", "required", "expected"),
-    [
-        pytest.param({"error_ratio": 0.0005, "p95_seconds": 0.1, "latency_threshold": WEB}, (),
-                     True, id="all-normal"),
-        pytest.param({"error_ratio": 0.0005, "p95_seconds": 0.3, "latency_threshold": WEB}, (),
-                     False, id="slow-is-not-verified-though-errors-are-fine"),
-        pytest.param({"error_ratio": 0.0005}, (), True, id="what-is-measured"),
-        pytest.param({"error_ratio": 0.0005}, (Cause.LATENCY,), None,
-                     id="a-cause-of-the-incident-unmeasured"),
-        pytest.param({}, (), None, id="nothing-measured"),
-        pytest.param({"error_ratio": 0.02, "burning": True}, (), False, id="slow-burn"),
-    ],
-)  # fmt: skip
-def test_service_verification_on_current_signals(
-    measured: dict[str, object], required: tuple[Cause, ...], expected: bool | None
-) -> None:
-    signals = Signals(T0, **measured)  # type: ignore[arg-type]
-    assert verified(signals, RUNBOOK, required) is expected
 
 
 def test_a_burst_of_major_errors_is_p3_until_it_lasts_30_minutes() -> None:
