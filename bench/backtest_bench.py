@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sloctl.backtest import backtest
@@ -45,13 +45,17 @@ def main() -> None:
     print(f"| 30 days | 1m | {len(slos)} | {wall:.1f} | {reader.requests_made} | {len(found)} |")
     for replayed in found:
         incident = replayed.incident
+        end = f"{replayed.end:%Y-%m-%d %H:%M}" if replayed.end else "open"
         print(
-            f"- {incident.service} {incident.cause.value} {replayed.peak_severity} "
-            f"{incident.detected_at:%Y-%m-%d %H:%M} to "
-            f"{replayed.end:%Y-%m-%d %H:%M}"
-            if replayed.end
-            else "open"
+            f"- {', '.join(incident.services)} ({', '.join(c.value for c in incident.causes)}) "
+            f"{replayed.peak_severity}: declared {incident.detected_at:%Y-%m-%d %H:%M} "
+            f"(detected after {minutes(incident.time_to_detect)}), resolved {end}, impact "
+            f"{minutes(incident.impact)}"
         )
+
+
+def minutes(span: timedelta | None) -> str:
+    return "-" if span is None else f"{span.total_seconds() / 60:.0f} min"
 
 
 if __name__ == "__main__":

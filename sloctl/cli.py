@@ -253,9 +253,14 @@ main.add_command(incidents)
 @definitions_option
 @policy_option
 @click.option("--from", "start_text", required=True, metavar="TIME", help="RFC 3339 start.")
-@click.option("--to", "end_text", required=True, metavar="TIME", help="RFC 3339 end.")
+@click.option("--to", "end_text", metavar="TIME", help="RFC 3339 end (not with --explain).")
 @click.option("--step", default="1m", show_default=True, help="Evaluation step.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--explain", "explain_service", metavar="SERVICE",
+    help="Print SERVICE's signals and the verdict at --at (replayed from --from).",
+)  # fmt: skip
+@click.option("--at", "at_text", metavar="TIME", help="RFC 3339 instant for --explain.")
 @click.pass_context
 @friendly_errors
 def backtest(
@@ -265,21 +270,29 @@ def backtest(
     definitions: Path,
     policy_path: Path | None,
     start_text: str,
-    end_text: str,
+    end_text: str | None,
     step: str,
     output: str,
+    explain_service: str | None,
+    at_text: str | None,
 ) -> None:
-    """Replay the severity policy over past data: the incidents it would have declared."""
+    """Replay the severity policy over past data: the incidents it would have declared, with
+    their timelines and times (detect, restore, impact), or one instant explained."""
     try:
         step_seconds = parse_duration(step)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--step") from exc
     now = datetime.now(UTC)
-    start, end = past_time(start_text, now, "--from"), past_time(end_text, now, "--to")
+    start = past_time(start_text, now, "--from")
+    end = past_time(end_text, now, "--to") if end_text else None
+    at = past_time(at_text, now, "--at") if at_text else None
     reader = prometheus_reader(
         ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"]
     )
-    backtest_command(reader, definitions, policy_path, start, end, f"{step_seconds}s", output)
+    backtest_command(
+        reader, definitions, policy_path, start, end, f"{step_seconds}s", output,
+        explain_service, at,
+    )  # fmt: skip
 
 
 @main.command("demo-service")

@@ -47,11 +47,12 @@ def evaluate_incidents(
         skipped=dict(reading.failed), queries=reading.queries, slis=dict(reading.slis),
         failed_slos=dict(reading.failed_slos),
     )  # fmt: skip
-    for service, signals in reading.signals.items():
-        try:
-            result.events += _decide_and_commit(store, sinks, policy, service, signals, at)
-        except sqlite3.IntegrityError as exc:
-            result.skipped[service] = f"changed meanwhile ({exc})"
+    try:
+        result.events += _decide_and_commit(
+            store, sinks, policy, planned.depends_on, reading.signals, at
+        )
+    except sqlite3.IntegrityError as exc:
+        result.skipped.update(dict.fromkeys(reading.signals, f"changed meanwhile ({exc})"))
     return result
 
 
@@ -59,31 +60,34 @@ def _decide_and_commit(
     store: Store,
     sinks: Mapping[str, Sink],
     policy: Policy,
-    service: str,
-    signals: Signals,
+    depends_on: Mapping[str, tuple[str, ...]],
+    signals: Mapping[str, Signals],
     at: datetime,
 ) -> list[Event]:
-    """Decide for one service on fresh state and commit the result, all under one lock.
+    """Decide for every read service on fresh state and commit the result, under one lock.
 
     Most cycles change nothing; that is found out first, without taking the write lock.
     """
-    previous = store.held(service)
-    mine = {i.cause: i for i in store.incidents(open_only=True) if i.service == service}
-    held, changed, _ = decide(policy, service, signals, previous, mine, lambda: "unsaved")
-    if not changed and held == previous:
+    previous = {service: store.tracked(service) for service in signals}
+    opened = store.incidents(open_only=True)
+    outcome = decide(policy, signals, previous, opened, lambda: "unsaved", depends_on)
+    if not outcome.changed and outcome.tracked == previous:
         return []
     with store.transaction() as connection:
-        mine = {i.cause: i for i in store.incidents(open_only=True) if i.service == service}
 
         def new_id() -> str:
             return store.allocate_id(connection)
 
-        held, changed, events = decide(policy, service, signals, store.held(service), mine, new_id)
-        for incident in changed:
-            related = [e for e in events if e.incident.id == incident.id]
+        fresh = {service: store.tracked(service) for service in signals}
+        opened = store.incidents(open_only=True)
+        outcome = decide(policy, signals, fresh, opened, new_id, depends_on)
+        for incident in outcome.changed:
+            related = [e for e in outcome.events if e.incident.id == incident.id]
             store.save(incident, connection=connection, events=messages(related, sinks), now=at)
-        store.save_held(service, held, connection=connection)
-    return events
+        for service, tracked in outcome.tracked.items():
+            if tracked != fresh.get(service):
+                store.save_tracked(service, tracked, connection=connection)
+    return outcome.events
 
 
 def escalate_missed_targets(store: Store, sinks: Mapping[str, Sink], now: datetime) -> list[Event]:

@@ -18,7 +18,7 @@ Every problem in every file is collected and raised together as one DefinitionEr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from pathlib import Path
@@ -250,6 +250,9 @@ class ServiceSpec(_Spec):
     service: str = Field(min_length=1, max_length=256)
     description: str = ""
     scrape_interval: WindowSeconds = Field(DEFAULT_SCRAPE_SECONDS, alias="scrapeInterval")
+    depends_on: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        [], alias="dependsOn"
+    )
     slos: list[SloSpec] = Field(min_length=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
@@ -259,6 +262,22 @@ class ServiceSpec(_Spec):
         if self.scrape_interval > 600:
             raise ValueError("'scrapeInterval' above 10m leaves 5-minute rates without samples")
         return self
+
+    def dependency_problems(self, document: Document, source: str) -> list[Problem]:
+        """A service naming itself, or one service twice, in ``dependsOn``."""
+        problems = []
+        seen: set[str] = set()
+        for index, name in enumerate(self.depends_on):
+            loc = ("dependsOn", index)
+            if name == self.service:
+                message = f"{self.service!r} cannot depend on itself"
+            elif name in seen:
+                message = f"{name!r} is listed twice"
+            else:
+                seen.add(name)
+                continue
+            problems.append(Problem(source, _location_text(loc), message, document.line_of(loc)))
+        return problems
 
 
 def _location_text(location: Iterable[str | int]) -> str:
@@ -326,6 +345,7 @@ def _to_slo(service: ServiceSpec, spec: SloSpec, source: str) -> Slo:
         description=spec.description,
         source=source,
         scrape_seconds=service.scrape_interval,
+        depends_on=tuple(service.depends_on),
     )
 
 
@@ -375,7 +395,7 @@ def parse_definition(document: Document, source: str) -> tuple[list[Slo], list[P
         hint = "unknown key (check the spelling; see slo-definitions/README.md)"
         return [], validation_problems(exc, document, source, hint)
     slos: list[Slo] = []
-    problems: list[Problem] = []
+    problems: list[Problem] = spec.dependency_problems(document, source)
     for index, slo_spec in enumerate(spec.slos):
         loc = ("slos", index)
         try:
@@ -410,15 +430,18 @@ def load_definitions(directory: Path) -> tuple[Slo, ...]:
     """
     slos: list[Slo] = []
     problems: list[Problem] = []
+    documents: dict[str, Document] = {}
     for path in definition_files(directory):
         try:
             document = read_document(path)
         except DefinitionError as exc:
             problems.extend(exc.problems)
             continue
+        documents[str(path)] = document
         found, file_problems = parse_definition(document, str(path))
         slos.extend(found)
         problems.extend(file_problems)
+    problems.extend(dependency_graph_problems(slos, documents))
     seen: dict[str, str] = {}
     for slo in slos:
         if slo.key in seen:
@@ -429,3 +452,52 @@ def load_definitions(directory: Path) -> tuple[Slo, ...]:
     if problems:
         raise DefinitionError(problems)
     return tuple(slos)
+
+
+def dependency_graph_problems(
+    slos: Sequence[Slo], documents: Mapping[str, Document]
+) -> list[Problem]:
+    """``dependsOn`` naming a service no definition describes, and dependency cycles, each
+    located at the entry that names it."""
+    declared: dict[str, tuple[tuple[str, ...], str]] = {}
+    for slo in slos:
+        declared.setdefault(slo.service, (slo.depends_on, slo.source))
+    problems: list[Problem] = []
+
+    def problem(service: str, index: int, message: str) -> Problem:
+        source = declared[service][1]
+        loc = ("dependsOn", index)
+        document = documents.get(source)
+        line = None if document is None else document.line_of(loc)
+        return Problem(source, _location_text(loc), message, line)
+
+    graph: dict[str, list[str]] = {}
+    for service, (depends, _) in declared.items():
+        for index, name in enumerate(depends):
+            if name == service:
+                continue  # reported with its file
+            if name not in declared:
+                text = f"unknown service {name!r}: no definition describes it"
+                problems.append(problem(service, index, text))
+                continue
+            graph.setdefault(service, []).append(name)
+    reported: set[frozenset[str]] = set()
+
+    def walk(path: list[str]) -> None:
+        for name in graph.get(path[-1], ()):
+            if name not in path:
+                walk([*path, name])
+                continue
+            cycle = path[path.index(name) :]
+            if frozenset(cycle) in reported:
+                continue
+            reported.add(frozenset(cycle))
+            start = cycle.index(min(cycle))
+            loop = [*cycle[start:], *cycle[:start]]
+            index = declared[loop[0]][0].index(loop[1] if len(loop) > 1 else loop[0])
+            text = "dependency cycle: " + " -> ".join([*loop, loop[0]])
+            problems.append(problem(loop[0], index, text))
+
+    for service in sorted(graph):
+        walk([service])
+    return problems

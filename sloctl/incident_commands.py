@@ -14,18 +14,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sloctl.backtest import Explanation, Replayed
 from sloctl.backtest import backtest as run_backtest
+from sloctl.backtest import explain as run_explain
 from sloctl.config import delivery_policy, load_config, webhook_verify
 from sloctl.config import sinks as configured_sinks
 from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
-from sloctl.durations import parse_duration
-from sloctl.engine import Event
+from sloctl.durations import format_duration, parse_duration
+from sloctl.engine import Event, reading
 from sloctl.error_reporting import friendly_errors
 from sloctl.errors import SloctlError, UsageError
 from sloctl.evaluation import budget_spent
 from sloctl.incidents import (
     Incident,
+    Reading,
     State,
     acknowledge,
     declare,
@@ -61,19 +64,54 @@ def _timestamp(moment: datetime | None) -> str | None:
     return None if moment is None else timestamp(moment)
 
 
+def _seconds(span: timedelta | None) -> int | None:
+    return None if span is None else int(span.total_seconds())
+
+
+def _span(span: timedelta | None) -> str:
+    """``4m``, ``1h5m``, ``0s``; ``-`` when unknown."""
+    if span is None:
+        return "-"
+    seconds = int(span.total_seconds())
+    return format_duration(seconds) if seconds > 0 else "0s"
+
+
+def reading_json(reading: Reading) -> dict[str, Any]:
+    return {
+        "service": reading.service,
+        "error_ratio": reading.error_ratio,
+        "p95_seconds": reading.p95_seconds,
+        "latency_threshold_seconds": reading.latency_threshold,
+        "burning": reading.burning,
+        "latency_burning": reading.latency_burning,
+    }
+
+
 def incident_json(incident: Incident) -> dict[str, Any]:
     return {
         "id": incident.id,
         "service": incident.service,
+        "services": list(incident.services),
         "cause": incident.cause.value,
+        "causes": [c.value for c in incident.causes],
+        "symptoms": [{"service": s.service, "cause": s.cause.value} for s in incident.symptoms],
         "severity": incident.severity.value,
         "state": incident.state.value,
         "summary": incident.summary,
+        "impact_started_at": _timestamp(incident.impact_started_at),
+        "impact_ended_at": _timestamp(incident.impact_ended_at),
         "detected_at": _timestamp(incident.detected_at),
+        "declared_at": _timestamp(incident.declared_at),
         "acknowledged_at": _timestamp(incident.acknowledged_at),
+        "restored_at": _timestamp(incident.restored_at),
         "resolved_at": _timestamp(incident.resolved_at),
+        "time_to_detect_seconds": _seconds(incident.time_to_detect),
+        "time_to_acknowledge_seconds": _seconds(incident.time_to_acknowledge),
+        "time_to_restore_seconds": _seconds(incident.time_to_restore),
+        "impact_seconds": _seconds(incident.impact),
         "ack_due": _timestamp(incident.ack_due),
         "resolution_due": _timestamp(incident.resolution_due),
+        "resolution_met": incident.resolution_met,
         "ack_breached": incident.ack_breached,
         "resolution_breached": incident.resolution_breached,
         "postmortem_due": _timestamp(incident.postmortem_due),
@@ -88,10 +126,25 @@ def incident_json(incident: Incident) -> dict[str, Any]:
                 "actor": line.actor,
                 "note": line.note,
                 "severity": line.severity.value,
+                "signals": [reading_json(r) for r in line.readings],
             }
             for line in incident.timeline
         ],
     }
+
+
+def times_text(incident: Incident) -> str:
+    """Impact window and the times an SRE asks for, on one line."""
+    impact = (
+        f"impact {_timestamp(incident.impact_started_at)} to "
+        f"{_timestamp(incident.impact_ended_at)} ({_span(incident.impact)})"
+        if incident.impact_started_at is not None
+        else "impact not measured"
+    )
+    return (
+        f"{impact}; time to detect {_span(incident.time_to_detect)}, to acknowledge "
+        f"{_span(incident.time_to_acknowledge)}, to restore {_span(incident.time_to_restore)}"
+    )
 
 
 def _console() -> Console:
@@ -100,13 +153,14 @@ def _console() -> Console:
 
 def _incident_table(incidents: list[Incident]) -> Table:
     table = Table()
-    for header in ("ID", "Service", "Cause", "Severity", "State", "Detected", "Summary"):
+    for header in ("ID", "Services", "Causes", "Severity", "State", "Detected", "Summary"):
         table.add_column(header)
     for incident in incidents:
         table.add_row(
-            incident.id, escape(incident.service), incident.cause.value,
-            incident.severity.value, incident.state.value,
-            _timestamp(incident.detected_at) or "", escape(incident.summary),
+            incident.id, escape(", ".join(incident.services)),
+            ", ".join(c.value for c in incident.causes), incident.severity.value,
+            incident.state.value, _timestamp(incident.detected_at) or "",
+            escape(incident.summary),
         )  # fmt: skip
     return table
 
@@ -268,16 +322,18 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
     console.print(
         f"ack due {document['ack_due']}{' (missed)' if incident.ack_breached else ''}, "
         f"resolution due {document['resolution_due']}"
-        f"{' (missed)' if incident.resolution_breached else ''}",
+        f"{' (missed)' if incident.resolution_breached else ''}"
+        f"{'' if incident.restored_at is None else ', restored ' + str(document['restored_at'])}",
         markup=False,
     )
+    console.print(times_text(incident), markup=False)
     timeline = Table(title="Timeline")
-    for header in ("Time (UTC)", "From", "To", "Actor", "Severity", "Note"):
+    for header in ("Time (UTC)", "From", "To", "Actor", "Severity", "Note", "Signals"):
         timeline.add_column(header)
-    for line in document["timeline"]:
+    for line, kept in zip(document["timeline"], incident.timeline, strict=True):
         timeline.add_row(
             line["at"], line["from"] or "", line["to"], escape(line["actor"]), line["severity"],
-            escape(line["note"]),
+            escape(line["note"]), escape(signals_text(kept.readings)),
         )  # fmt: skip
     console.print(timeline)
     for item in document["notifications"]:
@@ -473,14 +529,13 @@ def _consumed(incident: Incident, url: str, definitions: Path, now: datetime) ->
     try:
         slos = [
             s for s in load_definitions(definitions)
-            if s.service == incident.service
-            and isinstance(s.indicator, LatencyIndicator) == (incident.cause is Cause.LATENCY)
+            if (Cause.LATENCY if isinstance(s.indicator, LatencyIndicator) else Cause.ERRORS)
+            in incident.causes_of(s.service)
         ]  # fmt: skip
         if not slos:
             return None
-        spent = budget_spent(
-            slos, PrometheusReader(url), incident.detected_at, incident.resolved_at or now
-        )
+        start = min(incident.detected_at, incident.impact_started_at or incident.detected_at)
+        spent = budget_spent(slos, PrometheusReader(url), start, incident.resolved_at or now)
     except SloctlError as exc:
         click.echo(f"sloctl: warning: error budget consumed unknown: {exc}", err=True)
         return None
@@ -488,46 +543,146 @@ def _consumed(incident: Incident, url: str, definitions: Path, now: datetime) ->
     return max(values) if values else None
 
 
+def signals_text(readings: tuple[Reading, ...]) -> str:
+    """``api: errors 60.0%, p95 120 ms`` per service read."""
+    parts = []
+    for one in readings:
+        values = [
+            "errors -" if one.error_ratio is None else f"errors {one.error_ratio:.2%}",
+            "p95 -" if one.p95_seconds is None else f"p95 {one.p95_seconds * 1000:.0f} ms",
+        ]
+        if one.burning:
+            values.append("burning")
+        if one.latency_burning:
+            values.append("latency burning")
+        parts.append(f"{one.service}: {', '.join(values)}")
+    return "; ".join(parts)
+
+
+def backtest_row(replayed: Replayed) -> dict[str, Any]:
+    """One incident of a backtest, as JSON: the incident, its timeline and its times."""
+    incident = replayed.incident
+    return {
+        **incident_json(incident),
+        "severity": replayed.peak_severity,
+        "start": _timestamp(incident.detected_at),
+        "end": _timestamp(replayed.end),
+    }
+
+
 def backtest_command(
     reader: PrometheusReader, definitions: Path, policy_path: Path | None, start: datetime,
-    end: datetime, step: str, output: str,
+    end: datetime | None, step: str, output: str, explain_service: str | None = None,
+    explain_at: datetime | None = None,
 ) -> None:  # fmt: skip
-    """Run the backtest and print what it would have declared."""
-    if end <= start:
-        raise UsageError("--to must be after --from")
+    """Run the backtest and print what it would have declared (or explain one instant)."""
     step_delta = timedelta(seconds=parse_duration(step))
     policy = load_policy(policy_path) if policy_path else Policy()
     slos = load_definitions(definitions)
-    found = run_backtest(slos, reader, policy, start, end, step_delta)
-    rows = [
-        {
-            "id": r.incident.id,
-            "service": r.incident.service,
-            "cause": r.incident.cause.value,
-            "severity": r.peak_severity,
-            "start": _timestamp(r.incident.detected_at),
-            "end": _timestamp(r.end),
-            "peak_error_ratio": r.incident.peak_error_ratio,
-            "peak_p95_seconds": r.incident.peak_p95_seconds,
-            "summary": r.incident.summary,
-        }
-        for r in found
-    ]
+    if explain_service is not None or explain_at is not None:
+        if explain_service is None or explain_at is None:
+            raise UsageError("--explain SERVICE and --at TIME go together")
+        found = run_explain(slos, reader, policy, start, explain_at, explain_service, step_delta)
+        if output == "json":
+            click.echo(json.dumps(explanation_json(found), indent=2))
+        else:
+            click.echo(explanation_text(found))
+        return
+    if end is None:
+        raise UsageError("--to is required (unless --explain SERVICE --at TIME is given)")
+    if end <= start:
+        raise UsageError("--to must be after --from")
+    rows = [backtest_row(r) for r in run_backtest(slos, reader, policy, start, end, step_delta)]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(
         title=f"Incidents the policy would have declared, {_timestamp(start)} to {_timestamp(end)}"
     )
-    for header in ("Service", "Cause", "Severity", "Start", "End", "Peak errors", "Peak p95"):
+    headers = ("ID", "Services", "Causes", "Severity", "Impact start", "Detect", "Duration",
+               "Resolved", "Peak errors", "Peak p95")  # fmt: skip
+    for header in headers:
         table.add_column(header)
     for row in rows:
         ratio = row["peak_error_ratio"]
         p95 = row["peak_p95_seconds"]
+        detect = row["time_to_detect_seconds"]
+        impact = row["impact_seconds"]
         table.add_row(
-            escape(str(row["service"])), str(row["cause"]), str(row["severity"]),
-            str(row["start"]), str(row["end"] or "open"),
+            row["id"], escape(", ".join(row["services"])), ", ".join(row["causes"]),
+            str(row["severity"]), str(row["impact_started_at"] or row["start"]),
+            _span(None if detect is None else timedelta(seconds=detect)),
+            _span(None if impact is None else timedelta(seconds=impact)),
+            str(row["end"] or "open"),
             "-" if ratio is None else f"{float(ratio) * 100:.1f}%",
             "-" if p95 is None else f"{float(p95) * 1000:.0f} ms",
         )  # fmt: skip
     _console().print(table)
+
+
+def explanation_json(found: Explanation) -> dict[str, Any]:
+    assessment = found.assessment
+    return {
+        "service": assessment.service,
+        "at": _timestamp(found.at),
+        "signals": reading_json(reading(assessment.service, assessment.signals)),
+        "conditions": {
+            c.value: _timestamp(since) for c, since in sorted(assessment.tracked.held.items())
+        },
+        "bad_since": {c.value: _timestamp(t) for c, t in assessment.tracked.bad_since.items()},
+        "verified": {c.value: check for c, check in assessment.checks.items()},
+        "findings": [
+            {"cause": f.cause.value, "severity": f.severity.value, "reason": f.reason}
+            for f in assessment.findings.values()
+        ],
+        "incident": None if found.incident is None else incident_json(found.incident),
+    }
+
+
+def explanation_text(found: Explanation) -> str:
+    """The signals and the verdict at one instant, for a person."""
+    assessment = found.assessment
+    signals = assessment.signals
+    threshold = signals.latency_threshold
+    lines = [
+        f"{assessment.service} at {_timestamp(found.at)}",
+        "  error ratio   "
+        + ("not measured" if signals.error_ratio is None else f"{signals.error_ratio:.3%}"),
+        "  p95 latency   "
+        + (
+            "not measured"
+            if signals.p95_seconds is None
+            else f"{signals.p95_seconds * 1000:.0f} ms"
+        )
+        + ("" if threshold is None else f" (SLO {float(threshold) * 1000:.0f} ms)"),
+        f"  burn rate     {'paging' if signals.burning else 'below the paging pairs'}"
+        f"{'; latency budget paging' if signals.latency_burning else ''}",
+    ]
+    held = sorted(assessment.tracked.held.items(), key=lambda item: item[1])
+    if held:
+        lines.append("  conditions    " + ", ".join(
+            f"{c.value} for {_span(found.at - since)}" for c, since in held
+        ))  # fmt: skip
+    else:
+        lines.append("  conditions    none")
+    verdict = {True: "normal", False: "failing", None: "not measured"}
+    lines.append(
+        "  verification  "
+        + ", ".join(f"{c.value} {verdict[check]}" for c, check in assessment.checks.items())
+        + " (runbook 2.4)"
+    )
+    for cause, since in assessment.tracked.bad_since.items():
+        lines.append(f"  bad since     {_timestamp(since)} ({cause.value})")
+    worst = assessment.worst
+    lines.append(
+        "  verdict       "
+        + ("no incident condition" if worst is None else f"{worst.severity.value}: {worst.reason}")
+    )
+    incident = found.incident
+    if incident is not None:
+        lines.append(
+            f"  incident      {incident.id} {incident.severity.value} {incident.state.value} "
+            f"({', '.join(incident.services)}: {', '.join(c.value for c in incident.causes)})"
+        )
+        lines.append(f"                {times_text(incident)}")
+    return "\n".join(lines)

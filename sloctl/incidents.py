@@ -5,9 +5,15 @@ monitoring back to mitigating. Everything here is pure: an :class:`Incident` is 
 and every change returns a new one with the transition added to its timeline.
 
 Hysteresis: an incident opens when a severity indicator holds (:mod:`sloctl.policy`), moves to
-monitoring only when the runbook's 2.4 verification holds (errors below 0.1 %, p95 within the
-SLO), and resolves only after that has held for the stable period. A signal flapping around
-the trigger threshold therefore keeps one incident open instead of opening and resolving many.
+monitoring only when the runbook's 2.4 verification holds on the current signals (errors below
+0.1 %, p95 within the SLO), and resolves only after that has held for the stable period. A
+signal flapping around the trigger threshold therefore keeps one incident open instead of
+opening and resolving many.
+
+An incident is an interruption of service, not one symptom of it: its :class:`Symptom` values
+say which services showed which causes (errors, latency), in the order they appeared. It also
+keeps the times an SRE asks for: the impact window (first and last bad reading), declared,
+acknowledged, restored (entering monitoring, where the resolution target is judged) and resolved.
 """
 
 from __future__ import annotations
@@ -50,6 +56,18 @@ class TransitionError(UsageError):
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What one service's signals were when sloctl took a step (kept on the timeline)."""
+
+    service: str
+    error_ratio: float | None = None
+    p95_seconds: float | None = None
+    latency_threshold: float | None = None
+    burning: bool = False
+    latency_burning: bool = False
+
+
+@dataclass(frozen=True)
 class Transition:
     """One line of an incident's timeline."""
 
@@ -59,6 +77,16 @@ class Transition:
     actor: str
     note: str
     severity: Severity
+    readings: tuple[Reading, ...] = ()
+    """The signals sloctl read when it took this step; empty for a person's step."""
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """One service showing one cause, as part of an incident."""
+
+    service: str
+    cause: Cause
 
 
 @dataclass(frozen=True)
@@ -79,10 +107,73 @@ class Incident:
     ack_breached: bool = False
     resolution_breached: bool = False
     manual: bool = False
+    symptoms: tuple[Symptom, ...] = ()
+    """Every (service, cause) the incident has shown, the declaring one first."""
+    impact_started_at: datetime | None = None
+    """The first bad reading of the trouble (signals failing verification), when measured."""
+    impact_ended_at: datetime | None = None
+    """The last bad reading so far."""
+    restored_at: datetime | None = None
+    """When the incident last entered monitoring (service restored, being verified)."""
+
+    def __post_init__(self) -> None:
+        if not self.symptoms:
+            object.__setattr__(self, "symptoms", (Symptom(self.service, self.cause),))
 
     @property
     def open(self) -> bool:
         return self.state is not State.RESOLVED
+
+    @property
+    def causes(self) -> tuple[Cause, ...]:
+        """The incident's causes, in the order they appeared."""
+        return tuple(dict.fromkeys(s.cause for s in self.symptoms))
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services affected, the declaring one first."""
+        return tuple(dict.fromkeys((self.service, *(s.service for s in self.symptoms))))
+
+    def causes_of(self, service: str) -> tuple[Cause, ...]:
+        return tuple(s.cause for s in self.symptoms if s.service == service)
+
+    @property
+    def declared_at(self) -> datetime:
+        return self.detected_at
+
+    @property
+    def time_to_detect(self) -> timedelta | None:
+        """From the first bad reading to the declaration."""
+        if self.impact_started_at is None:
+            return None
+        return max(timedelta(0), self.detected_at - self.impact_started_at)
+
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        if self.acknowledged_at is None:
+            return None
+        return self.acknowledged_at - self.detected_at
+
+    @property
+    def time_to_restore(self) -> timedelta | None:
+        """From the first bad reading (else the declaration) to the restoration."""
+        if self.restored_at is None:
+            return None
+        return self.restored_at - (self.impact_started_at or self.detected_at)
+
+    @property
+    def impact(self) -> timedelta | None:
+        """The impact window: first to last bad reading."""
+        if self.impact_started_at is None or self.impact_ended_at is None:
+            return None
+        return self.impact_ended_at - self.impact_started_at
+
+    @property
+    def resolution_met(self) -> bool | None:
+        """Whether it was restored within the resolution target; None while not restored."""
+        if self.restored_at is None:
+            return None
+        return self.restored_at <= self.resolution_due
 
     @property
     def ack_due(self) -> datetime:
@@ -112,9 +203,12 @@ def declare(
     manual: bool = False,
     error_ratio: float | None = None,
     p95_seconds: float | None = None,
+    impact_started_at: datetime | None = None,
+    readings: tuple[Reading, ...] = (),
 ) -> Incident:
-    """A new incident, detected now."""
-    first = Transition(at, None, State.DETECTED, actor, finding.reason, finding.severity)
+    """A new incident, detected now; its impact started at ``impact_started_at`` if known."""
+    first = Transition(at, None, State.DETECTED, actor, finding.reason, finding.severity, readings)
+    bad = impact_started_at is not None
     return Incident(
         id=incident_id,
         service=service,
@@ -127,25 +221,39 @@ def declare(
         peak_error_ratio=error_ratio,
         peak_p95_seconds=p95_seconds,
         manual=manual,
+        symptoms=(Symptom(service, finding.cause),),
+        impact_started_at=impact_started_at,
+        impact_ended_at=at if bad else None,
     )
 
 
-def move(incident: Incident, to: State, at: datetime, *, actor: str, note: str = "") -> Incident:
+def move(
+    incident: Incident,
+    to: State,
+    at: datetime,
+    *,
+    actor: str,
+    note: str = "",
+    readings: tuple[Reading, ...] = (),
+) -> Incident:
     """``incident`` in state ``to``; raises TransitionError where the runbook has no such step."""
     if to not in ALLOWED[incident.state]:
         raise TransitionError(
             f"{incident.id} is {incident.state.value}; it cannot become {to.value}"
         )
-    line = Transition(at, incident.state, to, actor, note, incident.severity)
+    line = Transition(at, incident.state, to, actor, note, incident.severity, readings)
     changes: dict[str, object] = {"state": to, "timeline": (*incident.timeline, line)}
     if to is State.ACKNOWLEDGED or (incident.acknowledged_at is None and actor != SLOCTL):
         changes["acknowledged_at"] = incident.acknowledged_at or at
     if to is State.RESOLVED:
         changes["resolved_at"] = at
+        changes["restored_at"] = incident.restored_at or at
     if to is State.MONITORING:
         changes["healthy_since"] = at
+        changes["restored_at"] = at
     if to is State.MITIGATING:
         changes["healthy_since"] = None
+        changes["restored_at"] = None
     return replace(incident, **changes)  # type: ignore[arg-type]
 
 
@@ -166,18 +274,60 @@ def acknowledge(incident: Incident, at: datetime, *, actor: str, note: str = "")
     return replace(incident, acknowledged_at=at, timeline=(*incident.timeline, line))
 
 
-def escalate(incident: Incident, finding: Finding, at: datetime) -> Incident:
+def escalate(
+    incident: Incident, finding: Finding, at: datetime, readings: tuple[Reading, ...] = ()
+) -> Incident:
     """Raise the severity when a higher one is reached; a severity is never lowered."""
     if rank(finding.severity) <= rank(incident.severity):
         return incident
     note = f"escalated from {incident.severity.value} to {finding.severity.value}: {finding.reason}"
-    line = Transition(at, incident.state, incident.state, SLOCTL, note, finding.severity)
+    line = Transition(at, incident.state, incident.state, SLOCTL, note, finding.severity, readings)
     return replace(
         incident,
         severity=finding.severity,
         summary=finding.reason,
         timeline=(*incident.timeline, line),
         ack_breached=False if incident.acknowledged_at is None else incident.ack_breached,
+    )
+
+
+def join(
+    incident: Incident,
+    symptom: Symptom,
+    finding: Finding,
+    at: datetime,
+    *,
+    impact_started_at: datetime | None = None,
+    readings: tuple[Reading, ...] = (),
+) -> Incident:
+    """A new symptom (a cause, or a dependent service's trouble) becomes part of ``incident``.
+
+    It is written on the timeline; its impact may start earlier than the incident's.
+    """
+    if symptom in incident.symptoms:
+        return incident
+    if symptom.service == incident.service or symptom.service in incident.services:
+        note = f"{symptom.service} {symptom.cause.value} joined: {finding.reason}"
+    else:
+        note = f"{symptom.service} affected ({symptom.cause.value}): {finding.reason}"
+    line = Transition(at, incident.state, incident.state, SLOCTL, note, incident.severity, readings)
+    starts = [t for t in (incident.impact_started_at, impact_started_at) if t is not None]
+    return replace(
+        incident,
+        symptoms=(*incident.symptoms, symptom),
+        timeline=(*incident.timeline, line),
+        impact_started_at=min(starts) if starts else None,
+    )
+
+
+def impacted(incident: Incident, at: datetime) -> Incident:
+    """A bad reading at ``at``: the impact window reaches it."""
+    if incident.impact_ended_at is not None and incident.impact_ended_at >= at:
+        return incident
+    return replace(
+        incident,
+        impact_started_at=incident.impact_started_at or at,
+        impact_ended_at=at,
     )
 
 
@@ -203,11 +353,13 @@ def follow(
     triggered: bool,
     at: datetime,
     limits: Thresholds,
+    readings: tuple[Reading, ...] = (),
 ) -> Incident:
     """The automatic steps of runbook 2.4 for an open incident.
 
-    ``healthy`` is the verification (None when nothing was measured: no step is taken on
-    missing data), ``triggered`` whether a severity indicator for its cause holds again.
+    ``healthy`` is the verification on the current signals (None when nothing was measured:
+    no step is taken on missing data), ``triggered`` whether a severity indicator holds again
+    while the signals fail verification.
     """
     if not incident.open:
         return incident
@@ -217,19 +369,20 @@ def follow(
     if state is State.MONITORING:
         if triggered:
             return move(incident, State.MITIGATING, at, actor=SLOCTL,
-                        note="indicator back above its threshold")  # fmt: skip
+                        note="indicator back above its threshold", readings=readings)  # fmt: skip
         if not healthy:
             return replace(incident, healthy_since=None)
         since = incident.healthy_since or at
         if at - since >= limits.stable_for:
             held = format_duration(int(limits.stable_for.total_seconds()))
             return move(incident, State.RESOLVED, at, actor=SLOCTL,
-                        note=f"verification held for {held} (runbook 2.4)")  # fmt: skip
+                        note=f"verification held for {held} (runbook 2.4)",
+                        readings=readings)  # fmt: skip
         return replace(incident, healthy_since=since)
     if healthy and not triggered:
         return move(incident, State.MONITORING, at, actor=SLOCTL,
                     note=f"error ratio below {percent(limits.healthy_error_ratio)} and p95 "
-                         "within the SLO (runbook 2.4)")  # fmt: skip
+                         "within the SLO (runbook 2.4)", readings=readings)  # fmt: skip
     return incident
 
 
@@ -260,7 +413,10 @@ def check_targets(incident: Incident, at: datetime) -> tuple[Incident, list[Brea
     if incident.acknowledged_at is None and not incident.ack_breached and at > incident.ack_due:
         breaches.append(Breach.RESPONSE)
         incident = replace(incident, ack_breached=True)
-    if not incident.resolution_breached and at > incident.resolution_due:
+    restored = incident.restored_at is not None
+    if not incident.resolution_breached and not restored and at > incident.resolution_due:
+        # Runbook 1.2's resolution target is judged at restoration: verification then takes
+        # its stable period without counting against the responders.
         breaches.append(Breach.RESOLUTION)
         incident = replace(incident, resolution_breached=True)
     return incident, breaches

@@ -93,6 +93,10 @@ class IncidentEvent:
     installation: str = ""
     """The store's installation id: part of the PagerDuty dedup key and of the Alertmanager
     labels, so two installations never share an alert. Empty for incidents older than it."""
+    services: tuple[str, ...] = ()
+    """Every service affected, ``service`` first (empty: ``service`` alone)."""
+    causes: tuple[str, ...] = ()
+    """Every cause of the incident (empty: ``cause`` alone)."""
 
     def __post_init__(self) -> None:
         if not self.incident_id:
@@ -105,6 +109,11 @@ class IncidentEvent:
             moment = getattr(self, name)
             if moment is not None and moment.utcoffset() is None:
                 raise ValueError(f"{name} must be timezone-aware")
+
+    @property
+    def affected(self) -> str:
+        """The services affected, as the runbook's "Service(s):" line lists them."""
+        return ", ".join(self.services or (self.service,))
 
     @property
     def ended_at(self) -> datetime:
@@ -213,7 +222,7 @@ def _initial(event: IncidentEvent) -> str:
         f":rotating_light: {heading}",
         "",
         f"Severity: {event.severity}",
-        f"Service(s): {_slack(event.service)}",
+        f"Service(s): {_slack(event.affected)}",
         f"Impact: {_slack(event.impact)}",
         f"Reason: {_slack(reason)}",
         f"Status: {status}",
@@ -245,7 +254,7 @@ def _status_update(event: IncidentEvent) -> str:
             ":yellow_circle: INCIDENT UPDATE",
             "",
             f"Severity: {event.severity}",
-            f"Service(s): {_slack(event.service)}",
+            f"Service(s): {_slack(event.affected)}",
             f"Impact: {_slack(event.impact)}",
             f"Status: {STATUS_WORD[event.state]}",
             "",
@@ -269,14 +278,14 @@ def _resolution(event: IncidentEvent) -> str:
         )
     else:
         postmortem = f"Post-mortem not required ({event.severity})."
-    cause = CAUSE_WORDS.get(event.cause, event.cause)
+    cause = ", ".join(CAUSE_WORDS.get(c, c) for c in event.causes or (event.cause,))
     root_cause = event.note or f"to be established in the review ({cause})"
     return "\n".join(
         [
             ":large_green_circle: INCIDENT RESOLVED",
             "",
             f"Severity: {event.severity}",
-            f"Service(s): {_slack(event.service)}",
+            f"Service(s): {_slack(event.affected)}",
             f"Duration: {spoken_duration(ended - event.started_at)}",
             "Status: Resolved",
             "",

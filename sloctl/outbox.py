@@ -57,6 +57,7 @@ from sloctl.notifications import (
     secret_from,
     send,
 )
+from sloctl.policy import Cause
 from sloctl.store import OutboxMessage, Store
 
 SLACK = "SLOCTL_SLACK_WEBHOOK_URL"
@@ -127,7 +128,7 @@ def impact(event: Event) -> str:
     parts = []
     if incident.peak_error_ratio is not None:
         parts.append(f"{incident.peak_error_ratio * 100:.1f}% of requests failing at worst")
-    if incident.peak_p95_seconds is not None and incident.cause.value == "latency":
+    if incident.peak_p95_seconds is not None and Cause.LATENCY in incident.causes:
         parts.append(f"p95 latency up to {incident.peak_p95_seconds * 1000:.0f} ms")
     return "; ".join(parts) or "see the incident channel"
 
@@ -153,6 +154,8 @@ def payload(event: Event) -> dict[str, Any]:
         "resolved_at": None
         if incident.resolved_at is None
         else incident.resolved_at.astimezone(UTC).isoformat(),
+        "services": list(incident.services),
+        "causes": [c.value for c in incident.causes],
     }
 
 
@@ -174,6 +177,8 @@ def incident_event(stored: Mapping[str, Any], installation: str = "") -> Inciden
         escalate_to=tuple(stored["escalate_to"]),
         resolved_at=None if resolved is None else datetime.fromisoformat(resolved),
         installation=installation,
+        services=tuple(stored.get("services", ())),
+        causes=tuple(stored.get("causes", ())),
     )
 
 

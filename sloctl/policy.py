@@ -35,10 +35,10 @@ from sloctl.severity import Severity
 
 
 class Cause(StrEnum):
-    """What an incident is about; one open incident per service and cause.
+    """What an incident is about: a symptom of an interruption of service.
 
-    Metrics can show errors and latency; data loss, a security breach or anything else is
-    declared by a person.
+    Metrics can show errors and latency, which join one automatic incident per service; data
+    loss, a security breach or anything else is declared by a person.
     """
 
     ERRORS = "errors"
@@ -219,16 +219,21 @@ def rank(severity: Severity) -> int:
 
 
 def healthy(signals: Signals, limits: Thresholds, cause: Cause) -> bool | None:
-    """Runbook 2.4 verification for one cause: True, False, or None when not measured."""
+    """Runbook 2.4 verification for one cause on the current signals: True, False, or None
+    when not measured.
+
+    Only what is measured now counts: the paging burn-rate pairs look back up to six hours
+    and keep firing long after the service recovered, so they do not hold verification back.
+    """
     if cause not in METRIC_CAUSES:
         return None  # only a person can say a data loss or a breach is over
     if cause is Cause.ERRORS:
         if signals.error_ratio is None:
             return None
-        return signals.error_ratio < limits.healthy_error_ratio and not signals.burning
+        return signals.error_ratio < limits.healthy_error_ratio
     if signals.p95_seconds is None or signals.latency_threshold is None:
         return None
-    return signals.p95_seconds < signals.latency_threshold and not signals.latency_burning
+    return signals.p95_seconds < signals.latency_threshold
 
 
 def _span(value: Any) -> timedelta:

@@ -46,9 +46,26 @@ def _event_text(incident: Incident, index: int) -> str:
     return " ".join(f"{what}{by}".split()).replace("|", "\\|")
 
 
+def _span_text(span: timedelta | None) -> str:
+    return "unknown" if span is None else duration_text(span)
+
+
+def duration_of(incident: Incident, now: datetime) -> str:
+    """The impact window (first to last bad reading) where it was measured; else declared to
+    restored (or resolved, or now)."""
+    ongoing = "" if incident.resolved_at else " (still open)"
+    if incident.impact is not None and incident.impact_started_at is not None:
+        return (
+            f"{duration_text(incident.impact)} of impact, {_clock(incident.impact_started_at)} "
+            f"to {_clock(incident.impact_ended_at or now)} UTC (first to last bad reading)"
+            f"{ongoing}"
+        )
+    end = incident.restored_at or incident.resolved_at or now
+    return f"{duration_text(end - incident.detected_at)}{ongoing}"
+
+
 def render(incident: Incident, budget_consumed_percent: float | None, now: datetime) -> str:
     """Markdown following runbook 2.5; what metrics cannot know is left to be written."""
-    end = incident.resolved_at or now
     impacted = (
         "unknown"
         if incident.peak_error_ratio is None
@@ -57,18 +74,29 @@ def render(incident: Incident, budget_consumed_percent: float | None, now: datet
     if incident.peak_p95_seconds is not None:
         impacted += f"; p95 latency up to {incident.peak_p95_seconds * 1000:.0f} ms"
     consumed = "unknown" if budget_consumed_percent is None else f"{budget_consumed_percent:.1f}%"
-    ongoing = "" if incident.resolved_at else " (still open)"
+    events = [
+        (line.at, 1, _event_text(incident, index)) for index, line in enumerate(incident.timeline)
+    ]
+    if incident.impact_started_at is not None:
+        events.append((incident.impact_started_at, 0, "Impact started (first bad reading)"))
+    if incident.impact_ended_at is not None and incident.restored_at is not None:
+        events.append((incident.impact_ended_at, 0, "Impact ended (last bad reading)"))
     rows = "\n".join(
-        f"| {_clock(line.at)} | {_event_text(incident, index)} |"
-        for index, line in enumerate(incident.timeline)
+        f"| {_clock(moment)} | {text} |" for moment, _, text in sorted(events, key=lambda e: e[:2])
     )
+    restore = _span_text(incident.time_to_restore)
+    met = incident.resolution_met
+    target = "" if met is None else f" ({'within' if met else 'past'} the resolution target)"
     return f"""# Incident Post-Mortem: {incident.id}
 
 ## Summary
 - Date/Time: {_clock(incident.detected_at)} UTC
-- Duration: {duration_text(end - incident.detected_at)}{ongoing}
+- Duration: {duration_of(incident, now)}
 - Severity: {incident.severity.value}
-- Services Affected: {incident.service}
+- Services Affected: {", ".join(incident.services)}
+- Causes: {", ".join(c.value for c in incident.causes)}
+- Time to detect: {_span_text(incident.time_to_detect)}; to acknowledge: \
+{_span_text(incident.time_to_acknowledge)}; to restore: {restore}{target}
 - Users Impacted: {impacted} (share of failed requests)
 
 ## Timeline

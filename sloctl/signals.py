@@ -37,7 +37,7 @@ from sloctl.policy import Policy, Signals
 from sloctl.prometheus import Series
 from sloctl.promql import Shape
 from sloctl.rules import P95, by_service
-from sloctl.slo import LatencyIndicator, Slo
+from sloctl.slo import LatencyIndicator, Slo, dependencies
 
 ANY_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 """The time a plan's batches carry; the reader gives each query its own."""
@@ -164,6 +164,14 @@ class SignalPlan:
     @property
     def queries(self) -> int:
         return len(self.counts) + len(self.quantiles)
+
+    @property
+    def depends_on(self) -> dict[str, tuple[str, ...]]:
+        """Each service's ``dependsOn``, as its definitions declare it."""
+        return dependencies(
+            judged.slo for layout in self.services for judged in layout.availability
+            + layout.latency
+        )  # fmt: skip
 
     def judge(self, measured: Measured, at: datetime) -> dict[str, Signals]:
         """Each service's signals from one instant's answers."""

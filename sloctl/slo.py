@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -109,6 +110,8 @@ class Slo:
     source: str = ""
     scrape_seconds: int = DEFAULT_SCRAPE_SECONDS
     """How often Prometheus scrapes the SLO's series; sizes the rate windows of the rules."""
+    depends_on: tuple[str, ...] = ()
+    """The services this SLO's service depends on (its definition's ``dependsOn``)."""
 
     @property
     def key(self) -> str:
@@ -133,3 +136,12 @@ class Slo:
 
     def timezone(self) -> str:
         return self.window.timezone if isinstance(self.window, CalendarWindow) else "UTC"
+
+
+def dependencies(slos: Iterable[Slo]) -> dict[str, tuple[str, ...]]:
+    """Each service's ``dependsOn``, for the services that declare any."""
+    found: dict[str, tuple[str, ...]] = {}
+    for slo in slos:
+        if slo.depends_on:
+            found.setdefault(slo.service, slo.depends_on)
+    return found

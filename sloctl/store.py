@@ -25,12 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sloctl.engine import Tracked
 from sloctl.errors import SloctlError
-from sloctl.incidents import Incident, State, Transition
+from sloctl.incidents import Incident, Reading, State, Symptom, Transition
 from sloctl.policy import Cause, Condition
 from sloctl.severity import Severity
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -51,8 +52,6 @@ CREATE TABLE IF NOT EXISTS incidents (
     resolution_breached INTEGER NOT NULL,
     manual INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS one_open_per_cause
-    ON incidents (service, cause) WHERE state != 'resolved';
 CREATE TABLE IF NOT EXISTS timeline (
     incident_id TEXT NOT NULL REFERENCES incidents(id),
     seq INTEGER NOT NULL,
@@ -77,9 +76,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, next_attempt_at);
 """
-"""Schema 1, as every store starts; :data:`MIGRATIONS` bring it to :data:`SCHEMA_VERSION`."""
+"""Schema 1, as every store starts (the first sloctl also had an index ``one_open_per_cause``,
+one open incident per service and cause, which the step to schema 3 drops where it exists);
+:data:`MIGRATIONS` bring it to :data:`SCHEMA_VERSION`."""
 
 # --- Migrations: the one place where the schema changes ---------------------------------------
+# Each step takes a store from the schema before it to its own, additively (nothing stored is
+# rewritten or lost); :func:`_migrate` runs every step a store lacks in one transaction.
 
 
 def _to_2_delivery(connection: sqlite3.Connection) -> None:
@@ -106,7 +109,50 @@ def _to_2_delivery(connection: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = {2: _to_2_delivery}
+INCIDENT_COLUMNS_3 = {
+    "symptoms": "TEXT",  # JSON [[service, cause], ...]; NULL: the row's own service and cause
+    "impact_started_at": "TEXT",
+    "impact_ended_at": "TEXT",
+    "restored_at": "TEXT",
+}
+TIMELINE_COLUMNS_3 = {"readings": "TEXT"}  # JSON list of the signals read at that step
+ONE_AUTOMATIC_PER_SERVICE = (
+    "DROP INDEX IF EXISTS one_open_per_cause",
+    """CREATE UNIQUE INDEX IF NOT EXISTS one_open_manual_per_cause
+        ON incidents (service, cause) WHERE state != 'resolved' AND manual = 1""",
+    """CREATE TRIGGER IF NOT EXISTS one_open_automatic_per_service
+        BEFORE INSERT ON incidents
+        WHEN NEW.manual = 0 AND NEW.state != 'resolved'
+            AND NOT EXISTS (SELECT 1 FROM incidents WHERE id = NEW.id)
+            AND EXISTS (SELECT 1 FROM incidents WHERE service = NEW.service AND manual = 0
+                        AND state != 'resolved')
+    BEGIN
+        SELECT RAISE(ABORT, 'an automatic incident is already open for this service');
+    END""",
+)
+"""One open automatic incident per service (its symptoms join it), one open incident per
+service and cause for those declared by hand. A trigger rather than a unique index, so that a
+store written by schema 1 with an errors and a latency incident open for one service still
+opens; both finish their lives, and no new one is added beside them."""
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+
+
+def _to_3_incidents(connection: sqlite3.Connection) -> None:
+    """Schema 2 -> 3 (incidents): incidents with symptoms, impact window and restoration;
+    timeline readings."""
+    for table, wanted in (("incidents", INCIDENT_COLUMNS_3), ("timeline", TIMELINE_COLUMNS_3)):
+        present = _columns(connection, table)
+        for name, kind in wanted.items():
+            if name not in present:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    for statement in ONE_AUTOMATIC_PER_SERVICE:
+        connection.execute(statement)
+
+
+MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents}
 """Version -> the step that makes it from the previous version, run in order in one transaction."""
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed", "superseded", "expired")
@@ -252,15 +298,22 @@ class Store:
     ) -> None:
         """Write ``incident`` and queue ``events`` (sink, event) inside the open transaction."""
         number = int(incident.id.split("-")[-1])
+        symptoms = json.dumps([[s.service, s.cause.value] for s in incident.symptoms])
         connection.execute(
             """
-            INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO incidents (id, number, service, cause, severity, state, detected_at,
+                acknowledged_at, resolved_at, healthy_since, summary, peak_error_ratio,
+                peak_p95_seconds, ack_breached, resolution_breached, manual, symptoms,
+                impact_started_at, impact_ended_at, restored_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, state=excluded.state,
                 acknowledged_at=excluded.acknowledged_at, resolved_at=excluded.resolved_at,
                 healthy_since=excluded.healthy_since, summary=excluded.summary,
                 peak_error_ratio=excluded.peak_error_ratio,
                 peak_p95_seconds=excluded.peak_p95_seconds, ack_breached=excluded.ack_breached,
-                resolution_breached=excluded.resolution_breached
+                resolution_breached=excluded.resolution_breached, symptoms=excluded.symptoms,
+                impact_started_at=excluded.impact_started_at,
+                impact_ended_at=excluded.impact_ended_at, restored_at=excluded.restored_at
             """,
             (
                 incident.id, number, incident.service, incident.cause.value,
@@ -268,7 +321,9 @@ class Store:
                 _time(incident.acknowledged_at), _time(incident.resolved_at),
                 _time(incident.healthy_since), incident.summary, incident.peak_error_ratio,
                 incident.peak_p95_seconds, int(incident.ack_breached),
-                int(incident.resolution_breached), int(incident.manual),
+                int(incident.resolution_breached), int(incident.manual), symptoms,
+                _time(incident.impact_started_at), _time(incident.impact_ended_at),
+                _time(incident.restored_at),
             ),
         )  # fmt: skip
         stored = connection.execute(
@@ -276,11 +331,13 @@ class Store:
         ).fetchone()[0]
         for seq, line in enumerate(incident.timeline[stored:], start=stored):
             connection.execute(
-                "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO timeline (incident_id, seq, at, from_state, to_state, actor, note, "
+                "severity, readings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     incident.id, seq, _time(line.at),
                     None if line.from_state is None else line.from_state.value,
                     line.to_state.value, line.actor, line.note, line.severity.value,
+                    json.dumps([vars(r) for r in line.readings]) if line.readings else None,
                 ),
             )  # fmt: skip
         for sink, event in events:
@@ -321,8 +378,12 @@ class Store:
                 actor=line["actor"],
                 note=line["note"],
                 severity=Severity(line["severity"]),
+                readings=tuple(Reading(**r) for r in json.loads(line["readings"] or "[]")),
             )
             for line in lines
+        )
+        symptoms = tuple(
+            Symptom(service, Cause(cause)) for service, cause in json.loads(row["symptoms"] or "[]")
         )
         return Incident(
             id=row["id"],
@@ -341,6 +402,10 @@ class Store:
             ack_breached=bool(row["ack_breached"]),
             resolution_breached=bool(row["resolution_breached"]),
             manual=bool(row["manual"]),
+            symptoms=symptoms,
+            impact_started_at=_parse(row["impact_started_at"]),
+            impact_ended_at=_parse(row["impact_ended_at"]),
+            restored_at=_parse(row["restored_at"]),
         )
 
     def outbox(self, *, status: str | None = None) -> list[OutboxMessage]:
@@ -361,6 +426,29 @@ class Store:
             )
             for row in rows
         ]  # fmt: skip
+
+    def tracked(self, service: str) -> Tracked:
+        """What the engine remembers about ``service`` between runs."""
+        row = self._db.execute(
+            "SELECT value FROM meta WHERE key = ?", (f"bad_since:{service}",)
+        ).fetchone()
+        stored = {} if row is None else json.loads(row[0])
+        bad_since = {Cause(k): datetime.fromisoformat(v) for k, v in stored.items()}
+        return Tracked(self.held(service), bad_since)
+
+    def save_tracked(
+        self, service: str, tracked: Tracked, *, connection: sqlite3.Connection
+    ) -> None:
+        self.save_held(service, tracked.held, connection=connection)
+        connection.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (
+                f"bad_since:{service}",
+                json.dumps(
+                    {c.value: _time(t) for c, t in tracked.bad_since.items()}, sort_keys=True
+                ),
+            ),
+        )
 
     def held(self, service: str) -> dict[Condition, datetime]:
         """Since when each severity condition of ``service`` has held (kept between runs)."""

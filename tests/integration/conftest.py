@@ -1,4 +1,4 @@
-"""A real Prometheus serving the backfilled scenario, built once per test session."""
+"""Real Prometheus servers serving the backfilled scenarios, each built once per test session."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from sloctl.history import History
 from sloctl.local_prometheus import LocalPrometheus, backfill
-from tests.integration.fixture import scenario
+from tests.integration.fixture import month, scenario
 
 
 @dataclass(frozen=True)
@@ -34,5 +34,14 @@ def build_data(history: History, work: Path) -> Path:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     history = History.generate(scenario())
     data = build_data(history, tmp_path_factory.mktemp("prometheus"))
+    with LocalPrometheus(data) as server:
+        yield Served(server.url, history, data)
+
+
+@pytest.fixture(scope="session")
+def month_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The incident month (thirty days of one-minute samples)."""
+    history = History.generate(month())
+    data = build_data(history, tmp_path_factory.mktemp("prometheus-month"))
     with LocalPrometheus(data) as server:
         yield Served(server.url, history, data)

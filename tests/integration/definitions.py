@@ -6,14 +6,16 @@ from pathlib import Path
 
 THRESHOLDS = {"api": "0.2", "auth": "0.2", "ai-worker": "2.5", "database": "0.2"}
 TARGETS = {"api": "99.9%", "auth": "99.95%", "ai-worker": "99.5%", "database": "99.99%"}
+DEPENDS = {"api": "[database]", "auth": "[database]", "ai-worker": "[database]", "database": "[]"}
 
 
-def service_yaml(service: str, window: str = "rolling: 2d") -> str:
+def service_yaml(service: str, window: str = "rolling: 2d", depends: bool = False) -> str:
     selector = f'{{service="{service}"}}'
     bad = f'{{service="{service}",code=~"5.."}}'
+    depends_on = f"dependsOn: {DEPENDS[service]}\n" if depends else ""
     return f"""\
 service: {service}
-slos:
+{depends_on}slos:
   - name: availability
     indicator:
       ratio:
@@ -58,8 +60,10 @@ slos:
 """
 
 
-def write_definitions(directory: Path, window: str = "rolling: 2d") -> Path:
+def write_definitions(directory: Path, window: str = "rolling: 2d", depends: bool = False) -> Path:
+    """The four services' definitions; with ``depends``, api, auth and ai-worker depend on the
+    database, as the shipped definitions say."""
     directory.mkdir(parents=True, exist_ok=True)
     for service in THRESHOLDS:
-        (directory / f"{service}.yaml").write_text(service_yaml(service, window))
+        (directory / f"{service}.yaml").write_text(service_yaml(service, window, depends))
     return directory

@@ -1,5 +1,5 @@
 """One incident cycle over the store: declared once, quiet cycles write nothing, a failed
-query touches nothing, a missed target escalates once."""
+query touches nothing, a missed target escalates once, a dependency's outage is one page."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 API = [s for s in load_definitions(ROOT / "slo-definitions") if s.service == "api"]
 SINKS = {"slack": SlackSink("http://127.0.0.1:9/hook")}
+API_AND_DB = ("api", "database")
 
 
 class Prometheus:
@@ -111,3 +112,45 @@ def test_a_missed_response_target_escalates_once(tmp_path: Path) -> None:
     [incident] = store.incidents()
     assert incident.ack_breached
     assert len(store.outbox()) == 2
+
+
+class Services(Prometheus):
+    """Answers for several services, each with its own share of failing requests."""
+
+    def __init__(self, shares: dict[str, float]) -> None:
+        super().__init__(0.0)
+        self.shares = shares
+
+    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
+        if expr.startswith("histogram_quantile"):
+            return [Sample({"service": name}, 0.05) for name in self.shares]
+        windows = (300, 1800, 3600, 21600)
+        return [
+            Sample(
+                {"service": name, WINDOW_LABEL: str(w)},
+                1000.0 * share if 'code=~"5.."' in expr else 1000.0,
+            )
+            for name, share in self.shares.items()
+            for w in windows
+        ]
+
+
+def test_a_database_outage_hurting_api_is_one_incident_and_one_page(tmp_path: Path) -> None:
+    slos = [s for s in load_definitions(ROOT / "slo-definitions") if s.service in API_AND_DB]
+    planned = signal_plan(slos, Policy())
+    store = open_store(tmp_path / "store.db")
+    down = Services({"api": 0.8, "database": 1.0})
+    result = evaluate_incidents(store, SINKS, Policy(), planned, down, AT)
+    assert [e.kind for e in result.events] == [EventKind.DECLARED]
+    [incident] = store.incidents()
+    assert incident.services == ("database", "api")
+    assert [m.event["services"] for m in store.outbox()] == [["database", "api"]]
+    assert store.tracked("api").bad_since == {Cause.ERRORS: AT}
+    later = AT + timedelta(minutes=1)
+    result = evaluate_incidents(store, SINKS, Policy(), planned, Services(dict.fromkeys(
+        API_AND_DB, 0.0)), later)  # fmt: skip
+    assert [(e.kind, e.incident.state.value) for e in result.events] == [
+        (EventKind.UPDATED, "monitoring")
+    ]
+    assert store.tracked("api").bad_since == {}
+    assert store.incidents()[0].restored_at == later

@@ -22,6 +22,7 @@ from sloctl.slo import (
     RollingWindow,
     Slo,
     Timeslices,
+    dependencies,
 )
 
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
@@ -682,3 +683,61 @@ def test_windows_that_would_crash_later_are_refused(
 ) -> None:
     problem = only_problem(tmp_path, window=window)
     assert message in problem.message
+
+
+# --- dependsOn --------------------------------------------------------------------------------
+
+
+def service_file(directory: Path, service: str, depends: list[str] | None = None) -> Path:
+    path = directory / f"{service}.yaml"
+    depends_line = "" if depends is None else f"dependsOn: [{', '.join(depends)}]\n"
+    path.write_text(
+        f"service: {service}\n{depends_line}slos:\n"
+        "  - name: availability\n"
+        "    indicator:\n"
+        "      ratio:\n"
+        f'        total: http_requests_total{{service="{service}"}}\n'
+        f'        bad: http_requests_total{{service="{service}",code=~"5.."}}\n'
+        "    objective: {target: 99.9%}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_depends_on_is_carried_by_every_slo_of_the_service(tmp_path: Path) -> None:
+    service_file(tmp_path, "database")
+    service_file(tmp_path, "api", ["database"])
+    slos = {slo.service: slo for slo in load_definitions(tmp_path)}
+    assert slos["api"].depends_on == ("database",)
+    assert slos["database"].depends_on == ()
+    assert dependencies(slos.values()) == {"api": ("database",)}
+
+
+def test_shipped_dependencies() -> None:
+    assert dependencies(load_definitions(SHIPPED)) == {
+        "ai-worker": ("database",), "api": ("database",), "auth": ("database",),
+    }  # fmt: skip
+
+
+def test_unknown_self_and_cyclic_dependencies_are_located(tmp_path: Path) -> None:
+    service_file(tmp_path, "api", ["database", "billing"])
+    service_file(tmp_path, "auth", ["auth"])
+    service_file(tmp_path, "database", ["queue"])
+    service_file(tmp_path, "queue", ["api"])
+    with pytest.raises(DefinitionError) as caught:
+        load_definitions(tmp_path)
+    found = sorted(str(p).replace(str(tmp_path) + "/", "") for p in caught.value.problems)
+    assert found == [
+        "api.yaml:2: dependsOn[0]: dependency cycle: api -> database -> queue -> api",
+        "api.yaml:2: dependsOn[1]: unknown service 'billing': no definition describes it",
+        "auth.yaml:2: dependsOn[0]: 'auth' cannot depend on itself",
+    ]
+
+
+def test_a_dependency_listed_twice_is_a_problem(tmp_path: Path) -> None:
+    service_file(tmp_path, "database")
+    service_file(tmp_path, "api", ["database", "database"])
+    with pytest.raises(DefinitionError) as caught:
+        load_definitions(tmp_path)
+    (problem,) = caught.value.problems
+    assert (problem.location, problem.message) == ("dependsOn[1]", "'database' is listed twice")

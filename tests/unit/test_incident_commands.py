@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -14,6 +15,12 @@ from click.testing import CliRunner, Result
 from freezegun import freeze_time
 
 from sloctl.cli import main
+from sloctl.incidents import Reading, State, Symptom, declare, impacted, join, move
+from sloctl.policy import Cause, Finding
+from sloctl.severity import Severity
+from sloctl.store import open_store
+
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -276,3 +283,49 @@ def test_incidents_help_opens_no_store(tmp_path: Path) -> None:
     result = run(tmp_path / "none.db", "list", "--help")
     assert result.exit_code == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_show_gives_services_causes_and_times(tmp_path: Path) -> None:
+    path = tmp_path / "incidents.db"
+    outage = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")
+    incident = declare(
+        "INC-0001", "database", outage, T0 + timedelta(minutes=2), impact_started_at=T0,
+        readings=(Reading("database", 1.0, 0.01, 0.2),),
+    )  # fmt: skip
+    incident = join(incident, Symptom("api", Cause.ERRORS), outage, T0 + timedelta(minutes=3))
+    incident = move(incident, State.ACKNOWLEDGED, T0 + timedelta(minutes=4), actor="alice")
+    incident = impacted(incident, T0 + timedelta(minutes=20))
+    incident = move(incident, State.MONITORING, T0 + timedelta(minutes=21), actor="sloctl")
+    store = open_store(path)
+    with store.transaction() as connection:
+        store.save(incident, connection=connection, now=T0)
+    store.close()
+    shown = json.loads(run(path, "show", "INC-0001", "--output", "json").output)
+    assert shown["services"] == ["database", "api"]
+    assert shown["causes"] == ["errors"]
+    assert (shown["impact_started_at"], shown["impact_ended_at"]) == (
+        "2026-11-02T10:00:00Z", "2026-11-02T10:20:00Z",
+    )  # fmt: skip
+    assert shown["time_to_detect_seconds"] == 120
+    assert shown["time_to_acknowledge_seconds"] == 120
+    assert shown["time_to_restore_seconds"] == 21 * 60
+    assert shown["resolution_met"] is True
+    assert shown["timeline"][0]["signals"][0]["error_ratio"] == 1.0
+    table = run(path, "show", "INC-0001").output
+    assert "impact 2026-11-02T10:00:00Z to 2026-11-02T10:20:00Z (20m)" in table
+    assert "time to detect 2m, to acknowledge 2m, to restore 21m" in table
+    assert "database: errors 100.00%, p95 10 ms" in table
+
+
+def test_backtest_options_that_do_not_go_together(tmp_path: Path) -> None:
+    shipped = str(Path(__file__).resolve().parents[2] / "slo-definitions")
+    base = ["backtest", "--prometheus-url", "http://127.0.0.1:9", "--definitions", shipped,
+            "--from", "2026-10-01T00:00:00Z"]  # fmt: skip
+    for extra, message in (
+        ([], "--to is required"),
+        (["--explain", "api"], "--explain SERVICE and --at TIME go together"),
+        (["--explain", "billing", "--at", "2026-10-02T00:00:00Z"], "no SLO of service 'billing'"),
+    ):
+        result = CliRunner().invoke(main, [*base, *extra])
+        assert result.exit_code == 2, result.output
+        assert message in result.output

@@ -701,3 +701,14 @@ def test_retry_delay_is_full_jitter_under_the_ceiling(attempt: int) -> None:
 def test_retry_policy_refuses_nonsense(changes: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"."):
         RetryPolicy(**changes)
+
+
+def test_every_affected_service_and_cause_is_named() -> None:
+    declared = event(EventKind.DECLARED, service="database", services=("database", "api"))
+    assert "Service(s): database, api" in SlackSink.text(declared)
+    resolved = event(
+        EventKind.RESOLVED, state="resolved", resolved_at=START + timedelta(minutes=30),
+        causes=("errors", "latency"),
+    )  # fmt: skip
+    assert "(elevated error ratio, high latency)" in SlackSink.text(resolved)
+    assert "Service(s): api" in SlackSink.text(resolved)  # no list: the service alone

@@ -171,8 +171,8 @@ def test_per_service_thresholds_override_the_defaults() -> None:
     [
         pytest.param({"error_ratio": 0.0005}, Cause.ERRORS, True, id="errors-below-0.1pct"),
         pytest.param({"error_ratio": 0.002}, Cause.ERRORS, False, id="errors-above-0.1pct"),
-        pytest.param({"error_ratio": 0.0005, "burning": True}, Cause.ERRORS, False,
-                     id="still-burning"),
+        pytest.param({"error_ratio": 0.0005, "burning": True}, Cause.ERRORS, True,
+                     id="current-signals-only"),  # a burn-rate pair lags; it does not count
         pytest.param({}, Cause.ERRORS, None, id="errors-unmeasured"),
         pytest.param({"p95_seconds": 0.15, "latency_threshold": WEB}, Cause.LATENCY, True,
                      id="p95-within-slo"),

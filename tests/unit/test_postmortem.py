@@ -7,7 +7,17 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from sloctl.incidents import SLOCTL, Incident, State, declare, escalate, move
+from sloctl.incidents import (
+    SLOCTL,
+    Incident,
+    State,
+    Symptom,
+    declare,
+    escalate,
+    impacted,
+    join,
+    move,
+)
 from sloctl.policy import Cause, Finding
 from sloctl.postmortem import duration_text, render
 from sloctl.severity import Severity
@@ -103,9 +113,36 @@ def test_every_heading_of_the_template_in_order() -> None:
 def test_the_summary() -> None:
     text = render(lifecycle(), 12.345, NOW)
     assert field(text, "Date/Time") == "2026-11-02 10:00 UTC"
-    assert field(text, "Duration") == "1 hour 12 minutes"
+    assert field(text, "Duration") == "57 minutes"  # no readings: declared to restored
     assert field(text, "Severity") == "P1"  # after the escalation
     assert field(text, "Services Affected") == "api"
+    assert field(text, "Causes") == "errors"
+
+
+def test_the_duration_is_the_impact_window_and_the_times_are_given() -> None:
+    """A 20-minute outage read over a 5-minute window: declared a minute in, restored when the
+    readings verify again, resolved 15 minutes later; the resolution target is met at
+    restoration."""
+    finding = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")
+    incident = declare("INC-0042", "database", finding, at(1), impact_started_at=at(0))
+    incident = join(incident, Symptom("api", Cause.ERRORS), finding, at(2))
+    incident = impacted(incident, at(24))
+    incident = move(incident, State.ACKNOWLEDGED, at(4), actor="alice")
+    incident = move(incident, State.MONITORING, at(25), actor=SLOCTL)
+    incident = move(incident, State.RESOLVED, at(40), actor=SLOCTL)
+    text = render(incident, None, NOW)
+    assert field(text, "Duration") == (
+        "24 minutes of impact, 2026-11-02 10:00 to 2026-11-02 10:24 UTC (first to last bad reading)"
+    )
+    assert field(text, "Services Affected") == "database, api"
+    assert field(text, "Time to detect") == (
+        "1 minute; to acknowledge: 3 minutes; to restore: 25 minutes (within the resolution target)"
+    )
+    events = [cells[1] for cells in timeline_rows(text)]
+    assert events[0] == "Impact started (first bad reading)"
+    assert events[1].startswith("Alert triggered (P1)")
+    assert "Impact ended (last bad reading)" in events
+    assert events[-1].startswith("Resolved")
 
 
 def test_action_items_table_follows_the_template() -> None:
@@ -260,4 +297,4 @@ def test_an_open_incident_is_still_open() -> None:
 def test_a_resolved_incident_is_not_still_open() -> None:
     text = render(lifecycle(), None, NOW)
     assert "(still open)" not in text
-    assert field(text, "Duration") == "1 hour 12 minutes"  # to resolution, not to NOW
+    assert field(text, "Duration") == "57 minutes"  # to restoration, not to NOW

@@ -1,4 +1,5 @@
-"""The incident store: round trips, one open incident per cause, refusing bad files, kill -9."""
+"""The incident store: round trips, one open automatic incident per service, the migration
+from schema 1, refusing bad files, kill -9."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from sloctl.incidents import State, declare, move
+from sloctl.incidents import Reading, State, Symptom, declare, join, move
 from sloctl.policy import Cause, Finding
 from sloctl.severity import Severity
-from sloctl.store import StoreError, open_store
+from sloctl.store import SCHEMA, SCHEMA_VERSION, StoreError, open_store
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 FINDING = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")
@@ -57,16 +58,92 @@ def test_only_new_timeline_lines_are_appended(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
-def test_at_most_one_open_incident_per_service_and_cause(tmp_path: Path) -> None:
+def test_one_open_automatic_incident_per_service(tmp_path: Path) -> None:
     store = open_store(tmp_path / "store.db")
     with store.transaction() as connection:
         store.save(declare("INC-0001", "api", FINDING, T0), connection=connection, now=T0)
-    with pytest.raises(sqlite3.IntegrityError), store.transaction() as connection:
-        store.save(declare("INC-0002", "api", FINDING, T0), connection=connection, now=T0)
     latency = Finding(Cause.LATENCY, Severity.P2, "p95 above 500 ms")
+    for other in (FINDING, latency):  # a symptom joins the open one; it is no second incident
+        with pytest.raises(sqlite3.IntegrityError), store.transaction() as connection:
+            store.save(declare("INC-0002", "api", other, T0), connection=connection, now=T0)
+    with store.transaction() as connection:  # another service, and a person's declaration
+        store.save(declare("INC-0002", "auth", latency, T0), connection=connection, now=T0)
+        breach = Finding(Cause.SECURITY, Severity.P1, "leaked token")
+        store.save(
+            declare("INC-0003", "api", breach, T0, actor="bob", manual=True),
+            connection=connection, now=T0,
+        )  # fmt: skip
+    with pytest.raises(sqlite3.IntegrityError), store.transaction() as connection:
+        store.save(
+            declare("INC-0004", "api", breach, T0, actor="eve", manual=True),
+            connection=connection, now=T0,
+        )  # fmt: skip
+    assert [i.id for i in store.incidents(open_only=True)] == ["INC-0001", "INC-0002", "INC-0003"]
+
+
+def test_symptoms_times_and_readings_round_trip(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    reading = Reading("database", 1.0, 0.05, 0.2, burning=True)
+    incident = declare(
+        "INC-0001", "database", FINDING, T0, impact_started_at=T0 - timedelta(minutes=1),
+        readings=(reading,),
+    )  # fmt: skip
+    incident = join(
+        incident, Symptom("api", Cause.ERRORS), FINDING, T0 + timedelta(minutes=1),
+        impact_started_at=T0 - timedelta(minutes=2), readings=(Reading("api", 0.6),),
+    )  # fmt: skip
+    incident = move(incident, State.MONITORING, T0 + timedelta(minutes=20), actor="sloctl")
     with store.transaction() as connection:
-        store.save(declare("INC-0002", "api", latency, T0), connection=connection, now=T0)
-    assert [i.id for i in store.incidents(open_only=True)] == ["INC-0001", "INC-0002"]
+        store.save(incident, connection=connection, now=T0)
+    loaded = store.get("INC-0001")
+    assert loaded == incident
+    assert loaded.services == ("database", "api")
+    assert loaded.impact_started_at == T0 - timedelta(minutes=2)
+    assert loaded.restored_at == T0 + timedelta(minutes=20)
+    assert loaded.timeline[0].readings == (reading,)
+
+
+# Schema 1 as the first sloctl wrote it: the tables, its per-cause index and two rows.
+SCHEMA_1_INDEX = """CREATE UNIQUE INDEX one_open_per_cause
+    ON incidents (service, cause) WHERE state != 'resolved'"""
+SCHEMA_1_ROW = "INSERT INTO incidents VALUES (?, ?, 'api', ?, ?, 'detected', ?, NULL, NULL, " \
+    "NULL, ?, 0.6, NULL, 0, 0, 0)"  # fmt: skip
+
+
+def test_a_schema_1_store_migrates_and_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA)
+    old.execute(SCHEMA_1_INDEX)
+    old.execute("INSERT INTO meta VALUES ('schema', '1')")
+    old.execute("INSERT INTO meta VALUES ('held:api', '{}')")
+    for number, cause, severity in ((1, "errors", "P1"), (2, "latency", "P2")):
+        old.execute(
+            SCHEMA_1_ROW, (f"INC-000{number}", number, cause, severity, T0.isoformat(), cause)
+        )
+        old.execute(
+            "INSERT INTO timeline VALUES (?, 0, ?, NULL, 'detected', 'sloctl', ?, ?)",
+            (f"INC-000{number}", T0.isoformat(), cause, severity),
+        )
+    old.commit()
+    old.close()
+    store = open_store(path)
+    errors, latency = store.incidents(open_only=True)  # both open ones live on
+    assert (errors.cause, errors.symptoms) == (Cause.ERRORS, (Symptom("api", Cause.ERRORS),))
+    assert latency.causes == (Cause.LATENCY,)
+    assert errors.timeline[0].note == "errors"
+    assert errors.impact_started_at is None
+    assert errors.restored_at is None
+    assert store.tracked("api").held == {}
+    with store.transaction() as connection:  # they still change, and are saved
+        store.save(move(errors, State.RESOLVED, T0, actor="alice"), connection=connection, now=T0)
+    with pytest.raises(sqlite3.IntegrityError), store.transaction() as connection:
+        store.save(declare("INC-0003", "api", FINDING, T0), connection=connection, now=T0)
+    store.close()
+    again = open_store(path)  # migrating is done once
+    version = again._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION)
+    assert [i.id for i in again.incidents(open_only=True)] == ["INC-0002"]
 
 
 @pytest.mark.parametrize(
@@ -191,7 +268,9 @@ def test_a_schema_1_store_is_migrated_and_keeps_everything(tmp_path: Path) -> No
     migrated.close()
     assert open_store(path).installation == made  # made once
     connection = sqlite3.connect(path)
-    assert connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+    assert connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (
+        str(SCHEMA_VERSION),
+    )
     connection.close()
 
 
