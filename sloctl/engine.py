@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from sloctl.conditions import assess, track
 from sloctl.incidents import (
     Breach,
     Incident,
@@ -47,10 +48,8 @@ from sloctl.policy import (
     Held,
     Policy,
     Signals,
-    assess,
     healthy,
     rank,
-    track,
 )
 
 

@@ -45,7 +45,7 @@ from sloctl.options import (
     prometheus_url_option,
 )
 from sloctl.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
-from sloctl.policy import Cause, Finding, Policy, load_policy
+from sloctl.policy import Cause, Finding, policy_in_force
 from sloctl.postmortem import render as render_postmortem
 from sloctl.prometheus import PrometheusReader
 from sloctl.report import timestamp
@@ -453,7 +453,7 @@ def evaluate(
     store = _store(ctx)
     sinks: dict[str, Sink] = ctx.obj["sinks"]
     at = past_time(at_text, _now(), "--at").replace(second=0, microsecond=0)
-    policy = load_policy(policy_path) if policy_path else Policy()
+    policy = policy_in_force(policy_path)
     if config_path is None and (
         ctx.get_parameter_source("prometheus_url") is not click.core.ParameterSource.COMMANDLINE
     ):
@@ -577,7 +577,7 @@ def backtest_command(
 ) -> None:  # fmt: skip
     """Run the backtest and print what it would have declared (or explain one instant)."""
     step_delta = timedelta(seconds=parse_duration(step))
-    policy = load_policy(policy_path) if policy_path else Policy()
+    policy = policy_in_force(policy_path)
     slos = load_definitions(definitions)
     if explain_service is not None or explain_at is not None:
         if explain_service is None or explain_at is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -13,12 +15,15 @@ import pytest
 import yaml
 
 from sloctl import promql, rules
+from sloctl.conditions import seconds_text, service_conditions
 from sloctl.definitions import load_definitions
 from sloctl.durations import parse_duration
+from sloctl.policy import Policy, Thresholds, shipped_policy
 from sloctl.selector import Selector, parse_selector, quote
 from sloctl.severity import LEVELS, Severity, spoken
 from sloctl.slo import LatencyIndicator, RatioIndicator, Slo
 
+POLICY = shipped_policy()
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 DAY = 86400
@@ -42,7 +47,7 @@ def shipped() -> tuple[Slo, ...]:
 
 @cache
 def shipped_rules() -> dict[str, str]:
-    return rules.render_rules(shipped())
+    return rules.render_rules(shipped(), POLICY)
 
 
 def parsed(text: str) -> list[dict[str, Any]]:
@@ -266,10 +271,11 @@ def test_no_number_shows_binary_float_noise(service: str) -> None:
 
 
 SEVERITIES: dict[str, tuple[str, str, str]] = {
-    "SloctlBudgetBurnFast": ("P3", "page", "2m"),
+    "SloctlBudgetBurnFast": ("P3", "page", "0s"),
     "SloctlBudgetBurnSlow": ("ticket", "ticket", "15m"),
-    "SloctlErrorRatioOutage": ("P1", "page", "1m"),
+    "SloctlErrorRatioOutage": ("P1", "page", "0s"),
     "SloctlErrorRatioMajor": ("P2", "page", "30m"),
+    "SloctlErrorRatioSustained": ("P3", "page", "5m"),
     "SloctlLatencySevere": ("P2", "page", "5m"),
     "SloctlLatencyDegradedLong": ("P2", "page", "1h"),
     "SloctlLatencyDegraded": ("P3", "page", "5m"),
@@ -295,15 +301,21 @@ def test_alert_names_per_indicator_kind() -> None:
                 "SloctlBudgetBurnSlow",
                 "SloctlErrorRatioOutage",
                 "SloctlErrorRatioMajor",
+                "SloctlErrorRatioSustained",
                 "SloctlNoData",
             ]
         else:
-            degraded = [] if service == "ai-worker" else ["SloctlLatencyDegraded"]
+            # At a threshold of 500 ms or more, the severe P2 alert (5 minutes) covers both
+            # conditions on the SLO threshold: they would only ever fire beside it.
+            degraded = (
+                []
+                if service == "ai-worker"
+                else ["SloctlLatencyDegradedLong", "SloctlLatencyDegraded"]
+            )
             assert found == [
                 "SloctlBudgetBurnFast",
                 "SloctlBudgetBurnSlow",
                 "SloctlLatencySevere",
-                "SloctlLatencyDegradedLong",
                 *degraded,
                 "SloctlNoData",
             ]
@@ -371,20 +383,25 @@ def test_latency_alerts(service: str, severe: str, threshold: str) -> None:
         if s == service and rule["labels"]["slo"] == "latency"
     }
     assert exprs["SloctlLatencySevere"] == f"{p95} > {severe}"
-    assert exprs["SloctlLatencyDegradedLong"] == f"{p95} > {threshold}"
-    if severe == threshold:  # the P2 alert covers it: no P3 on the same condition
+    if severe == threshold:  # the P2 alert covers them: nothing else on the same condition
         assert "SloctlLatencyDegraded" not in exprs
+        assert "SloctlLatencyDegradedLong" not in exprs
     else:
+        assert exprs["SloctlLatencyDegradedLong"] == f"{p95} > {threshold}"
         assert exprs["SloctlLatencyDegraded"] == f"{p95} > {threshold}"
 
 
 def test_latency_severe_threshold_is_max_of_half_a_second_and_the_slo() -> None:
     for slo in shipped():
         if isinstance(slo.indicator, LatencyIndicator):
-            [severe] = [a for a in rules.alerts(slo) if a.alert == "SloctlLatencySevere"]
+            [severe] = [
+                a
+                for a in rules.alerts(slo, service_conditions(POLICY.for_service(slo.service)))
+                if a.alert == "SloctlLatencySevere"
+            ]
             expected = max(Decimal("0.5"), slo.indicator.threshold_seconds)
             assert severe.expr.endswith(f" > {promql.decimal_text(expected)}")
-            assert f"above {promql.decimal_text(expected)}s" in severe.annotations["summary"]
+            assert f"above {seconds_text(expected)} over" in severe.annotations["summary"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -395,9 +412,12 @@ def test_error_ratio_alerts(service: str) -> None:
         for s, rule in shipped_alerts()
         if s == service and rule["alert"].startswith("SloctlErrorRatio")
     }
+    [budget] = [s.error_budget for s in shipped() if s.key == f"{service}/availability"]
+    sustained = promql.decimal_text(10 * budget)  # the shipped policy's 10x the budget
     assert found == {
-        "SloctlErrorRatioOutage": (f"{ratio} > 0.5", "1m"),
+        "SloctlErrorRatioOutage": (f"{ratio} > 0.5", "0s"),
         "SloctlErrorRatioMajor": (f"{ratio} > 0.1", "30m"),
+        "SloctlErrorRatioSustained": (f"{ratio} > {sustained}", "5m"),
     }
 
 
@@ -418,10 +438,10 @@ def test_no_data_is_absent_of_the_total_selector(service: str) -> None:
 
 
 def test_rendering_is_deterministic() -> None:
-    first = rules.render_rules(shipped())
-    second = rules.render_rules(load_definitions(SHIPPED))
+    first = rules.render_rules(shipped(), POLICY)
+    second = rules.render_rules(load_definitions(SHIPPED), POLICY)
     assert first == second
-    assert rules.render_rules(list(shipped())) == first
+    assert rules.render_rules(list(shipped()), POLICY) == first
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -456,7 +476,7 @@ def test_records_per_window(
     write_service(
         tmp_path, "api", ratio_spec("api", window=window), latency_spec("api", window=window)
     )
-    [slis, budget, _] = parsed(rules.render_rules(load_definitions(tmp_path))["api.yaml"])
+    [slis, budget, _] = parsed(rules.render_rules(load_definitions(tmp_path), POLICY)["api.yaml"])
     short = ["5m", "30m", "1h", "2h", "6h"]
     assert [(r["record"], r["labels"]["slo"]) for r in slis["rules"]] == [
         *(
@@ -498,7 +518,7 @@ def test_every_series_an_expression_reads_is_recorded_in_the_file(
     write_service(
         tmp_path, "api", ratio_spec("api", window=window), latency_spec("api", window=window)
     )
-    text = rules.render_rules(load_definitions(tmp_path))["api.yaml"]
+    text = rules.render_rules(load_definitions(tmp_path), POLICY)["api.yaml"]
     recorded = {(r["record"], r["labels"]["slo"]) for r in all_rules(text) if "record" in r}
     for rule in all_rules(text):
         for name in RECORDED.findall(code_of(rule["expr"])):
@@ -519,7 +539,7 @@ def test_every_series_an_expression_reads_is_recorded_in_the_file(
 )
 def test_no_series_is_recorded_twice(tmp_path: Path, window: dict[str, str]) -> None:
     write_service(tmp_path, "api", ratio_spec("api", window=window), latency_spec("api"))
-    text = rules.render_rules(load_definitions(tmp_path))["api.yaml"]
+    text = rules.render_rules(load_definitions(tmp_path), POLICY)["api.yaml"]
     keys = [
         (r["record"], tuple(sorted(r["labels"].items()))) for r in all_rules(text) if "record" in r
     ]
@@ -542,7 +562,7 @@ def test_hostile_service_names_reach_promql_only_escaped(tmp_path: Path, service
     write_service(tmp_path, service, ratio_spec(service), latency_spec(service))
     slos = load_definitions(tmp_path)
     assert {slo.service for slo in slos} == {service}
-    files = rules.render_rules(slos)
+    files = rules.render_rules(slos, POLICY)
     assert list(files) == [f"{rules.file_stem(service)}.yaml"]
     text = files[f"{rules.file_stem(service)}.yaml"]
     recovered: list[str] = []
@@ -566,7 +586,7 @@ def test_hostile_service_names_survive_in_labels_and_annotations(
     tmp_path: Path, service: str
 ) -> None:
     write_service(tmp_path, service, ratio_spec(service))
-    text = next(iter(rules.render_rules(load_definitions(tmp_path)).values()))
+    text = next(iter(rules.render_rules(load_definitions(tmp_path), POLICY).values()))
     groups = parsed(text)
     assert [g["name"] for g in groups] == [
         f"sloctl-{service}-slis",
@@ -623,7 +643,7 @@ def test_services_sharing_a_file_name_are_refused(first: str, second: str) -> No
     ]
     assert rules.file_stem(first) == rules.file_stem(second)
     with pytest.raises(rules.GenerationError, match=re.escape(f"{rules.file_stem(first)}.yaml")):
-        rules.render_rules(slos)
+        rules.render_rules(slos, POLICY)
 
 
 def _sel(service: str, *, bad: bool = False) -> Selector:
@@ -638,7 +658,7 @@ def test_services_with_distinct_file_names_each_get_a_file() -> None:
         )
         for name in ("b", "a", "c")
     ]
-    assert list(rules.render_rules(slos)) == ["a.yaml", "b.yaml", "c.yaml"]
+    assert list(rules.render_rules(slos, POLICY)) == ["a.yaml", "b.yaml", "c.yaml"]
 
 
 def test_by_service_groups_and_sorts() -> None:
@@ -646,3 +666,53 @@ def test_by_service_groups_and_sorts() -> None:
     assert list(grouped) == list(SERVICES)
     assert all(len(slos) == 2 for slos in grouped.values())
     assert all(s.service == service for service, slos in grouped.items() for s in slos)
+
+
+API_OVERRIDE = replace(
+    Thresholds(),
+    major_error_ratio=Decimal("0.2"),
+    major_for=timedelta(minutes=10),
+    sustained_burn_rate=Decimal("5"),
+    sustained_for=timedelta(minutes=8),
+    severe_p95_seconds=Decimal("0.3"),
+)
+"""A policy override for api only: the generated alerts of api follow it, no one else's."""
+
+
+def alerts_by_name(files: dict[str, str], service: str) -> dict[tuple[str, str], Rule]:
+    return {
+        (rule["labels"]["slo"], rule["alert"]): rule
+        for rule in all_rules(files[f"{service}.yaml"])
+        if "alert" in rule
+    }
+
+
+def test_a_service_override_changes_that_services_alerts_only() -> None:
+    overridden = rules.render_rules(shipped(), Policy(services={"api": API_OVERRIDE}))
+    api = alerts_by_name(overridden, "api")
+    ratio = 'sloctl:error_ratio:rate5m{service="api",slo="availability"}'
+    p95 = 'sloctl:latency_p95:seconds5m{service="api",slo="latency"}'
+    major = api[("availability", "SloctlErrorRatioMajor")]
+    assert (major["expr"], major["for"]) == (f"{ratio} > 0.2", "10m")
+    assert "above 20% over 5 min for more than 10 min" in major["annotations"]["summary"]
+    sustained = api[("availability", "SloctlErrorRatioSustained")]
+    assert (sustained["expr"], sustained["for"]) == (f"{ratio} > 0.005", "8m")
+    assert "(5x the error budget)" in sustained["annotations"]["summary"]
+    assert api[("latency", "SloctlLatencySevere")]["expr"] == f"{p95} > 0.3"
+    for service in ("ai-worker", "auth", "database"):
+        assert overridden[f"{service}.yaml"] == shipped_rules()[f"{service}.yaml"]
+    assert overridden["api.yaml"] != shipped_rules()["api.yaml"]
+
+
+def test_defaults_of_a_policy_reach_every_service() -> None:
+    strict = Policy(defaults=replace(Thresholds(), outage_error_ratio=Decimal("0.3")))
+    files = rules.render_rules(shipped(), strict)
+    for service in SERVICES:
+        outage = alerts_by_name(files, service)[("availability", "SloctlErrorRatioOutage")]
+        assert outage["expr"].endswith(" > 0.3")
+
+
+def test_a_signal_window_the_rules_do_not_record_is_refused() -> None:
+    odd = Policy(services={"auth": replace(Thresholds(), signal_window=timedelta(minutes=7))})
+    with pytest.raises(rules.GenerationError, match=r"service 'auth'.*over 7m"):
+        rules.render_rules(shipped(), odd)
