@@ -9,6 +9,7 @@ line and an exit code; anything else is a bug and keeps its traceback::
     └── PrometheusError        anything that went wrong talking to Prometheus
         ├── PrometheusUnavailableError   unreachable, timing out or overloaded after retries
         └── QueryError              Prometheus refused a query (400 / 422) or answered garbage
+            └── TooManySamplesError  422 "too many samples": ask again in smaller pieces
 """
 
 from __future__ import annotations
@@ -81,3 +82,8 @@ class QueryError(PrometheusError):
             shown += f" and {len(self.slos) - 3} more"
         who = f" for SLO {shown}" if shown else ""
         super().__init__(f"{message}{who}; query: {one_line}")
+
+
+class TooManySamplesError(QueryError):
+    """Prometheus refused a query for loading more samples than its ``--query.max-samples``;
+    the same question asked in smaller pieces can succeed."""

@@ -19,12 +19,14 @@ from typing import Any
 
 import requests
 
-from sloctl.errors import PrometheusUnavailableError, QueryError
+from sloctl.errors import PrometheusUnavailableError, QueryError, TooManySamplesError
 from sloctl.logs import make_logger
 from sloctl.plan import Sample
 
 MAX_POINTS = 11_000
 RETRY_STATUS = frozenset({503})
+TOO_MANY_SAMPLES = "too many samples"
+"""What Prometheus says (HTTP 422) when a query would exceed ``--query.max-samples``."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ class PrometheusReader:
     rng: random.Random = field(default_factory=random.Random)
     logger: Any = field(default_factory=make_logger)
     requests_made: int = 0
+    stats: bool = False
+    """Ask for ``stats=all`` and add up what Prometheus reports in ``samples_read`` (samples
+    loaded, all queries) and ``peak_samples`` (the largest peak of any one query)."""
+    samples_read: int = 0
+    peak_samples: int = 0
     shown_url: str = field(init=False, default="")
     gave_up: str | None = field(init=False, default=None)
     """Why the last query failed after every retry; later queries fail at once with it, so
@@ -108,6 +115,7 @@ class PrometheusReader:
     def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
         """Evaluate ``expr`` at exactly ``at``; the result must be an instant vector."""
         data = self._get("/api/v1/query", {"query": expr, "time": _unix(at)}, expr, slos)
+        self._count(data)
         try:
             if data["resultType"] != "vector":
                 raise QueryError(
@@ -140,6 +148,7 @@ class PrometheusReader:
                 "step": _seconds(step),
             }
             data = self._get("/api/v1/query_range", params, expr, slos)
+            self._count(data)
             try:
                 if data["resultType"] != "matrix":
                     kind = data["resultType"]
@@ -157,9 +166,17 @@ class PrometheusReader:
                 raise QueryError("Prometheus answered in an unexpected shape", query=expr) from exc
         return [Series(labels_of[k], tuple(merged[k])) for k in sorted(merged)]
 
+    def _count(self, data: dict[str, Any]) -> None:
+        samples = (data.get("stats") or {}).get("samples") or {}
+        if isinstance(samples, dict):
+            self.samples_read += int(samples.get("totalQueryableSamples") or 0)
+            self.peak_samples = max(self.peak_samples, int(samples.get("peakSamples") or 0))
+
     def _get(
         self, path: str, params: dict[str, str], expr: str, slos: Sequence[str]
     ) -> dict[str, Any]:
+        if self.stats:
+            params = {**params, "stats": "all"}
         if self.gave_up is not None:
             raise PrometheusUnavailableError(self.gave_up)
         last_problem = ""
@@ -202,6 +219,12 @@ class PrometheusReader:
         raise PrometheusUnavailableError(self.gave_up)
 
     def _data(self, response: requests.Response, expr: str, slos: Sequence[str]) -> dict[str, Any]:
+        if response.status_code == 422 and TOO_MANY_SAMPLES in _error_text(response):
+            raise TooManySamplesError(
+                f"Prometheus refused the query as too large (HTTP 422: {_error_text(response)})",
+                query=expr,
+                slos=slos,
+            )
         if response.status_code in (400, 422):
             raise QueryError(
                 f"Prometheus rejected the query (HTTP {response.status_code}: "
