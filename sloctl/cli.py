@@ -31,6 +31,7 @@ from sloctl.options import (
 )
 from sloctl.prometheus import PrometheusReader
 from sloctl.report import OutputFormat, render
+from sloctl.slices import DEFAULT_MAX_SAMPLES, QueryBudget
 from sloctl.times import parse_time
 from sloctl.window import Month, WindowKind
 
@@ -93,6 +94,13 @@ def validate(directory: Path) -> None:
     callback=check_timeout,
     help="Seconds per request.",
 )
+@click.option(
+    "--max-samples",
+    type=click.IntRange(min=10_000),
+    default=DEFAULT_MAX_SAMPLES,
+    show_default=True,
+    help="Most samples one query may load at its peak; longer windows are read in pieces.",
+)
 @click.pass_context
 @friendly_errors
 def report(
@@ -104,6 +112,7 @@ def report(
     window: str | None,
     output: str,
     timeout: float,
+    max_samples: int,
 ) -> None:
     """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
     at = parse_time(at_text) if at_text else datetime.now(UTC)
@@ -113,8 +122,9 @@ def report(
     slos = load_definitions(definitions)
     reader = PrometheusReader(prometheus_url, timeout=timeout, logger=ctx.obj["logger"])
     evaluation = evaluate(
-        slos, reader, at, kind=WindowKind(window) if window else None, month=month
-    )
+        slos, reader, at, kind=WindowKind(window) if window else None, month=month,
+        budget=QueryBudget(max_samples),
+    )  # fmt: skip
     ctx.obj["logger"].info(
         "report_evaluated",
         slos=len(slos),

@@ -11,6 +11,7 @@ definitions: slo-definitions
 policy: deploy/policy.yaml
 store: /var/lib/sloctl/incidents.db
 listen: 127.0.0.1:9464
+query_max_samples: 5000000             # most samples one query may load at its peak
 notifications:                         # without it: the SLOCTL_* variables, as for the CLI
   slack: {webhook_url_env: SLACK_WEBHOOK_URL}
   pagerduty: {routing_key_file: /etc/sloctl/secrets/pagerduty-routing-key}
@@ -43,6 +44,7 @@ from sloctl.durations import parse_duration
 from sloctl.errors import DefinitionError, Problem
 from sloctl.notifications import AlertmanagerSink, PagerDutySink, Sink, SlackSink
 from sloctl.outbox import sinks_from_env
+from sloctl.slices import DEFAULT_MAX_SAMPLES
 
 CONFIGURATION = "the configuration"
 
@@ -141,6 +143,9 @@ class ConfigSpec(_Spec):
     policy: Path | None = None
     store: Path = Path("sloctl-incidents.db")
     listen: str = Field("127.0.0.1:9464", pattern=r"^[^:]*:\d{1,5}$")
+    query_max_samples: int = Field(DEFAULT_MAX_SAMPLES, ge=10_000)
+    """The peak samples any one query may load; keep it below Prometheus's own
+    ``--query.max-samples`` (50,000,000 by default)."""
 
     @field_validator("listen")
     @classmethod

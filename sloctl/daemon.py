@@ -27,13 +27,14 @@ from sloctl.config import CONFIGURATION, Config, load_config, sinks
 from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
 from sloctl.errors import DefinitionError, Problem, PrometheusError, SloctlError
-from sloctl.evaluation import evaluate
+from sloctl.evaluation import Slicing, evaluate
 from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier
 from sloctl.policy import Policy, load_policy
 from sloctl.prometheus import PrometheusReader
 from sloctl.quiet_http import ListenError, QuietHandler, start_server
 from sloctl.signals import SignalPlan, signal_plan
+from sloctl.slices import QueryBudget
 from sloctl.slo import Slo
 from sloctl.store import open_store
 
@@ -103,16 +104,18 @@ class Daemon:
         results = self.snapshot.results
         stale: frozenset[str] = frozenset()
         last_success = self.snapshot.last_success
-        try:
-            results = evaluate(slos, reader, at).results
-            last_success = at
-        except PrometheusError as exc:
-            reason = type(exc).__name__
-            self.query_errors[reason] = self.query_errors.get(reason, 0) + 1
-            stale = frozenset(s.key for s in slos)
-            self.logger.warning("evaluation_stale", error=str(exc))
         store = open_store(config.relative(config.spec.store))
         try:
+            try:
+                budget = QueryBudget(config.spec.query_max_samples)
+                slicing = Slicing(store, reader)
+                results = evaluate(slos, reader, at, budget=budget, slicing=slicing).results
+                last_success = at
+            except PrometheusError as exc:
+                reason = type(exc).__name__
+                self.query_errors[reason] = self.query_errors.get(reason, 0) + 1
+                stale = frozenset(s.key for s in slos)
+                self.logger.warning("evaluation_stale", error=str(exc))
             configured = sinks(config, self.env)
             outcome = evaluate_incidents(store, configured, policy, self.planned, reader, at)
             for service, reason in outcome.skipped.items():

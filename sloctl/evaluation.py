@@ -1,13 +1,23 @@
-"""One evaluation: every SLO's counts read at pinned times and judged by the budget math."""
+"""One evaluation: every SLO's counts read at pinned times and judged by the budget math.
+
+Occurrence counts are read per metric family within a sample budget (see
+:mod:`sloctl.slices`): a window that one query could not read within the budget is cut into
+pieces that add up exactly, and a 422 "too many samples" cuts them shorter and asks again.
+With a slice store (the daemon), whole settled slices come from the store and only the edges
+of each window are read every cycle; slices missing from the store (after a restart or a
+changed definition) are read again from Prometheus, as range queries within the budget.
+"""
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sloctl import promql
 from sloctl.budget import (
     Budget,
     Counts,
@@ -17,7 +27,30 @@ from sloctl.budget import (
     error_ratio,
     minutes,
 )
-from sloctl.plan import CountRequest, Readings, Sample, counts_from, plan, split_answer
+from sloctl.errors import TooManySamplesError
+from sloctl.plan import (
+    CountRequest,
+    Family,
+    Readings,
+    Sample,
+    counts_from,
+    families,
+    millis,
+    piece_query,
+    piece_values,
+    plan,
+    split_answer,
+)
+from sloctl.prometheus import Series
+from sloctl.slices import (
+    SETTLE_SECONDS,
+    SLICE_SECONDS,
+    Piece,
+    QueryBudget,
+    cut,
+    halve,
+    layout,
+)
 from sloctl.slo import Slo
 from sloctl.window import Month, Span, WindowKind, span_for
 
@@ -30,6 +63,40 @@ CURRENT_BURN = "1h"
 
 class InstantReader(Protocol):
     def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]: ...
+
+
+class CountReader(InstantReader, Protocol):
+    def range(
+        self,
+        expr: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+        *,
+        slos: Sequence[str] = (),
+    ) -> list[Series]: ...
+
+
+SliceRows = dict[tuple[str, int], float | None]
+"""(split key as JSON, slice end in milliseconds) -> count; None where nothing was counted."""
+
+
+class SliceStore(Protocol):
+    def slice_counts(self, family: str, first: int, last: int) -> SliceRows: ...
+
+    def save_slice_counts(self, family: str, rows: SliceRows, *, older_than: int) -> None: ...
+
+
+@dataclass
+class Slicing:
+    """Where the daemon keeps whole slices, and how long they are."""
+
+    store: SliceStore
+    reader: CountReader
+    slice_seconds: int = SLICE_SECONDS
+    settle_seconds: int = SETTLE_SECONDS
+    rebuilt: int = field(default=0, init=False)
+    """Slices read from Prometheus because the store did not have them."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +148,11 @@ def evaluate(
     *,
     kind: WindowKind | None = None,
     month: Month | None = None,
+    budget: QueryBudget | None = None,
+    slicing: Slicing | None = None,
 ) -> Evaluation:
-    """Read and judge every SLO at ``at`` (or over ``month``)."""
+    """Read and judge every SLO at ``at`` (or over ``month``), every query within ``budget``,
+    whole slices from ``slicing``'s store when given."""
     spans = {slo.key: span_for(slo, at, kind=kind, month=month) for slo in slos}
     requests = [
         CountRequest(
@@ -95,13 +165,203 @@ def evaluate(
         )
         for slo in slos
     ]
+    readings, queries = read_counts(requests, reader, budget or QueryBudget(), slicing)
+    results = tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
+    return Evaluation(at=at, results=results, queries=queries)
+
+
+def read_counts(
+    requests: Sequence[CountRequest],
+    reader: InstantReader,
+    budget: QueryBudget,
+    slicing: Slicing | None = None,
+) -> tuple[Readings, int]:
+    """Every request's counts, and how many queries were sent (retries not counted)."""
+    found, rest = families(requests)
     readings: Readings = {}
-    batches = plan(requests)
+    batches = plan(rest)
     for batch in batches:
         samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
         split_answer(batch, samples, into=readings)
-    results = tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
-    return Evaluation(at=at, results=results, queries=len(batches))
+    queries = len(batches)
+    for family in found:
+        if slicing is None:
+            values, sent = _windows_in_pieces(family, reader, budget)
+        else:
+            values, sent = _windows_from_slices(family, slicing, budget)
+        queries += sent
+        _hand_out(family, values, readings)
+    return readings, queries
+
+
+WindowCounts = dict[tuple[tuple[str, ...], int], float]
+"""(split key, window seconds) -> count, for the keys that had any series in the window."""
+
+
+def _hand_out(family: Family, values: WindowCounts, readings: Readings) -> None:
+    for (key, seconds), value in values.items():
+        for slo_key, role in family.members.get(key, ()):
+            readings.setdefault((slo_key, seconds), {})[role] = value
+
+
+def _add(
+    family: Family,
+    pieces: Mapping[int, Iterable[str]],
+    counted: Mapping[tuple[tuple[str, ...], str], float],
+    into: WindowCounts,
+) -> None:
+    """Each window's count per key: the sum of its pieces that had series."""
+    for seconds, labels in pieces.items():
+        wanted = list(labels)
+        for key in family.members:
+            present = [counted[(key, p)] for p in wanted if (key, p) in counted]
+            if present:
+                where = (key, seconds)
+                into[where] = into.get(where, 0.0) + math.fsum(present)
+
+
+def _windows_in_pieces(
+    family: Family, reader: InstantReader, budget: QueryBudget
+) -> tuple[WindowCounts, int]:
+    """Every window of ``family`` in one query: whole when it fits the budget, else in pieces
+    cut on a grid of the longest piece that fits; refused, the pieces are cut shorter."""
+    at = millis(family.time)
+    longest: int | None = budget.piece_millis(family.scrape_seconds)
+    sent = 0
+    while longest is not None:
+        if all(seconds * 1000 <= longest for seconds in family.windows):
+            pieces = {s: [Piece(at, s * 1000)] for s in family.windows}
+            expr = piece_query(family, sorted({p[0] for p in pieces.values()}), exact=False)
+        else:
+            pieces = {s: cut(at - s * 1000, at, longest) for s in family.windows}
+            unique = sorted({p for found in pieces.values() for p in found})
+            expr = piece_query(family, unique, lookback_seconds=SLICE_SECONDS)
+        sent += 1
+        try:
+            samples = reader.instant(expr, family.time, slos=family.slo_keys)
+        except TooManySamplesError:
+            longest = halve(min(longest, max(family.windows) * 1000))
+            if longest is None:
+                raise
+            continue
+        values: WindowCounts = {}
+        labels = {s: [p.label for p in found] for s, found in pieces.items()}
+        _add(family, labels, piece_values(family, samples), values)
+        return values, sent
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _key_text(key: tuple[str, ...]) -> str:
+    return json.dumps(list(key))
+
+
+def _windows_from_slices(
+    family: Family, slicing: Slicing, budget: QueryBudget
+) -> tuple[WindowCounts, int]:
+    """Whole settled slices from the store (missing ones read again), the edges queried."""
+    at = millis(family.time)
+    slice_millis = slicing.slice_seconds * 1000
+    settled = at - slicing.settle_seconds * 1000
+    layouts = {
+        s: layout(at - s * 1000, at, slice_millis=slice_millis, settled=settled)
+        for s in family.windows
+    }
+    ends = sorted({end for found in layouts.values() for end in found.stored})
+    sent = 0
+    rows: SliceRows = {}
+    if ends:
+        rows = slicing.store.slice_counts(family.identity, ends[0], ends[-1])
+        missing = [
+            end for end in ends if any((_key_text(k), end) not in rows for k in family.members)
+        ]
+        if missing:
+            fresh, sent = _rebuild(family, slicing, budget, missing)
+            rows.update(fresh)
+            oldest = at - (max(family.windows) * 1000 + slice_millis)
+            slicing.store.save_slice_counts(family.identity, fresh, older_than=oldest)
+    counted: dict[tuple[tuple[str, ...], str], float] = {}
+    for (key_json, end), value in rows.items():
+        if value is not None:
+            counted[(tuple(json.loads(key_json)), f"slice:{end}")] = value
+    edges = sorted({p for found in layouts.values() for p in found.queried})
+    longest: int | None = min(slice_millis, budget.piece_millis(family.scrape_seconds))
+    while edges and longest is not None:
+        parts = {edge: cut(edge.start, edge.end, longest) for edge in edges}
+        pieces = sorted({p for found in parts.values() for p in found})
+        sent += 1
+        try:
+            samples = slicing.reader.instant(
+                piece_query(family, pieces), family.time, slos=family.slo_keys
+            )
+        except TooManySamplesError:
+            longest = halve(longest)
+            if longest is None:
+                raise
+            continue
+        answers = piece_values(family, samples)
+        for edge, found in parts.items():
+            for key in family.members:
+                present = [answers[(key, p.label)] for p in found if (key, p.label) in answers]
+                if present:
+                    counted[(key, edge.label)] = math.fsum(present)
+        break
+    values: WindowCounts = {}
+    labels = {
+        s: [*(f"slice:{end}" for end in found.stored), *(p.label for p in found.queried)]
+        for s, found in layouts.items()
+    }
+    _add(family, labels, counted, values)
+    return values, sent
+
+
+def _rebuild(
+    family: Family, slicing: Slicing, budget: QueryBudget, missing: Sequence[int]
+) -> tuple[SliceRows, int]:
+    """Slices ending at ``missing`` (milliseconds) for every key, from range queries whose
+    steps times series stay within the budget; a refused query is asked in halves."""
+    reader, slice_millis = slicing.reader, slicing.slice_seconds * 1000
+    sent = 1
+    series = reader.instant(f"count({family.selector().render()})", family.time)
+    raw_series = int(series[0].value) if series else 1
+    steps = budget.range_steps(raw_series, slice_millis, family.scrape_seconds)
+    rows: SliceRows = {}
+    pending = sorted(set(missing))
+    step = timedelta(milliseconds=slice_millis)
+    while pending:
+        first = pending[0]
+        last = max(e for e in pending if e < first + steps * slice_millis)
+        expr = promql.counted(
+            family.selector(), family.split, slice_millis, lookback_seconds=slicing.slice_seconds
+        )
+        sent += 1
+        try:
+            answer = reader.range(
+                expr,
+                datetime.fromtimestamp(first / 1000, UTC),
+                datetime.fromtimestamp(last / 1000, UTC),
+                step,
+                slos=family.slo_keys,
+            )
+        except TooManySamplesError:
+            if steps == 1:
+                raise
+            steps = max(1, steps // 2)
+            continue
+        done = [e for e in pending if first <= e <= last]
+        for end in done:
+            for key in family.members:
+                rows[(_key_text(key), end)] = None
+        for found in answer:
+            key = tuple(found.labels.get(label, "") for label in family.split)
+            if key not in family.members:
+                continue
+            for stamp, value in found.points:
+                end = round(stamp * 1000)
+                if first <= end <= last and math.isfinite(value):
+                    rows[(_key_text(key), end)] = value
+        pending = [e for e in pending if e > last]
+        slicing.rebuilt += len(done)
+    return rows, sent
 
 
 def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
@@ -137,10 +397,7 @@ def budget_spent(
     """
     seconds = max(1, int((end - start).total_seconds()))
     requests = [CountRequest(slo=slo, time=end, windows=(seconds,)) for slo in slos]
-    readings: Readings = {}
-    for batch in plan(requests):
-        samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
-        split_answer(batch, samples, into=readings)
+    readings, _ = read_counts(requests, reader, QueryBudget())
     spent: dict[str, float | None] = {}
     for slo in slos:
         counts, _ = counts_from(slo, readings.get((slo.key, seconds)), seconds)

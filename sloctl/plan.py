@@ -10,6 +10,7 @@ sample labels.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -19,8 +20,9 @@ from decimal import Decimal
 
 from sloctl import promql
 from sloctl.budget import Counts
-from sloctl.promql import PART_LABEL, WINDOW_LABEL, Shape
+from sloctl.promql import PART_LABEL, PIECE_LABEL, WINDOW_LABEL, Shape
 from sloctl.selector import Selector
+from sloctl.slices import Piece
 from sloctl.slo import LatencyIndicator, Slo
 
 TOTAL = "total"
@@ -140,6 +142,126 @@ def plan(requests: Sequence[CountRequest]) -> list[Batch]:
             )
         )
     return batches
+
+
+FAMILY_VERSION = "counted-1"
+"""Part of every family's identity: a change to how slices are counted invalidates them."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """Event counts of one metric family at one time: every SLO side that reads it, and the
+    windows they want, read piece by piece (see :mod:`sloctl.slices`)."""
+
+    shape: Shape
+    time: datetime
+    split: tuple[str, ...]
+    windows: tuple[int, ...]
+    members: Mapping[tuple[str, ...], tuple[tuple[str, str], ...]]
+    scrape_seconds: int
+
+    @property
+    def slo_keys(self) -> tuple[str, ...]:
+        return tuple(sorted({key for pairs in self.members.values() for key, _ in pairs}))
+
+    def selector(self, keys: Sequence[tuple[str, ...]] | None = None) -> Selector:
+        return self.shape.selector(self.members if keys is None else keys)
+
+    @property
+    def identity(self) -> str:
+        """What stored slices of this family are filed under: a hash of the query that counts
+        them, so that a changed definition never reads slices counted for the old one."""
+        text = "\x1f".join(
+            (FAMILY_VERSION, self.shape.metric, *(m.render() for m in self.shape.fixed),
+             "by", *self.split)
+        )  # fmt: skip
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def families(requests: Sequence[CountRequest]) -> tuple[list[Family], list[CountRequest]]:
+    """The occurrence requests folded into families, and the timeslice requests left over."""
+    groups: dict[tuple[Shape, datetime], _Group] = {}
+    scrape: dict[tuple[Shape, datetime], int] = {}
+    rest: list[CountRequest] = []
+    for request in requests:
+        slo = request.slo
+        if slo.timeslices is not None:
+            rest.append(request)
+            continue
+        layout = _layout(slo)
+        for side_role, (shape, key) in ((TOTAL, layout.total), (layout.role, layout.numerator)):
+            where = (shape, request.time)
+            group = groups.setdefault(where, _Group(layout.split, request.time))
+            group.windows.update(request.windows)
+            group.members[key].append((slo.key, side_role))
+            scrape[where] = min(scrape.get(where, slo.scrape_seconds), slo.scrape_seconds)
+    found = [
+        Family(
+            shape,
+            time,
+            group.split,
+            tuple(sorted(group.windows)),
+            _frozen_members(group),
+            scrape[(shape, time)],
+        )
+        for (shape, time), group in sorted(groups.items())
+    ]
+    return found, rest
+
+
+def millis(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def piece_query(
+    family: Family,
+    pieces: Sequence[Piece],
+    *,
+    exact: bool = True,
+    lookback_seconds: int | None = None,
+    keys: Sequence[tuple[str, ...]] | None = None,
+) -> str:
+    """One query counting every piece for the family's split keys, each piece tagged.
+
+    ``exact`` counts with :func:`sloctl.promql.counted` so that pieces add up; without it a
+    piece ending at the family's time is a plain ``increase()``, as a single window is read.
+    """
+    selector = family.selector(keys)
+    at = millis(family.time)
+    parts = []
+    for piece in pieces:
+        offset = at - piece.end
+        if exact:
+            expr = promql.counted(
+                selector, family.split, piece.length, offset_millis=offset,
+                lookback_seconds=lookback_seconds,
+            )  # fmt: skip
+        else:
+            if offset:
+                raise ValueError("a plain increase is only read at the family's time")
+            window = f"[{promql.millis_text(piece.length)}]"
+            expr = f"sum {promql.by_clause(family.split)} (increase({selector.render()}{window}))"
+        parts.append(promql.tagged(expr, **{PIECE_LABEL: piece.label}))
+    return promql.union(parts)
+
+
+def key_of(family: Family, labels: Mapping[str, str]) -> tuple[str, ...] | None:
+    """The split key of an answer's sample, or None for a combination nobody asked for."""
+    key = tuple(labels.get(label, "") for label in family.split)
+    return key if key in family.members else None
+
+
+def piece_values(
+    family: Family, samples: Sequence[Sample]
+) -> dict[tuple[tuple[str, ...], str], float]:
+    """(split key, piece label) -> count, from the answer to :func:`piece_query`."""
+    found: dict[tuple[tuple[str, ...], str], float] = {}
+    for sample in samples:
+        key = key_of(family, sample.labels)
+        piece = sample.labels.get(PIECE_LABEL)
+        if key is not None and piece is not None:
+            found[(key, piece)] = sample.value
+    return found
 
 
 def _frozen_members(group: _Group) -> dict[tuple[str, ...], tuple[tuple[str, str], ...]]:

@@ -23,7 +23,7 @@ from sloctl.incidents import Incident, State, Transition
 from sloctl.policy import Cause, Condition
 from sloctl.severity import Severity
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -70,6 +70,25 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, next_attempt_at);
 """
+
+# ---- Migrations: MIGRATIONS[n] turns a store of schema n - 1 into schema n. -------------------
+# Every step is additive (new tables or columns), so a store written by an older sloctl opens
+# with everything it holds. A new store is created at schema 1 and migrated like an old one.
+MIGRATIONS: dict[int, str] = {
+    2: """
+    CREATE TABLE IF NOT EXISTS slice_counts (
+        family TEXT NOT NULL,
+        key TEXT NOT NULL,
+        slice_end INTEGER NOT NULL,
+        value REAL,
+        PRIMARY KEY (family, slice_end, key)
+    );
+    """,
+}
+"""2: per-slice event counts of each metric family and split key (``family`` is a hash of the
+query that counts them; ``slice_end`` in milliseconds; ``value`` NULL when nothing was there),
+so that the daemon reads only the newest edge of each window."""
+# ---- end of migrations ------------------------------------------------------------------------
 
 
 class StoreError(SloctlError):
@@ -292,6 +311,32 @@ class Store:
             (f"held:{service}", value),
         )
 
+    def slice_counts(
+        self, family: str, first: int, last: int
+    ) -> dict[tuple[str, int], float | None]:
+        """Stored slice counts of ``family`` ending from ``first`` to ``last`` (milliseconds),
+        by (split key, slice end)."""
+        rows = self._db.execute(
+            "SELECT key, slice_end, value FROM slice_counts "
+            "WHERE family = ? AND slice_end BETWEEN ? AND ?",
+            (family, first, last),
+        ).fetchall()
+        return {(row["key"], row["slice_end"]): row["value"] for row in rows}
+
+    def save_slice_counts(
+        self, family: str, rows: Mapping[tuple[str, int], float | None], *, older_than: int
+    ) -> None:
+        """Keep ``rows`` for ``family`` and forget its slices ending before ``older_than``."""
+        with self.transaction() as connection:
+            connection.executemany(
+                "INSERT INTO slice_counts VALUES (?, ?, ?, ?) ON CONFLICT(family, slice_end, key) "
+                "DO UPDATE SET value = excluded.value",
+                [(family, key, end, value) for (key, end), value in rows.items()],
+            )
+            connection.execute(
+                "DELETE FROM slice_counts WHERE family = ? AND slice_end < ?", (family, older_than)
+            )
+
     def due(self, now: datetime) -> list[OutboxMessage]:
         """Pending messages whose next attempt is due, oldest first."""
         rows = self._db.execute(
@@ -313,6 +358,24 @@ class Store:
             )
 
 
+def _migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Bring a store of schema ``version`` up to :data:`SCHEMA_VERSION`, one step per
+    transaction."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            current = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if int(current[0]) < target:  # another process may have migrated meanwhile
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(target),))
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+
 def open_store(path: Path) -> Store:
     """Open (or create) the store at ``path``; refuse a corrupt or foreign file loudly."""
     existed = path.exists() and path.stat().st_size > 0
@@ -331,11 +394,13 @@ def open_store(path: Path) -> Store:
         if version is None:
             if existed and connection.execute("SELECT COUNT(*) FROM incidents").fetchone()[0]:
                 raise StoreError(f"incident store {path} has no schema version")
-            connection.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(version[0]) != SCHEMA_VERSION:
+            connection.execute("INSERT INTO meta VALUES ('schema', '1')")
+            version = ("1",)
+        if not 1 <= int(version[0]) <= SCHEMA_VERSION:
             raise StoreError(
                 f"incident store {path} has schema {version[0]}, this sloctl reads {SCHEMA_VERSION}"
             )
+        _migrate(connection, int(version[0]))
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"incident store {path} cannot be opened: {exc}") from exc
     return Store(connection, path)
