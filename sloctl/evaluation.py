@@ -283,7 +283,7 @@ def _windows_from_slices(
     for (key_json, end), value in rows.items():
         if value is not None:
             counted[(tuple(json.loads(key_json)), f"slice:{end}")] = value
-    edges = sorted({p for found in layouts.values() for p in found.queried})
+    edges = sorted({p for found in layouts.values() for p in (*found.queried, *found.subtracted)})
     longest: int | None = min(slice_millis, budget.piece_millis(family.scrape_seconds))
     while edges and longest is not None:
         parts = {edge: cut(edge.start, edge.end, longest) for edge in edges}
@@ -306,11 +306,14 @@ def _windows_from_slices(
                     counted[(key, edge.label)] = math.fsum(present)
         break
     values: WindowCounts = {}
-    labels = {
-        s: [*(f"slice:{end}" for end in found.stored), *(p.label for p in found.queried)]
-        for s, found in layouts.items()
-    }
-    _add(family, labels, counted, values)
+    for seconds, window in layouts.items():
+        for key in family.members:
+            slices = [counted.get((key, f"slice:{end}")) for end in window.stored]
+            added = [counted.get((key, p.label)) for p in window.queried]
+            taken = [counted.get((key, p.label), 0.0) for p in window.subtracted]
+            present = [v for v in (*slices, *added) if v is not None]
+            if present:
+                values[(key, seconds)] = max(0.0, math.fsum(present) - math.fsum(taken))
     return values, sent
 
 

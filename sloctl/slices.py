@@ -58,25 +58,38 @@ def cut(start: int, end: int, grid: int) -> list[Piece]:
 
 @dataclass(frozen=True)
 class Layout:
-    """How one window is read: whole stored slices and queried pieces."""
+    """How one window is read: whole stored slices, plus queried pieces, minus others."""
 
     stored: tuple[int, ...]
     """Ends (milliseconds) of whole slices the store is asked for."""
     queried: tuple[Piece, ...]
+    subtracted: tuple[Piece, ...] = ()
+    """Pieces of a stored slice that lie before the window's start."""
 
 
 def layout(start: int, end: int, *, slice_millis: int, settled: int) -> Layout:
     """(start, end]: the whole slices that end by ``settled`` from the store, the rest queried
-    in pieces no longer than one slice."""
+    in pieces no longer than one slice.
+
+    The window's first, partial slice is read as the stored whole slice minus the part before
+    the window when that part is the shorter one: a cycle then reads at most half a slice at
+    the start of each window, whatever the time.
+    """
     stored: list[int] = []
     queried: list[Piece] = []
+    subtracted: list[Piece] = []
     for piece in cut(start, end, slice_millis):
         whole = piece.length == slice_millis and piece.end % slice_millis == 0
+        aligned_end = piece.end % slice_millis == 0
+        before = Piece(piece.start, slice_millis - piece.length)
         if whole and piece.end <= settled:
             stored.append(piece.end)
+        elif aligned_end and piece.end <= settled and before.length < piece.length:
+            stored.append(piece.end)
+            subtracted.append(before)
         else:
             queried.append(piece)
-    return Layout(tuple(stored), tuple(queried))
+    return Layout(tuple(stored), tuple(queried), tuple(subtracted))
 
 
 @dataclass(frozen=True)
