@@ -105,10 +105,10 @@ class Daemon:
         stale: frozenset[str] = frozenset()
         last_success = self.snapshot.last_success
         store = open_store(config.relative(config.spec.store))
+        budget = QueryBudget(config.spec.query_max_samples)
+        slicing = Slicing(store, reader)
         try:
             try:
-                budget = QueryBudget(config.spec.query_max_samples)
-                slicing = Slicing(store, reader)
                 results = evaluate(slos, reader, at, budget=budget, slicing=slicing).results
                 last_success = at
             except PrometheusError as exc:
@@ -117,7 +117,9 @@ class Daemon:
                 stale = frozenset(s.key for s in slos)
                 self.logger.warning("evaluation_stale", error=str(exc))
             configured = sinks(config, self.env)
-            outcome = evaluate_incidents(store, configured, policy, self.planned, reader, at)
+            outcome = evaluate_incidents(
+                store, configured, policy, self.planned, reader, at, slicing=slicing, budget=budget
+            )
             for service, reason in outcome.skipped.items():
                 stale |= {s.key for s in slos if s.service == service}
                 self.logger.warning("incidents_skipped", service=service, reason=reason)

@@ -185,12 +185,9 @@ def read_counts(
         split_answer(batch, samples, into=readings)
     queries = len(batches)
     for family in found:
-        if slicing is None:
-            values, sent = _windows_in_pieces(family, reader, budget)
-        else:
-            values, sent = _windows_from_slices(family, slicing, budget)
+        values, sent = count_family(family, reader, budget, slicing)
         queries += sent
-        _hand_out(family, values, readings)
+        hand_out(family, values, readings)
     return readings, queries
 
 
@@ -198,7 +195,17 @@ WindowCounts = dict[tuple[tuple[str, ...], int], float]
 """(split key, window seconds) -> count, for the keys that had any series in the window."""
 
 
-def _hand_out(family: Family, values: WindowCounts, readings: Readings) -> None:
+def count_family(
+    family: Family, reader: InstantReader, budget: QueryBudget, slicing: Slicing | None
+) -> tuple[WindowCounts, int]:
+    """Every window of ``family`` per split key, and the queries it took."""
+    if slicing is None:
+        return _windows_in_pieces(family, reader, budget)
+    return _windows_from_slices(family, slicing, budget)
+
+
+def hand_out(family: Family, values: WindowCounts, readings: Readings) -> None:
+    """Each SLO side's share of ``values``, into ``readings``."""
     for (key, seconds), value in values.items():
         for slo_key, role in family.members.get(key, ()):
             readings.setdefault((slo_key, seconds), {})[role] = value

@@ -5,9 +5,10 @@ window, and whether an SLO burns its budget at a paging rate (the SRE Workbook's
 6h/30m pairs). Event counts go through the planner that ``sloctl report`` uses, so SLOs that
 share a metric family share one query whatever their number; p95s are batched the same way.
 
-The daemon reads these queries at one instant; ``sloctl backtest`` reads the very same
-queries as range queries, so a rehearsal sees at each step exactly what the daemon would
-have seen at that moment.
+The daemon reads the counts from its slice store (see :mod:`sloctl.slices`): whole hours
+stored once, the edges of each window queried each cycle. ``sloctl backtest`` reads per-step
+slices of the same counts once and adds them up into every window at every step, so a
+rehearsal sees the same numbers without reading a month of raw samples per step.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from typing import Protocol
 from sloctl import burn, promql
 from sloctl.budget import error_ratio
 from sloctl.errors import PrometheusError
+from sloctl.evaluation import Slicing, count_family, hand_out
 from sloctl.plan import (
     Batch,
     CountRequest,
+    Family,
     Readings,
     Sample,
     counts_from,
+    families,
     plan,
     split_answer,
     targets,
@@ -37,6 +41,7 @@ from sloctl.policy import Policy, Signals
 from sloctl.prometheus import Series
 from sloctl.promql import Shape
 from sloctl.rules import P95, by_service
+from sloctl.slices import QueryBudget
 from sloctl.slo import LatencyIndicator, Slo
 
 ANY_TIME = datetime(1970, 1, 1, tzinfo=UTC)
@@ -156,6 +161,8 @@ class SignalPlan:
     counts: tuple[Batch, ...]
     quantiles: tuple[QuantileBatch, ...]
     services: tuple[ServiceLayout, ...]
+    families: tuple[Family, ...] = ()
+    """The same counts as metric families, for reading them from slices."""
 
     @property
     def queries(self) -> int:
@@ -203,7 +210,8 @@ def signal_plan(slos: Sequence[Slo], policy: Policy) -> SignalPlan:
         )
         for (shape, seconds), members in sorted(groups.items())
     )
-    return SignalPlan(tuple(plan(requests)), quantiles, services)
+    found, _ = families(requests)
+    return SignalPlan(tuple(plan(requests)), quantiles, services, tuple(found))
 
 
 @dataclass(frozen=True)
@@ -245,8 +253,15 @@ class Reading:
     slis: dict[str, Sli] = field(default_factory=dict)
 
 
-def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Reading:
-    """Every service's signals at ``at``.
+def read_signals(
+    planned: SignalPlan,
+    reader: SignalReader,
+    at: datetime,
+    *,
+    slicing: Slicing | None = None,
+    budget: QueryBudget | None = None,
+) -> Reading:
+    """Every service's signals at ``at``, the counts from ``slicing``'s store when given.
 
     A query that fails leaves out the services it was asked for (with the reason), never the
     others: Prometheus trouble must not look like recovery or like an outage.
@@ -254,13 +269,26 @@ def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Rea
     readings: Readings = {}
     p95: dict[str, float] = {}
     failed_slos: dict[str, str] = {}
-    for batch in planned.counts:
-        try:
-            samples = reader.instant(batch.expr, at, slos=batch.slo_keys)
-        except PrometheusError as exc:
-            failed_slos.update(dict.fromkeys(batch.slo_keys, str(exc)))
-            continue
-        split_answer(batch, samples, into=readings)
+    queries = planned.queries
+    if slicing is None:
+        for batch in planned.counts:
+            try:
+                samples = reader.instant(batch.expr, at, slos=batch.slo_keys)
+            except PrometheusError as exc:
+                failed_slos.update(dict.fromkeys(batch.slo_keys, str(exc)))
+                continue
+            split_answer(batch, samples, into=readings)
+    else:
+        queries = len(planned.quantiles)
+        for family in planned.families:
+            timed = replace(family, time=at)
+            try:
+                values, sent = count_family(timed, reader, budget or QueryBudget(), slicing)
+            except PrometheusError as exc:
+                failed_slos.update(dict.fromkeys(family.slo_keys, str(exc)))
+                continue
+            queries += sent
+            hand_out(timed, values, readings)
     for quantile in planned.quantiles:
         try:
             p95.update(_p95(quantile, reader.instant(quantile.expr, at, slos=quantile.slo_keys)))
@@ -281,7 +309,7 @@ def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Rea
         if layout.service not in failed
         for j in (*layout.availability, *layout.latency)
     }
-    return Reading(signals, failed, planned.queries, slis)
+    return Reading(signals, failed, queries, slis)
 
 
 def replay(
