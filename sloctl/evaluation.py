@@ -179,16 +179,37 @@ def read_counts(
     """Every request's counts, and how many queries were sent (retries not counted)."""
     found, rest = families(requests)
     readings: Readings = {}
-    batches = plan(rest)
-    for batch in batches:
-        samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
-        split_answer(batch, samples, into=readings)
-    queries = len(batches)
+    queries = _read_timeslices(rest, reader, readings)
     for family in found:
         values, sent = count_family(family, reader, budget, slicing)
         queries += sent
         hand_out(family, values, readings)
     return readings, queries
+
+
+MAX_RUNS = 64
+"""Timeslice windows refused as too large are counted in at most this many runs."""
+
+
+def _read_timeslices(
+    requests: Sequence[CountRequest], reader: InstantReader, readings: Readings, parts: int = 1
+) -> int:
+    """Timeslice counts into ``readings``; a batch refused as too large is asked again with
+    its windows in twice as many runs of slices. Returns the queries sent."""
+    sent = 0
+    for batch in plan(requests, parts=parts):
+        sent += 1
+        try:
+            samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
+        except TooManySamplesError:
+            if parts >= MAX_RUNS:
+                raise
+            mine = set(batch.slo_keys)
+            again = [r for r in requests if r.slo.key in mine]
+            sent += _read_timeslices(again, reader, readings, parts * 2)
+            continue
+        split_answer(batch, samples, into=readings)
+    return sent
 
 
 WindowCounts = dict[tuple[tuple[str, ...], int], float]

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from sloctl import promql
 from sloctl.budget import Counts
+from sloctl.durations import format_duration
 from sloctl.promql import PART_LABEL, PIECE_LABEL, WINDOW_LABEL, Shape
 from sloctl.selector import Selector
 from sloctl.slices import Piece
@@ -102,8 +103,9 @@ def _layout(slo: Slo) -> _Layout:
     return _Layout(split, role, Shape.of(total, split), Shape.of(numerator, split))
 
 
-def plan(requests: Sequence[CountRequest]) -> list[Batch]:
-    """Fold ``requests`` into as few queries as the metric layouts allow."""
+def plan(requests: Sequence[CountRequest], *, parts: int = 1) -> list[Batch]:
+    """Fold ``requests`` into as few queries as the metric layouts allow; timeslice windows
+    are counted in ``parts`` runs of whole slices (fewer steps per subquery)."""
     occurrences: dict[tuple[Shape, datetime], _Group] = {}
     slices: dict[tuple[Shape, str, Shape, int, Decimal, datetime], _Group] = {}
     for request in requests:
@@ -139,6 +141,7 @@ def plan(requests: Sequence[CountRequest]) -> list[Batch]:
                 step=step,
                 target=target,
                 group=group,
+                parts=parts,
             )
         )
     return batches
@@ -288,6 +291,7 @@ def _slice_batch(
     step: int,
     target: Decimal,
     group: _Group,
+    parts: int = 1,
 ) -> Batch:
     numerator = num_shape.selector(group.members)
     total = total_shape.selector(group.members)
@@ -297,18 +301,33 @@ def _slice_batch(
     )
     with_data = f"{promql.summed_increase(total, split, step)} > 0"
     present = f"group {promql.by_clause(split)} ({numerator.render()})"
-    parts = []
+    exprs: list[str] = []
     for seconds in sorted(group.windows):
         if seconds < step:
             continue  # not one whole slice yet: no data
         window = {WINDOW_LABEL: str(seconds)}
         if numerator_is_good:
-            parts.append(promql.tagged(present, **window, **{PART_LABEL: GOOD_SERIES}))
-        bad_count = f"sum_over_time({promql.subquery(bad, seconds, step)})"
-        data_count = f"count_over_time({promql.subquery(with_data, seconds, step)})"
-        parts.append(promql.tagged(bad_count, **window, **{PART_LABEL: BAD_SLICES}))
-        parts.append(promql.tagged(data_count, **window, **{PART_LABEL: SLICES}))
-    return Batch(promql.union(parts), group.time, split, _frozen_members(group))
+            exprs.append(promql.tagged(present, **window, **{PART_LABEL: GOOD_SERIES}))
+        for offset, length in _runs(seconds // step, parts):
+            at = f" offset {format_duration(offset * step)}" if offset else ""
+            tags = {**window, **({PIECE_LABEL: str(offset)} if parts > 1 else {})}
+            bad_count = f"sum_over_time({promql.subquery(bad, length * step, step)}{at})"
+            data_count = f"count_over_time({promql.subquery(with_data, length * step, step)}{at})"
+            exprs.append(promql.tagged(bad_count, **tags, **{PART_LABEL: BAD_SLICES}))
+            exprs.append(promql.tagged(data_count, **tags, **{PART_LABEL: SLICES}))
+    return Batch(promql.union(exprs), group.time, split, _frozen_members(group))
+
+
+def _runs(slices: int, parts: int) -> list[tuple[int, int]]:
+    """(offset, length) in slices of ``parts`` consecutive runs covering ``slices``."""
+    parts = max(1, min(parts, slices))
+    size, extra = divmod(slices, parts)
+    runs, offset = [], 0
+    for index in range(parts):
+        length = size + (1 if index < extra else 0)
+        runs.append((offset, length))
+        offset += length
+    return runs
 
 
 def targets(batch: Batch, labels: Mapping[str, str]) -> list[tuple[tuple[str, int], str]]:
@@ -330,11 +349,12 @@ def split_answer(
     when given, so that several batches fill one set of readings)."""
     readings: Readings = {} if into is None else into
     for sample in samples:
+        piece = PIECE_LABEL in sample.labels  # one of several runs: they add up
         for where, role in targets(batch, sample.labels):
             found = readings.get(where)
             if found is None:
                 found = readings[where] = {}
-            found[role] = sample.value
+            found[role] = found.get(role, 0.0) + sample.value if piece else sample.value
     return readings
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ from sloctl.slices import QueryBudget
 from sloctl.slo import Slo
 from sloctl.store import open_store
 from tests.integration.conftest import Served
-from tests.integration.definitions import THRESHOLDS, write_definitions
+from tests.integration.definitions import THRESHOLDS, TIMESLICES_YAML, write_definitions
 from tests.integration.fixture import END
 from tests.integration.wide_fixture import MAX_SAMPLES, WINDOW
 
@@ -188,3 +189,20 @@ def test_slices_survive_a_restart_and_a_changed_definition_reads_its_own(
     api.write_text(api.read_text().replace('code=~"5.."', 'code=~"5[0-9][0-9]"'))
     rebuilt, _ = cycle(load_definitions(changed), END)
     assert 0 < rebuilt < first  # only the changed family is read again
+
+
+def test_timeslices_refused_whole_are_counted_in_runs(wide_served: Served, tmp_path: Path) -> None:
+    directory = tmp_path / "slices"
+    directory.mkdir()
+    (directory / "slices.yaml").write_text(
+        TIMESLICES_YAML.replace("rolling: 2d", WINDOW).replace(
+            "slos:\n", "scrapeInterval: 15s\nslos:\n"
+        )
+    )
+    reader = PrometheusReader(wide_served.url, timeout=60, stats=True)
+    result = evaluate(load_definitions(directory), reader, END).results[0]
+    expected = wide_served.history.bad_slices("api", END - WINDOW_LENGTH, END, 60, Decimal("0.99"))
+    assert result.counts == expected
+    assert expected.bad >= 20
+    assert reader.requests_made > 1  # refused whole, counted in runs
+    assert reader.peak_samples <= MAX_SAMPLES
