@@ -97,6 +97,11 @@ class Slicing:
     settle_seconds: int = SETTLE_SECONDS
     rebuilt: int = field(default=0, init=False)
     """Slices read from Prometheus because the store did not have them."""
+    answered: dict[tuple[str, str], dict[tuple[str, ...], float | None]] = field(
+        default_factory=dict, init=False
+    )
+    """Pieces already read (family identity, piece label) -> count per split key: the budgets
+    and the signals of one cycle share their edges. Use one Slicing per evaluation time."""
 
 
 @dataclass(frozen=True)
@@ -315,21 +320,40 @@ def _windows_from_slices(
     longest: int | None = min(slice_millis, budget.piece_millis(family.scrape_seconds))
     while edges and longest is not None:
         parts = {edge: cut(edge.start, edge.end, longest) for edge in edges}
-        pieces = sorted({p for found in parts.values() for p in found})
-        sent += 1
-        try:
-            samples = slicing.reader.instant(
-                piece_query(family, pieces), family.time, slos=family.slo_keys
-            )
-        except TooManySamplesError:
-            longest = halve(longest)
-            if longest is None:
-                raise
-            continue
-        answers = piece_values(family, samples)
+        known = slicing.answered
+        wanted = sorted(
+            {
+                p
+                for found in parts.values()
+                for p in found
+                if any(
+                    key not in known.get((family.identity, p.label), {}) for key in family.members
+                )
+            }
+        )
+        if wanted:
+            sent += 1
+            try:
+                samples = slicing.reader.instant(
+                    piece_query(family, wanted), family.time, slos=family.slo_keys
+                )
+            except TooManySamplesError:
+                longest = halve(longest)
+                if longest is None:
+                    raise
+                continue
+            answers = piece_values(family, samples)
+            for piece in wanted:
+                mine = known.setdefault((family.identity, piece.label), {})
+                for key in family.members:
+                    mine[key] = answers.get((key, piece.label))
         for edge, found in parts.items():
             for key in family.members:
-                present = [answers[(key, p.label)] for p in found if (key, p.label) in answers]
+                present = [
+                    value
+                    for p in found
+                    if (value := known[(family.identity, p.label)].get(key)) is not None
+                ]
                 if present:
                     counted[(key, edge.label)] = math.fsum(present)
         break
