@@ -27,7 +27,7 @@ from sloctl.config import CONFIGURATION, Config, load_config, sinks
 from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
 from sloctl.errors import DefinitionError, Problem, PrometheusError, SloctlError
-from sloctl.evaluation import Slicing, evaluate
+from sloctl.evaluation import Remembered, Slicing, evaluate
 from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier
 from sloctl.policy import Policy, load_policy
@@ -66,6 +66,8 @@ class Daemon:
     slos: tuple[Slo, ...] = ()
     policy: Policy = field(default_factory=Policy)
     planned: SignalPlan = field(default_factory=lambda: signal_plan((), Policy()))
+    slices: dict[str, Remembered] = field(default_factory=dict)
+    """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
 
     def load(self) -> None:
         """(Re)load the configuration; keep the old one if the new one is invalid."""
@@ -106,7 +108,7 @@ class Daemon:
         last_success = self.snapshot.last_success
         store = open_store(config.relative(config.spec.store))
         budget = QueryBudget(config.spec.query_max_samples)
-        slicing = Slicing(store, reader)
+        slicing = Slicing(store, reader, remembered=self.slices)
         try:
             try:
                 results = evaluate(slos, reader, at, budget=budget, slicing=slicing).results

@@ -88,6 +88,14 @@ class SliceStore(Protocol):
 
 
 @dataclass
+class Remembered:
+    """One family's stored slices in memory, and the longest window (ms) that reads them."""
+
+    rows: SliceRows = field(default_factory=dict)
+    reach: int = 0
+
+
+@dataclass
 class Slicing:
     """Where the daemon keeps whole slices, and how long they are."""
 
@@ -97,6 +105,9 @@ class Slicing:
     settle_seconds: int = SETTLE_SECONDS
     rebuilt: int = field(default=0, init=False)
     """Slices read from Prometheus because the store did not have them."""
+    remembered: dict[str, Remembered] = field(default_factory=dict)
+    """Stored slices already read, by family: a daemon passes the same mapping every cycle so
+    that the store is read only for slices it has not seen."""
     answered: dict[tuple[str, str], dict[tuple[str, ...], float | None]] = field(
         default_factory=dict, init=False
     )
@@ -288,6 +299,10 @@ def _key_text(key: tuple[str, ...]) -> str:
     return json.dumps(list(key))
 
 
+Counted = dict[tuple[tuple[str, ...], str], float]
+"""(split key, piece label or ``slice:END``) -> count, where the key had series."""
+
+
 def _windows_from_slices(
     family: Family, slicing: Slicing, budget: QueryBudget
 ) -> tuple[WindowCounts, int]:
@@ -300,27 +315,73 @@ def _windows_from_slices(
         for s in family.windows
     }
     ends = sorted({end for found in layouts.values() for end in found.stored})
-    sent = 0
-    rows: SliceRows = {}
-    if ends:
-        rows = slicing.store.slice_counts(family.identity, ends[0], ends[-1])
-        missing = [
-            end for end in ends if any((_key_text(k), end) not in rows for k in family.members)
-        ]
-        if missing:
-            fresh, sent = _rebuild(family, slicing, budget, missing)
-            rows.update(fresh)
-            oldest = at - (max(family.windows) * 1000 + slice_millis)
-            slicing.store.save_slice_counts(family.identity, fresh, older_than=oldest)
-    counted: dict[tuple[tuple[str, ...], str], float] = {}
-    for (key_json, end), value in rows.items():
-        if value is not None:
-            counted[(tuple(json.loads(key_json)), f"slice:{end}")] = value
+    counted, sent = _stored_slices(family, slicing, budget, ends)
     edges = sorted({p for found in layouts.values() for p in (*found.queried, *found.subtracted)})
-    longest: int | None = min(slice_millis, budget.piece_millis(family.scrape_seconds))
-    while edges and longest is not None:
+    if edges:
+        sent += _edge_pieces(family, slicing, budget, edges, counted)
+    values: WindowCounts = {}
+    for seconds, window in layouts.items():
+        for key in family.members:
+            slices = [counted.get((key, f"slice:{end}")) for end in window.stored]
+            added = [counted.get((key, p.label)) for p in window.queried]
+            taken = [counted.get((key, p.label), 0.0) for p in window.subtracted]
+            present = [v for v in (*slices, *added) if v is not None]
+            if present:
+                values[(key, seconds)] = max(0.0, math.fsum(present) - math.fsum(taken))
+    return values, sent
+
+
+def _stored_slices(
+    family: Family, slicing: Slicing, budget: QueryBudget, ends: Sequence[int]
+) -> tuple[Counted, int]:
+    """The slices ending at ``ends``: remembered, else from the store, else read again (and
+    stored); slices older than the oldest wanted are forgotten."""
+    counted: Counted = {}
+    if not ends:
+        return counted, 0
+    sent = 0
+    memory = slicing.remembered.setdefault(family.identity, Remembered())
+    memory.reach = max(memory.reach, millis(family.time) - ends[0])
+    rows = memory.rows
+    keys = {key: _key_text(key) for key in family.members}
+
+    def missing() -> list[int]:
+        return [e for e in ends if any((text, e) not in rows for text in keys.values())]
+
+    if missing():
+        rows.update(slicing.store.slice_counts(family.identity, ends[0], ends[-1]))
+    if absent := missing():
+        fresh, sent = _rebuild(family, slicing, budget, absent)
+        rows.update(fresh)
+        oldest = millis(family.time) - (max(family.windows) + slicing.slice_seconds) * 1000
+        slicing.store.save_slice_counts(family.identity, fresh, older_than=oldest)
+    for old in [where for where in rows if where[1] < millis(family.time) - memory.reach]:
+        del rows[old]
+    for key, text in keys.items():
+        for end in ends:
+            value = rows.get((text, end))
+            if value is not None:
+                counted[(key, f"slice:{end}")] = value
+    return counted, sent
+
+
+def _edge_pieces(
+    family: Family,
+    slicing: Slicing,
+    budget: QueryBudget,
+    edges: Sequence[Piece],
+    counted: Counted,
+) -> int:
+    """Count ``edges`` into ``counted`` in one query (pieces another family of this cycle has
+    read already are not asked again); refused, the pieces are cut shorter. Returns the
+    queries sent."""
+    longest: int | None = min(
+        slicing.slice_seconds * 1000, budget.piece_millis(family.scrape_seconds)
+    )
+    known = slicing.answered
+    sent = 0
+    while longest is not None:
         parts = {edge: cut(edge.start, edge.end, longest) for edge in edges}
-        known = slicing.answered
         wanted = sorted(
             {
                 p
@@ -356,17 +417,8 @@ def _windows_from_slices(
                 ]
                 if present:
                     counted[(key, edge.label)] = math.fsum(present)
-        break
-    values: WindowCounts = {}
-    for seconds, window in layouts.items():
-        for key in family.members:
-            slices = [counted.get((key, f"slice:{end}")) for end in window.stored]
-            added = [counted.get((key, p.label)) for p in window.queried]
-            taken = [counted.get((key, p.label), 0.0) for p in window.subtracted]
-            present = [v for v in (*slices, *added) if v is not None]
-            if present:
-                values[(key, seconds)] = max(0.0, math.fsum(present) - math.fsum(taken))
-    return values, sent
+        return sent
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _rebuild(
