@@ -192,7 +192,8 @@ def read_counts(
     budget: QueryBudget,
     slicing: Slicing | None = None,
 ) -> tuple[Readings, int]:
-    """Every request's counts, and how many queries were sent (retries not counted)."""
+    """Every request's counts, and how many queries were sent (those refused as too large
+    and asked again in pieces included; retries of unanswered requests not)."""
     found, rest = families(requests)
     readings: Readings = {}
     queries = _read_timeslices(rest, reader, readings)

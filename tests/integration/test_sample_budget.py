@@ -26,13 +26,15 @@ from sloctl.budget import Counts
 from sloctl.daemon import Daemon
 from sloctl.definitions import load_definitions
 from sloctl.evaluation import Evaluation, Slicing, evaluate
+from sloctl.policy import Policy
 from sloctl.prometheus import PrometheusReader
+from sloctl.signals import read_signals, replay, signal_plan
 from sloctl.slices import QueryBudget
 from sloctl.slo import Slo
 from sloctl.store import open_store
 from tests.integration.conftest import Served
 from tests.integration.definitions import THRESHOLDS, TIMESLICES_YAML, write_definitions
-from tests.integration.fixture import END
+from tests.integration.fixture import API_OUTAGE, END
 from tests.integration.wide_fixture import MAX_SAMPLES, WINDOW
 
 pytestmark = pytest.mark.integration
@@ -206,3 +208,36 @@ def test_timeslices_refused_whole_are_counted_in_runs(wide_served: Served, tmp_p
     assert expected.bad >= 20
     assert reader.requests_made > 1  # refused whole, counted in runs
     assert reader.peak_samples <= MAX_SAMPLES
+
+
+def test_backtest_reads_within_the_limit_and_sees_what_the_daemon_sees(
+    wide_served: Served, tmp_path: Path
+) -> None:
+    slos = load_definitions(definitions(tmp_path / "definitions"))
+    begin, _ = API_OUTAGE
+    start, end, step = (
+        begin - timedelta(minutes=10),
+        begin + timedelta(minutes=50),
+        timedelta(minutes=1),
+    )
+    reader = PrometheusReader(wide_served.url, timeout=60, stats=True)
+    replayed = list(
+        replay(slos, Policy(), reader, start, end, step, budget=QueryBudget(MAX_SAMPLES))
+    )
+    assert len(replayed) == 61
+    assert reader.peak_samples <= MAX_SAMPLES
+    assert replayed[20]["api"].error_ratio is not None
+    assert replayed[20]["api"].error_ratio > 0.5
+    store = open_store(tmp_path / "store.db")
+    try:
+        planned = signal_plan(slos, Policy())
+        for minutes in (0, 9, 30, 60):
+            moment = start + timedelta(minutes=minutes)
+            live = PrometheusReader(wide_served.url, timeout=60)
+            reading = read_signals(
+                planned, live, moment, slicing=Slicing(store, live), budget=QueryBudget(MAX_SAMPLES)
+            )
+            assert reading.failed == {}
+            assert reading.signals == replayed[minutes], moment
+    finally:
+        store.close()
