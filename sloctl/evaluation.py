@@ -59,6 +59,9 @@ BURN_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("6h", timedelta(hours=6)),
 )
 CURRENT_BURN = "1h"
+BURN_SECONDS: tuple[tuple[str, int], ...] = tuple(
+    (name, int(length.total_seconds())) for name, length in BURN_WINDOWS
+)
 
 
 class InstantReader(Protocol):
@@ -176,7 +179,7 @@ def evaluate(
             time=query_time(slo, spans[slo.key].end),
             windows=(
                 spans[slo.key].measured_seconds,
-                *(int(length.total_seconds()) for _, length in BURN_WINDOWS),
+                *(seconds for _, seconds in BURN_SECONDS),
             ),
         )
         for slo in slos
@@ -244,9 +247,10 @@ def count_family(
 
 def hand_out(family: Family, values: WindowCounts, readings: Readings) -> None:
     """Each SLO side's share of ``values``, into ``readings``."""
+    members, into = family.members, readings.setdefault
     for (key, seconds), value in values.items():
-        for slo_key, role in family.members.get(key, ()):
-            readings.setdefault((slo_key, seconds), {})[role] = value
+        for slo_key, role in members.get(key, ()):
+            into((slo_key, seconds), {})[role] = value
 
 
 def _add(
@@ -473,12 +477,11 @@ def _rebuild(
 
 
 def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
-    counts, note = counts_from(
-        slo, readings.get((slo.key, span.measured_seconds)), span.measured_seconds
-    )
+    key, measured = slo.key, span.measured_seconds
+    counts, note = counts_from(slo, readings.get((key, measured)), measured)
     burn_counts = {
-        name: counts_from(slo, readings.get((slo.key, seconds)), seconds)[0]
-        for name, seconds in ((n, int(length.total_seconds())) for n, length in BURN_WINDOWS)
+        name: counts_from(slo, readings.get((key, seconds)), seconds)[0]
+        for name, seconds in BURN_SECONDS
     }
     slice_length = (
         None if slo.timeslices is None else timedelta(seconds=slo.timeslices.slice_seconds)

@@ -74,6 +74,8 @@ class _Group:
     members: dict[tuple[str, ...], list[tuple[str, str]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    scrape: int = 0
+    """The shortest scrape interval among the members (families only)."""
 
 
 def _numerator(slo: Slo) -> tuple[str, Selector]:
@@ -184,7 +186,6 @@ class Family:
 def families(requests: Sequence[CountRequest]) -> tuple[list[Family], list[CountRequest]]:
     """The occurrence requests folded into families, and the timeslice requests left over."""
     groups: dict[tuple[Shape, datetime], _Group] = {}
-    scrape: dict[tuple[Shape, datetime], int] = {}
     rest: list[CountRequest] = []
     for request in requests:
         slo = request.slo
@@ -193,11 +194,13 @@ def families(requests: Sequence[CountRequest]) -> tuple[list[Family], list[Count
             continue
         layout = _layout(slo)
         for side_role, (shape, key) in ((TOTAL, layout.total), (layout.role, layout.numerator)):
-            where = (shape, request.time)
-            group = groups.setdefault(where, _Group(layout.split, request.time))
+            group = groups.get((shape, request.time))
+            if group is None:
+                group = groups[(shape, request.time)] = _Group(layout.split, request.time)
+                group.scrape = slo.scrape_seconds
             group.windows.update(request.windows)
             group.members[key].append((slo.key, side_role))
-            scrape[where] = min(scrape.get(where, slo.scrape_seconds), slo.scrape_seconds)
+            group.scrape = min(group.scrape, slo.scrape_seconds)
     found = [
         Family(
             shape,
@@ -205,7 +208,7 @@ def families(requests: Sequence[CountRequest]) -> tuple[list[Family], list[Count
             group.split,
             tuple(sorted(group.windows)),
             _frozen_members(group),
-            scrape[(shape, time)],
+            group.scrape,
         )
         for (shape, time), group in sorted(groups.items())
     ]
@@ -369,7 +372,7 @@ def counts_from(
     """
     if not reading:
         return None, ""
-    if any(not math.isfinite(value) for value in reading.values()):
+    if not all(map(math.isfinite, reading.values())):
         return None, "Prometheus returned NaN or infinity for this window"
     if isinstance(slo.indicator, LatencyIndicator) and _bucket_missing(slo, reading):
         threshold = promql.decimal_text(slo.indicator.threshold_seconds)
