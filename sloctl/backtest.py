@@ -1,7 +1,7 @@
 """``sloctl backtest``: replay the severity policy over past Prometheus data.
 
-Reads the same signal queries the daemon evaluates each cycle, as range queries (see
-:mod:`sloctl.signals`), and feeds the signals of every step to the same
+Reads the counts the daemon's signals are made of as one-step slices, once (see
+:func:`sloctl.signals.replay`), and feeds the signals of every step to the same
 :func:`sloctl.engine.decide` the daemon uses, with the same dependencies between services.
 Nothing is stored and nobody is notified.
 """

@@ -37,6 +37,7 @@ from sloctl.policy_view import in_force
 from sloctl.policy_view import render_json as render_policy_json
 from sloctl.policy_view import render_table as render_policy_table
 from sloctl.report import OutputFormat, render
+from sloctl.slices import DEFAULT_MAX_SAMPLES, QueryBudget
 from sloctl.window import Month, WindowKind
 
 
@@ -99,6 +100,13 @@ def validate(directory: Path) -> None:
     callback=check_timeout,
     help="Seconds per request.",
 )
+@click.option(
+    "--max-samples",
+    type=click.IntRange(min=10_000),
+    default=DEFAULT_MAX_SAMPLES,
+    show_default=True,
+    help="Most samples one query may load at its peak; longer windows are read in pieces.",
+)
 @click.pass_context
 @friendly_errors
 def report(
@@ -111,6 +119,7 @@ def report(
     window: str | None,
     output: str,
     timeout: float,
+    max_samples: int,
 ) -> None:
     """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
     at = past_time(at_text, datetime.now(UTC), "--at")
@@ -122,8 +131,9 @@ def report(
         ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"], timeout=timeout
     )
     evaluation = evaluate(
-        slos, reader, at, kind=WindowKind(window) if window else None, month=month, coverage=True
-    )
+        slos, reader, at, kind=WindowKind(window) if window else None, month=month,
+        budget=QueryBudget(max_samples), coverage=True,
+    )  # fmt: skip
     ctx.obj["logger"].info(
         "report_evaluated",
         slos=len(slos),

@@ -13,6 +13,7 @@ definitions: slo-definitions
 policy: deploy/policy.yaml
 store: /var/lib/sloctl/incidents.db
 listen: 127.0.0.1:9464
+query_max_samples: 5000000             # most samples one query may load at its peak
 notifications:                         # no sink named: the SLOCTL_* variables, as for the CLI
   slack: {webhook_url_env: SLACK_WEBHOOK_URL}
   pagerduty:
@@ -59,6 +60,7 @@ from sloctl.errors import DefinitionError, Problem
 from sloctl.notifications import PAGERDUTY_URL, AlertmanagerSink, PagerDutySink, Sink, SlackSink
 from sloctl.outbox import DeliveryPolicy, sinks_from_env
 from sloctl.prometheus import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
+from sloctl.slices import DEFAULT_MAX_SAMPLES
 
 CONFIGURATION = "the configuration"
 
@@ -210,6 +212,9 @@ class ConfigSpec(_Spec):
     policy: Path | None = None
     store: Path = Path("sloctl-incidents.db")
     listen: str = Field("127.0.0.1:9464", pattern=r"^[^:]*:\d{1,5}$")
+    query_max_samples: int = Field(DEFAULT_MAX_SAMPLES, ge=10_000)
+    """The peak samples any one query may load; keep it below Prometheus's own
+    ``--query.max-samples`` (50,000,000 by default)."""
 
     @field_validator("listen")
     @classmethod

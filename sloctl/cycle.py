@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sloctl.engine import Event, breach_events, decide
+from sloctl.evaluation import Slicing
 from sloctl.incidents import check_targets
 from sloctl.notifications import Sink
 from sloctl.outbox import messages
 from sloctl.policy import Policy, Signals
 from sloctl.signals import SignalPlan, SignalReader, Sli, read_signals
+from sloctl.slices import QueryBudget
 from sloctl.store import Store
 
 
@@ -35,14 +37,17 @@ def evaluate_incidents(
     planned: SignalPlan,
     reader: SignalReader,
     at: datetime,
+    *,
+    slicing: Slicing | None = None,
+    budget: QueryBudget | None = None,
 ) -> CycleResult:
-    """Read every service's signals at ``at`` (``planned`` with :func:`signal_plan`), decide,
-    and commit what changed.
+    """Read every service's signals at ``at`` (``planned`` with :func:`signal_plan`, the counts
+    from ``slicing``'s store when given), decide, and commit what changed.
 
     A service whose signals cannot be read is skipped: Prometheus trouble never opens or
     closes an incident.
     """
-    reading = read_signals(planned, reader, at)
+    reading = read_signals(planned, reader, at, slicing=slicing, budget=budget)
     result = CycleResult(
         skipped=dict(reading.failed), queries=reading.queries, slis=dict(reading.slis),
         failed_slos=dict(reading.failed_slos),

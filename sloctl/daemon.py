@@ -40,13 +40,14 @@ from sloctl.config import (
 from sloctl.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.definitions import load_definitions
 from sloctl.errors import DefinitionError, Problem, SloctlError
-from sloctl.evaluation import evaluate
+from sloctl.evaluation import Remembered, Slicing, evaluate
 from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier
 from sloctl.policy import Policy, policy_in_force
 from sloctl.prometheus import PrometheusReader
 from sloctl.quiet_http import ListenError, QuietHandler, start_server
 from sloctl.signals import SignalPlan, signal_plan
+from sloctl.slices import QueryBudget
 from sloctl.slo import Slo
 from sloctl.store import Store, StoreError, open_store
 
@@ -168,6 +169,8 @@ class Daemon:
     """Per SLO, the last cycle whose signal window had its events series (or, until one
     has, the first cycle that looked)."""
     crashed: BaseException | None = None
+    slices: dict[str, Remembered] = field(default_factory=dict)
+    """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
 
     def load(self) -> None:
         """(Re)load the configuration; keep the old one if the new one is invalid."""
@@ -230,26 +233,31 @@ class Daemon:
         config, slos, policy = self.config, self.slos, self.policy
         reader = self.reader(config, deadline)
         started = time.monotonic()
-        evaluation = evaluate(slos, reader, at, isolate=True)
-        previous = {result.slo.key: result for result in self.snapshot.results}
-        fresh = {result.slo.key: result for result in evaluation.results}
-        # An SLO that could not be read keeps its last judgement, marked stale.
-        results = tuple(
-            fresh.get(slo.key) or previous[slo.key]
-            for slo in slos
-            if slo.key in fresh or slo.key in previous
-        )
-        stale = set(evaluation.failed)
-        last_success = self.snapshot.last_success if evaluation.failed else at
-        if evaluation.failed:
-            errors = sorted({str(error) for error in evaluation.failed.values()})
-            self.logger.warning(
-                "evaluation_stale", slos=len(evaluation.failed), error=errors[0], errors=errors
-            )
         store = open_store(config.relative(config.spec.store))
+        budget = QueryBudget(config.spec.query_max_samples)
+        slicing = Slicing(store, reader, remembered=self.slices)
         try:
+            evaluation = evaluate(slos, reader, at, isolate=True, budget=budget, slicing=slicing)
+            previous = {result.slo.key: result for result in self.snapshot.results}
+            fresh = {result.slo.key: result for result in evaluation.results}
+            # An SLO that could not be read keeps its last judgement, marked stale.
+            results = tuple(
+                fresh.get(slo.key) or previous[slo.key]
+                for slo in slos
+                if slo.key in fresh or slo.key in previous
+            )
+            stale = set(evaluation.failed)
+            last_success = self.snapshot.last_success if evaluation.failed else at
+            if evaluation.failed:
+                errors = sorted({str(error) for error in evaluation.failed.values()})
+                self.logger.warning(
+                    "evaluation_stale", slos=len(evaluation.failed), error=errors[0],
+                    errors=errors,
+                )  # fmt: skip
             configured = sinks(config, self.env)
-            outcome = evaluate_incidents(store, configured, policy, self.planned, reader, at)
+            outcome = evaluate_incidents(
+                store, configured, policy, self.planned, reader, at, slicing=slicing, budget=budget
+            )
             stale |= set(outcome.failed_slos)
             for service, reason in outcome.skipped.items():
                 self.logger.warning("incidents_skipped", service=service, reason=reason)

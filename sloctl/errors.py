@@ -9,6 +9,7 @@ line and an exit code; anything else is a bug and keeps its traceback::
     └── PrometheusError        anything that went wrong talking to Prometheus
         ├── PrometheusUnavailableError   unreachable, timing out or overloaded after retries
         └── QueryError              Prometheus refused a query (400 / 422) or answered garbage
+            └── TooManySamplesError  422 "too many samples": ask again in smaller pieces
 
 Every :class:`PrometheusError` carries a ``reason`` (one of :data:`QUERY_ERROR_REASONS`), the
 label ``sloctl_query_errors_total`` counts it by.
@@ -69,6 +70,7 @@ QUERY_ERROR_REASONS = (
     "overloaded",  # 503 after every retry
     "http_error",  # any other unexpected status (401, 403, 404, 500, ...)
     "rejected",  # 400 or 422: the query's own fault
+    "too_many_samples",  # 422 "too many samples": asked again in smaller pieces
     "too_large",  # the answer exceeded the body size or series limit
     "bad_answer",  # not JSON, an error status, or not the expected shape
 )
@@ -107,3 +109,11 @@ class QueryError(PrometheusError):
             shown += f" and {len(self.slos) - 3} more"
         who = f" for SLO {shown}" if shown else ""
         super().__init__(f"{message}{who}; query: {one_line}", reason=reason)
+
+
+class TooManySamplesError(QueryError):
+    """Prometheus refused a query for loading more samples than its ``--query.max-samples``;
+    the same question asked in smaller pieces can succeed."""
+
+    def __init__(self, message: str, *, query: str, slos: Sequence[str] = ()) -> None:
+        super().__init__(message, query=query, slos=slos, reason="too_many_samples")

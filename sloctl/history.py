@@ -69,6 +69,9 @@ class Scenario:
     gaps: tuple[tuple[str, datetime, datetime], ...] = ()
     """(service, start, end): no scrape succeeded in [start, end); the service kept working."""
     seed: int = 7
+    pods: int = 1
+    """Instances per service: each counter is written once per ``pod`` label, the service's
+    increments shared out among them (the truth, per service, stays the same)."""
 
     def times(self) -> list[datetime]:
         count = int((self.end - self.start).total_seconds()) // self.step + 1
@@ -233,6 +236,19 @@ class History:
     def _write_counter(
         self, out: TextIO, series: str, increments: list[int] | list[float], data: ServiceSeries
     ) -> None:
+        pods = self.scenario.pods
+        if pods > 1:
+            name, _, labels = series.partition("{")
+            for pod in range(pods):
+                share = [_share(increment, pod, pods) for increment in increments]
+                pod_label = f"pod={quote(f'pod-{pod}')}"
+                self._write_counter_of(out, f"{name}{{{pod_label},{labels}", share, data)
+            return
+        self._write_counter_of(out, series, increments, data)
+
+    def _write_counter_of(
+        self, out: TextIO, series: str, increments: list[int] | list[float], data: ServiceSeries
+    ) -> None:
         if not any(increments):
             return  # a labelled child that never counted anything is never exposed
         value: float = 0
@@ -261,6 +277,15 @@ def _latency_sum(data: ServiceSeries, index: int) -> float:
     """Seconds spent in one step, taking every request at its bucket's upper bound."""
     pairs = zip(_spread(data, index), BUCKETS, strict=True)
     return round(sum(count * float(le) for count, le in pairs), 3)
+
+
+def _share(increment: float, pod: int, pods: int) -> float:
+    """Pod ``pod``'s part of one step's increment: equal parts, the remainder to the first pods
+    (sums stay exact; ``_sum`` seconds are split evenly)."""
+    if isinstance(increment, int):
+        base, rest = divmod(increment, pods)
+        return base + (1 if pod < rest else 0)
+    return round(increment / pods, 6)
 
 
 def _pick(value: float | None, default: float) -> float:

@@ -10,6 +10,7 @@ sample labels.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -19,8 +20,10 @@ from decimal import Decimal
 
 from sloctl import promql
 from sloctl.budget import Counts
-from sloctl.promql import PART_LABEL, WINDOW_LABEL, Shape
+from sloctl.durations import format_duration
+from sloctl.promql import PART_LABEL, PIECE_LABEL, WINDOW_LABEL, Shape
 from sloctl.selector import Selector
+from sloctl.slices import Piece
 from sloctl.slo import LatencyIndicator, Slo
 
 TOTAL = "total"
@@ -71,6 +74,8 @@ class _Group:
     members: dict[tuple[str, ...], list[tuple[str, str]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    scrape: int = 0
+    """The shortest scrape interval among the members (families only)."""
 
 
 def _numerator(slo: Slo) -> tuple[str, Selector]:
@@ -100,8 +105,9 @@ def _layout(slo: Slo) -> _Layout:
     return _Layout(split, role, Shape.of(total, split), Shape.of(numerator, split))
 
 
-def plan(requests: Sequence[CountRequest]) -> list[Batch]:
-    """Fold ``requests`` into as few queries as the metric layouts allow."""
+def plan(requests: Sequence[CountRequest], *, parts: int = 1) -> list[Batch]:
+    """Fold ``requests`` into as few queries as the metric layouts allow; timeslice windows
+    are counted in ``parts`` runs of whole slices (fewer steps per subquery)."""
     occurrences: dict[tuple[Shape, datetime], _Group] = {}
     slices: dict[tuple[Shape, str, Shape, int, Decimal, datetime], _Group] = {}
     for request in requests:
@@ -137,9 +143,131 @@ def plan(requests: Sequence[CountRequest]) -> list[Batch]:
                 step=step,
                 target=target,
                 group=group,
+                parts=parts,
             )
         )
     return batches
+
+
+FAMILY_VERSION = "counted-1"
+"""Part of every family's identity: a change to how slices are counted invalidates them."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """Event counts of one metric family at one time: every SLO side that reads it, and the
+    windows they want, read piece by piece (see :mod:`sloctl.slices`)."""
+
+    shape: Shape
+    time: datetime
+    split: tuple[str, ...]
+    windows: tuple[int, ...]
+    members: Mapping[tuple[str, ...], tuple[tuple[str, str], ...]]
+    scrape_seconds: int
+
+    @property
+    def slo_keys(self) -> tuple[str, ...]:
+        return tuple(sorted({key for pairs in self.members.values() for key, _ in pairs}))
+
+    def selector(self, keys: Sequence[tuple[str, ...]] | None = None) -> Selector:
+        return self.shape.selector(self.members if keys is None else keys)
+
+    @property
+    def identity(self) -> str:
+        """What stored slices of this family are filed under: a hash of the query that counts
+        them, so that a changed definition never reads slices counted for the old one."""
+        text = "\x1f".join(
+            (FAMILY_VERSION, self.shape.metric, *(m.render() for m in self.shape.fixed),
+             "by", *self.split)
+        )  # fmt: skip
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def families(requests: Sequence[CountRequest]) -> tuple[list[Family], list[CountRequest]]:
+    """The occurrence requests folded into families, and the timeslice requests left over."""
+    groups: dict[tuple[Shape, datetime], _Group] = {}
+    rest: list[CountRequest] = []
+    for request in requests:
+        slo = request.slo
+        if slo.timeslices is not None:
+            rest.append(request)
+            continue
+        layout = _layout(slo)
+        for side_role, (shape, key) in ((TOTAL, layout.total), (layout.role, layout.numerator)):
+            group = groups.get((shape, request.time))
+            if group is None:
+                group = groups[(shape, request.time)] = _Group(layout.split, request.time)
+                group.scrape = slo.scrape_seconds
+            group.windows.update(request.windows)
+            group.members[key].append((slo.key, side_role))
+            group.scrape = min(group.scrape, slo.scrape_seconds)
+    found = [
+        Family(
+            shape,
+            time,
+            group.split,
+            tuple(sorted(group.windows)),
+            _frozen_members(group),
+            group.scrape,
+        )
+        for (shape, time), group in sorted(groups.items())
+    ]
+    return found, rest
+
+
+def millis(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def piece_query(
+    family: Family,
+    pieces: Sequence[Piece],
+    *,
+    exact: bool = True,
+    lookback_seconds: int | None = None,
+    keys: Sequence[tuple[str, ...]] | None = None,
+) -> str:
+    """One query counting every piece for the family's split keys, each piece tagged.
+
+    ``exact`` counts with :func:`sloctl.promql.counted` so that pieces add up; without it a
+    piece ending at the family's time is a plain ``increase()``, as a single window is read.
+    """
+    selector = family.selector(keys)
+    at = millis(family.time)
+    parts = []
+    for piece in pieces:
+        offset = at - piece.end
+        if exact:
+            expr = promql.counted(
+                selector, family.split, piece.length, offset_millis=offset,
+                lookback_seconds=lookback_seconds,
+            )  # fmt: skip
+        else:
+            if offset:
+                raise ValueError("a plain increase is only read at the family's time")
+            window = f"[{promql.millis_text(piece.length)}]"
+            expr = f"sum {promql.by_clause(family.split)} (increase({selector.render()}{window}))"
+        parts.append(promql.tagged(expr, **{PIECE_LABEL: piece.label}))
+    return promql.union(parts)
+
+
+def key_of(family: Family, labels: Mapping[str, str]) -> tuple[str, ...] | None:
+    """The split key of an answer's sample, or None for a combination nobody asked for."""
+    key = tuple(labels.get(label, "") for label in family.split)
+    return key if key in family.members else None
+
+
+def piece_values(
+    family: Family, samples: Sequence[Sample]
+) -> dict[tuple[tuple[str, ...], str], float]:
+    """(split key, piece label) -> count, from the answer to :func:`piece_query`."""
+    found: dict[tuple[tuple[str, ...], str], float] = {}
+    for sample in samples:
+        key = key_of(family, sample.labels)
+        piece = sample.labels.get(PIECE_LABEL)
+        if key is not None and piece is not None:
+            found[(key, piece)] = sample.value
+    return found
 
 
 def _frozen_members(group: _Group) -> dict[tuple[str, ...], tuple[tuple[str, str], ...]]:
@@ -166,6 +294,7 @@ def _slice_batch(
     step: int,
     target: Decimal,
     group: _Group,
+    parts: int = 1,
 ) -> Batch:
     numerator = num_shape.selector(group.members)
     total = total_shape.selector(group.members)
@@ -175,18 +304,33 @@ def _slice_batch(
     )
     with_data = f"{promql.summed_increase(total, split, step)} > 0"
     present = f"group {promql.by_clause(split)} ({numerator.render()})"
-    parts = []
+    exprs: list[str] = []
     for seconds in sorted(group.windows):
         if seconds < step:
             continue  # not one whole slice yet: no data
         window = {WINDOW_LABEL: str(seconds)}
         if numerator_is_good:
-            parts.append(promql.tagged(present, **window, **{PART_LABEL: GOOD_SERIES}))
-        bad_count = f"sum_over_time({promql.subquery(bad, seconds, step)})"
-        data_count = f"count_over_time({promql.subquery(with_data, seconds, step)})"
-        parts.append(promql.tagged(bad_count, **window, **{PART_LABEL: BAD_SLICES}))
-        parts.append(promql.tagged(data_count, **window, **{PART_LABEL: SLICES}))
-    return Batch(promql.union(parts), group.time, split, _frozen_members(group))
+            exprs.append(promql.tagged(present, **window, **{PART_LABEL: GOOD_SERIES}))
+        for offset, length in _runs(seconds // step, parts):
+            at = f" offset {format_duration(offset * step)}" if offset else ""
+            tags = {**window, **({PIECE_LABEL: str(offset)} if parts > 1 else {})}
+            bad_count = f"sum_over_time({promql.subquery(bad, length * step, step)}{at})"
+            data_count = f"count_over_time({promql.subquery(with_data, length * step, step)}{at})"
+            exprs.append(promql.tagged(bad_count, **tags, **{PART_LABEL: BAD_SLICES}))
+            exprs.append(promql.tagged(data_count, **tags, **{PART_LABEL: SLICES}))
+    return Batch(promql.union(exprs), group.time, split, _frozen_members(group))
+
+
+def _runs(slices: int, parts: int) -> list[tuple[int, int]]:
+    """(offset, length) in slices of ``parts`` consecutive runs covering ``slices``."""
+    parts = max(1, min(parts, slices))
+    size, extra = divmod(slices, parts)
+    runs, offset = [], 0
+    for index in range(parts):
+        length = size + (1 if index < extra else 0)
+        runs.append((offset, length))
+        offset += length
+    return runs
 
 
 def targets(batch: Batch, labels: Mapping[str, str]) -> list[tuple[tuple[str, int], str]]:
@@ -208,11 +352,12 @@ def split_answer(
     when given, so that several batches fill one set of readings)."""
     readings: Readings = {} if into is None else into
     for sample in samples:
+        piece = PIECE_LABEL in sample.labels  # one of several runs: they add up
         for where, role in targets(batch, sample.labels):
             found = readings.get(where)
             if found is None:
                 found = readings[where] = {}
-            found[role] = sample.value
+            found[role] = found.get(role, 0.0) + sample.value if piece else sample.value
     return readings
 
 
@@ -227,7 +372,7 @@ def counts_from(
     """
     if not reading:
         return None, ""
-    if any(not math.isfinite(value) for value in reading.values()):
+    if not all(map(math.isfinite, reading.values())):
         return None, "Prometheus returned NaN or infinity for this window"
     if isinstance(slo.indicator, LatencyIndicator) and _bucket_missing(slo, reading):
         threshold = promql.decimal_text(slo.indicator.threshold_seconds)

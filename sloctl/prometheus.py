@@ -40,12 +40,19 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 import requests
 import urllib3.exceptions
 
-from sloctl.errors import PrometheusError, PrometheusUnavailableError, QueryError
+from sloctl.errors import (
+    PrometheusError,
+    PrometheusUnavailableError,
+    QueryError,
+    TooManySamplesError,
+)
 from sloctl.logs import make_logger
 from sloctl.plan import Sample
 
 MAX_POINTS = 11_000
 RETRY_STATUS = frozenset({503})
+TOO_MANY_SAMPLES = "too many samples"
+"""What Prometheus says (HTTP 422) when a query would exceed ``--query.max-samples``."""
 ANSWERED_STATUS = frozenset({200, 400, 422})
 """Statuses that show Prometheus is up and evaluating queries (readiness)."""
 DEFAULT_MAX_BODY_BYTES = 8 * 2**20
@@ -205,6 +212,11 @@ class PrometheusReader:
     requests_made: int = 0
     answered: int = 0
     failures: dict[str, int] = field(default_factory=dict)
+    stats: bool = False
+    """Ask for ``stats=all`` and add up what Prometheus reports in ``samples_read`` (samples
+    loaded, all queries) and ``peak_samples`` (the largest peak of any one query)."""
+    samples_read: int = 0
+    peak_samples: int = 0
     shown_url: str = field(init=False, default="")
     secrets: tuple[str, ...] = field(init=False, default=())
     gave_up: str | None = field(init=False, default=None)
@@ -245,6 +257,7 @@ class PrometheusReader:
 
     def _instant(self, expr: str, at: datetime, slos: Sequence[str]) -> list[Sample]:
         data = self._get("/api/v1/query", {"query": expr, "time": _unix(at)}, expr, slos)
+        self._count_samples(data)
         try:
             if data["resultType"] != "vector":
                 raise QueryError(
@@ -270,6 +283,7 @@ class PrometheusReader:
                 "step": _seconds(step),
             }
             data = self._get("/api/v1/query_range", params, expr, slos)
+            self._count_samples(data)
             try:
                 if data["resultType"] != "matrix":
                     kind = data["resultType"]
@@ -299,9 +313,17 @@ class PrometheusReader:
             return "the cycle's time ran out"
         return None
 
+    def _count_samples(self, data: dict[str, Any]) -> None:
+        samples = (data.get("stats") or {}).get("samples") or {}
+        if isinstance(samples, dict):
+            self.samples_read += int(samples.get("totalQueryableSamples") or 0)
+            self.peak_samples = max(self.peak_samples, int(samples.get("peakSamples") or 0))
+
     def _get(
         self, path: str, params: dict[str, str], expr: str, slos: Sequence[str]
     ) -> dict[str, Any]:
+        if self.stats:
+            params = {**params, "stats": "all"}
         if self.gave_up is not None:
             raise PrometheusUnavailableError(self.gave_up)
         stopped = self._stopped()
@@ -460,6 +482,12 @@ class PrometheusReader:
                 return bytes(body)
 
     def _data(self, status: int, body: bytes, expr: str, slos: Sequence[str]) -> dict[str, Any]:
+        if status == 422 and TOO_MANY_SAMPLES in (text := self._error_text(body)):
+            raise TooManySamplesError(
+                f"Prometheus refused the query as too large (HTTP 422: {text})",
+                query=expr,
+                slos=slos,
+            )
         if status in (400, 422):
             raise QueryError(
                 f"Prometheus rejected the query (HTTP {status}: {self._error_text(body)})",

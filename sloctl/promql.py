@@ -22,6 +22,7 @@ GROUPING_KEYWORDS = frozenset(
 """Label names PromQL 2.x cannot take unquoted in a ``by (...)`` clause; never split on them."""
 WINDOW_LABEL = "sloctl_window"
 PART_LABEL = "sloctl_part"
+PIECE_LABEL = "sloctl_piece"
 
 
 def range_text(seconds: int) -> str:
@@ -90,6 +91,48 @@ def increase(selector: Selector, seconds: int) -> str:
 def summed_increase(selector: Selector, split: Sequence[str], seconds: int) -> str:
     """Per-series increase first (so counter resets are handled), then the sum per split key."""
     return f"sum {by_clause(split)} ({increase(selector, seconds)})"
+
+
+def millis_text(millis: int) -> str:
+    """A duration given in milliseconds, in the largest units Prometheus reads exactly."""
+    if millis % 1000 == 0:
+        return format_duration(millis // 1000)
+    return f"{millis}ms"
+
+
+def counted(
+    selector: Selector,
+    split: Sequence[str],
+    millis: int,
+    *,
+    offset_millis: int = 0,
+    lookback_seconds: int | None = None,
+) -> str:
+    """Events per split key in the piece (t - millis, t], t the evaluation time minus the offset,
+    written so that the counts of adjacent pieces add up to exactly the count of their union.
+
+    ``increase()`` extrapolates at both edges of its range, so the increases of adjacent ranges
+    neither add up to the increase of the whole nor to the counter's real growth. Here each
+    series counts from its last sample at or before the piece's start to its last sample at or
+    before its end: consecutive pieces share that boundary value, so every increment between two
+    samples falls in exactly one piece, scrape gaps included, and nothing is extrapolated. A
+    series whose counter was reset within the piece (or that has no sample near the start) is
+    counted as ``increase()`` counts it, by Prometheus's own reset handling. The boundary values
+    are the latest samples within ``lookback_seconds`` (Prometheus's 5-minute lookback when
+    None), which is how long a scrape gap over a boundary may last.
+    """
+    sel = selector.render()
+    piece = f"[{millis_text(millis)}]"
+    at = f" offset {millis_text(offset_millis)}" if offset_millis else ""
+    before = f" offset {millis_text(offset_millis + millis)}"
+    if lookback_seconds is None:
+        end_value, start_value = f"{sel}{at}", f"{sel}{before}"
+    else:
+        window = range_text(lookback_seconds)
+        end_value = f"last_over_time({sel}{window}{at})"
+        start_value = f"last_over_time({sel}{window}{before})"
+    exact = f"({end_value} - {start_value}) >= 0 and resets({sel}{piece}{at}) == 0"
+    return f"sum {by_clause(split)} ({exact} or increase({sel}{piece}{at}))"
 
 
 def tagged(expr: str, **labels: str) -> str:

@@ -6,9 +6,10 @@ burn-rate pairs of :mod:`sloctl.conditions`: the SRE Workbook's 1h/5m and 6h/30m
 counts go through the planner that ``sloctl report`` uses, so SLOs that share a metric family
 share one query whatever their number; p95s are batched the same way.
 
-The daemon reads these queries at one instant; ``sloctl backtest`` reads the very same
-queries as range queries, so a rehearsal sees at each step exactly what the daemon would
-have seen at that moment.
+The daemon reads the counts from its slice store (see :mod:`sloctl.slices`): whole hours
+stored once, the edges of each window queried each cycle. ``sloctl backtest`` reads per-step
+slices of the same counts once and adds them up into every window at every step, so a
+rehearsal sees the same numbers without reading a month of raw samples per step.
 """
 
 from __future__ import annotations
@@ -24,21 +25,24 @@ from typing import Protocol
 from sloctl import burn, promql
 from sloctl.budget import error_ratio
 from sloctl.conditions import Measure, paging
-from sloctl.errors import PrometheusError
+from sloctl.errors import PrometheusError, TooManySamplesError
+from sloctl.evaluation import Slicing, count_family, hand_out
 from sloctl.plan import (
     Batch,
     CountRequest,
+    Family,
     Readings,
     Sample,
     counts_from,
+    families,
     plan,
     split_answer,
-    targets,
 )
 from sloctl.policy import Cause, Policy, Signals, Thresholds
 from sloctl.prometheus import Series
 from sloctl.promql import Shape
 from sloctl.rules import P95, by_service
+from sloctl.slices import QueryBudget
 from sloctl.slo import LatencyIndicator, Slo, dependencies
 
 ANY_TIME = datetime(1970, 1, 1, tzinfo=UTC)
@@ -177,6 +181,8 @@ class SignalPlan:
     counts: tuple[Batch, ...]
     quantiles: tuple[QuantileBatch, ...]
     services: tuple[ServiceLayout, ...]
+    families: tuple[Family, ...] = ()
+    """The same counts as metric families, for reading them from slices."""
 
     @property
     def queries(self) -> int:
@@ -232,7 +238,8 @@ def signal_plan(slos: Sequence[Slo], policy: Policy) -> SignalPlan:
         )
         for (shape, seconds), members in sorted(groups.items())
     )
-    return SignalPlan(tuple(plan(requests)), quantiles, services)
+    found, _ = families(requests)
+    return SignalPlan(tuple(plan(requests)), quantiles, services, tuple(found))
 
 
 @dataclass(frozen=True)
@@ -279,8 +286,15 @@ class Reading:
     """The SLOs whose own queries failed, and why (their services are in ``failed``)."""
 
 
-def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Reading:
-    """Every service's signals at ``at``.
+def read_signals(
+    planned: SignalPlan,
+    reader: SignalReader,
+    at: datetime,
+    *,
+    slicing: Slicing | None = None,
+    budget: QueryBudget | None = None,
+) -> Reading:
+    """Every service's signals at ``at``, the counts from ``slicing``'s store when given.
 
     A query that fails leaves out the services it was asked for (with the reason), never the
     others: Prometheus trouble must not look like recovery or like an outage.
@@ -288,13 +302,26 @@ def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Rea
     readings: Readings = {}
     p95: dict[str, float] = {}
     failed_slos: dict[str, str] = {}
-    for batch in planned.counts:
-        try:
-            samples = reader.instant(batch.expr, at, slos=batch.slo_keys)
-        except PrometheusError as exc:
-            failed_slos.update(dict.fromkeys(batch.slo_keys, str(exc)))
-            continue
-        split_answer(batch, samples, into=readings)
+    queries = planned.queries
+    if slicing is None:
+        for batch in planned.counts:
+            try:
+                samples = reader.instant(batch.expr, at, slos=batch.slo_keys)
+            except PrometheusError as exc:
+                failed_slos.update(dict.fromkeys(batch.slo_keys, str(exc)))
+                continue
+            split_answer(batch, samples, into=readings)
+    else:
+        queries = len(planned.quantiles)
+        for family in planned.families:
+            timed = replace(family, time=at)
+            try:
+                values, sent = count_family(timed, reader, budget or QueryBudget(), slicing)
+            except PrometheusError as exc:
+                failed_slos.update(dict.fromkeys(family.slo_keys, str(exc)))
+                continue
+            queries += sent
+            hand_out(timed, values, readings)
     for quantile in planned.quantiles:
         try:
             p95.update(_p95(quantile, reader.instant(quantile.expr, at, slos=quantile.slo_keys)))
@@ -320,7 +347,7 @@ def read_signals(planned: SignalPlan, reader: SignalReader, at: datetime) -> Rea
         if layout.service not in failed
         for j in (*layout.availability, *layout.latency)
     }
-    return Reading(signals, failed, planned.queries, slis, failed_slos)
+    return Reading(signals, failed, queries, slis, failed_slos)
 
 
 def replay(
@@ -330,21 +357,32 @@ def replay(
     start: datetime,
     end: datetime,
     step: timedelta,
+    *,
+    budget: QueryBudget | None = None,
 ) -> Iterator[dict[str, Signals]]:
-    """Every service's signals at each step from ``start`` to ``end``, from range queries of
-    the same expressions :func:`read_signals` evaluates at one instant."""
+    """Every service's signals at each step from ``start`` to ``end``.
+
+    The counts come from per-step slices (:func:`sloctl.promql.counted`, which add up exactly)
+    read once as range queries within ``budget``; every window at every step is a sum of the
+    slices it holds. The p95s are the same range queries of the instant expressions.
+    """
     planned = signal_plan(slos, policy)
+    budget = budget or QueryBudget()
+    step_ms = round(step.total_seconds() * 1000)
+    windows = {w for family in planned.families for w in family.windows}
+    grain = math.gcd(step_ms, *(w * 1000 for w in windows))
+    longest = max(windows, default=0) * 1000
+    slices = [_Slices(family, grain) for family in planned.families]
+    first = round(start.timestamp() * 1000)
     cursor = start
+    read_until = first - longest
     while cursor <= end:
         chunk_end = min(end, cursor + step * (CHUNK_STEPS - 1))
-        counts: dict[float, Readings] = defaultdict(dict)
-        for batch in planned.counts:
-            for series in reader.range(batch.expr, cursor, chunk_end, step, slos=batch.slo_keys):
-                found = targets(batch, series.labels)
-                for stamp, value in series.points:
-                    readings = counts[round(stamp, 3)]
-                    for where, role in found:
-                        readings.setdefault(where, {})[role] = value
+        last = round(chunk_end.timestamp() * 1000)
+        for found in slices:
+            found.read(reader, budget, read_until, last)
+            found.forget(round(cursor.timestamp() * 1000) - longest)
+        read_until = last
         p95: dict[float, dict[str, float]] = defaultdict(dict)
         for quantile in planned.quantiles:
             for series in reader.range(
@@ -354,8 +392,92 @@ def replay(
                     p95[round(stamp, 3)].update(_p95(quantile, [Sample(series.labels, value)]))
         moment = cursor
         while moment <= chunk_end:
-            stamp = round(moment.timestamp(), 3)
-            measured = Measured(counts.pop(stamp, {}), p95.pop(stamp, {}))
+            at = round(moment.timestamp() * 1000)
+            readings: Readings = {}
+            for found in slices:
+                hand_out(found.family, found.windows(at), readings)
+            measured = Measured(readings, p95.pop(round(moment.timestamp(), 3), {}))
             yield planned.judge(measured, moment.astimezone(UTC))
             moment += step
         cursor = chunk_end + step
+
+
+@dataclass
+class _Slices:
+    """One family's per-step slice counts as running sums by split key, so that any window is
+    one subtraction: ``sums[end]`` counts every slice up to ``end`` (milliseconds), and
+    ``seen[end]`` how many of them had series."""
+
+    family: Family
+    grain: int
+    sums: dict[tuple[str, ...], dict[int, float]] = field(default_factory=dict)
+    seen: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict)
+    series: int | None = None
+
+    def read(self, reader: SignalReader, budget: QueryBudget, after: int, until: int) -> None:
+        """Slices ending in (after, until] on the grid of ``after``, in range queries of at
+        most the budget's steps."""
+        family = self.family
+        first = after + self.grain
+        if first > until:
+            return
+        for key in family.members:
+            self.sums.setdefault(key, {first - self.grain: 0.0})
+            self.seen.setdefault(key, {first - self.grain: 0})
+        if self.series is None:  # asked once: how many raw series one step reads
+            moment = datetime.fromtimestamp(until / 1000, UTC)
+            counted = reader.instant(f"count({family.selector().render()})", moment)
+            self.series = int(counted[0].value) if counted else 1
+        steps = budget.range_steps(self.series, self.grain, family.scrape_seconds)
+        steps = min(10_000, steps)
+        expr = promql.counted(family.selector(), family.split, self.grain)
+        values: dict[tuple[str, ...], dict[int, float]] = {key: {} for key in family.members}
+        cursor = first
+        while cursor <= until:
+            last = min(until, cursor + (steps - 1) * self.grain)
+            try:
+                answer = reader.range(
+                    expr,
+                    datetime.fromtimestamp(cursor / 1000, UTC),
+                    datetime.fromtimestamp(last / 1000, UTC),
+                    timedelta(milliseconds=self.grain),
+                    slos=family.slo_keys,
+                )
+            except TooManySamplesError:
+                if steps == 1:
+                    raise
+                steps = max(1, steps // 2)
+                continue
+            for found in answer:
+                key = tuple(found.labels.get(label, "") for label in family.split)
+                if key in values:
+                    for stamp, value in found.points:
+                        if math.isfinite(value):
+                            values[key][round(stamp * 1000)] = value
+            cursor = last + self.grain
+        for key, mine in values.items():
+            sums, seen = self.sums[key], self.seen[key]
+            total, count = sums[first - self.grain], seen[first - self.grain]
+            for end in range(first, until + 1, self.grain):
+                if end in mine:
+                    total += mine[end]
+                    count += 1
+                sums[end], seen[end] = total, count
+
+    def forget(self, before: int) -> None:
+        """Drop running sums older than ``before``, which no window needs any more."""
+        for key, sums in self.sums.items():
+            seen = self.seen[key]
+            for end in [e for e in sums if e < before]:
+                del sums[end], seen[end]
+
+    def windows(self, at: int) -> dict[tuple[tuple[str, ...], int], float]:
+        """Each window ending at ``at``, where any of its slices had series."""
+        found: dict[tuple[tuple[str, ...], int], float] = {}
+        for key, sums in self.sums.items():
+            seen = self.seen[key]
+            for seconds in self.family.windows:
+                begin = at - seconds * 1000
+                if at in sums and begin in sums and seen[at] > seen[begin]:
+                    found[(key, seconds)] = max(0.0, sums[at] - sums[begin])
+        return found

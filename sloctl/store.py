@@ -31,7 +31,7 @@ from sloctl.incidents import Incident, Reading, State, Symptom, Transition
 from sloctl.policy import Cause, Condition
 from sloctl.severity import Severity
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -152,7 +152,23 @@ def _to_3_incidents(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
-MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents}
+def _to_4_slices(connection: sqlite3.Connection) -> None:
+    """Schema 3 -> 4 (budgets): per-slice event counts of each metric family and split key
+    (``family`` is a hash of the query that counts them; ``slice_end`` in milliseconds;
+    ``value`` NULL when nothing was there), so that the daemon reads only the newest edge of
+    each window."""
+    connection.execute(
+        """CREATE TABLE IF NOT EXISTS slice_counts (
+            family TEXT NOT NULL,
+            key TEXT NOT NULL,
+            slice_end INTEGER NOT NULL,
+            value REAL,
+            PRIMARY KEY (family, slice_end, key)
+        )"""
+    )
+
+
+MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents, 4: _to_4_slices}
 """Version -> the step that makes it from the previous version, run in order in one transaction."""
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed", "superseded", "expired")
@@ -468,6 +484,32 @@ class Store:
             (f"held:{service}", value),
         )
 
+    def slice_counts(
+        self, family: str, first: int, last: int
+    ) -> dict[tuple[str, int], float | None]:
+        """Stored slice counts of ``family`` ending from ``first`` to ``last`` (milliseconds),
+        by (split key, slice end)."""
+        rows = self._db.execute(
+            "SELECT key, slice_end, value FROM slice_counts "
+            "WHERE family = ? AND slice_end BETWEEN ? AND ?",
+            (family, first, last),
+        ).fetchall()
+        return {(row["key"], row["slice_end"]): row["value"] for row in rows}
+
+    def save_slice_counts(
+        self, family: str, rows: Mapping[tuple[str, int], float | None], *, older_than: int
+    ) -> None:
+        """Keep ``rows`` for ``family`` and forget its slices ending before ``older_than``."""
+        with self.transaction() as connection:
+            connection.executemany(
+                "INSERT INTO slice_counts VALUES (?, ?, ?, ?) ON CONFLICT(family, slice_end, key) "
+                "DO UPDATE SET value = excluded.value",
+                [(family, key, end, value) for (key, end), value in rows.items()],
+            )
+            connection.execute(
+                "DELETE FROM slice_counts WHERE family = ? AND slice_end < ?", (family, older_than)
+            )
+
     def due(self, now: datetime) -> list[OutboxMessage]:
         """Pending messages whose next attempt is due, oldest first."""
         rows = self._db.execute(
@@ -571,7 +613,7 @@ def open_store(path: Path, *, read_only: bool = False) -> Store:
                 raise StoreError(f"incident store {path} has no schema version")
             connection.execute("INSERT INTO meta VALUES ('schema', '1')")
             version = ("1",)
-        if int(version[0]) > SCHEMA_VERSION:
+        if not 1 <= int(version[0]) <= SCHEMA_VERSION:
             raise StoreError(
                 f"incident store {path} has schema {version[0]}, this sloctl reads {SCHEMA_VERSION}"
             )

@@ -11,6 +11,7 @@ import pytest
 from sloctl.history import History
 from sloctl.local_prometheus import LocalPrometheus, backfill
 from tests.integration.fixture import month, scenario
+from tests.integration.wide_fixture import MAX_SAMPLES, wide_scenario
 
 
 @dataclass(frozen=True)
@@ -44,4 +45,13 @@ def month_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     history = History.generate(month())
     data = build_data(history, tmp_path_factory.mktemp("prometheus-month"))
     with LocalPrometheus(data) as server:
+        yield Served(server.url, history, data)
+
+
+@pytest.fixture(scope="session")
+def wide_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Many series at a 15 s scrape behind a low ``--query.max-samples``."""
+    history = History.generate(wide_scenario())
+    data = build_data(history, tmp_path_factory.mktemp("wide-prometheus"))
+    with LocalPrometheus(data, extra_args=(f"--query.max-samples={MAX_SAMPLES}",)) as server:
         yield Served(server.url, history, data)

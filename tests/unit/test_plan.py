@@ -21,11 +21,15 @@ from sloctl.plan import (
     CountRequest,
     Sample,
     counts_from,
+    families,
+    piece_query,
+    piece_values,
     plan,
     split_answer,
 )
-from sloctl.promql import PART_LABEL, WINDOW_LABEL
+from sloctl.promql import PART_LABEL, PIECE_LABEL, WINDOW_LABEL
 from sloctl.selector import parse_selector
+from sloctl.slices import Piece
 from sloctl.slo import LatencyIndicator, RatioIndicator, Slo, Timeslices
 
 AT = datetime(2026, 11, 15, 12, tzinfo=UTC)
@@ -441,3 +445,72 @@ def test_timeslice_slos_with_different_slice_targets_or_lengths_are_apart() -> N
         "b/availability",
         "c/availability",
     ]
+
+
+# --------------------------------------------------------------------------- families and pieces
+
+
+def test_families_fold_occurrences_and_leave_timeslices_apart() -> None:
+    slos = [_ratio_slo(s) for s in _services(3)]
+    sliced = _ratio_slo("api", name="slices", timeslices=Timeslices(Decimal("0.95"), 300))
+    found, rest = families(_requests([*slos, sliced]))
+    assert [r.slo for r in rest] == [sliced]
+    assert len(found) == 2  # the request totals and the 5xx side
+    total = next(f for f in found if f.shape.fixed == ())
+    assert total.windows == tuple(sorted(WINDOWS))
+    assert set(total.members) == {(s,) for s in _services(3)}
+    assert total.selector().render() == 'http_requests_total{service=~"svc-1|svc-2|svc-3"}'
+
+
+def test_family_identity_follows_the_query_not_the_members() -> None:
+    few, _ = families(_requests([_ratio_slo("api")]))
+    many, _ = families(_requests([_ratio_slo("api"), _ratio_slo("auth")]))
+    assert {f.identity for f in few} == {f.identity for f in many}
+    other = _ratio_slo("api")
+    indicator = RatioIndicator(
+        total=parse_selector('http_requests_total{service="api"}'),
+        bad=parse_selector('http_requests_total{service="api",code=~"5[0-9][0-9]"}'),
+    )
+    changed, _ = families(_requests([Slo("api", "availability", indicator, other.target)]))
+    assert len({f.identity for f in few} | {f.identity for f in changed}) == 3
+
+
+def test_piece_query_tags_every_piece_and_reads_its_answer_back() -> None:
+    [family, _] = families(_requests([_ratio_slo("api")], windows=(7200,)))[0]
+    at = round(AT.timestamp() * 1000)
+    pieces = [Piece(at - 3_600_000, 3_600_000), Piece(at, 3_600_000)]
+    expr = piece_query(family, pieces)
+    assert expr.count(PIECE_LABEL) == 2
+    assert "offset 1h" in expr
+    assert "offset 2h" in expr
+    answer = [
+        Sample({"service": "api", PIECE_LABEL: pieces[0].label}, 10.0),
+        Sample({"service": "api", PIECE_LABEL: pieces[1].label}, 5.0),
+        Sample({"service": "other", PIECE_LABEL: pieces[1].label}, 99.0),
+    ]
+    assert piece_values(family, answer) == {
+        (("api",), pieces[0].label): 10.0,
+        (("api",), pieces[1].label): 5.0,
+    }
+    plain = piece_query(family, [Piece(at, 7_200_000)], exact=False)
+    assert 'increase(http_requests_total{service="api"}[2h])' in plain
+    with pytest.raises(ValueError, match="family's time"):
+        piece_query(family, [pieces[0]], exact=False)
+
+
+def test_timeslice_windows_in_runs_add_up() -> None:
+    slo = _ratio_slo("api", timeslices=Timeslices(Decimal("0.95"), 300))
+    [batch] = plan(_requests([slo], windows=(86400,)), parts=3)
+    assert batch.expr.count("sum_over_time(") == 3
+    assert "[28799s:5m]" in batch.expr
+    assert "offset 8h" in batch.expr
+    assert "offset 16h" in batch.expr
+    samples = [
+        _sample("api", 86400, bad, **{PART_LABEL: BAD_SLICES, PIECE_LABEL: str(offset)})
+        for offset, bad in ((0, 1.0), (96, 2.0), (192, 0.0))
+    ] + [
+        _sample("api", 86400, 96.0, **{PART_LABEL: SLICES, PIECE_LABEL: str(offset)})
+        for offset in (0, 96, 192)
+    ]
+    reading = split_answer(batch, samples)[("api/availability", 86400)]
+    assert reading == {BAD_SLICES: 3.0, SLICES: 288.0}

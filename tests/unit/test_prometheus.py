@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from sloctl.errors import PrometheusUnavailableError, QueryError
+from sloctl.errors import PrometheusUnavailableError, QueryError, TooManySamplesError
 from sloctl.local_prometheus import free_port
 from sloctl.prometheus import (
     MAX_POINTS,
@@ -307,3 +307,33 @@ def test_secrets_include_the_forms_they_take_on_the_wire() -> None:
     assert scrub("Basic YW5uOnB3LzI= and Bearer tok-1 and p@ss", found) == (
         "Basic *** and Bearer *** and ***"
     )
+
+
+def test_too_many_samples_is_its_own_error_and_not_retried(server: tuple[str, Script]) -> None:
+    url, script = server
+    error = "query processing would load too many samples into memory in query execution"
+    script.replies = [Reply(422, {"status": "error", "errorType": "execution", "error": error})]
+    client = reader(url, [])
+    with pytest.raises(TooManySamplesError, match="too many samples"):
+        client.instant("increase(x[30d])", AT)
+    assert client.requests_made == 1
+    script.replies = [Reply(422, {"status": "error", "error": "vector cannot contain metrics"})]
+    with pytest.raises(QueryError) as caught:
+        client.instant("x", AT)
+    assert not isinstance(caught.value, TooManySamplesError)
+
+
+def test_stats_are_asked_for_and_added_up(server: tuple[str, Script]) -> None:
+    url, script = server
+    stats = {"samples": {"totalQueryableSamples": 1200, "peakSamples": 300}}
+    body = {"status": "success", "data": {**VECTOR["data"], "stats": stats}}  # type: ignore[dict-item]
+    script.replies = [Reply(200, body)]
+    client = reader(url, [])
+    client.stats = True
+    client.instant("up", AT)
+    client.instant("up", AT)
+    assert script.received[-1]["stats"] == ["all"]
+    assert (client.samples_read, client.peak_samples) == (2400, 300)
+    plain = reader(url, [])
+    plain.instant("up", AT)
+    assert "stats" not in script.received[-1]

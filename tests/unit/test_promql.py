@@ -387,3 +387,25 @@ def test_labels_promql_cannot_group_by_are_never_split_on(label: str) -> None:
     total = parse_selector(f'x{{service="api",{label}="1"}}')
     bad = parse_selector(f'x{{service="api",{label}="1",code="500"}}')
     assert promql.shared_split_labels(total, bad) == ("service",)
+
+
+def test_counted_reads_last_sample_to_last_sample_and_falls_back_to_increase() -> None:
+    selector = parse_selector('http_requests_total{service="api"}')
+    expr = promql.counted(selector, ["service"], 3_600_000, offset_millis=90_500)
+    assert expr == (
+        "sum by (service) ("
+        '(http_requests_total{service="api"} offset 90500ms'
+        ' - http_requests_total{service="api"} offset 3690500ms) >= 0'
+        ' and resets(http_requests_total{service="api"}[1h] offset 90500ms) == 0'
+        ' or increase(http_requests_total{service="api"}[1h] offset 90500ms))'
+    )
+    robust = promql.counted(selector, ["service"], 60_000, lookback_seconds=3600)
+    assert 'last_over_time(http_requests_total{service="api"}[1h])' in robust
+    assert 'last_over_time(http_requests_total{service="api"}[1h] offset 1m)' in robust
+
+
+@pytest.mark.parametrize(
+    ("millis", "text"), [(3_600_000, "1h"), (90_000, "1m30s"), (1_500, "1500ms")]
+)
+def test_millis_text(millis: int, text: str) -> None:
+    assert promql.millis_text(millis) == text

@@ -311,3 +311,32 @@ def test_read_only_opening_refuses_what_is_not_a_store(tmp_path: Path) -> None:
     connection.close()
     with pytest.raises(StoreError, match="is not an incident store"):
         open_store(path, read_only=True)
+
+
+def test_a_schema_3_store_gains_slice_counts_and_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = open_store(path)
+    with store.transaction() as connection:
+        store.save(declare("INC-0001", "api", FINDING, T0), connection=connection, now=T0)
+        connection.execute("DROP TABLE slice_counts")
+        connection.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    store.close()
+    migrated = open_store(path)
+    assert migrated.get("INC-0001") is not None
+    rows = {('["api"]', 3_600_000): 12.0, ('["auth"]', 3_600_000): None}
+    migrated.save_slice_counts("family", rows, older_than=0)
+    assert migrated.slice_counts("family", 0, 7_200_000) == rows
+    version = migrated._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION)
+    migrated.close()
+
+
+def test_slice_counts_are_per_family_and_old_ones_are_forgotten(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    hour = 3_600_000
+    store.save_slice_counts("a", {("k", hour): 1.0, ("k", 2 * hour): 2.0}, older_than=0)
+    store.save_slice_counts("b", {("k", hour): 5.0}, older_than=0)
+    store.save_slice_counts("a", {("k", 3 * hour): 3.0, ("k", 2 * hour): 4.0}, older_than=2 * hour)
+    assert store.slice_counts("a", 0, 10 * hour) == {("k", 2 * hour): 4.0, ("k", 3 * hour): 3.0}
+    assert store.slice_counts("b", 0, 10 * hour) == {("k", hour): 5.0}
+    assert store.slice_counts("a", 3 * hour, 3 * hour) == {("k", 3 * hour): 3.0}
