@@ -7,6 +7,7 @@ the next request is its :class:`Answer`, which a test changes at any time:
   ``ALERTMANAGER_OK``, a 429 with ``Retry-After``, a 200 with an error body...);
 - ``hang``: read the request, then say nothing until released (or closed);
 - ``trickle``: send the status line and headers, then the body one byte a second;
+  ``trickle_headers``: the status line and headers too;
 - :meth:`FaultReceiver.down` closes the listening socket (connections are refused) and
   :meth:`FaultReceiver.up` listens again on the same port.
 
@@ -44,6 +45,9 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     hang: bool = False
     trickle: bool = False
+    """Send the status line and headers, then the body one byte a second."""
+    trickle_headers: bool = False
+    """Send everything, status line first, one byte a second."""
 
 
 SLACK_OK = Answer(200, b"ok")
@@ -54,6 +58,7 @@ PAGERDUTY_OK = Answer(
 ALERTMANAGER_OK = Answer(200, b"")
 HANG = Answer(hang=True)
 TRICKLE = Answer(200, b"ok" + b" " * 120, trickle=True)
+TRICKLE_HEADERS = Answer(200, b"ok", trickle_headers=True)
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,12 @@ class FaultReceiver:
                 if answer.hang:
                     receiver.release.wait(600)
                     return
+                if answer.trickle_headers:
+                    head = (
+                        f"HTTP/1.1 {answer.status} OK\r\nContent-Length: {len(answer.body)}\r\n\r\n"
+                    )
+                    self._trickle(head.encode() + answer.body)
+                    return
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -116,8 +127,12 @@ class FaultReceiver:
                     self.wfile.write(answer.body)
                     return
                 self.wfile.flush()
-                for byte in answer.body:
-                    if receiver.release.wait(1.0):
+                self._trickle(answer.body)
+
+            def _trickle(self, data: bytes) -> None:
+                release = receiver.release
+                for byte in data:
+                    if release.wait(1.0):
                         return
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()
