@@ -226,7 +226,7 @@ class Courier:
 
     Keep one courier for the life of a process: it remembers which attempts are still
     unanswered (see the module's promises). :meth:`flush` may run in a thread of its own while
-    another thread reads :meth:`counts`.
+    another thread reads :attr:`by_sink` or swaps :attr:`sinks` and :attr:`policy`.
     """
 
     sinks: Mapping[str, Sink]

@@ -7,6 +7,7 @@ the next request is its :class:`Answer`, which a test changes at any time:
   ``ALERTMANAGER_OK``, a 429 with ``Retry-After``, a 200 with an error body...);
 - ``hang``: read the request, then say nothing until released (or closed);
 - ``trickle``: send the status line and headers, then the body one byte a second;
+  ``trickle_headers``: the status line and headers too;
 - :meth:`FaultReceiver.down` closes the listening socket (connections are refused) and
   :meth:`FaultReceiver.up` listens again on the same port.
 
@@ -44,6 +45,11 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     hang: bool = False
     trickle: bool = False
+    """Send the status line and headers, then the body one byte a second."""
+    trickle_headers: bool = False
+    """Send everything, status line first, byte by byte."""
+    every: float = 1.0
+    """Seconds between two trickled bytes (the first goes at once)."""
 
 
 SLACK_OK = Answer(200, b"ok")
@@ -54,6 +60,8 @@ PAGERDUTY_OK = Answer(
 ALERTMANAGER_OK = Answer(200, b"")
 HANG = Answer(hang=True)
 TRICKLE = Answer(200, b"ok" + b" " * 120, trickle=True)
+TRICKLE_HEADERS = Answer(200, b"ok", trickle_headers=True, every=0.3)
+"""Faster than a second: each socket read gets a byte before a 1 s read timeout."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,12 @@ class FaultReceiver:
                 if answer.hang:
                     receiver.release.wait(600)
                     return
+                if answer.trickle_headers:
+                    head = (
+                        f"HTTP/1.1 {answer.status} OK\r\nContent-Length: {len(answer.body)}\r\n\r\n"
+                    )
+                    self._trickle(head.encode() + answer.body, answer.every)
+                    return
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -116,8 +130,12 @@ class FaultReceiver:
                     self.wfile.write(answer.body)
                     return
                 self.wfile.flush()
-                for byte in answer.body:
-                    if receiver.release.wait(1.0):
+                self._trickle(answer.body, answer.every)
+
+            def _trickle(self, data: bytes, every: float) -> None:
+                release = receiver.release
+                for number, byte in enumerate(data):
+                    if number and release.wait(every):
                         return
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()

@@ -40,6 +40,7 @@ from tests.integration.receivers import (
     PAGERDUTY_OK,
     SLACK_OK,
     TRICKLE,
+    TRICKLE_HEADERS,
     Answer,
     FaultReceiver,
     kinds_sent,
@@ -306,20 +307,41 @@ def test_a_hung_receiver_costs_one_bounded_attempt_per_flush(
     assert statuses(store) == ["delivered"] * 6
 
 
-def test_an_abandoned_attempt_keeps_its_message_in_flight(
-    store: Store, slack: FaultReceiver
-) -> None:
-    """Headers trickled byte by byte are not bounded by requests: the attempt's thread is
-    abandoned at the deadline, and its message is not sent again while that thread lives."""
+def test_a_trickled_answer_is_given_up_at_the_deadline(store: Store, slack: FaultReceiver) -> None:
     lifecycle(store, ["slack"], START, resolve=False)
     mail = courier(slack.url, DeliveryPolicy(base_delay=0.0, max_delay=0.0, send_timeout=1.0))
-    slack.set(TRICKLE)
+    slack.set(TRICKLE)  # headers at once, then "ok" and spaces one byte a second
     started = time.monotonic()
     assert mail.flush(store, T0)["retry"] == 1
     assert time.monotonic() - started < 1.0 + 1.5
-    assert "not complete" in store.outbox()[0].last_error
+    assert "answer not complete in 1 s" in store.outbox()[0].last_error
     slack.set(SLACK_OK)
     mail.flush(store, T0 + timedelta(seconds=3))
+    assert kinds_sent(slack.received) == ["declared", "declared", "update"]
+
+
+def test_an_abandoned_attempt_is_not_sent_again_while_it_is_unanswered(
+    store: Store, slack: FaultReceiver
+) -> None:
+    """Headers trickled byte by byte hold requests inside its own reading: the attempt's thread
+    is abandoned at the deadline, and its message is not sent again while that thread lives."""
+    lifecycle(store, ["slack"], START, resolve=False)
+    mail = courier(slack.url, DeliveryPolicy(base_delay=0.0, max_delay=0.0, send_timeout=1.0))
+    slack.set(TRICKLE_HEADERS)
+    started = time.monotonic()
+    assert mail.flush(store, T0)["retry"] == 1
+    assert time.monotonic() - started < 1.0 + 1.5
+    assert "no complete answer within 1 s" in store.outbox()[0].last_error
+    assert mail.in_flight() == 1
+    counts = mail.flush(store, T0 + timedelta(seconds=5))  # due again (no pause)...
+    assert set(counts.values()) == {0}  # ...but still unanswered: left alone
+    assert len(slack.received) == 1
+    slack.set(SLACK_OK)  # lets the trickle go: the abandoned attempt ends
+    deadline = time.monotonic() + 10
+    while mail.in_flight():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    mail.flush(store, T0 + timedelta(seconds=6))
     assert kinds_sent(slack.received) == ["declared", "declared", "update"]
 
 
