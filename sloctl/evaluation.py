@@ -101,7 +101,7 @@ def evaluate(
     A failed query raises, unless ``isolate``: then only the SLOs of that query are left out
     (in ``failed``, with the error) and every other query is still asked. With ``coverage``,
     each result also says which share of its window had data (one more query per metric
-    family of totals).
+    family of totals; where that query fails, the coverage is unknown).
     """
     spans = {slo.key: span_for(slo, at, kind=kind, month=month) for slo in slos}
     requests = [
@@ -129,21 +129,22 @@ def evaluate(
         split_answer(batch, samples, into=readings)
     covered: dict[str, float] = {}
     queries = len(batches)
+    unknown: set[str] = set()
     if coverage:
         for query in coverage_queries(slos, spans):
             queries += 1
             try:
                 samples = reader.instant(query.expr, query.time, slos=query.slo_keys)
-            except PrometheusError as exc:
-                if not isolate:
-                    raise
-                failed.update(dict.fromkeys(query.slo_keys, exc))
+            except PrometheusError:
+                # Coverage only qualifies a judgement: an API that refuses the subquery
+                # leaves it unknown, never the budgets unread.
+                unknown.update(query.slo_keys)
                 continue
             covered.update(query.shares(samples))
     results = tuple(
         replace(
             _judge(slo, spans[slo.key], readings),
-            coverage=covered.get(slo.key, 0.0) if coverage else None,
+            coverage=None if not coverage or slo.key in unknown else covered.get(slo.key, 0.0),
         )
         for slo in slos
         if slo.key not in failed
