@@ -7,7 +7,8 @@ Run from the repository root:
 It generates October 2026 for the runbook's four services (one-minute samples), backfills it
 into a Prometheus on loopback, and for each SLO count measures, in a child process each:
 
-- sloctl: the report as `sloctl report --month 2026-10` computes it (batched queries);
+- sloctl: the budgets as `sloctl report --month 2026-10` computes them (batched queries);
+- sloctl+coverage: the same and the coverage of each window, as `sloctl report` asks them;
 - naive: one raw query per SLO, per window and per side (bad, total), as slo-generator does.
 
 Wall time, HTTP requests and peak RSS are printed as a Markdown table, with naive / sloctl
@@ -108,6 +109,8 @@ def child(mode: str, url: str, definitions: Path) -> None:
     started = time.perf_counter()
     if mode == "sloctl":
         evaluate(slos, reader, MONTH_END, month=MONTH)
+    elif mode == "sloctl+coverage":  # what `sloctl report` asks: the budgets and their coverage
+        evaluate(slos, reader, MONTH_END, month=MONTH, coverage=True)
     else:
         naive(slos, reader)
     wall = time.perf_counter() - started
@@ -155,7 +158,7 @@ def main() -> None:
                 definitions = work / f"defs-{count}"
                 write_definitions(definitions, count)
                 rows = {}
-                for mode in ("sloctl", "naive"):
+                for mode in ("sloctl", "sloctl+coverage", "naive"):
                     runs = [measure(mode, server.url, definitions) for _ in range(args.repeat)]
                     rows[mode] = {
                         "wall": statistics.median(r["wall"] for r in runs),

@@ -98,7 +98,8 @@ def validate(directory: Path) -> None:
     default=30.0,
     show_default=True,
     callback=check_timeout,
-    help="Seconds per request.",
+    help="Seconds each request may take, from connecting to the last byte (with --config: "
+    "its prometheus.timeout unless given).",
 )
 @click.option(
     "--max-samples",

@@ -216,11 +216,13 @@ class Daemon:
 
     def reader(self, config: Config, deadline: float | None = None) -> PrometheusReader:
         """A reader for one cycle, with the credentials as they are now; it stops asking at
-        ``deadline`` (a ``time.monotonic()`` value) or when the daemon is told to stop."""
+        ``deadline`` (a ``time.monotonic()`` value) or when the daemon is told to stop, and
+        counts its failed queries into the daemon's ``query_errors``."""
         return PrometheusReader(
             config.spec.prometheus.url, credentials=config.credentials(self.env),
             limits=config.limits, logger=self.logger, timeout=float(config.timeout_seconds),
             deadline=deadline, cancelled=self.stop.is_set, sleep=self._pause,
+            failures=self.query_errors,  # counted as they happen, even in a cycle that fails
         )  # fmt: skip
 
     def _pause(self, seconds: float) -> None:
@@ -281,8 +283,6 @@ class Daemon:
             open_incidents = tuple(store.incidents(open_only=True))
         finally:
             store.close()
-        for reason, count in reader.failures.items():
-            self.query_errors[reason] = self.query_errors.get(reason, 0) + count
         if reader.answered:
             self.last_contact = at
         for slo in slos:

@@ -73,7 +73,7 @@ def run_demo(
     server = LocalPrometheus(data_dir, port=port).start()
     try:
         reader = PrometheusReader(server.url, logger=logger)
-        evaluation = evaluate(slos, reader, scenario.end)
+        evaluation = evaluate(slos, reader, scenario.end, coverage=True)  # as `sloctl report`
         render(evaluation, output, out)
         out.write(
             f"\nPrometheus with the demo history: {server.url} "

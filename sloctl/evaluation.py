@@ -66,6 +66,8 @@ BURN_SECONDS: tuple[tuple[str, int], ...] = tuple(
 COVERAGE_POINTS = 720
 """How finely coverage is sampled over a window: 720 points is an hour per point over 30 days."""
 COVERAGE_MIN_STEP = 60
+COVERAGE_MIN_POINTS = 24
+"""Refused as too large, coverage is asked at half the points, down to this many."""
 
 
 class InstantReader(Protocol):
@@ -188,7 +190,7 @@ def evaluate(
     A failed query raises, unless ``isolate``: then only the SLOs of that query are left out
     (in ``failed``, with the error) and every other query is still asked. With ``coverage``,
     each result also says which share of its window had data (one more query per metric
-    family of totals).
+    family of totals; where that query fails, the coverage is unknown).
     """
     spans = {slo.key: span_for(slo, at, kind=kind, month=month) for slo in slos}
     requests = [
@@ -207,21 +209,30 @@ def evaluate(
         requests, reader, budget or QueryBudget(), slicing, failed=failed if isolate else None
     )
     covered: dict[str, float] = {}
+    unknown: set[str] = set()
     if coverage:
         for query in coverage_queries(slos, spans):
-            queries += 1
-            try:
-                samples = reader.instant(query.expr, query.time, slos=query.slo_keys)
-            except PrometheusError as exc:
-                if not isolate:
-                    raise
-                failed.update(dict.fromkeys(query.slo_keys, exc))
-                continue
-            covered.update(query.shares(samples))
+            while True:
+                queries += 1
+                try:
+                    samples = reader.instant(query.expr, query.time, slos=query.slo_keys)
+                except TooManySamplesError:
+                    if (coarser := query.coarser()) is None:
+                        unknown.update(query.slo_keys)
+                        break
+                    query = coarser  # fewer points of the window: fewer samples at the peak
+                    continue
+                except PrometheusError:
+                    # Coverage only qualifies a judgement: an API that refuses the subquery
+                    # leaves it unknown, never the budgets unread.
+                    unknown.update(query.slo_keys)
+                    break
+                covered.update(query.shares(samples))
+                break
     results = tuple(
         replace(
             _judge(slo, spans[slo.key], readings),
-            coverage=covered.get(slo.key, 0.0) if coverage else None,
+            coverage=None if not coverage or slo.key in unknown else covered.get(slo.key, 0.0),
         )
         for slo in slos
         if slo.key not in failed
@@ -234,11 +245,28 @@ class CoverageQuery:
     """For SLOs whose totals share one shape and window: at how many evenly spaced points of
     the window their total series existed."""
 
-    expr: str
+    present: str
+    """The instant expression that is 1 for every split key whose total series exist."""
+    seconds: int
     time: datetime
     split: tuple[str, ...]
     members: Mapping[tuple[str, ...], tuple[str, ...]]
-    points: int
+    step: int
+
+    @property
+    def points(self) -> int:
+        return max(1, self.seconds // self.step)
+
+    @property
+    def expr(self) -> str:
+        return f"count_over_time({promql.subquery(self.present, self.seconds, self.step)})"
+
+    def coarser(self) -> CoverageQuery | None:
+        """The same question at half the points (Prometheus refused this one as too large),
+        or None below :data:`COVERAGE_MIN_POINTS`."""
+        if self.points // 2 < COVERAGE_MIN_POINTS:
+            return None
+        return replace(self, step=self.step * 2)
 
     @property
     def slo_keys(self) -> tuple[str, ...]:
@@ -270,14 +298,14 @@ def coverage_queries(slos: Sequence[Slo], spans: Mapping[str, Span]) -> list[Cov
     for (shape, seconds, time), members in sorted(groups.items()):
         step = max(COVERAGE_MIN_STEP, seconds // COVERAGE_POINTS)
         present = f"group {promql.by_clause(shape.split)} ({shape.selector(members).render()})"
-        expr = f"count_over_time({promql.subquery(present, seconds, step)})"
         queries.append(
             CoverageQuery(
-                expr,
+                present,
+                seconds,
                 time,
                 shape.split,
                 {key: tuple(sorted(keys)) for key, keys in sorted(members.items())},
-                max(1, seconds // step),
+                step,
             )
         )
     return queries

@@ -157,3 +157,20 @@ def test_a_window_whose_history_starts_late_is_partial(served: Served) -> None:
     assert table.returncode == 0, table.stderr
     assert "Coverage" in table.stdout
     assert "partial" in table.stdout  # October holds only its last two days of history
+
+
+def test_a_refused_coverage_query_leaves_the_budgets_judged(served: Served) -> None:
+    """An API that refuses the coverage subquery: the coverage is unknown, the report stands."""
+    with FaultProxy(served.url) as proxy:
+        proxy.fault = Fault("status", pattern="count_over_time", status=422)
+        done = sloctl(
+            "report", "--prometheus-url", proxy.url,
+            "--definitions", str(ROOT / "slo-definitions"), "--at", END.isoformat(),
+            "--output", "json",
+        )  # fmt: skip
+        assert proxy.faults_served == 2
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert {r["coverage_percent"] for r in rows} == {None}
+    assert all(r["total_events"] for r in rows if r["service"] != "database"), rows
+    assert all("partial" not in r["status"] for r in rows)

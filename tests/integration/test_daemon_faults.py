@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sloctl.daemon import STOP_GRACE_SECONDS
+from sloctl.daemon import STOP_GRACE_SECONDS, cycle_seconds
 from sloctl.local_prometheus import free_port
 from tests.integration.conftest import Served
 from tests.integration.fault_proxy import Fault, FaultProxy
@@ -231,3 +231,29 @@ def test_echoed_credentials_never_reach_the_daemon_logs(proxy: FaultProxy, tmp_p
     out, logs = process.communicate()
     assert "Authorization: Bearer ***" in logs  # the echo reached the log, masked
     assert token not in logs + out
+
+
+def test_a_hung_prometheus_costs_each_cycle_its_deadline_not_more(
+    proxy: FaultProxy, tmp_path: Path
+) -> None:
+    """One-second interval, 30-second timeout, Prometheus hangs: each cycle ends at its
+    deadline (``cycle_seconds``: 5 s here) with every SLO stale, and the next one starts."""
+    port = free_port()
+    config = tmp_path / "sloctl.yaml"
+    write_config(config, proxy.url, port, interval="1s", timeout="30s")
+    proxy.fault = Fault("hang")
+    process = start(config)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", 200)
+        time.sleep(3 * cycle_seconds(1) + 2)
+        page = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    _, logs = process.communicate()
+    cycles = [e for e in events(logs) if e.get("event") == "cycle"]
+    assert len(cycles) >= 2, logs[-2000:]
+    for cycle in cycles:
+        assert float(str(cycle["seconds"])) < cycle_seconds(1) + 1.0, cycle
+        assert cycle["stale"] == 8
+    assert 'sloctl_query_errors_total{reason="deadline"}' in page
