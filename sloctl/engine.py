@@ -19,6 +19,7 @@ One evaluation covers every service at one instant:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -100,8 +101,9 @@ class Assessment:
 
     @property
     def worst(self) -> Finding | None:
-        ranked = sorted(self.findings.values(), key=lambda f: -rank(f.severity))
-        return ranked[0] if ranked else None
+        if not self.findings:
+            return None
+        return max(self.findings.values(), key=lambda f: rank(f.severity))
 
 
 @dataclass
@@ -133,6 +135,19 @@ def reading(service: str, signals: Signals) -> Reading:
     )  # fmt: skip
 
 
+@dataclass
+class _Readings:
+    """Each service's :class:`Reading`, made when a timeline line needs it."""
+
+    signals: Mapping[str, Signals]
+    made: dict[str, Reading] = field(default_factory=dict)
+
+    def __getitem__(self, service: str) -> Reading:
+        if service not in self.made:
+            self.made[service] = reading(service, self.signals[service])
+        return self.made[service]
+
+
 def assess_service(policy: Policy, service: str, signals: Signals, before: Tracked) -> Assessment:
     """How long conditions have held, whether the current signals verify, what they reach."""
     limits = policy.for_service(service)
@@ -143,16 +158,25 @@ def assess_service(policy: Policy, service: str, signals: Signals, before: Track
         for cause, check in checks.items()
         if check is False or (check is None and cause in before.bad_since)
     }
-    findings = {
-        cause: finding
-        for cause, finding in assess(held, signals.at, limits).items()
-        if checks.get(cause) is not True
-    }
+    found = assess(held, signals.at, limits) if held else {}  # nothing holds: nothing found
+    findings = {cause: f for cause, f in found.items() if checks.get(cause) is not True}
     return Assessment(service, signals, Tracked(held, bad_since), checks, findings)
 
 
 def dependency_order(services: Sequence[str], depends_on: Mapping[str, Sequence[str]]) -> list[str]:
     """``services`` with every dependency before its dependents (definitions forbid cycles)."""
+    if not depends_on:
+        return sorted(services)
+    key = tuple((name, tuple(depends_on[name])) for name in sorted(depends_on))
+    return list(_ordered(tuple(sorted(services)), key))
+
+
+@functools.lru_cache(maxsize=256)
+def _ordered(
+    services: tuple[str, ...], depends: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[str, ...]:
+    """Asked at every evaluation with the same services: remembered."""
+    depends_on = dict(depends)
     ordered: list[str] = []
     seen: set[str] = set()
     wanted = set(services)
@@ -166,9 +190,9 @@ def dependency_order(services: Sequence[str], depends_on: Mapping[str, Sequence[
         if name in wanted:
             ordered.append(name)
 
-    for name in sorted(services):
+    for name in services:
         visit(name, frozenset())
-    return ordered
+    return tuple(ordered)
 
 
 def _home(service: str, incidents: Mapping[str, Incident]) -> Incident | None:
@@ -216,7 +240,7 @@ def decide(
         if i.open and (not i.manual or i.cause in METRIC_CAUSES)
     }  # fmt: skip
     before = dict(followed)
-    readings = {service: reading(service, measured) for service, measured in signals.items()}
+    readings = _Readings(signals)
     declared_now: set[str] = set()  # what joins these at once is in their one page
     for service in dependency_order(list(signals), depends):
         measured = signals[service]
@@ -288,7 +312,7 @@ def _verify(
     policy: Policy,
     incident: Incident,
     assessments: Mapping[str, Assessment],
-    readings: Mapping[str, Reading],
+    readings: _Readings,
     at: datetime,
     outcome: Outcome,
 ) -> Incident:
@@ -318,7 +342,7 @@ def _verify(
     incident = follow(
         incident, healthy=healthy, triggered=triggered, at=at,
         limits=policy.for_service(incident.service),
-        readings=tuple(readings[s] for s in incident.services if s in readings),
+        readings=tuple(readings[s] for s in incident.services if s in readings.signals),
     )  # fmt: skip
     if incident.state is not state:
         kind = EventKind.RESOLVED if incident.state is State.RESOLVED else EventKind.UPDATED
