@@ -299,13 +299,21 @@ def decide(
         outcome.events.extend(breach_events(checked, breaches, at))
         followed[incident_id] = checked
     outcome.changed = [i for key, i in followed.items() if before.get(key) != i]
-    outcome.events = [
-        replace(e, incident=followed[e.incident.id])
-        if e.kind is EventKind.DECLARED and e.incident.id in followed
-        else e
-        for e in outcome.events
-    ]
+    outcome.events = [_as_declared(e, followed, declared_now) for e in outcome.events]
+    outcome.events = [  # a severity raised at the declaring step is in its one page
+        e for e in outcome.events
+        if not (e.kind is EventKind.ESCALATED and e.incident.id in declared_now)
+    ]  # fmt: skip
     return outcome
+
+
+def _as_declared(event: Event, followed: Mapping[str, Incident], declared: set[str]) -> Event:
+    """An incident declared at this step is announced once, as it stands after the step:
+    with the services and causes that joined it at once, at the severity they raised it to."""
+    if event.kind is not EventKind.DECLARED or event.incident.id not in declared:
+        return event
+    final = followed.get(event.incident.id, event.incident)
+    return replace(event, incident=final, escalate_to=escalation_targets(final.severity))
 
 
 def _verify(

@@ -589,3 +589,13 @@ def test_an_incident_is_verified_on_its_own_symptoms() -> None:
     assert resolved.incident.causes == (Cause.LATENCY,)
     assert resolved.incident.impact_ended_at == at(29)
     assert run.tracked["api"].bad_since == {Cause.ERRORS: at(58)}
+
+
+def test_a_dependent_raising_a_new_incident_at_once_is_still_one_page() -> None:
+    run = Run(depends_on=DEPENDS)
+    signals = {"database": errors(0, 0.05, burning=True), "api": errors(0, 0.9)}
+    events = run.step_all(signals)
+    assert [(e.kind, e.incident.severity, e.escalate_to) for e in events] == [
+        (EventKind.DECLARED, Severity.P1, P1_TARGETS)
+    ]
+    assert events[0].incident.services == ("database", "api")
