@@ -75,6 +75,10 @@ class Tracked:
     (where an incident's impact starts)."""
 
 
+QUIET = Tracked()
+"""A service with no condition holding and no bad reading (shared: it is never changed)."""
+
+
 @dataclass(frozen=True)
 class Assessment:
     """One service at one instant, as the engine judges it (``sloctl backtest --explain``)."""
@@ -157,7 +161,9 @@ def assess_service(policy: Policy, service: str, signals: Signals, before: Track
         for cause, check in checks.items()
         if check is False or (check is None and cause in before.bad_since)
     }
-    found = assess(held, signals.at, limits) if held else {}  # nothing holds: nothing found
+    if not held and not bad_since:  # the usual case: all is well, nothing to remember
+        return Assessment(service, signals, QUIET, checks, {})
+    found = assess(held, signals.at, limits) if held else {}
     findings = {cause: f for cause, f in found.items() if checks.get(cause) is not True}
     return Assessment(service, signals, Tracked(held, bad_since), checks, findings)
 
@@ -244,10 +250,10 @@ def decide(
     for service in dependency_order(list(signals), depends):
         measured = signals[service]
         at = measured.at
-        assessment = assess_service(policy, service, measured, tracked.get(service, Tracked()))
+        assessment = assess_service(policy, service, measured, tracked.get(service, QUIET))
         outcome.tracked[service] = assessment.tracked
         outcome.assessments[service] = assessment
-        home = _home(service, followed)
+        home = _home(service, followed) if followed else None
         worst = assessment.worst
         if worst is not None:
             causes = [worst.cause, *(c for c in METRIC_CAUSES if c in assessment.findings)]

@@ -211,21 +211,22 @@ def evaluate(
     covered: dict[str, float] = {}
     unknown: set[str] = set()
     if coverage:
-        for query in coverage_queries(slos, spans):
-            while True:
+        for first in coverage_queries(slos, spans):
+            query: CoverageQuery | None = first
+            while query is not None:
                 queries += 1
                 try:
                     samples = reader.instant(query.expr, query.time, slos=query.slo_keys)
                 except TooManySamplesError:
-                    if (coarser := query.coarser()) is None:
-                        unknown.update(query.slo_keys)
-                        break
-                    query = coarser  # fewer points of the window: fewer samples at the peak
+                    # Fewer points of the window load fewer samples at the peak.
+                    query = query.coarser()
+                    if query is None:
+                        unknown.update(first.slo_keys)
                     continue
                 except PrometheusError:
                     # Coverage only qualifies a judgement: an API that refuses the subquery
                     # leaves it unknown, never the budgets unread.
-                    unknown.update(query.slo_keys)
+                    unknown.update(first.slo_keys)
                     break
                 covered.update(query.shares(samples))
                 break
