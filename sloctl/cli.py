@@ -29,6 +29,10 @@ from sloctl.options import (
     policy_option,
     prometheus_url_option,
 )
+from sloctl.policy import policy_in_force
+from sloctl.policy_view import in_force
+from sloctl.policy_view import render_json as render_policy_json
+from sloctl.policy_view import render_table as render_policy_table
 from sloctl.prometheus import PrometheusReader
 from sloctl.report import OutputFormat, render
 from sloctl.times import parse_time
@@ -126,6 +130,7 @@ def report(
 
 @main.group(invoke_without_command=True)
 @definitions_option
+@policy_option
 @click.option(
     "--rules-dir", type=click.Path(path_type=Path), default=Path("alert-rules"), show_default=True
 )
@@ -139,13 +144,23 @@ def report(
 @click.pass_context
 @friendly_errors
 def generate(
-    ctx: click.Context, definitions: Path, rules_dir: Path, dashboards_dir: Path, check: bool
+    ctx: click.Context,
+    definitions: Path,
+    policy_path: Path | None,
+    rules_dir: Path,
+    dashboards_dir: Path,
+    check: bool,
 ) -> None:
-    """Prometheus rules (with promtool tests) and Grafana dashboards from the definitions."""
-    ctx.obj.update(definitions=definitions, check=check)
+    """Prometheus rules (with promtool tests) and Grafana dashboards from the definitions and
+    the severity policy in force."""
+    ctx.obj.update(definitions=definitions, check=check, policy_path=policy_path)
     if ctx.invoked_subcommand is None:
         slos = load_definitions(definitions)
-        _apply([rules_output(slos, rules_dir), dashboards_output(slos, dashboards_dir)], check)
+        policy = policy_in_force(policy_path)
+        _apply(
+            [rules_output(slos, rules_dir, policy), dashboards_output(slos, dashboards_dir, policy)],
+            check,
+        )
 
 
 @generate.command("rules")
@@ -157,7 +172,8 @@ def generate(
 def generate_rules(ctx: click.Context, out: Path) -> None:
     """Recording and alerting rules, one file per service, and their promtool tests."""
     slos = load_definitions(ctx.obj["definitions"])
-    _apply([rules_output(slos, out)], ctx.obj["check"])
+    policy = policy_in_force(ctx.obj["policy_path"])
+    _apply([rules_output(slos, out, policy)], ctx.obj["check"])
 
 
 @generate.command("dashboards")
@@ -167,7 +183,8 @@ def generate_rules(ctx: click.Context, out: Path) -> None:
 def generate_dashboards(ctx: click.Context, out: Path) -> None:
     """An overview dashboard and one dashboard per service."""
     slos = load_definitions(ctx.obj["definitions"])
-    _apply([dashboards_output(slos, out)], ctx.obj["check"])
+    policy = policy_in_force(ctx.obj["policy_path"])
+    _apply([dashboards_output(slos, out, policy)], ctx.obj["check"])
 
 
 def _apply(outputs: list[Output], check: bool) -> None:
@@ -240,6 +257,35 @@ def demo(
 
 
 main.add_command(incidents)
+
+
+@main.group("policy")
+def policy_group() -> None:
+    """The severity policy: which thresholds are in force for each service."""
+
+
+@policy_group.command("show")
+@definitions_option
+@policy_option
+@click.option("--service", "service", default=None, help="Only this service.")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@friendly_errors
+def policy_show(
+    definitions: Path, policy_path: Path | None, service: str | None, output: str
+) -> None:
+    """Print every condition in force per service and SLO: severity, measure, window,
+    threshold and duration, as the daemon judges them and the generated alerts fire."""
+    services = in_force(load_definitions(definitions), policy_in_force(policy_path))
+    if service is not None:
+        services = [entry for entry in services if entry.service == service]
+        if not services:
+            raise click.BadParameter(
+                f"no SLO of service {service!r} in {definitions}", param_hint="--service"
+            )
+    if output == "json":
+        render_policy_json(services, sys.stdout)
+    else:
+        render_policy_table(services, sys.stdout)
 
 
 @main.command()

@@ -30,7 +30,7 @@ from sloctl.errors import DefinitionError, Problem, PrometheusError, SloctlError
 from sloctl.evaluation import evaluate
 from sloctl.exporter import CycleDurations, Snapshot, exposition
 from sloctl.outbox import Courier
-from sloctl.policy import Policy, load_policy
+from sloctl.policy import Policy, policy_in_force
 from sloctl.prometheus import PrometheusReader
 from sloctl.quiet_http import ListenError, QuietHandler, start_server
 from sloctl.signals import SignalPlan, signal_plan
@@ -73,8 +73,8 @@ class Daemon:
             config.session(self.env)  # every secret it names must be readable now
             sinks(config, self.env)
             slos = tuple(load_definitions(config.relative(config.spec.definitions)))
-            policy = (
-                load_policy(config.relative(config.spec.policy)) if config.spec.policy else Policy()
+            policy = policy_in_force(
+                config.relative(config.spec.policy) if config.spec.policy else None
             )
         except SloctlError as exc:
             self.logger.error("config_reload_failed", error=str(exc).splitlines()[0])

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any, Self
 
 from grafana_foundation_sdk.builders import bargauge, prometheus, stat, timeseries
@@ -24,7 +25,9 @@ from grafana_foundation_sdk.models import dashboard as model
 
 from sloctl import burn, promql
 from sloctl.durations import format_duration
-from sloctl.rules import SEVERE_LATENCY, by_service, file_stem, unique_name, window_seconds
+from sloctl.conditions import Bound, ConditionSpec, Measure, bounds, service_conditions
+from sloctl.policy import Policy
+from sloctl.rules import by_service, file_stem, unique_name, window_seconds
 from sloctl.selector import quote
 from sloctl.slo import LatencyIndicator, Slo
 
@@ -124,10 +127,27 @@ def dashboard_uid(service: str) -> str:
     return f"sloctl-{readable}-{digest}"
 
 
-def page_factor(slo: Slo) -> float:
+def page_factor(slo: Slo, found: Sequence[Bound]) -> float:
     """The burn rate at which the fastest page fires for ``slo`` (14.4 for 30 days)."""
-    fastest = burn.STANDARD_WINDOWS[0]
-    return float(burn.factor(burn.budget_window_seconds(slo), fastest))
+    pages = [
+        bound.factor(row)
+        for bound in found
+        if bound.spec.measure is Measure.BURN_PAIRS and bound.spec.severity is not None
+        for row in bound.rows
+    ]
+    return float(max(pages)) if pages else 1.0
+
+
+LINE_COLOURS = ("orange", "red", "dark-red", "purple", "dark-purple")
+"""Threshold lines above the SLO's own, from the lowest limit up."""
+
+
+def _lines(limits: Iterable[Decimal]) -> list[tuple[float | None, str]]:
+    ordered = sorted(set(limits))
+    return [
+        (float(limit), LINE_COLOURS[min(i, len(LINE_COLOURS) - 1)])
+        for i, limit in enumerate(ordered)
+    ]
 
 
 def _base(title: str, uid: str, description: str) -> dashboard_builder.Dashboard:
@@ -226,12 +246,12 @@ def burn_down(slo: Slo) -> timeseries.Panel:
     return _thresholded(panel, BUDGET_STEPS)
 
 
-def signal(slo: Slo) -> timeseries.Panel:
-    """Error ratio against the objective and the runbook's P2/P1 lines, or p95 latency."""
+def signal(slo: Slo, found: Sequence[Bound]) -> timeseries.Panel:
+    """Error ratio against the objective and the policy's error-ratio limits (the runbook's
+    P3, P2 and P1 lines), or p95 latency against its limits."""
     panel = timeseries.Panel().datasource(DATASOURCE).legend(_legend()).height(7).span(8)
+    single = [b.rows[0].limit for b in found if b.spec.measure is not Measure.BURN_PAIRS]
     if isinstance(slo.indicator, LatencyIndicator):
-        threshold = float(slo.indicator.threshold_seconds)
-        severe = float(max(SEVERE_LATENCY, slo.indicator.threshold_seconds))
         expr = promql.slo_selector(promql.LATENCY_P95, slo.service, slo.name).render()
         panel = (
             panel.title(f"{slo.name}: p95 latency")
@@ -239,10 +259,7 @@ def signal(slo: Slo) -> timeseries.Panel:
             .unit("s")
             .min(0)
         )
-        pairs: list[tuple[float | None, str]] = [(None, "green"), (threshold, "orange")]
-        if severe > threshold:
-            pairs.append((severe, "red"))
-        return _thresholded(panel, pairs)
+        return _thresholded(panel, [(None, "green"), *_lines(single)])
     panel = (
         panel.title(f"{slo.name}: error ratio")
         .with_target(query(_ratio(slo, promql.SLICE_SECONDS), "5m", "A"))
@@ -250,13 +267,17 @@ def signal(slo: Slo) -> timeseries.Panel:
         .unit("percentunit")
         .min(0)
     )
+    above = [limit for limit in single if limit > slo.error_budget]
     return _thresholded(
-        panel,
-        [(None, "green"), (float(slo.error_budget), "yellow"), (0.1, "orange"), (0.5, "red")],
+        panel, [(None, "green"), (float(slo.error_budget), "yellow"), *_lines(above)]
     )
 
 
-def burn_rates(slo: Slo) -> timeseries.Panel:
+BURN_COLOURS = ("red", "orange", "yellow", "blue")
+"""From the fastest pair to the slowest."""
+
+
+def burn_rates(slo: Slo, specs: Sequence[ConditionSpec], found: Sequence[Bound]) -> timeseries.Panel:
     """Burn rates over the alerting windows, with the alert factors drawn as thresholds."""
     budget = promql.decimal_text(slo.error_budget)
     panel = (
@@ -272,27 +293,39 @@ def burn_rates(slo: Slo) -> timeseries.Panel:
         .height(7)
         .span(24)
     )
-    for index, pair in enumerate(burn.STANDARD_WINDOWS):
+    pairs = [
+        pair
+        for spec in specs
+        if spec.measure is Measure.BURN_PAIRS and spec.applies_to(slo)
+        for pair in spec.pairs
+    ]
+    for index, pair in enumerate(pairs):
         expr = f"{_ratio(slo, pair.long_seconds)} / {budget}"
         legend = format_duration(pair.long_seconds)
         panel = panel.with_target(query(expr, legend, chr(ord("A") + index)))
-    window = burn.budget_window_seconds(slo)
-    colors = {0: "red", 1: "orange", 2: "yellow", 3: "blue"}
+    long_windows = [pair.long_seconds for pair in pairs]
     factors = sorted(
-        (float(burn.factor(window, pair)), colors[index])
-        for index, pair in enumerate(burn.STANDARD_WINDOWS)
-        if burn.can_fire(slo, pair)
+        (
+            float(bound.factor(row)),
+            BURN_COLOURS[min(long_windows.index(row.window_seconds), len(BURN_COLOURS) - 1)],
+        )
+        for bound in found
+        if bound.spec.measure is Measure.BURN_PAIRS
+        for row in bound.rows
     )
     return _thresholded(panel, [(None, "green"), *factors])
 
 
-def service_dashboard(service: str, slos: Sequence[Slo]) -> model.Dashboard:
+def service_dashboard(
+    service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec]
+) -> model.Dashboard:
     board = _base(
         f"SLOs / {service}",
         dashboard_uid(service),
         f"Error budgets, SLIs and burn rates of {service}, generated by sloctl.",
     ).annotation(incidents_annotation(service))
     for slo in slos:
+        found = bounds(slo, specs)
         board = board.with_row(dashboard_builder.Row(f"{slo.name}: {slo.indicator.describe()}"))
         board = board.with_panel(budget_stat(slo)).with_panel(burn_down(slo))
         board = board.with_panel(
@@ -309,14 +342,26 @@ def service_dashboard(service: str, slos: Sequence[Slo]) -> model.Dashboard:
             )
             .unit("x")
             .decimals(2)
-            .thresholds(steps((None, "green"), (1.0, "orange"), (page_factor(slo), "red")))
+            .thresholds(steps((None, "green"), (1.0, "orange"), (page_factor(slo, found), "red")))
             .color_mode(common.BigValueColorMode.VALUE)
             .reduce_options(common_builder.ReduceDataOptions().calcs(["lastNotNull"]))
             .height(7)
             .span(4)
         )
-        board = board.with_panel(signal(slo)).with_panel(burn_rates(slo))
+        board = board.with_panel(signal(slo, found)).with_panel(burn_rates(slo, specs, found))
     return board.build()
+
+
+def overview_factors(slos: Sequence[Slo]) -> tuple[float, float]:
+    """The 1 h and 6 h paging factors of the SLOs' window, or of the runbook's 30 days when
+    their windows differ: one set of colours has to serve every SLO in the overview."""
+    windows = {burn.budget_window_seconds(slo) for slo in slos}
+    window = windows.pop() if len(windows) == 1 else RUNBOOK_MONTH_SECONDS
+    fast, slow = burn.PAGE_PAIRS
+    return float(burn.factor(window, fast)), float(burn.factor(window, slow))
+
+
+RUNBOOK_MONTH_SECONDS = 30 * 86400
 
 
 def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
@@ -337,7 +382,8 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
             .span(8)
         )
 
-    burn_steps = ((None, "green"), (1.0, "yellow"), (6.0, "orange"), (14.4, "red"))
+    fast, slow = overview_factors(slos)
+    burn_steps = ((None, "green"), (1.0, "yellow"), (slow, "orange"), (fast, "red"))
     open_incidents = big_number(
         "Open incidents", f"sum({INCIDENT_OPEN}) or vector(0)", "open", "none",
         ((None, "green"), (1.0, "red")), span=24,
@@ -454,8 +500,9 @@ def encode(dashboard: model.Dashboard) -> str:
     return json.dumps(dashboard, cls=JSONEncoder, sort_keys=True, indent=2) + "\n"
 
 
-def render_dashboards(slos: Iterable[Slo]) -> dict[str, str]:
-    """File name to JSON: the overview, sloctl's own, and one dashboard per service."""
+def render_dashboards(slos: Iterable[Slo], policy: Policy) -> dict[str, str]:
+    """File name to JSON: the overview, sloctl's own, and one dashboard per service, with the
+    thresholds of ``policy``."""
     every = list(slos)
     files = {
         "overview.json": encode(overview_dashboard(every)),
@@ -463,7 +510,8 @@ def render_dashboards(slos: Iterable[Slo]) -> dict[str, str]:
     }
     for service, service_slos in by_service(every).items():
         name = unique_name(service, f"{file_stem(service)}.json", files)
-        files[name] = encode(service_dashboard(service, service_slos))
+        specs = service_conditions(policy.for_service(service))
+        files[name] = encode(service_dashboard(service, service_slos, specs))
     return files
 
 

@@ -23,7 +23,8 @@ from sloctl.incidents import (
     observe,
 )
 from sloctl.notifications import EventKind
-from sloctl.policy import METRIC_CAUSES, Cause, Held, Policy, Signals, assess, healthy, track
+from sloctl.conditions import assess, track
+from sloctl.policy import METRIC_CAUSES, Cause, Held, Policy, Signals, healthy
 
 
 @dataclass(frozen=True)

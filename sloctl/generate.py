@@ -1,4 +1,8 @@
-"""``sloctl generate``: write the rule and dashboard files, or check that they are current."""
+"""``sloctl generate``: write the rule and dashboard files, or check that they are current.
+
+Both are generated from the definitions and the severity policy in force (by default the
+shipped one), so an alert's thresholds are the ones the daemon judges with.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sloctl.dashboards import render_dashboards
+from sloctl.policy import Policy
 from sloctl.rule_tests import render_tests
 from sloctl.rules import HEADER, GenerationError, dump, render_rules
 from sloctl.slo import Slo
@@ -73,25 +78,26 @@ class Output:
         return changed
 
 
-def rules_output(slos: Iterable[Slo], directory: Path) -> Output:
-    """Every service's rules and tests, and the watchdog's (alerts on sloctl itself)."""
+def rules_output(slos: Iterable[Slo], directory: Path, policy: Policy) -> Output:
+    """Every service's rules and tests, with the thresholds of ``policy``, and the watchdog's
+    (alerts on sloctl itself)."""
     every = list(slos)
-    files = dict(render_rules(every))
+    files = dict(render_rules(every, policy))
     if f"{FILE_STEM}.yaml" in files:
         raise GenerationError(
             f"a service would be written to {FILE_STEM}.yaml, which holds sloctl's own "
             "alerts; rename the service"
         )
     files[f"{FILE_STEM}.yaml"] = dump(watchdog_rules())
-    tests, skipped = render_tests(every)
+    tests, skipped = render_tests(every, policy)
     tests[f"{FILE_STEM}.test.yaml"] = dump(watchdog_tests())
     files.update({f"{TESTS_DIR}/{name}": content for name, content in tests.items()})
     warnings = tuple(f"no generated rule tests for {item}" for item in skipped)
     return Output(directory, files, ("*.yaml", f"{TESTS_DIR}/*.yaml"), _generated_yaml, warnings)
 
 
-def dashboards_output(slos: Iterable[Slo], directory: Path) -> Output:
-    return Output(directory, render_dashboards(slos), ("*.json",), _generated_dashboard)
+def dashboards_output(slos: Iterable[Slo], directory: Path, policy: Policy) -> Output:
+    return Output(directory, render_dashboards(slos, policy), ("*.json",), _generated_dashboard)
 
 
 def _generated_yaml(text: str) -> bool:

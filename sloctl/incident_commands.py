@@ -33,7 +33,7 @@ from sloctl.incidents import (
 from sloctl.notifications import EventKind, Sink
 from sloctl.options import definitions_option, policy_option, prometheus_url_option
 from sloctl.outbox import Courier, messages, sinks_from_env
-from sloctl.policy import Cause, Finding, Policy, load_policy
+from sloctl.policy import Cause, Finding, policy_in_force
 from sloctl.postmortem import render as render_postmortem
 from sloctl.prometheus import PrometheusReader
 from sloctl.report import timestamp
@@ -327,7 +327,7 @@ def evaluate(
     store = _store(ctx)
     sinks: dict[str, Sink] = ctx.obj["sinks"]
     at = (parse_time(at_text) if at_text else _now()).replace(second=0, microsecond=0)
-    policy = load_policy(policy_path) if policy_path else Policy()
+    policy = policy_in_force(policy_path)
     reader = PrometheusReader(prometheus_url, logger=ctx.obj["logger"])
     planned = signal_plan(load_definitions(definitions), policy)
     result = evaluate_incidents(store, sinks, policy, planned, reader, at)
@@ -415,7 +415,7 @@ def backtest_command(
     if end <= start:
         raise UsageError("--to must be after --from")
     step_delta = timedelta(seconds=parse_duration(step))
-    policy = load_policy(policy_path) if policy_path else Policy()
+    policy = policy_in_force(policy_path)
     slos = load_definitions(definitions)
     found = run_backtest(slos, PrometheusReader(prometheus_url), policy, start, end, step_delta)
     rows = [

@@ -47,5 +47,5 @@ policy_option = click.option(
     "policy_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="Severity policy file (default: the runbook's thresholds, as in deploy/policy.yaml).",
+    help="Severity policy file (default: the shipped policy, the same as deploy/policy.yaml).",
 )

@@ -1,19 +1,13 @@
-"""The runbook's severity policy as data: which measured indicators make an incident P1 to P3.
+"""The runbook's severity policy as data: the thresholds that make an incident P1 to P3.
 
-Runbook 2.2 (severity assessment checklist) and 7.1 (severity matrix), as defaults that a
-policy file can override per service:
+Runbook 2.2 (severity assessment checklist) and 7.1 (severity matrix), as per-service
+:class:`Thresholds` that a policy file sets and overrides per service. The shipped policy
+(``sloctl/policy.yaml``, copied to ``deploy/policy.yaml``) is the built-in default: a command
+given no ``--policy`` uses exactly it. :mod:`sloctl.conditions` turns a service's thresholds
+into the structured conditions (severity, measure, window, threshold, duration) that the
+engine, the rule generator, the promtool tests and the dashboards all read.
 
-- P1: error ratio above 50 % ("complete service outage"), at once;
-- P2: error ratio above 10 % for more than 30 minutes ("major feature down"); p95 above
-  500 ms, or above the service's own latency threshold where that is higher ("significant
-  performance degradation"); p95 above the latency threshold for more than an hour
-  ("performance issue > 1 hour");
-- P3: p95 above the latency threshold ("minor" degradation), or the error budget burning at
-  a paging rate (errors below 10 %, or above it for less than the 30 minutes P2 needs);
-- P4 is cosmetic and never comes from metrics.
-
-Everything here is pure: signals and times in, decisions out. How long a condition has held
-is carried in a :class:`Held` value that the caller keeps between evaluations.
+P4 is cosmetic and never comes from metrics. Everything here but the loading is pure.
 """
 
 from __future__ import annotations
@@ -23,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,19 +47,27 @@ METRIC_CAUSES = (Cause.ERRORS, Cause.LATENCY)
 
 
 class Condition(StrEnum):
+    """The name of a condition of :mod:`sloctl.conditions`; held clocks are kept by it."""
+
     OUTAGE = "outage"
     MAJOR_ERRORS = "major-errors"
+    SUSTAINED_ERRORS = "sustained-errors"
     BUDGET_BURN = "budget-burn"
     LATENCY_BUDGET_BURN = "latency-budget-burn"
     SEVERE_LATENCY = "severe-latency"
     DEGRADED_LATENCY = "degraded-latency"
+    BUDGET_BURN_TICKET = "budget-burn-ticket"
+    LATENCY_BUDGET_BURN_TICKET = "latency-budget-burn-ticket"
 
 
 CAUSE_OF = {
     Condition.OUTAGE: Cause.ERRORS,
     Condition.MAJOR_ERRORS: Cause.ERRORS,
+    Condition.SUSTAINED_ERRORS: Cause.ERRORS,
     Condition.BUDGET_BURN: Cause.ERRORS,
+    Condition.BUDGET_BURN_TICKET: Cause.ERRORS,
     Condition.LATENCY_BUDGET_BURN: Cause.LATENCY,
+    Condition.LATENCY_BUDGET_BURN_TICKET: Cause.LATENCY,
     Condition.SEVERE_LATENCY: Cause.LATENCY,
     Condition.DEGRADED_LATENCY: Cause.LATENCY,
 }
@@ -72,11 +75,19 @@ CAUSE_OF = {
 
 @dataclass(frozen=True)
 class Thresholds:
-    """One service's severity thresholds; the defaults are the runbook's."""
+    """One service's severity thresholds.
+
+    The defaults fill in what a policy file leaves out; they equal the shipped policy's
+    ``defaults`` (a test keeps the two the same). :func:`shipped_policy` is the default policy.
+    """
 
     outage_error_ratio: Decimal = Decimal("0.5")
     major_error_ratio: Decimal = Decimal("0.1")
     major_for: timedelta = timedelta(minutes=30)
+    sustained_burn_rate: Decimal = Decimal("10")
+    """P3 when the error ratio over the signal window stays above this multiple of the SLO's
+    error budget ratio (1 - target) for ``sustained_for``."""
+    sustained_for: timedelta = timedelta(minutes=5)
     severe_p95_seconds: Decimal = Decimal("0.5")
     severe_for: timedelta = timedelta(minutes=5)
     degraded_for: timedelta = timedelta(minutes=5)
@@ -99,19 +110,38 @@ class Policy:
         return self.services.get(service, self.defaults)
 
 
+SHIPPED_POLICY = "policy.yaml"
+"""The shipped policy, package data of sloctl; ``deploy/policy.yaml`` is a copy of it."""
+
+
+def shipped_policy() -> Policy:
+    """The policy sloctl ships: what every command uses when given no policy file."""
+    resource = resources.files("sloctl").joinpath(SHIPPED_POLICY)
+    with resources.as_file(resource) as path:
+        return load_policy(path)
+
+
+def policy_in_force(path: Path | None) -> Policy:
+    """The policy in ``path``, or the shipped one when no file is named."""
+    return load_policy(path) if path is not None else shipped_policy()
+
+
 @dataclass(frozen=True)
 class Signals:
     """What one evaluation measured for one service.
 
     ``error_ratio`` is the service's share of failed requests over the signal window
     (standing in for the share of users affected), ``p95_seconds`` its p95 latency over it and
-    ``latency_threshold`` its latency SLO's threshold; None means not measured. ``burning``
-    says whether an availability SLO of it burns its budget at a paging rate,
+    ``latency_threshold`` its latency SLO's threshold; None means not measured. ``burn_rate``
+    is the highest burn rate over the signal window among its availability SLOs (each one's
+    error ratio over its error budget ratio, 1 - target). ``burning`` says whether an
+    availability SLO of it burns its budget at a paging rate (the burn-rate pairs),
     ``latency_burning`` the same for a latency SLO.
     """
 
     at: datetime
     error_ratio: float | None = None
+    burn_rate: float | None = None
     p95_seconds: float | None = None
     latency_threshold: Decimal | None = None
     burning: bool = False
@@ -122,53 +152,6 @@ Held = Mapping[Condition, datetime]
 """For each condition that holds, since when it has held without interruption."""
 
 
-def conditions(signals: Signals, limits: Thresholds) -> set[Condition]:
-    """The conditions that hold right now."""
-    found: set[Condition] = set()
-    ratio = signals.error_ratio
-    if ratio is not None:
-        if ratio > limits.outage_error_ratio:
-            found.add(Condition.OUTAGE)
-        if ratio > limits.major_error_ratio:
-            found.add(Condition.MAJOR_ERRORS)
-    if signals.burning:
-        found.add(Condition.BUDGET_BURN)
-    if signals.latency_burning:
-        found.add(Condition.LATENCY_BUDGET_BURN)
-    if signals.p95_seconds is not None and signals.latency_threshold is not None:
-        severe = max(limits.severe_p95_seconds, signals.latency_threshold)
-        if signals.p95_seconds > severe:
-            found.add(Condition.SEVERE_LATENCY)
-        if signals.p95_seconds > signals.latency_threshold:
-            found.add(Condition.DEGRADED_LATENCY)
-    return found
-
-
-UNMEASURED_WITHOUT = {
-    Condition.OUTAGE: "error_ratio",
-    Condition.MAJOR_ERRORS: "error_ratio",
-    Condition.SEVERE_LATENCY: "p95_seconds",
-    Condition.DEGRADED_LATENCY: "p95_seconds",
-}
-
-
-def track(previous: Held, signals: Signals, limits: Thresholds) -> dict[Condition, datetime]:
-    """Carry the start of every condition that still holds; forget the ones that stopped.
-
-    A condition whose signal was not measured this time is neither started nor stopped: a
-    scrape gap must not restart a 30-minute clock, and must not count as recovery either.
-    """
-    now = conditions(signals, limits)
-    kept = {
-        condition: since
-        for condition, since in previous.items()
-        if condition in UNMEASURED_WITHOUT
-        and getattr(signals, UNMEASURED_WITHOUT[condition]) is None
-    }
-    started = {condition: previous.get(condition, signals.at) for condition in now}
-    return dict(sorted({**kept, **started}.items()))
-
-
 @dataclass(frozen=True)
 class Finding:
     """A severity reached by one cause, and the runbook rule that set it."""
@@ -176,41 +159,6 @@ class Finding:
     cause: Cause
     severity: Severity
     reason: str
-
-
-def _held_for(held: Held, condition: Condition, at: datetime) -> timedelta | None:
-    since = held.get(condition)
-    return None if since is None else at - since
-
-
-def assess(held: Held, at: datetime, limits: Thresholds) -> dict[Cause, Finding]:
-    """The highest severity each cause reaches at ``at``, given how long conditions held."""
-    rules: list[tuple[Condition, timedelta, Severity, str]] = [
-        (Condition.OUTAGE, timedelta(0), Severity.P1,
-         "error ratio above 50% (complete service outage, runbook 2.2 / 7.1)"),
-        (Condition.MAJOR_ERRORS, limits.major_for, Severity.P2,
-         "error ratio above 10% for more than 30 minutes (major feature down, 7.1)"),
-        (Condition.SEVERE_LATENCY, limits.severe_for, Severity.P2,
-         "p95 latency above the severe threshold (significant degradation, 2.2)"),
-        (Condition.DEGRADED_LATENCY, limits.long_degradation, Severity.P2,
-         "p95 latency above the SLO for more than an hour (performance issue, 7.1)"),
-        (Condition.DEGRADED_LATENCY, limits.degraded_for, Severity.P3,
-         "p95 latency above the SLO (performance degradation, 2.2)"),
-        (Condition.BUDGET_BURN, timedelta(0), Severity.P3,
-         "error budget burning at a paging rate (minor issue, 2.2)"),
-        (Condition.LATENCY_BUDGET_BURN, timedelta(0), Severity.P3,
-         "latency budget burning at a paging rate (performance degradation, 2.2)"),
-    ]  # fmt: skip
-    findings: dict[Cause, Finding] = {}
-    for condition, needed, severity, reason in rules:
-        held_for = _held_for(held, condition, at)
-        if held_for is None or held_for < needed:
-            continue
-        cause = CAUSE_OF[condition]
-        current = findings.get(cause)
-        if current is None or rank(severity) > rank(current.severity):
-            findings[cause] = Finding(cause, severity, reason)
-    return findings
 
 
 def rank(severity: Severity) -> int:
@@ -252,7 +200,20 @@ def _seconds(value: Any) -> Decimal:
     return parse_seconds(value if isinstance(value, str) else repr(value))
 
 
+def _multiple(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("expected a burn rate such as 10")
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value))
+    except ArithmeticError:
+        raise ValueError("expected a burn rate such as 10") from None
+    if not number.is_finite() or number < 1:
+        raise ValueError("expected a burn rate of at least 1 (below 1 the SLO is being met)")
+    return number
+
+
 Span = Annotated[timedelta, BeforeValidator(_span)]
+Multiple = Annotated[Decimal, BeforeValidator(_multiple)]
 Ratio = Annotated[Decimal, BeforeValidator(_ratio)]
 Seconds = Annotated[Decimal, BeforeValidator(_seconds)]
 
@@ -263,6 +224,8 @@ class _ThresholdSpec(BaseModel):
     outage_error_ratio: Ratio | None = None
     major_error_ratio: Ratio | None = None
     major_for: Span | None = None
+    sustained_burn_rate: Multiple | None = None
+    sustained_for: Span | None = None
     severe_p95_seconds: Seconds | None = None
     severe_for: Span | None = None
     degraded_for: Span | None = None

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sloctl import burn, promql
+from sloctl import promql
+from sloctl.conditions import Bound, ConditionSpec, Measure, bounds, percent, service_conditions
 from sloctl.durations import parse_duration
+from sloctl.policy import Policy
 from sloctl.promql import decimal_text
 from sloctl.rules import (
-    SEVERE_LATENCY,
     SLI_WINDOWS,
     Alert,
     alerts,
@@ -186,11 +187,20 @@ def _compress(tokens: Sequence[tuple[str, int, int]]) -> str:
     return " ".join(parts)
 
 
-def latency_bounds(indicator: LatencyIndicator) -> tuple[Decimal, ...]:
-    """Bucket bounds for the test histogram: the threshold, the severe bound, a top bound."""
-    threshold = indicator.threshold_seconds
-    severe = max(SEVERE_LATENCY, threshold)
-    return tuple(sorted({threshold, severe, severe * 2}))
+def latency_bounds(indicator: LatencyIndicator, limits: Sequence[Decimal]) -> tuple[Decimal, ...]:
+    """Bucket bounds for the test histogram: the SLO's threshold, every p95 limit of its
+    conditions, and a top bound twice the highest."""
+    found = {indicator.threshold_seconds, *limits}
+    return tuple(sorted({*found, max(found) * 2}))
+
+
+def p95_limits(found: Sequence[Bound]) -> tuple[Decimal, ...]:
+    return tuple(sorted({row.limit for bound in found if bound.on_p95 for row in bound.rows}))
+
+
+def share_limits(found: Sequence[Bound]) -> tuple[Decimal, ...]:
+    """Every limit on the SLO's bad share, from every window and pair."""
+    return tuple(sorted({row.limit for bound in found if not bound.on_p95 for row in bound.rows}))
 
 
 def p95(bounds: Sequence[Decimal], cumulative: Sequence[Decimal]) -> Decimal:
@@ -206,19 +216,16 @@ def p95(bounds: Sequence[Decimal], cumulative: Sequence[Decimal]) -> Decimal:
     return bounds[-1]
 
 
-def quiet(slo: Slo) -> Load:
+def quiet(slo: Slo, found: Sequence[Bound]) -> Load:
     """Baseline traffic: a tenth of the budget, or less if an alert threshold is closer."""
-    thresholds = [
-        burn.threshold(slo, pair) for pair in burn.STANDARD_WINDOWS if burn.can_fire(slo, pair)
-    ]
-    return Load(min([slo.error_budget / 10, *(t / 5 for t in thresholds)]))
+    return Load(min([slo.error_budget / 10, *(t / 5 for t in share_limits(found))]))
 
 
 def _slow_index(bounds: Sequence[Decimal], load: Load) -> int:
     return len(bounds) - 1 if load.slow_bucket == "top" else 1
 
 
-def input_series(slo: Slo, schedule: Schedule) -> list[dict[str, str]]:
+def input_series(slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> list[dict[str, str]]:
     indicator = slo.indicator
 
     def bad(load: Load) -> int:
@@ -248,7 +255,7 @@ def input_series(slo: Slo, schedule: Schedule) -> list[dict[str, str]]:
              "values": schedule.values(outside_count)},
         ]  # fmt: skip
     labels = example(indicator.histogram)
-    bounds = latency_bounds(indicator)
+    bounds = latency_bounds(indicator, p95_limits(found))
     base = indicator.histogram.metric
     series = []
     for index, bound in enumerate(bounds):
@@ -276,8 +283,8 @@ def _all_events(load: Load) -> int:
     return EVENTS_PER_MINUTE
 
 
-def _p95_of(indicator: LatencyIndicator, load: Load) -> Decimal:
-    bounds = latency_bounds(indicator)
+def _p95_of(indicator: LatencyIndicator, load: Load, limits: Sequence[Decimal]) -> Decimal:
+    bounds = latency_bounds(indicator, limits)
     bad = load.bad_per_minute()
     cumulative = [
         Decimal(EVENTS_PER_MINUTE - bad + (bad if i >= _slow_index(bounds, load) else 0))
@@ -289,14 +296,16 @@ def _p95_of(indicator: LatencyIndicator, load: Load) -> Decimal:
 class Simulation:
     """What each alert's condition is, minute by minute, under a schedule.
 
-    Window ratios are exact sums of the scheduled events; a condition within 15 % of its
-    threshold, or a p95 over a window that straddles a change of load, is unknown, and no
-    expectation is written where it matters.
+    Read from the alert's condition (:class:`sloctl.conditions.Bound`), the one the rule was
+    generated from. Window ratios are exact sums of the scheduled events; a condition within
+    15 % of its threshold, or a p95 over a window that straddles a change of load, is
+    unknown, and no expectation is written where it matters.
     """
 
-    def __init__(self, slo: Slo, schedule: Schedule) -> None:
+    def __init__(self, slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> None:
         self.slo = slo
         self.schedule = schedule
+        self.limits = p95_limits(found)
         self.bad = [0] + [
             schedule.load_at(m).bad_per_minute() for m in range(1, schedule.minutes + 1)
         ]
@@ -316,48 +325,37 @@ class Simulation:
             return None
         return ratio > limit
 
-    def burning(self, minute: int, urgency: burn.Urgency) -> bool | None:
-        results = []
-        for pair in burn.STANDARD_WINDOWS:
-            if pair.urgency is not urgency or not burn.can_fire(self.slo, pair):
-                continue
-            limit = burn.threshold(self.slo, pair)
-            long = self.above(minute, pair.long_seconds, limit)
-            short = self.above(minute, pair.short_seconds, limit)
-            results.append(_and(long, short))
-        return _any(results)
-
-    def p95_above(self, minute: int, limit: Decimal) -> bool | None:
-        window = {self.schedule.load_at(m) for m in range(max(1, minute - 5), minute + 1)}
+    def p95_above(self, minute: int, seconds: int, limit: Decimal) -> bool | None:
+        first = max(1, minute - seconds // 60)
+        window = {self.schedule.load_at(m) for m in range(first, minute + 1)}
         if len(window) != 1 or minute < 1:
             return None
         assert isinstance(self.slo.indicator, LatencyIndicator)
-        value = _p95_of(self.slo.indicator, window.pop())
+        value = _p95_of(self.slo.indicator, window.pop(), self.limits)
         if abs(value - limit) <= limit * Decimal("0.05"):
             return None
         return value > limit
 
     def condition(self, alert: Alert, minute: int) -> bool | None:
-        name = alert.alert
-        if name == "SloctlBudgetBurnFast":
-            return self.burning(minute, burn.Urgency.PAGE)
-        if name == "SloctlBudgetBurnSlow":
-            return self.burning(minute, burn.Urgency.TICKET)
-        if name == "SloctlErrorRatioOutage":
-            return self.above(minute, 300, Decimal("0.5"))
-        if name == "SloctlErrorRatioMajor":
-            return self.above(minute, 300, Decimal("0.1"))
-        if name.startswith("SloctlLatency"):
-            assert isinstance(self.slo.indicator, LatencyIndicator)
-            threshold = self.slo.indicator.threshold_seconds
-            severe = name == "SloctlLatencySevere"
-            return self.p95_above(minute, max(SEVERE_LATENCY, threshold) if severe else threshold)
-        return False  # SloctlNoData: the series are there
+        bound = alert.bound
+        if bound is None:
+            return False  # the no-data alert: the series are there
+        rows = []
+        for row in bound.rows:
+            if bound.on_p95:
+                rows.append(self.p95_above(minute, row.window_seconds, row.limit))
+                continue
+            long = self.above(minute, row.window_seconds, row.limit)
+            if row.short_seconds is None:
+                rows.append(long)
+            else:
+                rows.append(_and(long, self.above(minute, row.short_seconds, row.limit)))
+        return _any(rows)
 
     def expectation(self, alert: Alert, minute: int) -> bool | None:
         """True: must be firing; False: must not be; None: too close to an edge to say."""
-        wait = int(parse_duration(alert.duration) / 60)
-        margin = MARGIN + (5 if alert.alert == "SloctlBudgetBurnSlow" else 0)
+        wait = int(parse_duration(alert.duration) / 60) if alert.duration != "0s" else 0
+        margin = MARGIN + (5 if _is_ticket(alert) else 0)
         held = [self.condition(alert, m) for m in range(max(0, minute - wait - margin), minute + 1)]
         if minute - wait - margin >= 1 and all(h is True for h in held):
             return True
@@ -372,6 +370,12 @@ class Simulation:
         if held and held[-1] is not None and streak < max(0, wait - margin):
             return False  # pending at most: true, but not for long enough
         return None
+
+
+def _is_ticket(alert: Alert) -> bool:
+    """Ticket pairs read windows of a day and more, built from rates recorded every two
+    minutes: they get five more minutes of margin."""
+    return alert.bound is not None and alert.bound.spec.severity is None
 
 
 def _and(left: bool | None, right: bool | None) -> bool | None:
@@ -392,7 +396,7 @@ def _any(values: Sequence[bool | None]) -> bool | None:
 
 def _expected(alert: Alert) -> dict[str, Any]:
     labels = dict(alert.labels)
-    if alert.alert == "SloctlNoData":
+    if alert.bound is None:  # the no-data alert, on absent()
         inner = alert.expr[alert.expr.index("(") + 1 : -1]
         kept = {k: v for k, v in parse_selector(inner).equal_values().items() if v}
         labels = {**kept, **labels}  # absent() drops labels matched to the empty value
@@ -424,11 +428,15 @@ class Check:
 
 
 def scenario_check(
-    slo: Slo, schedule: Schedule, names: Sequence[str], times: Sequence[int]
+    slo: Slo,
+    schedule: Schedule,
+    names: Sequence[str],
+    times: Sequence[int],
+    specs: Sequence[ConditionSpec],
 ) -> Check:
     check = Check.empty(names, times)
-    for alert in alerts(slo):
-        simulation = Simulation(slo, schedule)
+    simulation = Simulation(slo, schedule, bounds(slo, specs))
+    for alert in alerts(slo, specs):
         for minute in times:
             expected = simulation.expectation(alert, minute)
             if expected is None:
@@ -442,7 +450,7 @@ RECORD_CHECK_AT = 45
 TOLERANCE = "1e-9"
 
 
-def recorded_checks(slo: Slo, schedule: Schedule) -> list[dict[str, Any]]:
+def recorded_checks(slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> list[dict[str, Any]]:
     """Under a steady load every recorded error ratio equals it, and the p95 is known exactly."""
     if len(schedule.phases) != 1:
         return []
@@ -454,7 +462,7 @@ def recorded_checks(slo: Slo, schedule: Schedule) -> list[dict[str, Any]]:
         for seconds in (promql.SLICE_SECONDS, *SLI_WINDOWS, *ratio_windows(slo))
     ]
     if isinstance(slo.indicator, LatencyIndicator):
-        expected.append((promql.LATENCY_P95, _p95_of(slo.indicator, load)))
+        expected.append((promql.LATENCY_P95, _p95_of(slo.indicator, load, p95_limits(found))))
     return [
         {
             "expr": f"abs({promql.slo_selector(name, slo.service, slo.name).render()} "
@@ -470,10 +478,11 @@ FAST_BURN_AFTER = 6 * 60
 FAST_BURN_MINUTES = FAST_BURN_AFTER + 70
 
 
-def _scenarios(slo: Slo) -> list[tuple[str, Schedule, tuple[int, ...]]]:
-    """Scenarios that make each alert, and each window pair, fire on its own."""
+def _scenarios(slo: Slo, found: Sequence[Bound]) -> list[tuple[str, Schedule, tuple[int, ...]]]:
+    """Scenarios that make each alert, and each window pair, fire on its own: for every limit
+    on the error ratio, errors a fifth above it and a fifth below it."""
     budget = slo.error_budget
-    baseline = quiet(slo)
+    baseline = quiet(slo, found)
 
     def burning(rate: int, bucket: str = "top") -> Load:
         return Load(min(budget * rate, Decimal(1)), bucket)
@@ -487,11 +496,26 @@ def _scenarios(slo: Slo) -> list[tuple[str, Schedule, tuple[int, ...]]]:
             ("latency degraded", Schedule(((0, Load(Decimal("0.1"), "middle")),)), steady),
             ("fast burn after six quiet hours", fast, fast_times),
         ]
+    limits = sorted(
+        {
+            bound.rows[0].limit
+            for bound in found
+            if bound.spec.measure in (Measure.ERROR_RATIO, Measure.BURN_RATE)
+        },
+        reverse=True,
+    )
+    shares = [
+        share
+        for limit in limits
+        for share in (limit * Decimal("1.2"), limit * Decimal("0.8"))
+        if share < 1
+    ]
     return [
         ("total outage", Schedule(((0, Load(Decimal(1))),)), steady),
-        ("60% errors", Schedule(((0, Load(Decimal("0.6"))),)), steady),
-        ("40% errors", Schedule(((0, Load(Decimal("0.4"))),)), steady),
-        ("15% errors", Schedule(((0, Load(Decimal("0.15"))),)), steady),
+        *(
+            (f"{percent(share)} errors", Schedule(((0, Load(share)),)), steady)
+            for share in dict.fromkeys(shares)
+        ),
         ("10x burn", Schedule(((0, burning(10)),)), steady),
         ("4x burn", Schedule(((0, burning(4)),)), steady),
         ("2x burn", Schedule(((0, burning(2)),)), steady),
@@ -529,14 +553,18 @@ def selects_total(slo: Slo, series: str) -> bool:
     return total.metric == metric and matches(labels, total)
 
 
-def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], list[str]]:
-    """The promtool test document for one service, and the SLOs it could not cover."""
-    names = sorted({a.alert for s in slos for a in alerts(s)})
+def service_tests(
+    service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec]
+) -> tuple[dict[str, Any], list[str]]:
+    """The promtool test document for one service, its alerts from the conditions ``specs``,
+    and the SLOs it could not cover."""
+    names = sorted({a.alert for s in slos for a in alerts(s, specs)})
+    found = {slo.key: bounds(slo, specs) for slo in slos}
     skipped: list[str] = []
     series_of: dict[str, set[str]] = {}
     for slo in slos:
         try:
-            series = input_series(slo, Schedule(((0, quiet(slo)),)))
+            series = input_series(slo, Schedule(((0, quiet(slo, found[slo.key])),)), found[slo.key])
         except UnsupportedSelectorError as exc:
             skipped.append(f"{slo.key}: {exc}")
             continue
@@ -556,10 +584,12 @@ def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], li
     def group(
         name: str, schedules: dict[str, Schedule], check: Check, exprs: list[dict[str, Any]]
     ) -> None:
-        series = [s for slo in usable for s in input_series(slo, schedules[slo.key])]
+        series = [
+            s for slo in usable for s in input_series(slo, schedules[slo.key], found[slo.key])
+        ]
         for other in left_out:  # no series are fed for it: its no-data alert fires
             if not any(selects_total(other, s["series"]) for s in series):
-                no_data = next(a for a in alerts(other) if a.alert == "SloctlNoData")
+                no_data = next(a for a in alerts(other, specs) if a.bound is None)
                 for minute in sorted({m for m, _ in check.entries}):
                     if minute >= NO_DATA_MINUTES + MARGIN:
                         check.fire(minute, no_data)
@@ -574,7 +604,7 @@ def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], li
         tests.append(test)
 
     def baseline(slo: Slo, shape: str = "steady", minutes: int = MINUTES) -> Schedule:
-        return Schedule(((0, quiet(slo)),), minutes, shape)
+        return Schedule(((0, quiet(slo, found[slo.key])),), minutes, shape)
 
     calm: tuple[tuple[str, str, tuple[int, ...]], ...] = (
         ("baseline traffic", "steady", CHECK_TIMES),
@@ -586,7 +616,7 @@ def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], li
         group(f"{service}: {title}", schedules, Check.empty(names, times), [])
     stale = Check.empty(names, (STALE_AT + 5, STALE_AT + 15))
     for slo in usable:
-        no_data = next(a for a in alerts(slo) if a.alert == "SloctlNoData")
+        no_data = next(a for a in alerts(slo, specs) if a.bound is None)
         stale.skip(STALE_AT + 5, no_data.alert)  # pending: absent for less than its 10 minutes
         stale.fire(STALE_AT + 15, no_data)
     group(
@@ -596,11 +626,12 @@ def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], li
         [],
     )
     for slo in usable:
-        for title, schedule, times in _scenarios(slo):
+        for title, schedule, times in _scenarios(slo, found[slo.key]):
             schedules = {other.key: baseline(other, minutes=schedule.minutes) for other in usable}
             schedules[slo.key] = schedule
-            check = scenario_check(slo, schedule, names, times)
-            group(f"{slo.key}: {title}", schedules, check, recorded_checks(slo, schedule))
+            check = scenario_check(slo, schedule, names, times, specs)
+            exprs = recorded_checks(slo, schedule, found[slo.key])
+            group(f"{slo.key}: {title}", schedules, check, exprs)
     document = {
         "rule_files": [f"../{file_stem(service)}.yaml"],
         "evaluation_interval": "1m",
@@ -609,12 +640,13 @@ def service_tests(service: str, slos: Sequence[Slo]) -> tuple[dict[str, Any], li
     return document, skipped
 
 
-def render_tests(slos: Iterable[Slo]) -> tuple[dict[str, str], list[str]]:
+def render_tests(slos: Iterable[Slo], policy: Policy) -> tuple[dict[str, str], list[str]]:
     """Test file name to content, one per service, and the SLOs left without tests."""
     files: dict[str, str] = {}
     skipped: list[str] = []
     for service, service_slos in by_service(slos).items():
-        document, missed = service_tests(service, service_slos)
+        specs = service_conditions(policy.for_service(service))
+        document, missed = service_tests(service, service_slos, specs)
         skipped += missed
         files[f"{file_stem(service)}.test.yaml"] = dump(document)
     return files, skipped

@@ -6,8 +6,10 @@ Per service, one file with three groups:
   5m to 6h built from them, and the p95 of latency SLOs;
 - ``sloctl-<service>-budget`` (every 2 minutes): error ratios over 1d, 3d and the SLO window,
   again from the 5-minute rates, so no raw selector ever sits under a window of a day or more;
-- ``sloctl-<service>-alerts``: multiwindow multi-burn-rate alerts with factors derived from
-  each SLO's window, the runbook's severity indicators (7.1 and 2.2), and a no-data alert.
+- ``sloctl-<service>-alerts``: one alert per condition of :mod:`sloctl.conditions` that can
+  hold for the SLO (the multiwindow multi-burn-rate pairs with factors derived from its
+  window, and the runbook's severity indicators of 7.1 and 2.2, with the thresholds and
+  durations of the policy in force for the service), and a no-data alert.
 
 All PromQL comes from :mod:`sloctl.promql`, the builder the report uses too.
 """
@@ -17,16 +19,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import yaml
 
 from sloctl import burn, promql
+from sloctl.conditions import Bound, ConditionSpec, Measure, bounds, service_conditions
 from sloctl.durations import format_duration
 from sloctl.errors import SloctlError
+from sloctl.policy import Policy
 from sloctl.severity import LEVELS, Severity, spoken
-from sloctl.slo import LatencyIndicator, RatioIndicator, Slo
+from sloctl.slo import LatencyIndicator, Slo
 
 SLI_WINDOWS = (1800, 3600, 2 * 3600, 6 * 3600)
 BUDGET_INTERVAL = "2m"
@@ -34,9 +39,6 @@ BUDGET_INTERVAL = "2m"
 their 1d and 3d ratios."""
 BUDGET_WINDOWS = (86400, 3 * 86400)
 RUNBOOK = "incident-response-runbook.md"
-OUTAGE_RATIO = Decimal("0.5")
-MAJOR_RATIO = Decimal("0.1")
-SEVERE_LATENCY = Decimal("0.5")
 P95 = Decimal("0.95")
 NO_DATA_FOR = "10m"
 
@@ -58,6 +60,8 @@ class Alert:
     duration: str
     labels: dict[str, str]
     annotations: dict[str, str]
+    bound: Bound | None = field(default=None, compare=False)
+    """The condition the alert fires on (None for the no-data alert)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The rule as Prometheus reads it: label and annotation values are Go templates
@@ -190,134 +194,61 @@ def _annotations(slo: Slo, severity: Severity | None, summary: str, section: str
     return notes
 
 
-def _ratio(slo: Slo, seconds: int) -> str:
-    return promql.slo_selector(promql.error_ratio_name(seconds), slo.service, slo.name).render()
+def _measured(bound: Bound, seconds: int) -> str:
+    """The recorded series a bound compares over ``seconds``: an error ratio, or the p95."""
+    slo = bound.slo
+    recorded = (
+        (promql.SLICE_SECONDS,)
+        if bound.on_p95
+        else tuple(sorted({promql.SLICE_SECONDS, *SLI_WINDOWS, *ratio_windows(slo)}))
+    )
+    if seconds not in recorded:
+        raise GenerationError(
+            f"service {slo.service!r}: its policy measures {bound.spec.condition.value} over "
+            f"{format_duration(seconds)}, but the generated rules record "
+            f"{'the p95' if bound.on_p95 else 'error ratios'} over "
+            f"{', '.join(format_duration(w) for w in recorded)} only; set signal_window to 5m"
+        )
+    name = promql.LATENCY_P95 if bound.on_p95 else promql.error_ratio_name(seconds)
+    return promql.slo_selector(name, slo.service, slo.name).render()
 
 
-def burn_alerts(slo: Slo) -> list[Alert]:
-    """One paging and one ticket alert, each an ``or`` of its two window pairs."""
-    alerts = []
-    for urgency, name, severity in (
-        (burn.Urgency.PAGE, "SloctlBudgetBurnFast", Severity.P3),
-        (burn.Urgency.TICKET, "SloctlBudgetBurnSlow", None),
-    ):
-        pairs = [b for b in burn.STANDARD_WINDOWS if b.urgency is urgency and burn.can_fire(slo, b)]
-        if not pairs:
+def condition_expr(bound: Bound) -> str:
+    """``measure > limit``, and for burn-rate pairs ``(long > limit and short > limit)``, the
+    rows joined by ``or``."""
+    clauses = []
+    for row in bound.rows:
+        long = promql.above(_measured(bound, row.window_seconds), row.limit)
+        if row.short_seconds is None:
+            clauses.append(long)
             continue
-        clauses = []
-        factors = []
-        for pair in pairs:
-            limit = burn.threshold(slo, pair)
-            clauses.append(
-                f"(\n  {promql.above(_ratio(slo, pair.long_seconds), limit)}\n  and\n"
-                f"  {promql.above(_ratio(slo, pair.short_seconds), limit)}\n)"
-            )
-            factor = burn.factor(burn.budget_window_seconds(slo), pair)
-            factors.append(
-                f"{promql.decimal_text(factor)}x over {format_duration(pair.long_seconds)}"
-            )
-        labels = {
-            **slo_labels(slo),
-            "severity": severity.value if severity else "ticket",
-            "urgency": urgency.value,
-        }
-        summary = f"error budget burning at {' or '.join(factors)}"
-        alerts.append(
-            Alert(
-                name,
-                "\nor\n".join(clauses),
-                "2m" if urgency is burn.Urgency.PAGE else "15m",
-                labels,
-                _annotations(slo, severity, summary, "2.2 (P3 indicators)" if severity else "7.2"),
-            )
-        )
-    return alerts
+        short = promql.above(_measured(bound, row.short_seconds), row.limit)
+        clauses.append(f"(\n  {long}\n  and\n  {short}\n)")
+    return "\nor\n".join(clauses)
 
 
-def _severity_labels(slo: Slo, severity: Severity) -> dict[str, str]:
-    return {**slo_labels(slo), "severity": severity.value, "urgency": "page"}
+def for_text(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    return format_duration(seconds) if seconds else "0s"
 
 
-def error_alerts(slo: Slo) -> list[Alert]:
-    """The runbook's error-rate indicators: P1 above 50 %, P2 above 10 % for 30 minutes."""
-    ratio = _ratio(slo, promql.SLICE_SECONDS)
-    return [
-        Alert(
-            "SloctlErrorRatioOutage",
-            promql.above(ratio, OUTAGE_RATIO),
-            "1m",
-            _severity_labels(slo, Severity.P1),
-            _annotations(
-                slo,
-                Severity.P1,
-                "error ratio above 50% (complete or partial outage)",
-                "2.2 (P1 indicators), 7.1",
-            ),
-        ),
-        Alert(
-            "SloctlErrorRatioMajor",
-            promql.above(ratio, MAJOR_RATIO),
-            "30m",
-            _severity_labels(slo, Severity.P2),
-            _annotations(
-                slo,
-                Severity.P2,
-                "error ratio above 10% for 30 minutes (major feature down)",
-                "7.1",
-            ),
-        ),
-    ]
-
-
-def latency_alerts(slo: Slo, indicator: LatencyIndicator) -> list[Alert]:
-    """The runbook's latency indicators, at the service's own threshold where that is higher."""
-    p95 = promql.slo_selector(promql.LATENCY_P95, slo.service, slo.name).render()
-    threshold = indicator.threshold_seconds
-    severe = max(SEVERE_LATENCY, threshold)
-    alerts_found = [
-        Alert(
-            "SloctlLatencySevere",
-            promql.above(p95, severe),
-            "5m",
-            _severity_labels(slo, Severity.P2),
-            _annotations(
-                slo,
-                Severity.P2,
-                f"p95 latency above {promql.decimal_text(severe)}s "
-                "(significant performance degradation)",
-                "2.2 (P2 indicators)",
-            ),
-        ),
-        Alert(
-            "SloctlLatencyDegradedLong",
-            promql.above(p95, threshold),
-            "1h",
-            _severity_labels(slo, Severity.P2),
-            _annotations(
-                slo,
-                Severity.P2,
-                f"p95 latency above {promql.decimal_text(threshold)}s for over an hour",
-                "7.1 (performance issue > 1 hour)",
-            ),
-        ),
-    ]
-    if severe > threshold:  # at a threshold of 500 ms or more the P2 alert already covers it
-        alerts_found.append(
-            Alert(
-                "SloctlLatencyDegraded",
-                promql.above(p95, threshold),
-                "5m",
-                _severity_labels(slo, Severity.P3),
-                _annotations(
-                    slo,
-                    Severity.P3,
-                    f"p95 latency above {promql.decimal_text(threshold)}s "
-                    "(performance degradation)",
-                    "2.2 (P3 indicators), 2.4",
-                ),
-            )
-        )
-    return alerts_found
+def condition_alert(bound: Bound) -> Alert:
+    spec, slo = bound.spec, bound.slo
+    urgency = burn.Urgency.PAGE if spec.severity is not None else burn.Urgency.TICKET
+    labels = {
+        **slo_labels(slo),
+        "severity": spec.severity.value if spec.severity else "ticket",
+        "urgency": urgency.value,
+    }
+    summary = f"{bound.summary()} ({spec.meaning})"
+    return Alert(
+        spec.alert,
+        condition_expr(bound),
+        for_text(spec.duration),
+        labels,
+        _annotations(slo, spec.severity, summary, spec.runbook),
+        bound,
+    )
 
 
 def no_data_alert(slo: Slo) -> Alert:
@@ -335,19 +266,33 @@ def no_data_alert(slo: Slo) -> Alert:
     )
 
 
-def alerts(slo: Slo) -> list[Alert]:
-    # A timeslice budget counts bad slices, which these event-ratio rules cannot; its burn
-    # alerts would disagree with `sloctl report`, so it gets the runbook's indicators only.
-    found = burn_alerts(slo) if slo.timeslices is None else []
-    if isinstance(slo.indicator, RatioIndicator):
-        found += error_alerts(slo)
-    else:
-        found += latency_alerts(slo, slo.indicator)
+def alerts(slo: Slo, specs: Sequence[ConditionSpec]) -> list[Alert]:
+    """One alert per condition of the service that can hold for ``slo``, and a no-data alert."""
+    found = [
+        condition_alert(bound)
+        for bound in bounds(slo, specs)
+        # A timeslice budget counts bad slices, which these event-ratio rules cannot; its burn
+        # alerts would disagree with `sloctl report`, so it gets the other indicators only.
+        if slo.timeslices is None or bound.spec.measure is not Measure.BURN_PAIRS
+    ]
+    found.sort(key=lambda alert: ALERT_ORDER.get(alert.alert, len(ALERT_ORDER)))
     found.append(no_data_alert(slo))
     return found
 
 
-def service_groups(service: str, slos: Sequence[Slo]) -> list[Group]:
+ALERT_ORDER = {
+    name: index
+    for index, name in enumerate(
+        ("SloctlBudgetBurnFast", "SloctlBudgetBurnSlow", "SloctlErrorRatioOutage",
+         "SloctlErrorRatioMajor", "SloctlErrorRatioSustained", "SloctlLatencySevere",
+         "SloctlLatencyDegradedLong", "SloctlLatencyDegraded")
+    )
+}  # fmt: skip
+"""The order alerts are written in: burn rates first, then the runbook's indicators."""
+
+
+def service_groups(service: str, slos: Sequence[Slo], policy: Policy) -> list[Group]:
+    specs = service_conditions(policy.for_service(service))
     return [
         Group(f"sloctl-{service}-slis", "1m", [r for s in slos for r in sli_records(s)]),
         Group(
@@ -355,7 +300,7 @@ def service_groups(service: str, slos: Sequence[Slo]) -> list[Group]:
             BUDGET_INTERVAL,
             [r for s in slos for r in budget_records(s)],
         ),
-        Group(f"sloctl-{service}-alerts", "1m", [a for s in slos for a in alerts(s)]),
+        Group(f"sloctl-{service}-alerts", "1m", [a for s in slos for a in alerts(s, specs)]),
     ]
 
 
@@ -415,11 +360,11 @@ def dump(document: dict[str, Any]) -> str:
     )
 
 
-def render_rules(slos: Iterable[Slo]) -> dict[str, str]:
-    """File name to content, one rule file per service."""
+def render_rules(slos: Iterable[Slo], policy: Policy) -> dict[str, str]:
+    """File name to content, one rule file per service, its alerts from ``policy``."""
     files: dict[str, str] = {}
     for service, service_slos in by_service(slos).items():
         name = unique_name(service, f"{file_stem(service)}.yaml", files)
-        groups = service_groups(service, service_slos)
+        groups = service_groups(service, service_slos, policy)
         files[name] = dump({"groups": [g.as_dict() for g in groups]})
     return files

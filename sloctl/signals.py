@@ -1,8 +1,8 @@
 """The severity signals of every service, read in a few batched queries.
 
-What the policy judges, per service: the error ratio and the p95 over the policy's signal
-window, and whether an SLO burns its budget at a paging rate (the SRE Workbook's 1h/5m and
-6h/30m pairs). Event counts go through the planner that ``sloctl report`` uses, so SLOs that
+What the policy judges, per service: the error ratio, the burn rate and the p95 over the
+policy's signal window, and whether an SLO burns its budget at a paging rate (the paging
+burn-rate pairs of :mod:`sloctl.conditions`: the SRE Workbook's 1h/5m and 6h/30m). Event counts go through the planner that ``sloctl report`` uses, so SLOs that
 share a metric family share one query whatever their number; p95s are batched the same way.
 
 The daemon reads these queries at one instant; ``sloctl backtest`` reads the very same
@@ -33,7 +33,8 @@ from sloctl.plan import (
     split_answer,
     targets,
 )
-from sloctl.policy import Policy, Signals
+from sloctl.conditions import Measure, paging
+from sloctl.policy import Cause, Policy, Signals, Thresholds
 from sloctl.prometheus import Series
 from sloctl.promql import Shape
 from sloctl.rules import P95, by_service
@@ -82,8 +83,8 @@ class Judged:
     """(long window, short window, error ratio limit) of every pair that can fire."""
 
     @classmethod
-    def of(cls, slo: Slo) -> Judged:
-        return _judged(slo)
+    def of(cls, slo: Slo, pairs: tuple[burn.BurnWindow, ...] = burn.PAGE_PAIRS) -> Judged:
+        return _judged(slo, pairs)
 
     def ratio(self, readings: Readings, seconds: int) -> float | None:
         counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
@@ -104,13 +105,19 @@ class Judged:
 
 
 @functools.lru_cache(maxsize=65536)
-def _judged(slo: Slo) -> Judged:
+def _judged(slo: Slo, pairs: tuple[burn.BurnWindow, ...]) -> Judged:
     """Pure and asked for every SLO on every daemon cycle, so remembered per SLO value."""
-    pairs = [p for p in burn.PAGE_PAIRS if burn.can_fire(slo, p)]
+    firing = [p for p in pairs if burn.can_fire(slo, p)]
     return Judged(
         slo if slo.timeslices is None else replace(slo, timeslices=None),
-        tuple((p.long_seconds, p.short_seconds, float(burn.threshold(slo, p))) for p in pairs),
+        tuple((p.long_seconds, p.short_seconds, float(burn.threshold(slo, p))) for p in firing),
     )
+
+
+def _page_pairs(limits: Thresholds, cause: Cause) -> tuple[burn.BurnWindow, ...]:
+    """The burn-rate pairs of the paging condition of ``cause``."""
+    specs = paging(limits)
+    return next(s.pairs for s in specs if s.measure is Measure.BURN_PAIRS and s.cause is cause)
 
 
 @dataclass(frozen=True)
@@ -124,17 +131,25 @@ class ServiceLayout:
 
     @classmethod
     def of(cls, service: str, slos: Sequence[Slo], policy: Policy) -> ServiceLayout:
-        judged = [Judged.of(slo) for slo in slos]
+        limits = policy.for_service(service)
+        errors, latency = _page_pairs(limits, Cause.ERRORS), _page_pairs(limits, Cause.LATENCY)
         return cls(
             service,
-            int(policy.for_service(service).signal_window.total_seconds()),
-            tuple(j for j in judged if not isinstance(j.slo.indicator, LatencyIndicator)),
-            tuple(j for j in judged if isinstance(j.slo.indicator, LatencyIndicator)),
+            int(limits.signal_window.total_seconds()),
+            tuple(
+                Judged.of(s, errors) for s in slos if not isinstance(s.indicator, LatencyIndicator)
+            ),
+            tuple(Judged.of(s, latency) for s in slos if isinstance(s.indicator, LatencyIndicator)),
         )
 
     def signals(self, measured: Measured, at: datetime) -> Signals:
         ratios = [j.ratio(measured.readings, self.window) for j in self.availability]
         known = [r for r in ratios if r is not None]
+        rates = [
+            r / float(j.slo.error_budget)
+            for j, r in zip(self.availability, ratios, strict=True)
+            if r is not None
+        ]
         first = self.latency[0].slo if self.latency else None
         threshold = (
             first.indicator.threshold_seconds
@@ -144,6 +159,7 @@ class ServiceLayout:
         return Signals(
             at=at,
             error_ratio=max(known) if known else None,
+            burn_rate=max(rates) if rates else None,
             p95_seconds=None if first is None else measured.p95.get(first.key),
             latency_threshold=threshold,
             burning=any(j.burning(measured.readings) for j in self.availability),
