@@ -35,6 +35,7 @@ from sloctl import promql
 from sloctl.definitions import load_definitions
 from sloctl.history import History, Scenario, runbook_profiles
 from sloctl.local_prometheus import CONFIG, LocalPrometheus, backfill
+from sloctl.policy import shipped_policy
 from sloctl.rules import SLI_WINDOWS, by_service, ratio_windows, render_rules
 from sloctl.slo import Slo
 
@@ -134,7 +135,7 @@ def run(count: int, days: int, work: Path) -> dict[str, dict[str, float]]:
     definitions = work / "defs"
     write_definitions(definitions, count, days)
     slos = load_definitions(definitions)
-    generated = render_rules(slos)
+    generated = render_rules(slos, shipped_policy())
     rates = work / "rates.yaml"
     rates.write_text(
         yaml.safe_dump(

@@ -158,7 +158,10 @@ def generate(
         slos = load_definitions(definitions)
         policy = policy_in_force(policy_path)
         _apply(
-            [rules_output(slos, rules_dir, policy), dashboards_output(slos, dashboards_dir, policy)],
+            [
+                rules_output(slos, rules_dir, policy),
+                dashboards_output(slos, dashboards_dir, policy),
+            ],
             check,
         )
 

@@ -24,8 +24,8 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
 from sloctl import burn, promql
-from sloctl.durations import format_duration
 from sloctl.conditions import Bound, ConditionSpec, Measure, bounds, service_conditions
+from sloctl.durations import format_duration
 from sloctl.policy import Policy
 from sloctl.rules import by_service, file_stem, unique_name, window_seconds
 from sloctl.selector import quote
@@ -277,7 +277,9 @@ BURN_COLOURS = ("red", "orange", "yellow", "blue")
 """From the fastest pair to the slowest."""
 
 
-def burn_rates(slo: Slo, specs: Sequence[ConditionSpec], found: Sequence[Bound]) -> timeseries.Panel:
+def burn_rates(
+    slo: Slo, specs: Sequence[ConditionSpec], found: Sequence[Bound]
+) -> timeseries.Panel:
     """Burn rates over the alerting windows, with the alert factors drawn as thresholds."""
     budget = promql.decimal_text(slo.error_budget)
     panel = (

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sloctl.conditions import assess, track
 from sloctl.incidents import (
     Breach,
     Incident,
@@ -23,7 +24,6 @@ from sloctl.incidents import (
     observe,
 )
 from sloctl.notifications import EventKind
-from sloctl.conditions import assess, track
 from sloctl.policy import METRIC_CAUSES, Cause, Held, Policy, Signals, healthy
 
 

@@ -2,8 +2,9 @@
 
 What the policy judges, per service: the error ratio, the burn rate and the p95 over the
 policy's signal window, and whether an SLO burns its budget at a paging rate (the paging
-burn-rate pairs of :mod:`sloctl.conditions`: the SRE Workbook's 1h/5m and 6h/30m). Event counts go through the planner that ``sloctl report`` uses, so SLOs that
-share a metric family share one query whatever their number; p95s are batched the same way.
+burn-rate pairs of :mod:`sloctl.conditions`: the SRE Workbook's 1h/5m and 6h/30m). Event
+counts go through the planner that ``sloctl report`` uses, so SLOs that share a metric family
+share one query whatever their number; p95s are batched the same way.
 
 The daemon reads these queries at one instant; ``sloctl backtest`` reads the very same
 queries as range queries, so a rehearsal sees at each step exactly what the daemon would
@@ -22,6 +23,7 @@ from typing import Protocol
 
 from sloctl import burn, promql
 from sloctl.budget import error_ratio
+from sloctl.conditions import Measure, paging
 from sloctl.errors import PrometheusError
 from sloctl.plan import (
     Batch,
@@ -33,7 +35,6 @@ from sloctl.plan import (
     split_answer,
     targets,
 )
-from sloctl.conditions import Measure, paging
 from sloctl.policy import Cause, Policy, Signals, Thresholds
 from sloctl.prometheus import Series
 from sloctl.promql import Shape

@@ -22,7 +22,7 @@ import requests
 from sloctl.dashboards import DAEMON_FILE, queries, render_dashboards
 from sloctl.incidents import Incident, State
 from sloctl.live_demo import LiveStack, live_stack, wait_until
-from sloctl.policy import Cause
+from sloctl.policy import Cause, shipped_policy
 from sloctl.prometheus import PrometheusReader
 from sloctl.severity import Severity
 from sloctl.store import open_store
@@ -199,7 +199,7 @@ def test_the_daemon_dashboard_has_data(stack: LiveStack) -> None:
     # dashboard has data (the incident annotation only while an incident was open).
     assert stack.prometheus is not None
     reader = PrometheusReader(stack.prometheus.url)
-    document = json.loads(render_dashboards([])[DAEMON_FILE])
+    document = json.loads(render_dashboards([], shipped_policy())[DAEMON_FILE])
     now = datetime.now(UTC)
     empty = [
         expr

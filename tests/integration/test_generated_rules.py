@@ -26,6 +26,7 @@ from sloctl.budget import Counts
 from sloctl.dashboards import DAEMON_FILE, queries, render_dashboards
 from sloctl.definitions import load_definitions
 from sloctl.local_prometheus import LocalPrometheus
+from sloctl.policy import shipped_policy
 from sloctl.prometheus import PrometheusReader
 from sloctl.rules import render_rules
 from sloctl.slo import Slo
@@ -33,6 +34,7 @@ from tests.integration.conftest import Served, build_data
 from tests.integration.definitions import THRESHOLDS, write_definitions
 from tests.integration.fixture import AI_WORKER_GAP, END, START
 
+POLICY = shipped_policy()
 pytestmark = pytest.mark.integration
 TOLERANCE = 1e-3
 BEFORE_QUIET = END - timedelta(hours=3)
@@ -86,7 +88,7 @@ def recorded(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     work = tmp_path_factory.mktemp("recorded")
     data = build_data(served.history, work)
     slos = load_definitions(write_definitions(work / "defs", "rolling: 30d"))
-    rules = render_rules(slos)
+    rules = render_rules(slos, POLICY)
     for stage_files in staged_rule_files(rules, work):
         blocks = work / f"blocks-{stage_files[0].stem}"
         with LocalPrometheus(data) as server:
@@ -176,7 +178,7 @@ ALERTS_QUIET_AT_THE_END = {
 def test_every_dashboard_query_runs_and_panels_have_data(recorded: Recorded) -> None:
     reader = PrometheusReader(recorded.url)
     without_data = []
-    for name, text in render_dashboards(recorded.slos).items():
+    for name, text in render_dashboards(recorded.slos, POLICY).items():
         if name == DAEMON_FILE:
             continue  # sloctl's own metrics: the end-to-end test runs those queries
         for expr in queries(json.loads(text)):

@@ -11,9 +11,11 @@ import yaml
 
 from sloctl.definitions import load_definitions
 from sloctl.generate import dashboards_output, rules_output
+from sloctl.policy import shipped_policy
 from sloctl.rules import render_rules
 from sloctl.selector import Selector, parse_selector
 
+POLICY = shipped_policy()
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "alert-rules"
@@ -28,7 +30,10 @@ def promtool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 def test_committed_files_equal_a_fresh_generation() -> None:
     slos = load_definitions(ROOT / "slo-definitions")
-    drift = rules_output(slos, RULES).drift() + dashboards_output(slos, ROOT / "grafana").drift()
+    drift = (
+        rules_output(slos, RULES, POLICY).drift()
+        + dashboards_output(slos, ROOT / "grafana", POLICY).drift()
+    )
     assert drift == [], "run `sloctl generate` and commit the result"
 
 
@@ -65,7 +70,7 @@ def test_hostile_service_name_cannot_change_a_rule(tmp_path: Path) -> None:
     )
     slos = load_definitions(definitions)
     assert slos[0].service == HOSTILE
-    output = rules_output(slos, tmp_path / "rules")
+    output = rules_output(slos, tmp_path / "rules", POLICY)
     output.write()
     files = sorted(str(p) for p in (tmp_path / "rules").glob("*.yaml"))
     assert promtool("check", "rules", *files).returncode == 0
@@ -74,7 +79,7 @@ def test_hostile_service_name_cannot_change_a_rule(tmp_path: Path) -> None:
     )
     done = promtool("test", "rules", *tests, cwd=tmp_path / "rules")
     assert done.returncode == 0, done.stdout[-3000:]
-    for text in render_rules(slos).values():
+    for text in render_rules(slos, POLICY).values():
         for group in yaml.safe_load(text)["groups"]:
             for rule in group["rules"]:
                 assert rule["labels"]["service"] == HOSTILE
@@ -140,7 +145,7 @@ def test_other_metric_layouts_pass_promtool(tmp_path: Path) -> None:
     definitions = tmp_path / "defs"
     definitions.mkdir()
     (definitions / "shop.yaml").write_text(OTHER_LAYOUTS)
-    output = rules_output(load_definitions(definitions), tmp_path / "rules")
+    output = rules_output(load_definitions(definitions), tmp_path / "rules", POLICY)
     output.write()
     files = sorted(str(p) for p in (tmp_path / "rules").glob("*.yaml"))
     checked = promtool("check", "rules", *files)

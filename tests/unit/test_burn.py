@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from sloctl import burn, rules
+from sloctl.conditions import Measure, service_conditions
 from sloctl.definitions import load_definitions
 from sloctl.selector import parse_selector
+from sloctl.policy import Thresholds
 from sloctl.slo import CalendarWindow, LatencyIndicator, RatioIndicator, RollingWindow, Slo, Window
 
 DAY = 86400
@@ -202,6 +204,12 @@ def _clauses(alert: rules.Alert) -> list[tuple[str, str]]:
     return [(m[1], m[2]) for m in CLAUSE.finditer(alert.expr)]
 
 
+def burn_alerts(slo: Slo) -> list[rules.Alert]:
+    """The burn-rate alerts generated for ``slo`` with the runbook's thresholds."""
+    found = rules.alerts(slo, service_conditions(Thresholds()))
+    return [a for a in found if a.bound is not None and a.bound.spec.measure is Measure.BURN_PAIRS]
+
+
 @pytest.mark.parametrize(
     ("target", "window", "expected"),
     [
@@ -263,7 +271,7 @@ def _clauses(alert: rules.Alert) -> list[tuple[str, str]]:
 def test_burn_alerts_leave_out_pairs_that_cannot_fire(
     target: str, window: Window, expected: dict[str, list[tuple[str, str]]]
 ) -> None:
-    alerts = rules.burn_alerts(ratio_slo(target, window))
+    alerts = burn_alerts(ratio_slo(target, window))
     assert {a.alert: _clauses(a) for a in alerts} == expected
     for alert in alerts:
         for _, limit in _clauses(alert):
@@ -271,11 +279,14 @@ def test_burn_alerts_leave_out_pairs_that_cannot_fire(
 
 
 def test_burn_alert_summary_names_only_the_pairs_that_can_fire() -> None:
-    [fast, slow] = rules.burn_alerts(ratio_slo("0.9"))
-    assert fast.annotations["summary"] == "api availability: error budget burning at 6x over 6h"
+    [fast, slow] = burn_alerts(ratio_slo("0.9"))
+    assert fast.annotations["summary"] == (
+        "api availability: error budget burning at 6x over 6h/30m (minor issue)"
+    )
     assert "14.4x" not in fast.expr + fast.annotations["summary"]
     assert slow.annotations["summary"] == (
-        "api availability: error budget burning at 3x over 1d or 1x over 3d"
+        "api availability: error budget burning at 3x over 1d/2h or 1x over 3d/6h"
+        " for more than 15 min (error budget at risk)"
     )
 
 

@@ -18,11 +18,13 @@ import yaml
 from sloctl import burn, dashboards, promql, rules
 from sloctl.definitions import load_definitions
 from sloctl.exporter import CycleDurations, exposition
+from sloctl.policy import shipped_policy
 from sloctl.rules import GenerationError
 from sloctl.selector import parse_selector, quote
 from sloctl.slo import CalendarWindow, RatioIndicator, RollingWindow, Slo, Window
 from tests.unit.test_exporter import snapshot as full_snapshot
 
+POLICY = shipped_policy()
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 FILES = ("overview.json", *(f"{service}.json" for service in SERVICES))
@@ -45,7 +47,7 @@ def shipped() -> tuple[Slo, ...]:
 
 @cache
 def shipped_files() -> dict[str, str]:
-    return dashboards.render_dashboards(shipped())
+    return dashboards.render_dashboards(shipped(), POLICY)
 
 
 def board(name: str) -> Json:
@@ -89,7 +91,7 @@ def ratio_slo(service: str, target: str = "0.999", window: Window | None = None)
 
 
 def render_one(slo: Slo) -> Json:
-    files = dashboards.render_dashboards([slo])
+    files = dashboards.render_dashboards([slo], POLICY)
     loaded = json.loads(files[f"{rules.file_stem(slo.service)}.json"])
     assert isinstance(loaded, dict)
     return loaded
@@ -296,14 +298,15 @@ def test_latency_panel_draws_the_threshold_and_the_severe_line(
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_error_ratio_panel_draws_budget_p2_and_p1_lines(service: str) -> None:
+def test_error_ratio_panel_draws_budget_p3_p2_and_p1_lines(service: str) -> None:
     budget = {s.service: s.error_budget for s in shipped() if s.name == "availability"}[service]
     ratio = panel(board(f"{service}.json"), "availability: error ratio")
     assert steps(ratio) == [
         (None, "green"),
         (float(budget), "yellow"),
-        (0.1, "orange"),
-        (0.5, "red"),
+        (float(10 * budget), "orange"),  # P3: the shipped policy's 10x the error budget
+        (0.1, "red"),  # P2
+        (0.5, "dark-red"),  # P1
     ]
 
 
@@ -362,7 +365,7 @@ def test_queries_walks_nested_documents() -> None:
 
 def test_every_recorded_series_a_query_reads_is_recorded_by_the_rules() -> None:
     recorded = set()
-    for text in rules.render_rules(shipped()).values():
+    for text in rules.render_rules(shipped(), POLICY).values():
         for group in yaml.safe_load(text)["groups"]:
             recorded |= {r["record"] for r in group["rules"] if "record" in r}
     read = {
@@ -376,8 +379,8 @@ def test_every_recorded_series_a_query_reads_is_recorded_by_the_rules() -> None:
 
 
 def test_rendering_twice_is_byte_identical() -> None:
-    first = dashboards.render_dashboards(shipped())
-    second = dashboards.render_dashboards(load_definitions(SHIPPED))
+    first = dashboards.render_dashboards(shipped(), POLICY)
+    second = dashboards.render_dashboards(load_definitions(SHIPPED), POLICY)
     assert first == second
     assert all(text.endswith("}\n") for text in first.values())
 
@@ -401,7 +404,7 @@ def test_encode_is_sorted_and_indented() -> None:
 )
 def test_no_dashboard_is_silently_dropped(services: tuple[str, str]) -> None:
     try:
-        files = dashboards.render_dashboards([ratio_slo(s) for s in services])
+        files = dashboards.render_dashboards([ratio_slo(s) for s in services], POLICY)
     except GenerationError:
         return  # refusing, as render_rules does, is fine too
     docs = [json.loads(text) for text in files.values()]
@@ -411,7 +414,7 @@ def test_no_dashboard_is_silently_dropped(services: tuple[str, str]) -> None:
 
 def test_long_service_names_get_distinct_uids() -> None:
     services = ("payments-" + "x" * 40 + "-eu", "payments-" + "x" * 40 + "-us")
-    files = dashboards.render_dashboards([ratio_slo(s) for s in services])
+    files = dashboards.render_dashboards([ratio_slo(s) for s in services], POLICY)
     uids = [json.loads(text)["uid"] for text in files.values()]
     assert len(uids) == 4
     assert all(len(uid) <= 40 for uid in uids)

@@ -18,10 +18,12 @@ from sloctl.cli import main
 from sloctl.dashboards import render_dashboards
 from sloctl.definitions import load_definitions
 from sloctl.generate import TESTS_DIR, Output, dashboards_output, rules_output
+from sloctl.policy import shipped_policy
 from sloctl.rule_tests import render_tests
 from sloctl.rules import HEADER, GenerationError, render_rules
 from sloctl.slo import Slo
 
+POLICY = shipped_policy()
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 RULE_FILES = sorted(
@@ -154,13 +156,13 @@ def test_write_leaves_current_files_untouched(tmp_path: Path) -> None:
 
 
 def test_rules_output_holds_rules_and_their_tests(tmp_path: Path) -> None:
-    output = rules_output(shipped(), tmp_path)
+    output = rules_output(shipped(), tmp_path, POLICY)
     assert sorted(output.files) == RULE_FILES
     assert output.patterns == ("*.yaml", "tests/*.yaml")
     assert output.warnings == ()
     assert output.directory == tmp_path
-    rules = render_rules(shipped())
-    tests, _ = render_tests(shipped())
+    rules = render_rules(shipped(), POLICY)
+    tests, _ = render_tests(shipped(), POLICY)
     for name, content in rules.items():
         assert output.files[name] == content
     for name, content in tests.items():
@@ -168,8 +170,8 @@ def test_rules_output_holds_rules_and_their_tests(tmp_path: Path) -> None:
 
 
 def test_dashboards_output_holds_the_dashboards(tmp_path: Path) -> None:
-    output = dashboards_output(shipped(), tmp_path)
-    assert dict(output.files) == render_dashboards(shipped())
+    output = dashboards_output(shipped(), tmp_path, POLICY)
+    assert dict(output.files) == render_dashboards(shipped(), POLICY)
     assert sorted(output.files) == DASHBOARD_FILES
     assert output.patterns == ("*.json",)
 
@@ -200,7 +202,7 @@ UNSUPPORTED: dict[str, Any] = {
 
 def test_rules_output_warns_about_slos_without_generated_tests(tmp_path: Path) -> None:
     definitions = write_definitions(tmp_path / "defs", UNSUPPORTED)
-    output = rules_output(load_definitions(definitions), tmp_path / "out")
+    output = rules_output(load_definitions(definitions), tmp_path / "out", POLICY)
     [warning] = output.warnings
     assert warning.startswith("no generated rule tests for odd/availability: ")
     assert "odd.yaml" in output.files
@@ -242,8 +244,8 @@ def test_generate_writes_rules_and_dashboards(workdir: Path) -> None:
         f"{workdir / 'grafana'}: 6 files, 6 changed",
     ]
     assert result.stderr == ""
-    assert tree(workdir / "rules") == dict(rules_output(shipped(), workdir).files)
-    assert tree(workdir / "grafana") == render_dashboards(shipped())
+    assert tree(workdir / "rules") == dict(rules_output(shipped(), workdir, POLICY).files)
+    assert tree(workdir / "grafana") == render_dashboards(shipped(), POLICY)
     assert sorted(p.name for p in workdir.iterdir()) == ["grafana", "rules"]
 
 
@@ -411,4 +413,4 @@ def test_generate_reports_services_sharing_a_file_name_clearly(workdir: Path) ->
 def test_a_service_cannot_take_the_watchdogs_file(tmp_path: Path) -> None:
     slo = replace(shipped()[0], service="sloctl-watchdog")
     with pytest.raises(GenerationError, match=r"sloctl-watchdog\.yaml"):
-        rules_output([slo], tmp_path)
+        rules_output([slo], tmp_path, POLICY)

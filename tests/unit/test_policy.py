@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sloctl.conditions import assess, track
+from sloctl.conditions import holding as conditions
 from sloctl.errors import DefinitionError
 from sloctl.policy import (
     Cause,
@@ -17,11 +19,8 @@ from sloctl.policy import (
     Policy,
     Signals,
     Thresholds,
-    assess,
-    conditions,
     healthy,
     load_policy,
-    track,
 )
 from sloctl.severity import Severity
 

@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from sloctl import burn, rule_tests, rules
+from sloctl.conditions import ConditionSpec, service_conditions
 from sloctl.definitions import load_definitions
+from sloctl.policy import shipped_policy
 from sloctl.rule_tests import (
     GAP,
     RESET_AT,
@@ -28,6 +30,7 @@ from sloctl.rule_tests import (
 from sloctl.selector import parse_selector, quote
 from sloctl.slo import LatencyIndicator, RatioIndicator, Slo
 
+POLICY = shipped_policy()
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 TOTAL = 'http_requests_total{service="api"}'
@@ -43,7 +46,7 @@ def shipped() -> tuple[Slo, ...]:
 
 @cache
 def shipped_tests() -> tuple[dict[str, str], list[str]]:
-    return rule_tests.render_tests(shipped())
+    return rule_tests.render_tests(shipped(), POLICY)
 
 
 def document(text: str) -> dict[str, Any]:
@@ -231,7 +234,7 @@ def test_an_unsupported_slo_is_skipped_and_reported(tmp_path: Path) -> None:
             bad='odd_total{service="api",code=~"q[0-9]{12}"}',
         ),
     )
-    files, skipped = rule_tests.render_tests(load_definitions(tmp_path))
+    files, skipped = rule_tests.render_tests(load_definitions(tmp_path), POLICY)
     assert len(skipped) == 1
     assert skipped[0].startswith("api/odd: ")
     text = files["api.test.yaml"]
@@ -396,7 +399,9 @@ def test_p95_interpolates_like_histogram_quantile(
 )
 def test_latency_bounds(threshold: str, bounds: tuple[str, ...]) -> None:
     indicator = LatencyIndicator(parse_selector("h"), Decimal(threshold))
-    assert rule_tests.latency_bounds(indicator) == tuple(Decimal(b) for b in bounds)
+    severe = max(Decimal("0.5"), indicator.threshold_seconds)
+    found = rule_tests.latency_bounds(indicator, (indicator.threshold_seconds, severe))
+    assert found == tuple(Decimal(b) for b in bounds)
 
 
 # The rendered test files for the shipped definitions
@@ -418,22 +423,37 @@ def test_rule_files_point_at_the_generated_rules(service: str) -> None:
     doc = shipped_document(service)
     assert doc["rule_files"] == [f"../{service}.yaml"]
     assert doc["evaluation_interval"] == "1m"
-    assert Path(doc["rule_files"][0]).name in rules.render_rules(shipped())
+    assert Path(doc["rule_files"][0]).name in rules.render_rules(shipped(), POLICY)
 
 
-SLO_SCENARIOS = {
-    "availability": [
-        "total outage",
-        "60% errors",
-        "40% errors",
-        "15% errors",
-        "10x burn",
-        "4x burn",
-        "2x burn",
-        "fast burn after six quiet hours",
-    ],
-    "latency": ["slow requests, 4x burn", "latency degraded", "fast burn after six quiet hours"],
-}
+SUSTAINED = {"ai-worker": ("6", "4"), "api": ("1.2", "0.8"), "auth": ("0.6", "0.4"),
+             "database": ("0.12", "0.08")}  # fmt: skip
+"""A fifth above and below each service's sustained-errors limit: 10x its error budget."""
+
+
+def slo_scenarios(service: str) -> dict[str, list[str]]:
+    above, below = SUSTAINED[service]
+    return {
+        "availability": [
+            "total outage",
+            # a fifth above and below the P1 limit (50 %), the P2 one (10 %), the P3 one
+            "60% errors",
+            "40% errors",
+            "12% errors",
+            "8% errors",
+            f"{above}% errors",
+            f"{below}% errors",
+            "10x burn",
+            "4x burn",
+            "2x burn",
+            "fast burn after six quiet hours",
+        ],
+        "latency": [
+            "slow requests, 4x burn",
+            "latency degraded",
+            "fast burn after six quiet hours",
+        ],
+    }
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -444,8 +464,8 @@ def test_test_groups(service: str) -> None:
         f"{service}: counter reset",
         f"{service}: missed scrapes",
         f"{service}: series gone stale",
-        *(f"{service}/availability: {title}" for title in SLO_SCENARIOS["availability"]),
-        *(f"{service}/latency: {title}" for title in SLO_SCENARIOS["latency"]),
+        *(f"{service}/availability: {title}" for title in slo_scenarios(service)["availability"]),
+        *(f"{service}/latency: {title}" for title in slo_scenarios(service)["latency"]),
     ]
     for test in shipped_document(service)["tests"]:
         assert test["interval"] == "1m"
@@ -454,7 +474,16 @@ def test_test_groups(service: str) -> None:
 
 
 def service_alerts(service: str) -> list[rules.Alert]:
-    return [alert for slo in shipped() if slo.service == service for alert in rules.alerts(slo)]
+    return [
+        alert
+        for slo in shipped()
+        if slo.service == service
+        for alert in rules.alerts(slo, specs(slo))
+    ]
+
+
+def specs(slo: Slo) -> tuple[ConditionSpec, ...]:
+    return service_conditions(POLICY.for_service(slo.service))
 
 
 def expected_forms(service: str) -> dict[str, list[dict[str, Any]]]:
@@ -463,7 +492,7 @@ def expected_forms(service: str) -> dict[str, list[dict[str, Any]]]:
     for slo in shipped():
         if slo.service != service:
             continue
-        for alert in rules.alerts(slo):
+        for alert in rules.alerts(slo, specs(slo)):
             labels = dict(alert.labels)
             if alert.alert == "SloctlNoData":
                 labels = {**slo.indicator.total.equal_values(), **labels}
@@ -475,7 +504,7 @@ def expected_forms(service: str) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_checked_alert_exists_in_the_rules(service: str) -> None:
-    rule_doc = yaml.safe_load(rules.render_rules(shipped())[f"{service}.yaml"])
+    rule_doc = yaml.safe_load(rules.render_rules(shipped(), POLICY)[f"{service}.yaml"])
     in_rules = {r["alert"] for g in rule_doc["groups"] for r in g["rules"] if "alert" in r}
     assert in_rules == {a.alert for a in service_alerts(service)}
     checked = {
@@ -537,7 +566,10 @@ def test_stale_series_fire_only_no_data_once_it_has_held(service: str) -> None:
     [
         pytest.param("availability: total outage", "5m", "SloctlErrorRatioOutage", id="outage"),
         pytest.param("availability: total outage", "15m", "SloctlBudgetBurnFast", id="fast"),
-        pytest.param("availability: 15% errors", "45m", "SloctlErrorRatioMajor", id="major"),
+        pytest.param("availability: 12% errors", "45m", "SloctlErrorRatioMajor", id="major"),
+        pytest.param(
+            "availability: 1.2% errors", "15m", "SloctlErrorRatioSustained", id="sustained"
+        ),
         pytest.param("latency: latency degraded", "15m", "SloctlLatencyDegraded", id="latency"),
     ],
 )
@@ -587,7 +619,7 @@ def test_no_data_expectation_carries_the_selectors_equality_labels(tmp_path: Pat
             bad='http_requests_total{job="gateway",service="api",code=~"5.."}',
         ),
     )
-    files, skipped = rule_tests.render_tests(load_definitions(tmp_path))
+    files, skipped = rule_tests.render_tests(load_definitions(tmp_path), POLICY)
     assert skipped == []
     stale = next(
         t for t in document(files["api.test.yaml"])["tests"] if t["name"].endswith("stale")
@@ -609,7 +641,9 @@ def test_no_data_expectation_carries_the_selectors_equality_labels(tmp_path: Pat
 
 
 def test_rendering_tests_is_deterministic() -> None:
-    assert rule_tests.render_tests(shipped()) == rule_tests.render_tests(load_definitions(SHIPPED))
+    assert rule_tests.render_tests(shipped(), POLICY) == rule_tests.render_tests(
+        load_definitions(SHIPPED), POLICY
+    )
 
 
 @pytest.mark.parametrize(
@@ -621,7 +655,7 @@ def test_rendering_tests_is_deterministic() -> None:
 )
 def test_hostile_service_names_in_tests(tmp_path: Path, service: str) -> None:
     write_service(tmp_path, service, ratio_spec(service))
-    files, skipped = rule_tests.render_tests(load_definitions(tmp_path))
+    files, skipped = rule_tests.render_tests(load_definitions(tmp_path), POLICY)
     assert skipped == []
     stem = rules.file_stem(service)
     doc = document(files[f"{stem}.test.yaml"])
@@ -679,7 +713,7 @@ def test_baseline_traffic_stays_below_every_burn_threshold(
 ) -> None:
     write_service(tmp_path, "api", ratio_spec("api", window=window))
     [slo] = load_definitions(tmp_path)
-    files, _ = rule_tests.render_tests([slo])
+    files, _ = rule_tests.render_tests([slo], POLICY)
     tests = {t["name"]: t for t in document(files["api.test.yaml"])["tests"]}
     ratio = baseline_ratio(tests["api: baseline traffic"], slo)
     assert 0 < ratio <= slo.error_budget / 10
@@ -695,7 +729,7 @@ def test_slos_sharing_counters_do_not_list_a_series_twice(tmp_path: Path) -> Non
         ratio_spec("api"),
         ratio_spec("api", name="availability-loose", target="99%"),
     )
-    files, skipped = rule_tests.render_tests(load_definitions(tmp_path))
+    files, skipped = rule_tests.render_tests(load_definitions(tmp_path), POLICY)
     assert len(skipped) == 2  # neither can be tested on series the other one drives
     assert all("reads series another SLO" in line for line in skipped)
     for test in document(files["api.test.yaml"])["tests"]:

@@ -13,12 +13,15 @@ import pytest
 import yaml
 
 from sloctl import promql, rules
+from sloctl.conditions import seconds_text, service_conditions
 from sloctl.definitions import load_definitions
 from sloctl.durations import parse_duration
+from sloctl.policy import shipped_policy
 from sloctl.selector import Selector, parse_selector, quote
 from sloctl.severity import LEVELS, Severity, spoken
 from sloctl.slo import LatencyIndicator, RatioIndicator, Slo
 
+POLICY = shipped_policy()
 SHIPPED = Path(__file__).resolve().parents[2] / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 DAY = 86400
@@ -42,7 +45,7 @@ def shipped() -> tuple[Slo, ...]:
 
 @cache
 def shipped_rules() -> dict[str, str]:
-    return rules.render_rules(shipped())
+    return rules.render_rules(shipped(), POLICY)
 
 
 def parsed(text: str) -> list[dict[str, Any]]:
@@ -266,10 +269,11 @@ def test_no_number_shows_binary_float_noise(service: str) -> None:
 
 
 SEVERITIES: dict[str, tuple[str, str, str]] = {
-    "SloctlBudgetBurnFast": ("P3", "page", "2m"),
+    "SloctlBudgetBurnFast": ("P3", "page", "0s"),
     "SloctlBudgetBurnSlow": ("ticket", "ticket", "15m"),
-    "SloctlErrorRatioOutage": ("P1", "page", "1m"),
+    "SloctlErrorRatioOutage": ("P1", "page", "0s"),
     "SloctlErrorRatioMajor": ("P2", "page", "30m"),
+    "SloctlErrorRatioSustained": ("P3", "page", "5m"),
     "SloctlLatencySevere": ("P2", "page", "5m"),
     "SloctlLatencyDegradedLong": ("P2", "page", "1h"),
     "SloctlLatencyDegraded": ("P3", "page", "5m"),
@@ -295,15 +299,21 @@ def test_alert_names_per_indicator_kind() -> None:
                 "SloctlBudgetBurnSlow",
                 "SloctlErrorRatioOutage",
                 "SloctlErrorRatioMajor",
+                "SloctlErrorRatioSustained",
                 "SloctlNoData",
             ]
         else:
-            degraded = [] if service == "ai-worker" else ["SloctlLatencyDegraded"]
+            # At a threshold of 500 ms or more, the severe P2 alert (5 minutes) covers both
+            # conditions on the SLO threshold: they would only ever fire beside it.
+            degraded = (
+                []
+                if service == "ai-worker"
+                else ["SloctlLatencyDegradedLong", "SloctlLatencyDegraded"]
+            )
             assert found == [
                 "SloctlBudgetBurnFast",
                 "SloctlBudgetBurnSlow",
                 "SloctlLatencySevere",
-                "SloctlLatencyDegradedLong",
                 *degraded,
                 "SloctlNoData",
             ]
@@ -371,20 +381,25 @@ def test_latency_alerts(service: str, severe: str, threshold: str) -> None:
         if s == service and rule["labels"]["slo"] == "latency"
     }
     assert exprs["SloctlLatencySevere"] == f"{p95} > {severe}"
-    assert exprs["SloctlLatencyDegradedLong"] == f"{p95} > {threshold}"
-    if severe == threshold:  # the P2 alert covers it: no P3 on the same condition
+    if severe == threshold:  # the P2 alert covers them: nothing else on the same condition
         assert "SloctlLatencyDegraded" not in exprs
+        assert "SloctlLatencyDegradedLong" not in exprs
     else:
+        assert exprs["SloctlLatencyDegradedLong"] == f"{p95} > {threshold}"
         assert exprs["SloctlLatencyDegraded"] == f"{p95} > {threshold}"
 
 
 def test_latency_severe_threshold_is_max_of_half_a_second_and_the_slo() -> None:
     for slo in shipped():
         if isinstance(slo.indicator, LatencyIndicator):
-            [severe] = [a for a in rules.alerts(slo) if a.alert == "SloctlLatencySevere"]
+            [severe] = [
+                a
+                for a in rules.alerts(slo, service_conditions(POLICY.for_service(slo.service)))
+                if a.alert == "SloctlLatencySevere"
+            ]
             expected = max(Decimal("0.5"), slo.indicator.threshold_seconds)
             assert severe.expr.endswith(f" > {promql.decimal_text(expected)}")
-            assert f"above {promql.decimal_text(expected)}s" in severe.annotations["summary"]
+            assert f"above {seconds_text(expected)} over" in severe.annotations["summary"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -395,9 +410,12 @@ def test_error_ratio_alerts(service: str) -> None:
         for s, rule in shipped_alerts()
         if s == service and rule["alert"].startswith("SloctlErrorRatio")
     }
+    [budget] = [s.error_budget for s in shipped() if s.key == f"{service}/availability"]
+    sustained = promql.decimal_text(10 * budget)  # the shipped policy's 10x the budget
     assert found == {
-        "SloctlErrorRatioOutage": (f"{ratio} > 0.5", "1m"),
+        "SloctlErrorRatioOutage": (f"{ratio} > 0.5", "0s"),
         "SloctlErrorRatioMajor": (f"{ratio} > 0.1", "30m"),
+        "SloctlErrorRatioSustained": (f"{ratio} > {sustained}", "5m"),
     }
 
 
@@ -418,10 +436,10 @@ def test_no_data_is_absent_of_the_total_selector(service: str) -> None:
 
 
 def test_rendering_is_deterministic() -> None:
-    first = rules.render_rules(shipped())
-    second = rules.render_rules(load_definitions(SHIPPED))
+    first = rules.render_rules(shipped(), POLICY)
+    second = rules.render_rules(load_definitions(SHIPPED), POLICY)
     assert first == second
-    assert rules.render_rules(list(shipped())) == first
+    assert rules.render_rules(list(shipped()), POLICY) == first
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -456,7 +474,7 @@ def test_records_per_window(
     write_service(
         tmp_path, "api", ratio_spec("api", window=window), latency_spec("api", window=window)
     )
-    [slis, budget, _] = parsed(rules.render_rules(load_definitions(tmp_path))["api.yaml"])
+    [slis, budget, _] = parsed(rules.render_rules(load_definitions(tmp_path), POLICY)["api.yaml"])
     short = ["5m", "30m", "1h", "2h", "6h"]
     assert [(r["record"], r["labels"]["slo"]) for r in slis["rules"]] == [
         *(
@@ -498,7 +516,7 @@ def test_every_series_an_expression_reads_is_recorded_in_the_file(
     write_service(
         tmp_path, "api", ratio_spec("api", window=window), latency_spec("api", window=window)
     )
-    text = rules.render_rules(load_definitions(tmp_path))["api.yaml"]
+    text = rules.render_rules(load_definitions(tmp_path), POLICY)["api.yaml"]
     recorded = {(r["record"], r["labels"]["slo"]) for r in all_rules(text) if "record" in r}
     for rule in all_rules(text):
         for name in RECORDED.findall(code_of(rule["expr"])):
@@ -519,7 +537,7 @@ def test_every_series_an_expression_reads_is_recorded_in_the_file(
 )
 def test_no_series_is_recorded_twice(tmp_path: Path, window: dict[str, str]) -> None:
     write_service(tmp_path, "api", ratio_spec("api", window=window), latency_spec("api"))
-    text = rules.render_rules(load_definitions(tmp_path))["api.yaml"]
+    text = rules.render_rules(load_definitions(tmp_path), POLICY)["api.yaml"]
     keys = [
         (r["record"], tuple(sorted(r["labels"].items()))) for r in all_rules(text) if "record" in r
     ]
@@ -542,7 +560,7 @@ def test_hostile_service_names_reach_promql_only_escaped(tmp_path: Path, service
     write_service(tmp_path, service, ratio_spec(service), latency_spec(service))
     slos = load_definitions(tmp_path)
     assert {slo.service for slo in slos} == {service}
-    files = rules.render_rules(slos)
+    files = rules.render_rules(slos, POLICY)
     assert list(files) == [f"{rules.file_stem(service)}.yaml"]
     text = files[f"{rules.file_stem(service)}.yaml"]
     recovered: list[str] = []
@@ -566,7 +584,7 @@ def test_hostile_service_names_survive_in_labels_and_annotations(
     tmp_path: Path, service: str
 ) -> None:
     write_service(tmp_path, service, ratio_spec(service))
-    text = next(iter(rules.render_rules(load_definitions(tmp_path)).values()))
+    text = next(iter(rules.render_rules(load_definitions(tmp_path), POLICY).values()))
     groups = parsed(text)
     assert [g["name"] for g in groups] == [
         f"sloctl-{service}-slis",
@@ -623,7 +641,7 @@ def test_services_sharing_a_file_name_are_refused(first: str, second: str) -> No
     ]
     assert rules.file_stem(first) == rules.file_stem(second)
     with pytest.raises(rules.GenerationError, match=re.escape(f"{rules.file_stem(first)}.yaml")):
-        rules.render_rules(slos)
+        rules.render_rules(slos, POLICY)
 
 
 def _sel(service: str, *, bad: bool = False) -> Selector:
@@ -638,7 +656,7 @@ def test_services_with_distinct_file_names_each_get_a_file() -> None:
         )
         for name in ("b", "a", "c")
     ]
-    assert list(rules.render_rules(slos)) == ["a.yaml", "b.yaml", "c.yaml"]
+    assert list(rules.render_rules(slos, POLICY)) == ["a.yaml", "b.yaml", "c.yaml"]
 
 
 def test_by_service_groups_and_sorts() -> None:
