@@ -11,7 +11,7 @@ import yaml
 
 from sloctl.definitions import load_definitions
 from sloctl.generate import dashboards_output, rules_output
-from sloctl.policy import shipped_policy
+from sloctl.policy import load_policy, shipped_policy
 from sloctl.rules import render_rules
 from sloctl.selector import Selector, parse_selector
 
@@ -153,3 +153,47 @@ def test_other_metric_layouts_pass_promtool(tmp_path: Path) -> None:
     done = promtool("test", "rules", "tests/shop.test.yaml", cwd=tmp_path / "rules")
     assert done.returncode == 0, done.stdout[-4000:]
     assert output.warnings == ()
+
+
+API_OVERRIDE = """\
+services:
+  api:
+    major_error_ratio: 0.2
+    major_for: 10m
+    sustained_burn_rate: 5
+    sustained_for: 8m
+    severe_p95_seconds: 0.3
+"""
+
+
+def test_a_service_override_is_generated_and_proven_by_promtool(tmp_path: Path) -> None:
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(API_OVERRIDE)
+    slos = load_definitions(ROOT / "slo-definitions")
+    output = rules_output(slos, tmp_path / "rules", load_policy(policy_file))
+    output.write()
+    api = yaml.safe_load((tmp_path / "rules" / "api.yaml").read_text())
+    found = {
+        (rule["labels"]["slo"], rule["alert"]): (rule["expr"], rule["for"])
+        for group in api["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    ratio = 'sloctl:error_ratio:rate5m{service="api",slo="availability"}'
+    p95 = 'sloctl:latency_p95:seconds5m{service="api",slo="latency"}'
+    assert found[("availability", "SloctlErrorRatioMajor")] == (f"{ratio} > 0.2", "10m")
+    assert found[("availability", "SloctlErrorRatioSustained")] == (f"{ratio} > 0.005", "8m")
+    assert found[("latency", "SloctlLatencySevere")] == (f"{p95} > 0.3", "5m")
+    shipped = rules_output(slos, RULES, POLICY).files
+    assert output.files["auth.yaml"] == shipped["auth.yaml"]
+    assert output.files["tests/api.test.yaml"] != shipped["tests/api.test.yaml"]
+    checked = promtool("check", "rules", str(tmp_path / "rules" / "api.yaml"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The generated tests expect the overridden alerts: silent at 16 % errors (a P2 under the
+    # runbook's 10 %), firing at 24 %; Prometheus evaluates the rules and must agree.
+    tests = yaml.safe_load(output.files["tests/api.test.yaml"])
+    names = {test["name"] for test in tests["tests"]}
+    assert {"api/availability: 16% errors", "api/availability: 24% errors"} <= names
+    done = promtool("test", "rules", "tests/api.test.yaml", cwd=tmp_path / "rules")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "SUCCESS" in done.stdout

@@ -18,7 +18,7 @@ import yaml
 from sloctl import burn, dashboards, promql, rules
 from sloctl.definitions import load_definitions
 from sloctl.exporter import CycleDurations, exposition
-from sloctl.policy import shipped_policy
+from sloctl.policy import Policy, Thresholds, shipped_policy
 from sloctl.rules import GenerationError
 from sloctl.selector import parse_selector, quote
 from sloctl.slo import CalendarWindow, RatioIndicator, RollingWindow, Slo, Window
@@ -457,3 +457,27 @@ def test_the_daemon_dashboard_reads_only_what_sloctl_exports() -> None:
     page = exposition(lambda: measured).decode()
     exported = {line.split("{")[0].split()[0] for line in page.splitlines() if line[:1] != "#"}
     assert read - exported == set()
+
+
+def test_the_dashboards_draw_the_thresholds_of_the_policy_in_force() -> None:
+    override = replace(
+        Thresholds(),
+        major_error_ratio=Decimal("0.2"),
+        sustained_burn_rate=Decimal("4"),
+        severe_p95_seconds=Decimal("0.35"),
+    )
+    files = dashboards.render_dashboards(shipped(), Policy(services={"api": override}))
+    api = json.loads(files["api.json"])
+    assert steps(panel(api, "availability: error ratio")) == [
+        (None, "green"),
+        (0.001, "yellow"),
+        (0.004, "orange"),  # 4x the budget
+        (0.2, "red"),
+        (0.5, "dark-red"),
+    ]
+    assert steps(panel(api, "latency: p95 latency")) == [
+        (None, "green"),
+        (0.2, "orange"),
+        (0.35, "red"),
+    ]
+    assert files["auth.json"] == shipped_files()["auth.json"]

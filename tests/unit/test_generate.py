@@ -414,3 +414,35 @@ def test_a_service_cannot_take_the_watchdogs_file(tmp_path: Path) -> None:
     slo = replace(shipped()[0], service="sloctl-watchdog")
     with pytest.raises(GenerationError, match=r"sloctl-watchdog\.yaml"):
         rules_output([slo], tmp_path, POLICY)
+
+
+API_OVERRIDE = "services:\n  api:\n    major_error_ratio: 0.2\n    major_for: 10m\n"
+
+
+def test_generate_uses_the_policy_it_is_given(workdir: Path) -> None:
+    (workdir / "policy.yaml").write_text(API_OVERRIDE)
+    result = invoke(generate_args(workdir, "--policy", str(workdir / "policy.yaml")))
+    assert result.exit_code == 0, result.output
+    written = (workdir / "rules" / "api.yaml").read_text(encoding="utf-8")
+    assert 'sloctl:error_ratio:rate5m{service="api",slo="availability"} > 0.2' in written
+    shipped_rules = rules_output(shipped(), workdir, POLICY).files
+    assert (workdir / "rules" / "auth.yaml").read_text(encoding="utf-8") == shipped_rules[
+        "auth.yaml"
+    ]
+    # Without --policy, the shipped policy is in force: the files above are out of date.
+    result = invoke(generate_args(workdir, "--check"))
+    assert result.exit_code == 1
+    assert f"{workdir / 'rules' / 'api.yaml'}: differs" in result.stderr
+    for sub in ("rules", "dashboards"):
+        args = ["generate", "--definitions", str(SHIPPED), "--policy", "policy.yaml"]
+        args += [sub, "--out", str(workdir / sub / "again")]
+        assert invoke(args).exit_code == 0
+
+
+def test_generate_names_a_policy_mistake(workdir: Path) -> None:
+    (workdir / "policy.yaml").write_text("services:\n  api:\n    major_for: soon\n")
+    result = invoke(generate_args(workdir, "--policy", "policy.yaml"))
+    assert result.exit_code == 2
+    assert "policy.yaml:3" in result.stderr
+    assert "services.api.major_for" in result.stderr
+    assert "Traceback" not in result.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +21,8 @@ from sloctl.policy import (
     Thresholds,
     healthy,
     load_policy,
+    policy_in_force,
+    shipped_policy,
 )
 from sloctl.severity import Severity
 
@@ -212,6 +214,39 @@ def test_the_shipped_policy_is_the_runbook_with_one_override() -> None:
     assert policy.for_service("api") == Thresholds()
 
 
+def test_deploy_policy_is_the_built_in_default() -> None:
+    deploy = Path(__file__).resolve().parents[2] / "deploy" / "policy.yaml"
+    packaged = Path(__file__).resolve().parents[2] / "sloctl" / "policy.yaml"
+    assert deploy.read_bytes() == packaged.read_bytes(), "copy sloctl/policy.yaml to deploy/"
+    assert shipped_policy() == load_policy(deploy)
+    assert policy_in_force(None) == shipped_policy()
+    assert policy_in_force(None).for_service("ai-worker").healthy_error_ratio == Decimal("0.005")
+
+
+def test_the_shipped_defaults_state_every_threshold() -> None:
+    """The shipped file writes every value out, so that reading it tells the whole policy."""
+    text = (Path(__file__).resolve().parents[2] / "sloctl" / "policy.yaml").read_text()
+    written = {
+        line.split(":")[0].strip()
+        for line in text.split("services:")[0].splitlines()
+        if line.startswith("  ") and not line.strip().startswith("#")
+    }
+    assert written == {f.name for f in fields(Thresholds)}
+
+
+def test_a_policy_file_sets_the_sustained_errors_indicator(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "defaults: {sustained_burn_rate: 6, sustained_for: 10m}\n"
+        "services: {api: {sustained_burn_rate: 2.5}}\n"
+    )
+    policy = load_policy(path)
+    assert policy.defaults.sustained_burn_rate == Decimal(6)
+    assert policy.defaults.sustained_for == timedelta(minutes=10)
+    assert policy.for_service("api").sustained_burn_rate == Decimal("2.5")
+    assert policy.for_service("api").sustained_for == timedelta(minutes=10)
+
+
 @pytest.mark.parametrize(
     ("text", "location"),
     [
@@ -223,6 +258,12 @@ def test_the_shipped_policy_is_the_runbook_with_one_override() -> None:
         pytest.param("services: {api: {stable_for: soon}}\n", "services.api.stable_for",
                      id="service-span"),
         pytest.param("defaults: {colour: blue}\n", "defaults.colour", id="unknown"),
+        pytest.param("defaults: {sustained_burn_rate: 0.5}\n", "defaults.sustained_burn_rate",
+                     id="burn-rate-below-1"),
+        pytest.param("services: {api: {sustained_burn_rate: lots}}\n",
+                     "services.api.sustained_burn_rate", id="burn-rate-text"),
+        pytest.param("defaults: {sustained_burn_rate: true}\n", "defaults.sustained_burn_rate",
+                     id="burn-rate-bool"),
     ],
 )  # fmt: skip
 def test_policy_mistakes_are_located(tmp_path: Path, text: str, location: str) -> None:

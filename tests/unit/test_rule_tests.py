@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -15,7 +17,7 @@ import yaml
 from sloctl import burn, rule_tests, rules
 from sloctl.conditions import ConditionSpec, service_conditions
 from sloctl.definitions import load_definitions
-from sloctl.policy import shipped_policy
+from sloctl.policy import Policy, Thresholds, shipped_policy
 from sloctl.rule_tests import (
     GAP,
     RESET_AT,
@@ -735,3 +737,42 @@ def test_slos_sharing_counters_do_not_list_a_series_twice(tmp_path: Path) -> Non
     for test in document(files["api.test.yaml"])["tests"]:
         series = [s["series"] for s in test["input_series"]]
         assert len(series) == len(set(series)), test["name"]
+
+
+def alert_entries(document: dict[str, Any], name: str) -> dict[tuple[str, str], list[Any]]:
+    [test] = [t for t in document["tests"] if t["name"] == name]
+    return {(e["eval_time"], e["alertname"]): e["exp_alerts"] for e in test["alert_rule_test"]}
+
+
+def test_the_generated_tests_follow_a_service_override() -> None:
+    override = replace(
+        Thresholds(), major_error_ratio=Decimal("0.2"), major_for=timedelta(minutes=10)
+    )
+    files, _ = rule_tests.render_tests(shipped(), Policy(services={"api": override}))
+    document = yaml.safe_load(files["api.test.yaml"])
+    names = [t["name"] for t in document["tests"]]
+    assert "api/availability: 24% errors" in names  # a fifth above the overridden 20 %
+    assert "api/availability: 16% errors" in names
+    assert "api/availability: 12% errors" not in names
+    # 16 % for 45 minutes: a P2 under the runbook's 10 %, nothing under the override.
+    below = alert_entries(document, "api/availability: 16% errors")
+    assert below[("45m", "SloctlErrorRatioMajor")] == []
+    above = alert_entries(document, "api/availability: 24% errors")
+    [fired] = above[("15m", "SloctlErrorRatioMajor")]  # past its 10 minutes already
+    assert "above 20% over 5 min for more than 10 min" in fired["exp_annotations"]["summary"]
+    default = yaml.safe_load(shipped_tests()[0]["api.test.yaml"])
+    [fired] = alert_entries(default, "api/availability: 12% errors")[
+        ("45m", "SloctlErrorRatioMajor")
+    ]
+    assert files["auth.test.yaml"] == shipped_tests()[0]["auth.test.yaml"]
+
+
+def test_the_slow_burn_scenario_expects_the_sustained_page_long_before_the_fast_pair() -> None:
+    entries = alert_entries(
+        shipped_document("api"), "api/availability: fast burn after six quiet hours"
+    )
+    after = rule_tests.FAST_BURN_AFTER
+    [sustained] = entries[(f"{after + 10}m", "SloctlErrorRatioSustained")]
+    assert sustained["exp_labels"]["severity"] == "P3"
+    assert entries[(f"{after + 10}m", "SloctlBudgetBurnFast")] == []  # 1 h pair: 43 min
+    assert entries[(f"{after + 70}m", "SloctlBudgetBurnFast")]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -16,7 +18,7 @@ from sloctl import promql, rules
 from sloctl.conditions import seconds_text, service_conditions
 from sloctl.definitions import load_definitions
 from sloctl.durations import parse_duration
-from sloctl.policy import shipped_policy
+from sloctl.policy import Policy, Thresholds, shipped_policy
 from sloctl.selector import Selector, parse_selector, quote
 from sloctl.severity import LEVELS, Severity, spoken
 from sloctl.slo import LatencyIndicator, RatioIndicator, Slo
@@ -664,3 +666,53 @@ def test_by_service_groups_and_sorts() -> None:
     assert list(grouped) == list(SERVICES)
     assert all(len(slos) == 2 for slos in grouped.values())
     assert all(s.service == service for service, slos in grouped.items() for s in slos)
+
+
+API_OVERRIDE = replace(
+    Thresholds(),
+    major_error_ratio=Decimal("0.2"),
+    major_for=timedelta(minutes=10),
+    sustained_burn_rate=Decimal("5"),
+    sustained_for=timedelta(minutes=8),
+    severe_p95_seconds=Decimal("0.3"),
+)
+"""A policy override for api only: the generated alerts of api follow it, no one else's."""
+
+
+def alerts_by_name(files: dict[str, str], service: str) -> dict[tuple[str, str], Rule]:
+    return {
+        (rule["labels"]["slo"], rule["alert"]): rule
+        for rule in all_rules(files[f"{service}.yaml"])
+        if "alert" in rule
+    }
+
+
+def test_a_service_override_changes_that_services_alerts_only() -> None:
+    overridden = rules.render_rules(shipped(), Policy(services={"api": API_OVERRIDE}))
+    api = alerts_by_name(overridden, "api")
+    ratio = 'sloctl:error_ratio:rate5m{service="api",slo="availability"}'
+    p95 = 'sloctl:latency_p95:seconds5m{service="api",slo="latency"}'
+    major = api[("availability", "SloctlErrorRatioMajor")]
+    assert (major["expr"], major["for"]) == (f"{ratio} > 0.2", "10m")
+    assert "above 20% over 5 min for more than 10 min" in major["annotations"]["summary"]
+    sustained = api[("availability", "SloctlErrorRatioSustained")]
+    assert (sustained["expr"], sustained["for"]) == (f"{ratio} > 0.005", "8m")
+    assert "(5x the error budget)" in sustained["annotations"]["summary"]
+    assert api[("latency", "SloctlLatencySevere")]["expr"] == f"{p95} > 0.3"
+    for service in ("ai-worker", "auth", "database"):
+        assert overridden[f"{service}.yaml"] == shipped_rules()[f"{service}.yaml"]
+    assert overridden["api.yaml"] != shipped_rules()["api.yaml"]
+
+
+def test_defaults_of_a_policy_reach_every_service() -> None:
+    strict = Policy(defaults=replace(Thresholds(), outage_error_ratio=Decimal("0.3")))
+    files = rules.render_rules(shipped(), strict)
+    for service in SERVICES:
+        outage = alerts_by_name(files, service)[("availability", "SloctlErrorRatioOutage")]
+        assert outage["expr"].endswith(" > 0.3")
+
+
+def test_a_signal_window_the_rules_do_not_record_is_refused() -> None:
+    odd = Policy(services={"auth": replace(Thresholds(), signal_window=timedelta(minutes=7))})
+    with pytest.raises(rules.GenerationError, match=r"service 'auth'.*over 7m"):
+        rules.render_rules(shipped(), odd)
