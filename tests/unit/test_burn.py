@@ -12,8 +12,8 @@ import yaml
 from sloctl import burn, rules
 from sloctl.conditions import Measure, service_conditions
 from sloctl.definitions import load_definitions
-from sloctl.selector import parse_selector
 from sloctl.policy import Thresholds
+from sloctl.selector import parse_selector
 from sloctl.slo import CalendarWindow, LatencyIndicator, RatioIndicator, RollingWindow, Slo, Window
 
 DAY = 86400

@@ -152,3 +152,20 @@ def test_a_failed_query_leaves_out_only_the_services_it_was_for() -> None:
     assert set(reading.signals) == {"api", "auth"}
     assert reading.signals["api"].p95_seconds == 0.1
     assert reading.queries == planned.queries
+
+
+def test_the_burn_rate_is_the_worst_availability_slos_over_its_own_budget() -> None:
+    api, auth = (
+        [s for s in SLOS if s.service == name and s.name == "availability"]
+        for name in ("api", "auth")
+    )
+    readings = {
+        **_readings(api[0], {300: (1000.0, 20.0)}),  # 2 % of a 0.1 % budget: 20x
+        **_readings(auth[0], {300: (1000.0, 2.0)}),  # 0.2 % of a 0.05 % budget: 4x
+    }
+    judged = signal_plan([*api, *auth], Policy()).judge(Measured(readings, {}), AT)
+    assert judged["api"].burn_rate == pytest.approx(20.0)
+    assert judged["auth"].burn_rate == pytest.approx(4.0)
+    assert judged["api"].error_ratio == pytest.approx(0.02)
+    empty = signal_plan(api, Policy()).judge(Measured({}, {}), AT)["api"]
+    assert empty.burn_rate is None  # no traffic: no burn rate, never 0
