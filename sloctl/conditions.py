@@ -70,11 +70,13 @@ class Measure(StrEnum):
 class ConditionSpec:
     """One condition of one service.
 
-    ``threshold`` is a ratio for ``error-ratio``, a multiple of the error budget ratio for
-    ``burn-rate`` and seconds for ``p95``, where the SLO's own latency threshold is the floor
-    (None: the SLO's threshold itself). Burn-rate pairs have no threshold of their own: each
-    pair's factor derives from the SLO's window. ``severity`` None is a ticket, never an
-    incident.
+    ``window_seconds`` is the signal window the measure is taken over (0 for burn-rate pairs,
+    whose windows are their ``pairs``). ``threshold`` is a ratio for ``error-ratio``, a
+    multiple of the error budget ratio for ``burn-rate`` and seconds for ``p95``, where the
+    SLO's own latency threshold is the floor (None: the SLO's threshold itself). Burn-rate
+    pairs have no threshold of their own: each pair's factor derives from the SLO's window.
+    ``duration`` is how long it must hold: the engine's clock and the alert's ``for``.
+    ``severity`` None is a ticket, never an incident. ``alert`` names the generated alert.
     """
 
     condition: Condition

@@ -267,28 +267,20 @@ def no_data_alert(slo: Slo) -> Alert:
 
 
 def alerts(slo: Slo, specs: Sequence[ConditionSpec]) -> list[Alert]:
-    """One alert per condition of the service that can hold for ``slo``, and a no-data alert."""
+    """One alert per condition of the service that can hold for ``slo``, and a no-data alert.
+
+    Burn-rate alerts come first (the page, then the ticket), then the runbook's indicators
+    from the highest severity down, in the order of ``specs``.
+    """
     found = [
-        condition_alert(bound)
+        bound
         for bound in bounds(slo, specs)
         # A timeslice budget counts bad slices, which these event-ratio rules cannot; its burn
         # alerts would disagree with `sloctl report`, so it gets the other indicators only.
         if slo.timeslices is None or bound.spec.measure is not Measure.BURN_PAIRS
     ]
-    found.sort(key=lambda alert: ALERT_ORDER.get(alert.alert, len(ALERT_ORDER)))
-    found.append(no_data_alert(slo))
-    return found
-
-
-ALERT_ORDER = {
-    name: index
-    for index, name in enumerate(
-        ("SloctlBudgetBurnFast", "SloctlBudgetBurnSlow", "SloctlErrorRatioOutage",
-         "SloctlErrorRatioMajor", "SloctlErrorRatioSustained", "SloctlLatencySevere",
-         "SloctlLatencyDegradedLong", "SloctlLatencyDegraded")
-    )
-}  # fmt: skip
-"""The order alerts are written in: burn rates first, then the runbook's indicators."""
+    found.sort(key=lambda b: (b.spec.measure is not Measure.BURN_PAIRS, specs.index(b.spec)))
+    return [*(condition_alert(bound) for bound in found), no_data_alert(slo)]
 
 
 def service_groups(service: str, slos: Sequence[Slo], policy: Policy) -> list[Group]:
