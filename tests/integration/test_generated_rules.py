@@ -170,8 +170,8 @@ def test_every_rule_expression_runs_on_real_data(recorded: Recorded) -> None:
 
 ALERTS_QUIET_AT_THE_END = {
     "SloctlBudgetBurnFast", "SloctlBudgetBurnSlow", "SloctlErrorRatioOutage",
-    "SloctlErrorRatioMajor", "SloctlLatencySevere", "SloctlLatencyDegraded",
-    "SloctlLatencyDegradedLong", "SloctlNoData",
+    "SloctlErrorRatioMajor", "SloctlErrorRatioSustained", "SloctlLatencySevere",
+    "SloctlLatencyDegraded", "SloctlLatencyDegradedLong", "SloctlNoData",
 }  # fmt: skip
 
 
