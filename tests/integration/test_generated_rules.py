@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from sloctl.rules import render_rules
 from sloctl.slo import Slo
 from tests.integration.conftest import Served, build_data
 from tests.integration.definitions import THRESHOLDS, write_definitions
-from tests.integration.fixture import AI_WORKER_GAP, END, START
+from tests.integration.fixture import AI_WORKER_GAP, AI_WORKER_MAJOR, API_OUTAGE, END, START
 
 POLICY = shipped_policy()
 pytestmark = pytest.mark.integration
@@ -196,3 +196,26 @@ def test_no_traffic_records_no_ratio_rather_than_nan(recorded: Recorded) -> None
     left = promql.slo_selector(promql.BUDGET_REMAINING, "database", "availability")
     [sample] = reader.instant(left.render(), quiet)
     assert sample.value == sample.value  # a number, not NaN: the 30-day window has traffic
+
+
+def test_the_sustained_errors_alert_holds_only_during_the_injected_errors(
+    recorded: Recorded,
+) -> None:
+    """Three days of noise, quiet nights, a counter reset and a scrape gap: the generated P3
+    condition holds only while an injected event makes errors far above normal."""
+    reader = PrometheusReader(recorded.url)
+    events = [API_OUTAGE, AI_WORKER_MAJOR]
+    held = []
+    for name, expr in rule_exprs(recorded.rules):
+        if name != "SloctlErrorRatioSustained":
+            continue
+        for series in reader.range(expr, START, END, timedelta(minutes=1)):
+            for stamp, _ in series.points:
+                moment = datetime.fromtimestamp(stamp, UTC)
+                # the 5-minute ratio stays up for one window after an event ends
+                inside = any(b <= moment <= e + timedelta(minutes=6) for b, e in events)
+                held.append((series.labels["service"], inside, moment))
+    assert {(service, inside) for service, inside, _ in held} == {
+        ("api", True),
+        ("ai-worker", True),
+    }, [h for h in held if not h[1]][:5]
