@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from sloctl.config import load_config
 from sloctl.daemon import Daemon
 from sloctl.definitions import load_definitions
 from sloctl.demo import prepare_live_workdir, run_demo
@@ -106,7 +107,8 @@ def validate(directory: Path) -> None:
     type=click.IntRange(min=10_000),
     default=DEFAULT_MAX_SAMPLES,
     show_default=True,
-    help="Most samples one query may load at its peak; longer windows are read in pieces.",
+    help="Most samples one query may load at its peak; longer windows are read in pieces "
+    "(with --config: its query_max_samples unless given).",
 )
 @click.pass_context
 @friendly_errors
@@ -131,6 +133,10 @@ def report(
     reader = prometheus_reader(
         ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"], timeout=timeout
     )
+    if config_path is not None and (
+        ctx.get_parameter_source("max_samples") is not click.core.ParameterSource.COMMANDLINE
+    ):
+        max_samples = load_config(config_path).spec.query_max_samples
     evaluation = evaluate(
         slos, reader, at, kind=WindowKind(window) if window else None, month=month,
         budget=QueryBudget(max_samples), coverage=True,

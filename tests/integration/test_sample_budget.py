@@ -241,3 +241,34 @@ def test_backtest_reads_within_the_limit_and_sees_what_the_daemon_sees(
             assert reading.signals == replayed[minutes], moment
     finally:
         store.close()
+
+
+def _report_requests(args: list[str]) -> int:
+    done = subprocess.run(
+        [sys.executable, "-m", "sloctl", "--log-level", "info", "report", *args,
+         "--at", "2026-11-02T00:00:00Z", "--output", "json"],
+        capture_output=True, text=True, check=False, env=dict(os.environ), timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [event] = [
+        json.loads(line) for line in done.stderr.splitlines()
+        if line.startswith("{") and '"report_evaluated"' in line
+    ]  # fmt: skip
+    return int(event["http_requests"])
+
+
+def test_cli_report_takes_the_sample_budget_of_its_config(
+    wide_served: Served, tmp_path: Path
+) -> None:
+    shipped = str(definitions(tmp_path / "definitions"))
+    config = tmp_path / "sloctl.yaml"
+    config.write_text(
+        f"prometheus: {{url: '{wide_served.url}'}}\nquery_max_samples: {MAX_SAMPLES}\n",
+        encoding="utf-8",
+    )
+    within = _report_requests(["--config", str(config), "--definitions", shipped])
+    refused_first = _report_requests(
+        ["--prometheus-url", wide_served.url, "--definitions", shipped]
+    )
+    # Within the config's budget no family is asked whole and refused before its pieces.
+    assert within < refused_first
