@@ -36,7 +36,7 @@ from sloctl.quiet_http import ListenError, QuietHandler, start_server
 from sloctl.signals import SignalPlan, signal_plan
 from sloctl.slices import QueryBudget
 from sloctl.slo import Slo
-from sloctl.store import open_store
+from sloctl.store import Store, open_store
 
 STOP_FLUSH_SECONDS = 10.0
 """How long a stopping daemon spends delivering what is still due."""
@@ -97,6 +97,10 @@ class Daemon:
             timeout=float(config.timeout_seconds),
         )  # fmt: skip
 
+    def slicing(self, store: Store, reader: PrometheusReader) -> Slicing | None:
+        """Where this cycle's whole slices come from: the store, remembered between cycles."""
+        return Slicing(store, reader, remembered=self.slices)
+
     def cycle(self, at: datetime) -> CycleReport:
         """One evaluation at ``at``; Prometheus trouble marks SLOs stale and changes nothing."""
         assert self.config is not None
@@ -108,7 +112,7 @@ class Daemon:
         last_success = self.snapshot.last_success
         store = open_store(config.relative(config.spec.store))
         budget = QueryBudget(config.spec.query_max_samples)
-        slicing = Slicing(store, reader, remembered=self.slices)
+        slicing = self.slicing(store, reader)
         try:
             try:
                 results = evaluate(slos, reader, at, budget=budget, slicing=slicing).results

@@ -185,8 +185,14 @@ def evaluate(
         for slo in slos
     ]
     readings, queries = read_counts(requests, reader, budget or QueryBudget(), slicing)
-    results = tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
-    return Evaluation(at=at, results=results, queries=queries)
+    return Evaluation(at=at, results=judge(slos, spans, readings), queries=queries)
+
+
+def judge(
+    slos: Sequence[Slo], spans: Mapping[str, Span], readings: Readings
+) -> tuple[SloResult, ...]:
+    """Every SLO judged over its span from the counts read."""
+    return tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
 
 
 def read_counts(
