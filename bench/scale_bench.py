@@ -206,7 +206,7 @@ def print_row(fixture: str, count: int, kind: str, row: dict[str, Any]) -> None:
     )
     if "first_wall" in row:
         print(
-            f"| {fixture} | {row['slos']:,} | cycle, empty store | {row['first_wall']:.3f} | "
+            f"| {fixture} | {row['slos']:,} | {kind}, first | {row['first_wall']:.3f} | "
             f"| {row['first_requests']:,} | {row['first_samples']:,} | {row['first_peak']:,} | |"
         )
     sys.stdout.flush()

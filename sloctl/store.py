@@ -82,7 +82,7 @@ MIGRATIONS: dict[int, str] = {
         slice_end INTEGER NOT NULL,
         value REAL,
         PRIMARY KEY (family, slice_end, key)
-    );
+    ) WITHOUT ROWID;
     """,
 }
 """2: per-slice event counts of each metric family and split key (``family`` is a hash of the
