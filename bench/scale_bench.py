@@ -19,7 +19,8 @@ For each fixture and SLO count a fresh child process measures one of:
 - ``cycle``: the daemon's cycle (budgets and signals, the store, the decisions), first on an
   empty store (it reads every slice once), then every 30 s; the steady cycles' median, and
   the same HTTP requests sent again with a bare ``requests`` session (the bare query time);
-- ``cycle today``: the budgets and signals read as before (raw windows every cycle);
+- ``cycle today``: the same daemon cycle reading every window whole from the raw counters,
+  as before (no slice store);
 - ``generate``: rules and dashboards for the SLOs (no Prometheus).
 
 Samples read and peak samples come from Prometheus's own ``stats=all``; peak RSS is the
@@ -47,14 +48,14 @@ from bench.daemon_bench import BenchDaemon
 from bench.report_bench import peak_rss_kib, write_definitions
 from sloctl.config import Config
 from sloctl.definitions import load_definitions
-from sloctl.evaluation import BURN_WINDOWS, evaluate
+from sloctl.evaluation import BURN_WINDOWS, Slicing, evaluate, judge
 from sloctl.generate import dashboards_output, rules_output
 from sloctl.history import History, Scenario, runbook_profiles
 from sloctl.local_prometheus import LocalPrometheus, backfill
-from sloctl.plan import CountRequest, plan
-from sloctl.policy import Policy, shipped_policy
+from sloctl.plan import CountRequest, Readings, plan, split_answer
+from sloctl.policy import shipped_policy
 from sloctl.prometheus import PrometheusReader
-from sloctl.signals import read_signals, signal_plan
+from sloctl.store import Store
 from sloctl.window import span_for
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -63,6 +64,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 FIXTURES = {"month": (30, 1), "wide": (2, 20)}
 """Fixture name: (days, pods per service)."""
 STEADY_CYCLES = 5
+WAYS = ("report today", "report", "cycle today", "cycle", "generate")
 
 
 def scenario(days: int, pods: int) -> Scenario:
@@ -74,24 +76,33 @@ def scenario(days: int, pods: int) -> Scenario:
 
 @dataclasses.dataclass
 class StatsDaemon(BenchDaemon):
+    readers: list[PrometheusReader] = dataclasses.field(default_factory=list)
+    today: bool = False
+    """Read every window whole from the raw counters each cycle, as sloctl did before."""
+
     def reader(self, config: Config, deadline: float | None = None) -> PrometheusReader:
         reader = super().reader(config, deadline)
         reader.stats = True
         self.readers.append(reader)
         return reader
 
-    readers: list[PrometheusReader] = dataclasses.field(default_factory=list)
+    def slicing(self, store: Store, reader: PrometheusReader) -> Slicing | None:
+        return None if self.today else super().slicing(store, reader)
 
 
 def todays_report(slos: Any, reader: PrometheusReader, at: datetime) -> None:
-    """The queries sloctl sent before: one raw increase per family and window."""
+    """The report as sloctl read it before: one raw increase per family and window (the
+    batches :func:`sloctl.plan.plan` still writes), judged the same way."""
     requests_ = []
     for slo in slos:
         span = span_for(slo, at)
         windows = (span.measured_seconds, *(int(w.total_seconds()) for _, w in BURN_WINDOWS))
         requests_.append(CountRequest(slo, span.end, windows))
+    readings: Readings = {}
     for batch in plan(requests_):
-        reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
+        samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
+        split_answer(batch, samples, into=readings)
+    judge(slos, {slo.key: span_for(slo, at) for slo in slos}, readings)
 
 
 def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
@@ -114,30 +125,13 @@ def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
             "wall": time.perf_counter() - started, "requests": reader.requests_made,
             "samples": reader.samples_read, "peak": reader.peak_samples, "slos": len(slos),
         }  # fmt: skip
-    if kind == "cycle today":
-        slos = load_definitions(definitions)
-        planned = signal_plan(slos, Policy())
-        walls, samples, peak, sent = [], [], 0, 0
-        for index in range(STEADY_CYCLES):
-            at = END - INTERVAL * (STEADY_CYCLES - index)
-            reader = PrometheusReader(url, timeout=600, stats=True)
-            started = time.perf_counter()
-            todays_report(slos, reader, at)
-            read_signals(planned, reader, at)
-            walls.append(time.perf_counter() - started)
-            samples.append(reader.samples_read)
-            peak, sent = max(peak, reader.peak_samples), reader.requests_made
-        return {
-            "wall": statistics.median(walls), "requests": sent,
-            "samples": statistics.median(samples), "peak": peak, "slos": len(slos),
-        }  # fmt: skip
     config = work / "sloctl.yaml"
     config.write_text(
         f"prometheus: {{url: '{url}', timeout: 600s}}\ninterval: 30s\n"
         f"definitions: {definitions}\nstore: {work / 'incidents.db'}\nlisten: 127.0.0.1:0\n"
     )
     logger = structlog.wrap_logger(structlog.PrintLogger(open("/dev/null", "w")))  # noqa: SIM115
-    daemon = StatsDaemon(config, {}, logger)
+    daemon = StatsDaemon(config, {}, logger, today=kind == "cycle today")
     daemon.load()
     first_at = END - INTERVAL * (STEADY_CYCLES + 1)
     first = daemon.cycle(first_at)
@@ -167,6 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slos", type=int, nargs="+", default=[4, 1000, 10000])
     parser.add_argument("--fixture", nargs="+", choices=sorted(FIXTURES), default=["month", "wide"])
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS))
     parser.add_argument("--child", nargs=4, metavar=("KIND", "URL", "DEFINITIONS", "WORK"))
     args = parser.parse_args()
     if args.child:
@@ -191,7 +186,7 @@ def main() -> None:
                 for count in args.slos:
                     definitions = work / f"defs-{count}"
                     write_definitions(definitions, count, window=f"rolling: {days}d")
-                    for kind in ("report today", "report", "cycle today", "cycle", "generate"):
+                    for kind in args.ways:
                         run = work / f"run-{count}-{kind.replace(' ', '-')}"
                         run.mkdir()
                         done = subprocess.run(
@@ -213,7 +208,7 @@ def print_row(fixture: str, count: int, kind: str, row: dict[str, Any]) -> None:
     )
     if "first_wall" in row:
         print(
-            f"| {fixture} | {row['slos']:,} | cycle, empty store | {row['first_wall']:.3f} | "
+            f"| {fixture} | {row['slos']:,} | {kind}, first | {row['first_wall']:.3f} | "
             f"| {row['first_requests']:,} | {row['first_samples']:,} | {row['first_peak']:,} | |"
         )
     sys.stdout.flush()

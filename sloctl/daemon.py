@@ -228,6 +228,10 @@ class Daemon:
     def _pause(self, seconds: float) -> None:
         self.stop.wait(seconds)
 
+    def slicing(self, store: Store, reader: PrometheusReader) -> Slicing | None:
+        """Where this cycle's whole slices come from: the store, remembered between cycles."""
+        return Slicing(store, reader, remembered=self.slices)
+
     def cycle(self, at: datetime, deadline: float | None = None) -> CycleReport:
         """One evaluation at ``at``; Prometheus trouble marks the SLOs of the failed queries
         stale and changes nothing about them."""
@@ -237,7 +241,7 @@ class Daemon:
         started = time.monotonic()
         store = open_store(config.relative(config.spec.store))
         budget = QueryBudget(config.spec.query_max_samples)
-        slicing = Slicing(store, reader, remembered=self.slices)
+        slicing = self.slicing(store, reader)
         try:
             evaluation = evaluate(slos, reader, at, isolate=True, budget=budget, slicing=slicing)
             previous = {result.slo.key: result for result in self.snapshot.results}

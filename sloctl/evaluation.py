@@ -232,13 +232,21 @@ def evaluate(
                 break
     results = tuple(
         replace(
-            _judge(slo, spans[slo.key], readings),
-            coverage=None if not coverage or slo.key in unknown else covered.get(slo.key, 0.0),
+            result,
+            coverage=None
+            if not coverage or result.slo.key in unknown
+            else covered.get(result.slo.key, 0.0),
         )
-        for slo in slos
-        if slo.key not in failed
+        for result in judge([slo for slo in slos if slo.key not in failed], spans, readings)
     )
     return Evaluation(at=at, results=results, queries=queries, failed=failed)
+
+
+def judge(
+    slos: Sequence[Slo], spans: Mapping[str, Span], readings: Readings
+) -> tuple[SloResult, ...]:
+    """Every SLO judged over its span from the counts read."""
+    return tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
 
 
 @dataclass(frozen=True)

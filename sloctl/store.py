@@ -156,7 +156,7 @@ def _to_4_slices(connection: sqlite3.Connection) -> None:
     """Schema 3 -> 4 (budgets): per-slice event counts of each metric family and split key
     (``family`` is a hash of the query that counts them; ``slice_end`` in milliseconds;
     ``value`` NULL when nothing was there), so that the daemon reads only the newest edge of
-    each window."""
+    each window. ``WITHOUT ROWID``: half the pages, so the integrity check on open is cheaper."""
     connection.execute(
         """CREATE TABLE IF NOT EXISTS slice_counts (
             family TEXT NOT NULL,
@@ -164,7 +164,7 @@ def _to_4_slices(connection: sqlite3.Connection) -> None:
             slice_end INTEGER NOT NULL,
             value REAL,
             PRIMARY KEY (family, slice_end, key)
-        )"""
+        ) WITHOUT ROWID"""
     )
 
 
