@@ -239,7 +239,8 @@ class Daemon:
         config, slos, policy = self.config, self.slos, self.policy
         reader = self.reader(config, deadline)
         started = time.monotonic()
-        store = open_store(config.relative(config.spec.store))
+        # Checked whole when the daemon started (check_store); every cycle reopens it.
+        store = open_store(config.relative(config.spec.store), check=False)
         budget = QueryBudget(config.spec.query_max_samples)
         slicing = self.slicing(store, reader)
         try:

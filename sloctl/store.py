@@ -570,8 +570,12 @@ def _migrate(connection: sqlite3.Connection, version: int) -> None:
     connection.execute("COMMIT")
 
 
-def open_store(path: Path, *, read_only: bool = False) -> Store:
+def open_store(path: Path, *, read_only: bool = False, check: bool = True) -> Store:
     """Open (or create) the store at ``path``; refuse a corrupt or foreign file loudly.
+
+    ``check`` runs SQLite's integrity check, which reads every page: a process that opens the
+    store again and again (the daemon, every cycle) checks it once, when it starts, and passes
+    False afterwards.
 
     ``read_only`` is for commands that only read (``incidents list``, ``show``, a check): the
     store must exist already (a mistyped path is an error, not a new empty store), and it is
@@ -595,10 +599,10 @@ def open_store(path: Path, *, read_only: bool = False) -> Store:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
-        if existed:
-            check = connection.execute("PRAGMA integrity_check").fetchone()[0]
-            if check != "ok":
-                raise StoreError(f"incident store {path} is corrupt ({check}); restore a backup")
+        if existed and check:
+            verdict = connection.execute("PRAGMA integrity_check").fetchone()[0]
+            if verdict != "ok":
+                raise StoreError(f"incident store {path} is corrupt ({verdict}); restore a backup")
         if read_only:
             if _older_schema(connection):
                 connection.close()

@@ -340,3 +340,23 @@ def test_slice_counts_are_per_family_and_old_ones_are_forgotten(tmp_path: Path) 
     assert store.slice_counts("a", 0, 10 * hour) == {("k", 2 * hour): 4.0, ("k", 3 * hour): 3.0}
     assert store.slice_counts("b", 0, 10 * hour) == {("k", hour): 5.0}
     assert store.slice_counts("a", 3 * hour, 3 * hour) == {("k", 3 * hour): 3.0}
+
+
+def test_the_integrity_check_is_skipped_only_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    open_store(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE extra (x, y)")
+    connection.execute("CREATE INDEX extra_x ON extra (x)")
+    connection.executemany("INSERT INTO extra VALUES (?, ?)", [(i, -i) for i in range(50)])
+    connection.commit()
+    # The index now claims another column than the one it holds: SQLite still opens the file,
+    # only its integrity check tells.
+    connection.execute("PRAGMA writable_schema=ON")
+    connection.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX extra_x ON extra (y)' "
+                       "WHERE name = 'extra_x'")  # fmt: skip
+    connection.commit()
+    connection.close()
+    with pytest.raises(StoreError, match="is corrupt"):
+        open_store(path)
+    open_store(path, check=False).close()  # the daemon's cycles, after its start-up check
