@@ -20,13 +20,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from sloctl import burn, promql
 from sloctl.budget import error_ratio
 from sloctl.conditions import Measure, paging
 from sloctl.errors import PrometheusError, TooManySamplesError
-from sloctl.evaluation import Slicing, count_family, hand_out
+from sloctl.evaluation import CountReader, Slicing, count_family, hand_out
 from sloctl.plan import (
     Batch,
     CountRequest,
@@ -39,7 +38,6 @@ from sloctl.plan import (
     split_answer,
 )
 from sloctl.policy import Cause, Policy, Signals, Thresholds
-from sloctl.prometheus import Series
 from sloctl.promql import Shape
 from sloctl.rules import P95, by_service
 from sloctl.slices import QueryBudget
@@ -51,18 +49,8 @@ CHUNK_STEPS = 1440
 """Steps per range request in a replay: a day at one-minute steps, so memory stays bounded."""
 
 
-class SignalReader(Protocol):
-    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]: ...
-
-    def range(
-        self,
-        expr: str,
-        start: datetime,
-        end: datetime,
-        step: timedelta,
-        *,
-        slos: Sequence[str] = (),
-    ) -> list[Series]: ...
+SignalReader = CountReader
+"""Signals are read the way counts are: instant queries, and range queries for replays."""
 
 
 @dataclass(frozen=True)
