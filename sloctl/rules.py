@@ -324,14 +324,20 @@ def by_service(slos: Iterable[Slo]) -> dict[str, list[Slo]]:
     return dict(sorted(grouped.items()))
 
 
-class _Dumper(yaml.SafeDumper):
+try:
+    from yaml import CSafeDumper as _Emitter  # libyaml: the same text, many times faster
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeDumper as _Emitter  # type: ignore[assignment]
+
+
+class _Dumper(_Emitter):
     """Block style for multi-line expressions and no anchors, so files read as if handwritten."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
 
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _str_representer(dumper: _Emitter, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
