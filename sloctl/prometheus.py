@@ -422,6 +422,10 @@ class PrometheusReader:
             )
         return _AttemptError("sloctl is stopping", "deadline", retry=False)
 
+    def _late(self) -> str:
+        """Why an attempt failed when its time ran out (the same wherever it was cut)."""
+        return f"no whole answer within {self.timeout:g} s"
+
     def _exchange(self, path: str, params: dict[str, str], ends: float) -> tuple[int, bytes]:
         left = max(0.001, ends - self.clock())
         headers = {"Accept-Encoding": "gzip"}
@@ -441,9 +445,7 @@ class PrometheusReader:
         except requests.Timeout as exc:
             connect = isinstance(exc, requests.ConnectTimeout)
             raise _AttemptError(
-                f"no answer within {self.timeout:g} s"
-                if not connect
-                else "cannot connect (connect timeout)",
+                self._late() if not connect else "cannot connect (connect timeout)",
                 "unreachable" if connect else "timeout",
                 retry=True,
             ) from exc
@@ -485,7 +487,7 @@ class PrometheusReader:
         raw = response.raw
         connection = raw.connection
         sock = getattr(connection, "sock", None)
-        late = f"no whole answer within {self.timeout:g} s"
+        late = self._late()
         body = bytearray()
         while True:
             if self.cancelled():
