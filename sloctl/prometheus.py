@@ -417,9 +417,7 @@ class PrometheusReader:
 
     def _cut(self, reason: str) -> _AttemptError:
         if reason == LATE:
-            return _AttemptError(
-                f"no whole answer within {self.timeout:g} s", "timeout", retry=True
-            )
+            return _AttemptError(self._late(), "timeout", retry=True)
         return _AttemptError("sloctl is stopping", "deadline", retry=False)
 
     def _late(self) -> str:
