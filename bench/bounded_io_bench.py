@@ -13,8 +13,9 @@ front of it, and a real `sloctl run` process (the shipped definitions and policy
   (VmHWM) before and after, and how many huge answers the daemon was sent (each is cut
   off at the configured ``max_response_size``, 8 MiB by default).
 - **SIGTERM**: with a 30-second interval and timeout, Prometheus hangs (accepts, never
-  answers) or trickles (headers, then a byte a second). Once a query is held, SIGTERM is
-  sent; printed is the time until the process has exited, worst of ``--stops`` runs each.
+  answers), trickles (headers, then a byte a second) or trickles the status line and headers
+  (a byte every 0.3 s). Once a query is held, SIGTERM is sent; printed is the time until the
+  process has exited, worst of ``--stops`` runs each.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def memory(prometheus: str, work: Path) -> None:
 def stop_times(prometheus: str, work: Path, runs: int) -> None:
     print("\n| Prometheus | SIGTERM to exit, s (each run) | worst s |")
     print("|---|---|---:|")
-    for kind in ("hang", "trickle"):
+    for kind in ("hang", "trickle", "trickle_headers"):
         times = []
         for run in range(runs):
             here = work / f"{kind}-{run}"

@@ -2,8 +2,11 @@
 
 Bounded in time and memory, whatever the peer does:
 
-- every attempt has a total deadline (``timeout``): the answer is streamed and each read
-  waits at most for the time left, so a peer trickling a byte a second is cut off on time;
+- every attempt has a total deadline (``timeout``), from connecting to the last byte: the
+  answer is streamed and each read waits at most for the time left, and a watchdog
+  (:mod:`sloctl.cutoff`) shuts the attempt's socket down when the deadline passes or sloctl
+  stops, so a peer trickling the status line, the headers or the body a byte at a time is
+  cut off on time;
   a reader may also carry an overall ``deadline`` (the daemon's cycle) and a ``cancelled``
   check (SIGTERM), after which queries fail at once;
 - bodies are streamed into a buffer capped at ``limits.max_body_bytes`` (decompressed size,
@@ -31,6 +34,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,6 +44,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 import requests
 import urllib3.exceptions
 
+from sloctl.cutoff import LATE, Cutoff, CutoffAdapter, Watchdog, cutoff_session
 from sloctl.errors import (
     PrometheusError,
     PrometheusUnavailableError,
@@ -196,7 +201,9 @@ class PrometheusReader:
     """
 
     url: str
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=cutoff_session)
+    """Its adapter for ``url`` should be a :class:`~sloctl.cutoff.CutoffAdapter`; if it is
+    another, one is mounted for ``url`` (so that a trickled answer can always be cut)."""
     timeout: float = 30.0
     """Total seconds one attempt may take, from connecting to the last byte."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -219,6 +226,7 @@ class PrometheusReader:
     peak_samples: int = 0
     shown_url: str = field(init=False, default="")
     secrets: tuple[str, ...] = field(init=False, default=())
+    adapter: CutoffAdapter | None = field(init=False, default=None, repr=False)
     gave_up: str | None = field(init=False, default=None)
     """Why Prometheus could not be connected to at all; later queries fail at once with it,
     so a Prometheus that is down costs one query's retries, not every query's."""
@@ -227,6 +235,14 @@ class PrometheusReader:
         self.url = self.url.rstrip("/")
         self.shown_url = redact(self.url)
         self.secrets = secrets_of(self.url, self.credentials)
+        try:
+            adapter = self.session.get_adapter(f"{self.url}/")
+        except requests.exceptions.InvalidSchema:
+            return  # not HTTP: every request fails at once, nothing to cut
+        if not isinstance(adapter, CutoffAdapter):
+            adapter = CutoffAdapter()
+            self.session.mount(f"{self.url}/", adapter)
+        self.adapter = adapter
 
     def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
         """Evaluate ``expr`` at exactly ``at``; the result must be an instant vector."""
@@ -376,10 +392,39 @@ class PrometheusReader:
 
     def _attempt(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
         """One request, bounded in time by ``timeout`` (and the reader's deadline) and in
-        memory by the limits; returns the status and the (decoded) body."""
+        memory by the limits; returns the status and the (decoded) body.
+
+        The reads of the body wait at most for the time left; the status line and headers
+        are read inside requests, whose timeout bounds each read only, so a watchdog cuts
+        the attempt (shuts its socket down) when its time is up or sloctl stops."""
         ends = self.clock() + self.timeout
         if self.deadline is not None:
             ends = min(ends, self.deadline)
+        cutoff = Cutoff()
+        try:
+            with Watchdog(cutoff, ends, self.cancelled, self.clock), self._watching(cutoff):
+                status, body = self._exchange(path, params, ends)
+        except _AttemptError as failed:
+            if cutoff.reason is not None:
+                raise self._cut(cutoff.reason) from failed
+            raise
+        if cutoff.reason is not None:  # what was read may have ended at the cut
+            raise self._cut(cutoff.reason)
+        return status, body
+
+    def _watching(self, cutoff: Cutoff) -> AbstractContextManager[Cutoff]:
+        return nullcontext(cutoff) if self.adapter is None else self.adapter.watching(cutoff)
+
+    def _cut(self, reason: str) -> _AttemptError:
+        if reason == LATE:
+            return _AttemptError(self._late(), "timeout", retry=True)
+        return _AttemptError("sloctl is stopping", "deadline", retry=False)
+
+    def _late(self) -> str:
+        """Why an attempt failed when its time ran out (the same wherever it was cut)."""
+        return f"no whole answer within {self.timeout:g} s"
+
+    def _exchange(self, path: str, params: dict[str, str], ends: float) -> tuple[int, bytes]:
         left = max(0.001, ends - self.clock())
         headers = {"Accept-Encoding": "gzip"}
         if self.credentials.bearer_token:
@@ -398,9 +443,7 @@ class PrometheusReader:
         except requests.Timeout as exc:
             connect = isinstance(exc, requests.ConnectTimeout)
             raise _AttemptError(
-                f"no answer within {self.timeout:g} s"
-                if not connect
-                else "cannot connect (connect timeout)",
+                self._late() if not connect else "cannot connect (connect timeout)",
                 "unreachable" if connect else "timeout",
                 retry=True,
             ) from exc
@@ -442,7 +485,7 @@ class PrometheusReader:
         raw = response.raw
         connection = raw.connection
         sock = getattr(connection, "sock", None)
-        late = f"no whole answer within {self.timeout:g} s"
+        late = self._late()
         body = bytearray()
         while True:
             if self.cancelled():

@@ -6,6 +6,8 @@ misbehaves the way real peers do, for every query or only for queries matching a
 - ``status``: answer that status (503, 400, 422, ...) with a Prometheus-style error body;
 - ``hang``: read the request and never answer;
 - ``trickle``: send the headers of a 200, then one byte of body a second;
+- ``trickle_headers``: send the status line and headers of a 200 one byte every 0.3 s (about
+  a minute of them), then a small answer;
 - ``huge``: send a 200 whose body is ``size`` bytes of a JSON vector, streamed (the proxy
   never holds it in memory);
 - ``echo``: answer 401 with the request's headers and path in the body, as some
@@ -31,12 +33,14 @@ from urllib.parse import parse_qs
 import requests
 
 CHUNK = 1 << 16
+HEADER_BYTE_SECONDS = 0.3
+"""The pause before each byte of the status line and headers for ``trickle_headers``."""
 
 
 @dataclass(frozen=True)
 class Fault:
     kind: str
-    """One of ``status``, ``hang``, ``trickle``, ``huge``, ``echo``."""
+    """One of ``status``, ``hang``, ``trickle``, ``trickle_headers``, ``huge``, ``echo``."""
     pattern: str | None = None
     """Only queries whose PromQL matches this regular expression misbehave; None: every one."""
     status: int = 503
@@ -158,6 +162,25 @@ class FaultProxy:
                             self.wfile.flush()
                         except OSError:
                             return
+
+            def _fault_trickle_headers(self, fault: Fault, body: bytes) -> None:
+                answer = json.dumps(
+                    {"status": "success", "data": {"resultType": "vector", "result": []}}
+                ).encode()
+                head = (
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    f"X-Padding: {'.' * 120}\r\nContent-Length: {len(answer)}\r\n\r\n"
+                ).encode()  # fmt: skip
+                try:
+                    for index in range(len(head)):
+                        if proxy.stopping.wait(HEADER_BYTE_SECONDS):
+                            return
+                        self.wfile.write(head[index : index + 1])
+                        self.wfile.flush()
+                    self.wfile.write(answer)
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client hung up, as it should
 
             def _fault_huge(self, fault: Fault, body: bytes) -> None:
                 self.send_response(200)

@@ -8,11 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from sloctl.errors import PrometheusUnavailableError
+from sloctl.prometheus import Credentials, PrometheusReader, RetryPolicy
 from tests.integration.conftest import Served
 from tests.integration.fault_proxy import Fault, FaultProxy
 from tests.integration.fixture import END, START
@@ -174,3 +177,21 @@ def test_a_refused_coverage_query_leaves_the_budgets_judged(served: Served) -> N
     assert {r["coverage_percent"] for r in rows} == {None}
     assert all(r["total_events"] for r in rows if r["service"] != "database"), rows
     assert all("partial" not in r["status"] for r in rows)
+
+
+def test_trickled_headers_over_tls_end_at_the_deadline(
+    tls_proxy: FaultProxy, certificate: tuple[Path, Path]
+) -> None:
+    """The watchdog shuts down a TLS socket too, while the reading thread is inside it."""
+    tls_proxy.fault = Fault("trickle_headers")
+    client = PrometheusReader(
+        tls_proxy.url, timeout=2.0, retry=RetryPolicy(attempts=1),
+        credentials=Credentials(ca_file=str(certificate[0])),
+    )  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(PrometheusUnavailableError, match="no whole answer within 2 s") as caught:
+        client.instant("up", END)
+    assert time.monotonic() - started < 4.0
+    assert caught.value.reason == "timeout"
+    tls_proxy.fault = None
+    assert client.instant("count(up) or vector(1)", END)  # and the next query goes through

@@ -68,7 +68,7 @@ def events(logs: str) -> list[dict[str, object]]:
     return found
 
 
-@pytest.mark.parametrize("kind", ["hang", "trickle"])
+@pytest.mark.parametrize("kind", ["hang", "trickle", "trickle_headers"])
 def test_sigterm_ends_the_daemon_in_bound_while_prometheus_holds_a_query(
     proxy: FaultProxy, tmp_path: Path, kind: str
 ) -> None:
@@ -257,3 +257,41 @@ def test_a_hung_prometheus_costs_each_cycle_its_deadline_not_more(
         assert float(str(cycle["seconds"])) < cycle_seconds(1) + 1.0, cycle
         assert cycle["stale"] == 8
     assert 'sloctl_query_errors_total{reason="deadline"}' in page
+
+
+def test_trickled_headers_cost_each_cycle_its_deadline_and_sigterm_its_bound(
+    proxy: FaultProxy, tmp_path: Path
+) -> None:
+    """One-second interval, 30-second timeout, every answer's status line and headers
+    trickled a byte every 0.3 s: each cycle is cut at its deadline (``cycle_seconds``: 5 s),
+    never overruns, the next one starts; SIGTERM mid-cycle cuts the held read at once."""
+    port = free_port()
+    config = tmp_path / "sloctl.yaml"
+    write_config(config, proxy.url, port, interval="1s", timeout="30s")
+    proxy.fault = Fault("trickle_headers")
+    process = start(config)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", 200)
+        time.sleep(3 * cycle_seconds(1) + 2)
+        page = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        took = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    _, logs = process.communicate()
+    names = [e.get("event") for e in events(logs)]
+    cycles = [e for e in events(logs) if e.get("event") == "cycle"]
+    assert len(cycles) >= 2, logs[-2000:]
+    for cycle in cycles:
+        assert float(str(cycle["seconds"])) < cycle_seconds(1) + 1.0, cycle
+        assert cycle["stale"] == 8
+    assert "cycle_overran" not in names
+    assert "cycle_abandoned" not in names  # the stop cut the held read; nothing left behind
+    assert 'sloctl_query_errors_total{reason="timeout"}' in page
+    assert took < STOP_GRACE_SECONDS + EXIT_HEADROOM, took
+    assert "stopped" in names
+    assert "Traceback" not in logs

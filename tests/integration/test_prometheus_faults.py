@@ -6,6 +6,7 @@ a 503 or a 422 for one batch only, and a 401 that echoes the request's headers b
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -88,6 +89,47 @@ def test_a_trickling_or_hung_answer_ends_at_the_deadline(proxy: FaultProxy, kind
     # Two attempts of 1.5 s each and one pause of at most 0.1 s, with headroom for load.
     assert elapsed < 2 * 1.5 + 0.1 + 1.5, elapsed
     assert client.gave_up is None  # a slow answer is not "down": later queries still try
+
+
+def test_trickled_headers_end_at_the_deadline(proxy: FaultProxy) -> None:
+    """The status line and headers one byte every 0.3 s: requests' per-read timeout never
+    fires, the attempt's watchdog does, at 2 s; the failure is a timeout and is counted."""
+    proxy.fault = Fault("trickle_headers")
+    client = reader(proxy.url, timeout=2.0, retry=RetryPolicy(attempts=1))
+    started = time.monotonic()
+    with pytest.raises(PrometheusUnavailableError, match=r"no whole answer within 2 s") as caught:
+        client.instant("up", END)
+    elapsed = time.monotonic() - started
+    assert caught.value.reason == "timeout"
+    assert elapsed < 4.0, elapsed  # 2 s, the watchdog's 0.1 s poll, and headroom for load
+    assert client.failures == {"timeout": 1}
+    assert client.gave_up is None
+
+
+def test_trickled_headers_are_retried_like_other_timeouts(proxy: FaultProxy) -> None:
+    proxy.fault = Fault("trickle_headers")
+    client = reader(proxy.url, timeout=1.0, retry=RetryPolicy(attempts=2, base_delay=0.1))
+    started = time.monotonic()
+    with pytest.raises(PrometheusUnavailableError, match="after 2 attempts: no whole answer"):
+        client.instant("up", END)
+    assert time.monotonic() - started < 2 * 1.0 + 0.1 + 1.5
+    assert proxy.faults_served == 2
+    proxy.fault = None
+    assert client.instant("count(up) or vector(1)", END)  # the cut left no broken connection
+
+
+def test_stopping_cuts_trickled_headers_short(proxy: FaultProxy) -> None:
+    """``cancelled`` (SIGTERM in the daemon) turns true 0.5 s into a 30 s attempt."""
+    proxy.fault = Fault("trickle_headers")
+    stop = threading.Event()
+    client = PrometheusReader(proxy.url, timeout=30, retry=QUICK, cancelled=stop.is_set)
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(PrometheusUnavailableError, match="sloctl is stopping") as caught:
+        client.instant("up", END)
+    assert time.monotonic() - started < 0.5 + 1.5
+    assert caught.value.reason == "deadline"
+    assert client.requests_made == 1  # not retried: sloctl is stopping
 
 
 def test_the_reader_deadline_cuts_retries_and_later_queries(proxy: FaultProxy) -> None:
