@@ -58,6 +58,14 @@ def proxy(served: Served) -> Iterator[FaultProxy]:
         yield running
 
 
+def terminate(process: subprocess.Popen[str]) -> float:
+    """SIGTERM ``process``; the seconds until it exited, with status 0."""
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    return time.monotonic() - sent
+
+
 def events(logs: str) -> list[dict[str, object]]:
     found = []
     for line in logs.splitlines():
@@ -86,10 +94,7 @@ def test_sigterm_ends_the_daemon_in_bound_while_prometheus_holds_a_query(
             assert time.monotonic() < deadline, "the daemon never queried"
             time.sleep(0.1)
         time.sleep(1.0)  # well inside the held query
-        sent = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-        took = time.monotonic() - sent
+        took = terminate(process)
     finally:
         if process.poll() is None:
             process.kill()
@@ -274,10 +279,7 @@ def test_trickled_headers_cost_each_cycle_its_deadline_and_sigterm_its_bound(
         wait_for(f"http://127.0.0.1:{port}/healthz", 200)
         time.sleep(3 * cycle_seconds(1) + 2)
         page = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-        sent = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-        took = time.monotonic() - sent
+        took = terminate(process)
     finally:
         if process.poll() is None:
             process.kill()
