@@ -503,22 +503,26 @@ def _stored_slices(
     if not ends:
         return counted, 0
     sent = 0
+    at = millis(family.time)
     memory = slicing.remembered.setdefault(family.identity, Remembered())
-    memory.reach = max(memory.reach, millis(family.time) - ends[0])
+    memory.reach = max(memory.reach, at - ends[0])
     rows = memory.rows
     keys = {key: _key_text(key) for key in family.members}
 
+    wanted = [(text, end) for end in ends for text in keys.values()]
+
     def missing() -> list[int]:
-        return [e for e in ends if any((text, e) not in rows for text in keys.values())]
+        return sorted({end for text, end in wanted if (text, end) not in rows})
 
     if missing():
         rows.update(slicing.store.slice_counts(family.identity, ends[0], ends[-1]))
     if absent := missing():
         fresh, sent = _rebuild(family, slicing, budget, absent)
         rows.update(fresh)
-        oldest = millis(family.time) - (max(family.windows) + slicing.slice_seconds) * 1000
+        oldest = at - (max(family.windows) + slicing.slice_seconds) * 1000
         slicing.store.save_slice_counts(family.identity, fresh, older_than=oldest)
-    for old in [where for where in rows if where[1] < millis(family.time) - memory.reach]:
+    forget = at - memory.reach
+    for old in [where for where in rows if where[1] < forget]:
         del rows[old]
     for key, text in keys.items():
         for end in ends:
