@@ -46,6 +46,17 @@ def wait_for(url: str, status: int, timeout: float = 20) -> requests.Response:
         time.sleep(0.2)
 
 
+def metrics_with(base: str, needle: str, timeout: float = 20) -> str:
+    """``base``'s /metrics page once it holds ``needle`` (failing after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = requests.get(f"{base}/metrics", timeout=2).text
+        if needle in page:
+            return page
+        assert time.monotonic() < deadline, f"{needle!r} not exported: {page[-2000:]}"
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def daemon(served: Served, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
     port = free_port()
@@ -80,23 +91,11 @@ def test_endpoints_metrics_reload_and_graceful_stop(
     good = config.read_text()
     config.write_text("interval: soon\nunknown: 1\n")
     process.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 20
-    while (
-        "sloctl_config_last_reload_successful 0.0"
-        not in requests.get(f"{url}/metrics", timeout=2).text
-    ):
-        assert time.monotonic() < deadline, "the failed reload was not reported"
-        time.sleep(0.2)
+    metrics_with(url, "sloctl_config_last_reload_successful 0.0")
     assert requests.get(f"{url}/healthz", timeout=2).status_code == 200  # still running
     config.write_text(good)
     process.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 20
-    while (
-        "sloctl_config_last_reload_successful 1.0"
-        not in requests.get(f"{url}/metrics", timeout=2).text
-    ):
-        assert time.monotonic() < deadline, "the good reload was not reported"
-        time.sleep(0.2)
+    metrics_with(url, "sloctl_config_last_reload_successful 1.0")
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
