@@ -16,12 +16,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sloctl.backtest import backtest
-from sloctl.definitions import load_definitions
-from sloctl.history import History, demo_scenario
-from sloctl.local_prometheus import LocalPrometheus, backfill
-from sloctl.policy import load_policy
-from sloctl.prometheus import PrometheusReader
+from sloctl.demo.history import History, demo_scenario
+from sloctl.demo.local_prometheus import LocalPrometheus, backfill
+from sloctl.incidents.backtest import backtest
+from sloctl.incidents.policy import load_policy
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import requests
 
-from sloctl.local_prometheus import LocalPrometheus, free_port
+from sloctl.demo.local_prometheus import LocalPrometheus, free_port
 from tests.integration.fault_proxy import Fault, FaultProxy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,11 +31,11 @@ import requests
 import structlog
 
 from bench.report_bench import peak_rss_kib, write_definitions
-from sloctl.config import Config
-from sloctl.daemon import Daemon
-from sloctl.history import History, demo_scenario
-from sloctl.local_prometheus import LocalPrometheus, backfill
-from sloctl.prometheus import PrometheusReader
+from sloctl.daemon.loop import Daemon
+from sloctl.demo.history import History, demo_scenario
+from sloctl.demo.local_prometheus import LocalPrometheus, backfill
+from sloctl.loading.config import Config
+from sloctl.prometheus.client import PrometheusReader
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 INTERVAL = timedelta(seconds=30)

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sloctl.durations import parse_duration
-from sloctl.local_prometheus import LocalPrometheus, free_port
-from sloctl.store import open_store
+from sloctl.core.durations import parse_duration
+from sloctl.demo.local_prometheus import LocalPrometheus, free_port
+from sloctl.store.database import open_store
 from tests.integration.daemon_process import SloctlRun, cycle_gaps
 from tests.integration.receivers import (
     HANG,

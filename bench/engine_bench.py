@@ -5,8 +5,8 @@ Run from the repository root:
     .venv/bin/python -m bench.engine_bench
 
 Feeds thirty days of normal signals for the runbook's four services (api, auth and ai-worker
-depending on the database), one minute apart, to :func:`sloctl.engine.decide`, the decision
-code the daemon runs every cycle and the backtest runs at every step: the Python share of
+depending on the database), one minute apart, to :func:`sloctl.incidents.engine.decide`, the
+decision code the daemon runs every cycle and the backtest runs at every step: the Python share of
 ``sloctl backtest`` over a month, without Prometheus.
 """
 
@@ -16,8 +16,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sloctl.engine import Tracked, decide
-from sloctl.policy import Policy, Signals
+from sloctl.incidents.engine import Tracked, decide
+from sloctl.incidents.policy import Policy, Signals
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 STEPS = 30 * 1440

@@ -27,14 +27,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sloctl.definitions import load_definitions
-from sloctl.evaluation import BURN_WINDOWS, evaluate
-from sloctl.history import History, demo_scenario
-from sloctl.local_prometheus import LocalPrometheus, backfill
-from sloctl.prometheus import PrometheusReader
-from sloctl.promql import summed_increase
-from sloctl.slo import Slo
-from sloctl.window import Month, span_for
+from sloctl.core.slo import Slo
+from sloctl.core.window import Month, span_for
+from sloctl.demo.history import History, demo_scenario
+from sloctl.demo.local_prometheus import LocalPrometheus, backfill
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
+from sloctl.promql.build import summed_increase
+from sloctl.reading.evaluation import BURN_WINDOWS, evaluate
 
 MONTH = Month(2026, 10)
 MONTH_END = datetime(2026, 11, 1, tzinfo=UTC)

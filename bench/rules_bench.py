@@ -31,13 +31,13 @@ from typing import Any
 import requests
 import yaml
 
-from sloctl import promql
-from sloctl.definitions import load_definitions
-from sloctl.history import History, Scenario, runbook_profiles
-from sloctl.local_prometheus import CONFIG, LocalPrometheus, backfill
-from sloctl.policy import shipped_policy
-from sloctl.rules import SLI_WINDOWS, by_service, ratio_windows, render_rules
-from sloctl.slo import Slo
+from sloctl.core.slo import Slo
+from sloctl.demo.history import History, Scenario, runbook_profiles
+from sloctl.demo.local_prometheus import CONFIG, LocalPrometheus, backfill
+from sloctl.generate.rules import SLI_WINDOWS, by_service, ratio_windows, render_rules
+from sloctl.incidents.policy import shipped_policy
+from sloctl.loading.definitions import load_definitions
+from sloctl.promql import build as promql
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 SERVICES = ("api", "auth", "ai-worker", "database")

@@ -13,7 +13,7 @@ Two fixtures, each backfilled into a Prometheus 2.42 on loopback (default limits
 
 For each fixture and SLO count a fresh child process measures one of:
 
-- ``report``: :func:`sloctl.evaluation.evaluate` as ``sloctl report`` runs it;
+- ``report``: :func:`sloctl.reading.evaluation.evaluate` as ``sloctl report`` runs it;
 - ``report today``: the same SLOs read the way sloctl did before, one raw
   ``increase(...[window])`` per metric family and window;
 - ``cycle``: the daemon's cycle (budgets and signals, the store, the decisions), first on an
@@ -46,17 +46,17 @@ import structlog
 
 from bench.daemon_bench import BenchDaemon
 from bench.report_bench import peak_rss_kib, write_definitions
-from sloctl.config import Config
-from sloctl.definitions import load_definitions
-from sloctl.evaluation import BURN_WINDOWS, Slicing, evaluate, judge
-from sloctl.generate import dashboards_output, rules_output
-from sloctl.history import History, Scenario, runbook_profiles
-from sloctl.local_prometheus import LocalPrometheus, backfill
-from sloctl.plan import CountRequest, Readings, plan, split_answer
-from sloctl.policy import shipped_policy
-from sloctl.prometheus import PrometheusReader
-from sloctl.store import Store
-from sloctl.window import span_for
+from sloctl.core.window import span_for
+from sloctl.demo.history import History, Scenario, runbook_profiles
+from sloctl.demo.local_prometheus import LocalPrometheus, backfill
+from sloctl.generate.files import dashboards_output, rules_output
+from sloctl.incidents.policy import shipped_policy
+from sloctl.loading.config import Config
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
+from sloctl.promql.plan import CountRequest, Readings, plan, split_answer
+from sloctl.reading.evaluation import BURN_WINDOWS, Slicing, evaluate, judge
+from sloctl.store.database import Store
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 INTERVAL = timedelta(seconds=30)
@@ -92,7 +92,7 @@ class StatsDaemon(BenchDaemon):
 
 def todays_report(slos: Any, reader: PrometheusReader, at: datetime) -> None:
     """The report as sloctl read it before: one raw increase per family and window (the
-    batches :func:`sloctl.plan.plan` still writes), judged the same way."""
+    batches :func:`sloctl.promql.plan.plan` still writes), judged the same way."""
     requests_ = []
     for slo in slos:
         span = span_for(slo, at)

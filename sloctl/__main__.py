@@ -1,5 +1,5 @@
 """``python -m sloctl``."""
 
-from sloctl.cli import main
+from sloctl.cli.main import main
 
 main(prog_name="sloctl")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sloctl.history import History
-from sloctl.local_prometheus import LocalPrometheus, backfill
+from sloctl.demo.history import History
+from sloctl.demo.local_prometheus import LocalPrometheus, backfill
 from tests.integration.fixture import month, scenario
 from tests.integration.wide_fixture import MAX_SAMPLES, wide_scenario
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sloctl.local_prometheus import free_port
+from sloctl.demo.local_prometheus import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

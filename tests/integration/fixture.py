@@ -7,9 +7,9 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sloctl.history import SLOW_API, Injection, Scenario, runbook_profiles
-from sloctl.policy import Cause
-from sloctl.severity import Severity
+from sloctl.core.severity import Severity
+from sloctl.demo.history import SLOW_API, Injection, Scenario, runbook_profiles
+from sloctl.incidents.policy import Cause
 
 START = datetime(2026, 10, 30, tzinfo=UTC)
 END = datetime(2026, 11, 2, tzinfo=UTC)

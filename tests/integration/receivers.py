@@ -29,13 +29,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sloctl.engine import Event
-from sloctl.incidents import State, acknowledge, declare, move
-from sloctl.notifications import EventKind
-from sloctl.outbox import payload
-from sloctl.policy import Cause, Finding
-from sloctl.severity import Severity
-from sloctl.store import Store
+from sloctl.core.severity import Severity
+from sloctl.incidents.engine import Event
+from sloctl.incidents.lifecycle import State, acknowledge, declare, move
+from sloctl.incidents.policy import Cause, Finding
+from sloctl.notify.outbox import payload
+from sloctl.notify.sinks import EventKind
+from sloctl.store.database import Store
 
 
 @dataclass(frozen=True)

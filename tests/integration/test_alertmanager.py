@@ -24,9 +24,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from sloctl.cli import main
-from sloctl.local_prometheus import free_port, stop_process
-from sloctl.notifications import (
+from sloctl.cli.main import main
+from sloctl.demo.local_prometheus import free_port, stop_process
+from sloctl.notify.sinks import (
     AlertmanagerSink,
     EventKind,
     IncidentEvent,
@@ -34,7 +34,7 @@ from sloctl.notifications import (
     RetryPolicy,
     deliver,
 )
-from sloctl.store import open_store
+from sloctl.store.database import open_store
 
 pytestmark = pytest.mark.integration
 

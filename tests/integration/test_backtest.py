@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sloctl.backtest import backtest
-from sloctl.definitions import load_definitions
-from sloctl.policy import Cause, load_policy
-from sloctl.prometheus import PrometheusReader
+from sloctl.incidents.backtest import backtest
+from sloctl.incidents.policy import Cause, load_policy
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
 from tests.integration.conftest import Served
 from tests.integration.definitions import write_definitions
 from tests.integration.fixture import AI_WORKER_MAJOR, API_OUTAGE, AUTH_SLOW, END, START

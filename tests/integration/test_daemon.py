@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sloctl.local_prometheus import free_port
+from sloctl.demo.local_prometheus import free_port
 from tests.integration.conftest import Served
 
 pytestmark = pytest.mark.integration

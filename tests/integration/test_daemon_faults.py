@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from sloctl.daemon import STOP_GRACE_SECONDS, cycle_seconds
-from sloctl.local_prometheus import free_port
+from sloctl.daemon.loop import STOP_GRACE_SECONDS, cycle_seconds
+from sloctl.demo.local_prometheus import free_port
 from tests.integration.conftest import Served
 from tests.integration.fault_proxy import Fault, FaultProxy
 from tests.integration.test_daemon import metrics_with, wait_for

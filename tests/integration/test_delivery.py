@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from bench.delivery_bench import outage
-from sloctl.config import load_config, webhook_verify
-from sloctl.daemon import STOP_SECONDS
-from sloctl.local_prometheus import free_port
-from sloctl.notifications import SlackSink
-from sloctl.outbox import Courier, DeliveryPolicy
-from sloctl.store import open_store
+from sloctl.daemon.loop import STOP_SECONDS
+from sloctl.demo.local_prometheus import free_port
+from sloctl.loading.config import load_config, webhook_verify
+from sloctl.notify.outbox import Courier, DeliveryPolicy
+from sloctl.notify.sinks import SlackSink
+from sloctl.store.database import open_store
 from tests.integration.conftest import Served
 from tests.integration.daemon_process import SloctlRun, cycle_gaps
 from tests.integration.receivers import (

@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from sloctl.dashboards import DAEMON_FILE, queries, render_dashboards
-from sloctl.incidents import Incident, State
-from sloctl.live_demo import LiveStack, live_stack, wait_until
-from sloctl.policy import Cause, shipped_policy
-from sloctl.prometheus import PrometheusReader
-from sloctl.severity import Severity
-from sloctl.store import open_store
+from sloctl.core.severity import Severity
+from sloctl.demo.live import LiveStack, live_stack, wait_until
+from sloctl.generate.dashboards import DAEMON_FILE, queries, render_dashboards
+from sloctl.incidents.lifecycle import Incident, State
+from sloctl.incidents.policy import Cause, shipped_policy
+from sloctl.prometheus.client import PrometheusReader
+from sloctl.store.database import open_store
 
 pytestmark = pytest.mark.integration
 

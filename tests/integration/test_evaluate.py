@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sloctl.cli import main
+from sloctl.cli.main import main
 from tests.integration.conftest import Served
 from tests.integration.definitions import service_yaml
 from tests.integration.fixture import API_OUTAGE

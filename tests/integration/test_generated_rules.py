@@ -21,15 +21,15 @@ from typing import Any
 import pytest
 import yaml
 
-from sloctl import promql
-from sloctl.budget import Counts
-from sloctl.dashboards import DAEMON_FILE, queries, render_dashboards
-from sloctl.definitions import load_definitions
-from sloctl.local_prometheus import LocalPrometheus
-from sloctl.policy import shipped_policy
-from sloctl.prometheus import PrometheusReader
-from sloctl.rules import render_rules
-from sloctl.slo import Slo
+from sloctl.core.budget import Counts
+from sloctl.core.slo import Slo
+from sloctl.demo.local_prometheus import LocalPrometheus
+from sloctl.generate.dashboards import DAEMON_FILE, queries, render_dashboards
+from sloctl.generate.rules import render_rules
+from sloctl.incidents.policy import shipped_policy
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
+from sloctl.promql import build as promql
 from tests.integration.conftest import Served, build_data
 from tests.integration.definitions import THRESHOLDS, write_definitions
 from tests.integration.fixture import AI_WORKER_GAP, AI_WORKER_MAJOR, API_OUTAGE, END, START

@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from sloctl.backtest import backtest
-from sloctl.cli import main
-from sloctl.cycle import evaluate_incidents
-from sloctl.definitions import load_definitions
-from sloctl.incidents import Incident
-from sloctl.policy import load_policy
-from sloctl.prometheus import PrometheusReader
-from sloctl.signals import signal_plan
-from sloctl.store import open_store
-from sloctl.times import parse_time
+from sloctl.cli.main import main
+from sloctl.cli.times import parse_time
+from sloctl.daemon.cycle import evaluate_incidents
+from sloctl.incidents.backtest import backtest
+from sloctl.incidents.lifecycle import Incident
+from sloctl.incidents.policy import load_policy
+from sloctl.incidents.signals import signal_plan
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
+from sloctl.store.database import open_store
 from tests.integration.conftest import Served
 from tests.integration.definitions import write_definitions
 from tests.integration.fixture import (

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import structlog
 
-from sloctl.daemon import Daemon
-from sloctl.definitions import load_definitions
+from sloctl.daemon.exporter import exposition
+from sloctl.daemon.loop import Daemon
 from sloctl.errors import PrometheusUnavailableError, QueryError
-from sloctl.evaluation import evaluate
-from sloctl.exporter import exposition
-from sloctl.prometheus import Credentials, Limits, PrometheusReader, RetryPolicy
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import Credentials, Limits, PrometheusReader, RetryPolicy
+from sloctl.reading.evaluation import evaluate
 from tests.integration.conftest import Served
 from tests.integration.fault_proxy import Fault, FaultProxy
 from tests.integration.fixture import END

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from sloctl.errors import QueryError
-from sloctl.prometheus import MAX_POINTS, PrometheusReader
+from sloctl.prometheus.client import MAX_POINTS, PrometheusReader
 from tests.integration.conftest import Served
 from tests.integration.fixture import END, START
 

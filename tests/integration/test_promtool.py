@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sloctl.definitions import load_definitions
-from sloctl.generate import dashboards_output, rules_output
-from sloctl.policy import load_policy, shipped_policy
-from sloctl.rules import render_rules
-from sloctl.selector import Selector, parse_selector
+from sloctl.core.selector import Selector, parse_selector
+from sloctl.generate.files import dashboards_output, rules_output
+from sloctl.generate.rules import render_rules
+from sloctl.incidents.policy import load_policy, shipped_policy
+from sloctl.loading.definitions import load_definitions
 
 POLICY = shipped_policy()
 pytestmark = pytest.mark.integration

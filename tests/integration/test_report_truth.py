@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from sloctl.budget import Counts, Status
-from sloctl.definitions import load_definitions
-from sloctl.evaluation import Evaluation, SloResult, evaluate
-from sloctl.prometheus import PrometheusReader
-from sloctl.window import Month
+from sloctl.core.budget import Counts, Status
+from sloctl.core.window import Month
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
+from sloctl.reading.evaluation import Evaluation, SloResult, evaluate
 from tests.integration.conftest import Served
 from tests.integration.definitions import (
     THRESHOLDS,

@@ -22,16 +22,16 @@ import pytest
 import requests
 import structlog
 
-from sloctl.budget import Counts
-from sloctl.daemon import Daemon
-from sloctl.definitions import load_definitions
-from sloctl.evaluation import Evaluation, Slicing, evaluate
-from sloctl.policy import Policy
-from sloctl.prometheus import PrometheusReader
-from sloctl.signals import read_signals, replay, signal_plan
-from sloctl.slices import QueryBudget
-from sloctl.slo import Slo
-from sloctl.store import open_store
+from sloctl.core.budget import Counts
+from sloctl.core.slo import Slo
+from sloctl.daemon.loop import Daemon
+from sloctl.incidents.policy import Policy
+from sloctl.incidents.signals import read_signals, replay, signal_plan
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
+from sloctl.promql.slices import QueryBudget
+from sloctl.reading.evaluation import Evaluation, Slicing, evaluate
+from sloctl.store.database import open_store
 from tests.integration.conftest import Served
 from tests.integration.definitions import THRESHOLDS, TIMESLICES_YAML, write_definitions
 from tests.integration.fixture import API_OUTAGE, END

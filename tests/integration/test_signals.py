@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sloctl.definitions import load_definitions
-from sloctl.policy import Policy
-from sloctl.prometheus import PrometheusReader
-from sloctl.signals import read_signals, replay, signal_plan
+from sloctl.incidents.policy import Policy
+from sloctl.incidents.signals import read_signals, replay, signal_plan
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
 from tests.integration.conftest import Served
 from tests.integration.definitions import write_definitions
 from tests.integration.fixture import API_OUTAGE, AUTH_SLOW

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from sloctl.backtest import Replayed, backtest
-from sloctl.definitions import load_definitions
-from sloctl.history import History, Injection, Scenario, runbook_profiles
-from sloctl.local_prometheus import LocalPrometheus
-from sloctl.policy import Cause, Policy, policy_in_force
-from sloctl.prometheus import PrometheusReader
-from sloctl.severity import Severity
+from sloctl.core.severity import Severity
+from sloctl.demo.history import History, Injection, Scenario, runbook_profiles
+from sloctl.demo.local_prometheus import LocalPrometheus
+from sloctl.incidents.backtest import Replayed, backtest
+from sloctl.incidents.policy import Cause, Policy, policy_in_force
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import PrometheusReader
 from tests.integration.conftest import build_data
 
 pytestmark = pytest.mark.integration

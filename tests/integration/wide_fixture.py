@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from sloctl.history import Scenario
+from sloctl.demo.history import Scenario
 from tests.integration.fixture import END, scenario
 
 STEP = 15

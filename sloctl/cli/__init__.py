@@ -1,0 +1,1 @@
+"""The ``sloctl`` command line."""

@@ -1,0 +1,118 @@
+"""Command-line options several commands share, declared once with their checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from click.core import ParameterSource
+
+from sloctl.cli.times import parse_time
+from sloctl.errors import UsageError
+from sloctl.loading.config import load_config
+from sloctl.prometheus.client import PrometheusReader, redact
+
+DEFAULT_DEFINITIONS = Path("slo-definitions")
+CLOCK_SKEW = timedelta(minutes=1)
+"""How far in the future a time given on the command line may be: clocks disagree a little,
+but budgets at a time that has not happened yet are made up."""
+
+
+def check_url(ctx: click.Context, param: click.Parameter, url: str) -> str:
+    """An http(s) URL with a host and a valid port, checked before anything connects."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it validates it
+    except ValueError as exc:
+        raise click.BadParameter(f"{redact(url)!r} is not a usable URL ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{redact(url)!r} must look like http://host:9090")
+    return url
+
+
+prometheus_url_option = click.option(
+    "--prometheus-url",
+    envvar="SLOCTL_PROMETHEUS_URL",
+    default="http://127.0.0.1:9090",
+    show_default=True,
+    callback=check_url,
+    help="Prometheus-compatible API (env SLOCTL_PROMETHEUS_URL).",
+)
+
+definitions_option = click.option(
+    "--definitions",
+    "definitions",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DEFINITIONS,
+    show_default=True,
+    help="Directory (or one file) of SLO definitions.",
+)
+
+policy_option = click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Severity policy file (default: the shipped policy, the same as deploy/policy.yaml).",
+)
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read Prometheus's URL, timeout, credentials, CA file and limits from this daemon "
+    "configuration (the file `sloctl run --config` reads); instead of --prometheus-url.",
+)
+
+
+def prometheus_reader(
+    ctx: click.Context,
+    config_path: Path | None,
+    url: str,
+    *,
+    env: Mapping[str, str],
+    logger: Any,
+    timeout: float | None = None,
+) -> PrometheusReader:
+    """The reader a command asks for: from ``--config`` like the daemon's (a ``--timeout``
+    given on the command line still wins), else from ``--prometheus-url``."""
+    if config_path is None:
+        if timeout is None:
+            return PrometheusReader(url, logger=logger)
+        return PrometheusReader(url, timeout=timeout, logger=logger)
+    if ctx.get_parameter_source("prometheus_url") is ParameterSource.COMMANDLINE:
+        raise UsageError("give --config or --prometheus-url, not both")
+    config = load_config(config_path)
+    if ctx.get_parameter_source("timeout") is not ParameterSource.COMMANDLINE:
+        timeout = float(config.timeout_seconds)
+    return PrometheusReader(
+        config.spec.prometheus.url,
+        credentials=config.credentials(env),
+        limits=config.limits,
+        timeout=float(config.timeout_seconds) if timeout is None else timeout,
+        logger=logger,
+    )
+
+
+def past_time(text: str | None, now: datetime, option: str) -> datetime:
+    """The time ``text`` names (``now`` without one), refused beyond :data:`CLOCK_SKEW` in the
+    future."""
+    if text is None:
+        return now
+    try:
+        moment = parse_time(text)
+    except click.BadParameter as exc:
+        exc.param_hint = option
+        raise
+    if moment > now + CLOCK_SKEW:
+        raise click.BadParameter(
+            f"{text!r} is in the future (it is now {now:%Y-%m-%dT%H:%M:%SZ}): there is no "
+            "data yet to judge it by",
+            param_hint=option,
+        )
+    return moment

@@ -1,0 +1,1 @@
+"""``sloctl run``: the loop, the incident cycle, the exported metrics and the HTTP endpoint."""

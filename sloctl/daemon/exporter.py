@@ -1,0 +1,260 @@
+"""sloctl's own metrics: a prometheus-client collector that reads one snapshot per scrape.
+
+Whoever evaluates builds a new :class:`Snapshot` and swaps it in whole; a scrape reads the
+snapshot that is current when it starts, so it never sees half an evaluation. Nothing is
+registered globally: :func:`exposition` renders a private registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from sloctl.core.budget import Status
+from sloctl.core.durations import format_duration
+from sloctl.core.severity import Severity
+from sloctl.core.slo import Slo
+from sloctl.incidents.lifecycle import Incident
+from sloctl.incidents.signals import Sli
+from sloctl.reading.evaluation import SloResult
+
+PREFIX = "sloctl"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one evaluation cycle knows, frozen for scrapes."""
+
+    results: Sequence[SloResult] = ()
+    stale: frozenset[str] = frozenset()
+    """SLO keys whose signals could not be read this cycle."""
+    slis: Mapping[str, Sli] = field(default_factory=dict)
+    """Each SLO's indicator over its service's signal window, as the severity policy saw it."""
+    open_incidents: Sequence[Incident] = ()
+    last_success: datetime | None = None
+    query_errors: Mapping[str, int] = field(default_factory=dict)
+    notifications: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    outbox_backlog: Mapping[str, tuple[int, float]] = field(default_factory=dict)
+    """Per sink: messages still pending, and the age in seconds of the oldest (0 when none)."""
+    reload_successful: bool = True
+    cycle_durations: CycleDurations | None = None
+    slos: Sequence[Slo] = ()
+    """Every configured SLO, read this cycle or not (default: those in ``results``)."""
+    last_data: Mapping[str, datetime] = field(default_factory=dict)
+    """Per SLO key, the last cycle that saw its events series over the signal window (or
+    the first cycle that looked, while none has)."""
+
+
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True)
+class CycleDurations:
+    """How long evaluation cycles took: cumulative bucket counts, sum and count."""
+
+    buckets: tuple[int, ...] = (0,) * len(DURATION_BUCKETS)
+    total_seconds: float = 0.0
+    count: int = 0
+
+    def observe(self, seconds: float) -> CycleDurations:
+        counts = tuple(
+            n + (1 if seconds <= bound else 0)
+            for n, bound in zip(self.buckets, DURATION_BUCKETS, strict=True)
+        )
+        return CycleDurations(counts, self.total_seconds + seconds, self.count + 1)
+
+
+def _gauge(name: str, documentation: str, labels: Sequence[str]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=list(labels))
+
+
+class SnapshotCollector(Collector):
+    """Turns the current snapshot into metric families at each scrape."""
+
+    def __init__(self, current: Callable[[], Snapshot]) -> None:
+        self.current = current
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self.current()
+        yield from self._slos(snapshot)
+        yield from self._incidents(snapshot)
+        yield from self._self(snapshot)
+
+    def _slos(self, snapshot: Snapshot) -> Iterator[Metric]:
+        slo = ("service", "slo")
+        left_ratio = _gauge(
+            "slo_error_budget_remaining_ratio",
+            "Share of the error budget left over the SLO window.",
+            slo,
+        )
+        left_seconds = _gauge(
+            "slo_error_budget_remaining_seconds",
+            "Full outage the error budget still allows.",
+            slo,
+        )
+        consumed = _gauge(
+            "slo_error_budget_consumed_seconds",
+            "Full outage spent over the SLO window.",
+            slo,
+        )
+        budget = _gauge(
+            "slo_error_budget_seconds",
+            "Full outage the objective allows over the window.",
+            slo,
+        )
+        ratio = _gauge("slo_error_ratio", "Share of bad events over the SLO window.", slo)
+        burn = _gauge(
+            "slo_burn_rate",
+            "Error ratio over (1 - objective) per window; 1 spends the budget "
+            "exactly over the SLO window.",
+            (*slo, "window"),
+        )
+        status = _gauge(
+            "slo_status", "1 for the SLO's current status, 0 for the others.", (*slo, "status")
+        )
+        stale = _gauge("slo_stale", "1 when this cycle could not read the SLO's signals.", slo)
+        sli_ratio = _gauge(
+            "slo_sli_error_ratio",
+            "Share of bad events over the signal window the severity policy judges.",
+            (*slo, "window"),
+        )
+        p95 = _gauge(
+            "slo_latency_p95_seconds",
+            "95th percentile latency over the signal window (latency SLOs).",
+            (*slo, "window"),
+        )
+        fresh = _gauge(
+            "slo_last_data_timestamp_seconds",
+            "When sloctl last saw the SLO's events series over the signal window (zero traffic "
+            "counts; a vanished exporter does not), or when it first looked, while it has not.",
+            slo,
+        )
+        for each in snapshot.slos or [result.slo for result in snapshot.results]:
+            labels = [each.service, each.name]
+            # An SLO never read yet has no result, but is stale all the same.
+            stale.add_metric(labels, 1.0 if each.key in snapshot.stale else 0.0)
+            seen = snapshot.last_data.get(each.key)
+            if seen is not None:
+                fresh.add_metric(labels, seen.timestamp())
+        for result in snapshot.results:
+            labels = [result.slo.service, result.slo.name]
+            b = result.budget
+            budget.add_metric(labels, float(b.budget_minutes) * 60)
+            if b.consumed_minutes is not None and b.remaining_minutes is not None:
+                consumed.add_metric(labels, b.consumed_minutes * 60)
+                left_seconds.add_metric(labels, b.remaining_minutes * 60)
+            if b.remaining_share is not None:
+                left_ratio.add_metric(labels, b.remaining_share)
+            if b.error_ratio is not None:
+                ratio.add_metric(labels, b.error_ratio)
+            for window, rate in sorted(result.burn_rates.items()):
+                if rate is not None:
+                    burn.add_metric([*labels, window], rate)
+            for value in Status:
+                status.add_metric([*labels, value.value], 1.0 if b.status is value else 0.0)
+            sli = snapshot.slis.get(result.slo.key)
+            if sli is None or result.slo.key in snapshot.stale:
+                continue  # last cycle's reading would pass for a current one
+            window = format_duration(sli.window_seconds)
+            if sli.error_ratio is not None:
+                sli_ratio.add_metric([*labels, window], sli.error_ratio)
+            if sli.p95_seconds is not None:
+                p95.add_metric([*labels, window], sli.p95_seconds)
+        yield from (left_ratio, left_seconds, consumed, budget, ratio, burn, status, stale)
+        yield from (sli_ratio, p95, fresh)
+
+    def _incidents(self, snapshot: Snapshot) -> Iterator[Metric]:
+        each = _gauge("incident_open", "1 for each open incident.",
+                      ("service", "severity", "incident"))  # fmt: skip
+        counts = _gauge("incidents_open", "Open incidents by service and severity.",
+                        ("service", "severity"))  # fmt: skip
+        missed = _gauge("incidents_target_missed",
+                        "Open incidents past their response or resolution target (runbook 1.2).",
+                        ("service", "target"))  # fmt: skip
+        tally: dict[tuple[str, str], int] = {}
+        breaches: dict[tuple[str, str], int] = {}
+        for incident in snapshot.open_incidents:
+            each.add_metric([incident.service, incident.severity.value, incident.id], 1.0)
+            key = (incident.service, incident.severity.value)
+            tally[key] = tally.get(key, 0) + 1
+            for target, breached in (("response", incident.ack_breached),
+                                     ("resolution", incident.resolution_breached)):  # fmt: skip
+                if breached:
+                    breaches[(incident.service, target)] = (
+                        breaches.get((incident.service, target), 0) + 1
+                    )
+        # Every service known to this cycle, with zeros: "no incident" is 0, not absent.
+        services = sorted(
+            {i.service for i in snapshot.open_incidents} | {r.slo.service for r in snapshot.results}
+        )
+        for service in services:
+            for severity in Severity:
+                counts.add_metric(
+                    [service, severity.value], tally.get((service, severity.value), 0)
+                )
+            for target in ("response", "resolution"):
+                missed.add_metric([service, target], breaches.get((service, target), 0))
+        yield from (each, counts, missed)
+
+    def _self(self, snapshot: Snapshot) -> Iterator[Metric]:
+        last = _gauge("last_successful_evaluation_timestamp_seconds",
+                      "When the last evaluation that read every SLO finished.", ())  # fmt: skip
+        if snapshot.last_success is not None:
+            last.add_metric([], snapshot.last_success.timestamp())
+        errors = CounterMetricFamily(
+            f"{PREFIX}_query_errors",
+            "Failed Prometheus queries (budget and signal queries, after retries), by reason.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(snapshot.query_errors.items()):
+            errors.add_metric([reason], count)
+        sent = CounterMetricFamily(f"{PREFIX}_notifications", "Notification attempts.",
+                                   labels=["sink", "result"])  # fmt: skip
+        for (sink, result), count in sorted(snapshot.notifications.items()):
+            sent.add_metric([sink, result], count)
+        pending = _gauge(
+            "notifications_pending",
+            "Notifications queued and not yet delivered, by sink.",
+            ("sink",),
+        )
+        oldest = _gauge("notifications_oldest_pending_age_seconds",
+                        "Age of the oldest undelivered notification, by sink (0 when none).",
+                        ("sink",))  # fmt: skip
+        for sink, (count, age) in sorted(snapshot.outbox_backlog.items()):
+            pending.add_metric([sink], count)
+            oldest.add_metric([sink], age)
+        if snapshot.cycle_durations is not None:
+            durations = snapshot.cycle_durations
+            histogram = HistogramMetricFamily(
+                f"{PREFIX}_evaluation_duration_seconds", "Time one evaluation cycle took.",
+                buckets=[
+                    *(
+                        (repr(bound), float(count))
+                        for bound, count in zip(DURATION_BUCKETS, durations.buckets, strict=True)
+                    ),
+                    ("+Inf", float(durations.count)),
+                ],
+                sum_value=durations.total_seconds,
+            )  # fmt: skip
+            yield histogram
+        reload = _gauge("config_last_reload_successful",
+                        "1 if the last configuration (re)load succeeded.", ())  # fmt: skip
+        reload.add_metric([], 1.0 if snapshot.reload_successful else 0.0)
+        yield from (last, errors, sent, pending, oldest, reload)
+
+
+def exposition(current: Callable[[], Snapshot]) -> bytes:
+    """The text a /metrics scrape gets, from a registry of its own."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(current))
+    return generate_latest(registry)

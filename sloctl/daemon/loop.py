@@ -1,0 +1,431 @@
+"""``sloctl run``: the long-running loop, its HTTP endpoint, reloads and graceful stops.
+
+Each cycle, at one pinned time: the budgets of every SLO (as ``sloctl report`` computes
+them), then the incident cycle (signals, policy, lifecycle, store, outbox). The result is
+frozen into a :class:`~sloctl.daemon.exporter.Snapshot` that ``/metrics`` reads. Cycles never
+overlap, and each has a deadline derived from the interval (:func:`cycle_seconds`): a query
+that would run past it fails, and only the SLOs it was for go stale. Delivery runs in a
+thread of its own (:class:`Delivery`), woken by every cycle and every second, so a receiver
+that hangs or trickles never slows evaluation. SIGHUP reloads the configuration (an invalid
+one keeps the old one, logs every problem with its file and line, and sets
+``sloctl_config_last_reload_successful`` to 0). SIGTERM stops the cycle in progress (queries
+fail at once; the cycle runs in a thread of its own and is given up after
+:data:`STOP_GRACE_SECONDS` whatever a peer does), lets delivery use what is left of
+:data:`STOP_FLUSH_SECONDS`, and exits 0 within :data:`STOP_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from sloctl.core.slo import Slo
+from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
+from sloctl.errors import DefinitionError, Problem, SloctlError
+from sloctl.incidents.policy import Policy, policy_in_force
+from sloctl.incidents.signals import SignalPlan, signal_plan
+from sloctl.loading.config import (
+    CONFIGURATION,
+    Config,
+    delivery_policy,
+    load_config,
+    sinks,
+    webhook_verify,
+)
+from sloctl.loading.definitions import load_definitions
+from sloctl.notify.outbox import Courier
+from sloctl.prometheus.client import PrometheusReader
+from sloctl.promql.slices import QueryBudget
+from sloctl.reading.evaluation import Remembered, Slicing, evaluate
+from sloctl.runtime.http_server import ListenError, QuietHandler, start_server
+from sloctl.store.database import Store, StoreError, open_store
+
+STOP_SECONDS = 10.0
+"""SIGTERM to exit, at most, whatever the receivers do (what the README promises)."""
+STOP_FLUSH_SECONDS = 8.0
+"""How long after SIGTERM delivery may go on; the rest of STOP_SECONDS is for shutting down."""
+STOP_GRACE_SECONDS = 2.0
+"""How long a stopping daemon waits for the cycle in progress before leaving it behind."""
+DELIVERY_TICK_SECONDS = 1.0
+"""How often the delivery thread looks for due messages when no cycle wakes it."""
+READY_CYCLES = 3
+"""/readyz fails when Prometheus has not answered any query for this many intervals."""
+MIN_CYCLE_SECONDS = 5.0
+"""The shortest cycle deadline, so that a one-second interval still leaves a slow
+Prometheus time to answer."""
+JOIN_POLL_SECONDS = 0.1
+
+
+def cycle_seconds(interval_seconds: float) -> float:
+    """How long one cycle may take: its interval, but at least :data:`MIN_CYCLE_SECONDS`."""
+    return max(float(interval_seconds), MIN_CYCLE_SECONDS)
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    seconds: float
+    requests: int
+    """HTTP requests sent to Prometheus, retries included."""
+    stale: int
+    events: int
+
+
+@dataclass
+class Delivery:
+    """The delivery thread: flushes the outbox whenever woken (after each cycle's commit) and
+    every second, re-sends open incidents to Alertmanager every ``refresh_seconds``, and when
+    stopping makes one last flush that ends by the cutoff."""
+
+    courier: Courier
+    store_path: Path
+    logger: Any
+    refresh_seconds: float
+    wake: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    last_refresh: float | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="delivery", daemon=True)
+        self.thread.start()
+
+    def stop(self, cutoff: float) -> None:
+        """Finish by ``cutoff`` (a ``time.monotonic()`` value)."""
+        self.courier.stop_by(cutoff)
+        self.stopping.set()
+        self.wake.set()
+
+    def join(self, until: float) -> bool:
+        """Wait for the thread until ``until``; False when it is still busy (it is a daemon
+        thread: it does not keep the process alive)."""
+        if self.thread is not None:
+            self.thread.join(max(0.0, until - time.monotonic()))
+            return not self.thread.is_alive()
+        return True
+
+    def _run(self) -> None:
+        store: Store | None = None
+        try:
+            while not self.stopping.is_set():
+                self.wake.wait(DELIVERY_TICK_SECONDS)
+                self.wake.clear()
+                store = self._round(store, final=self.stopping.is_set())
+            store = self._round(store, final=True)
+        finally:
+            if store is not None:
+                store.close()
+
+    def _round(self, store: Store | None, *, final: bool) -> Store | None:
+        """One flush (and a due Alertmanager refresh); the store stays open between rounds and
+        is opened again after trouble."""
+        try:
+            if store is None:
+                store = open_store(self.store_path)
+            counts = self.courier.flush(store, datetime.now(UTC))
+            if final:
+                self.logger.info("final_flush", **counts)
+                return store
+            if self.last_refresh is None or (
+                time.monotonic() - self.last_refresh >= self.refresh_seconds
+            ):
+                self.last_refresh = time.monotonic()
+                self.courier.refresh_alertmanager(store, datetime.now(UTC))
+        except Exception as exc:  # the thread must outlive any one round's trouble
+            self.logger.error("delivery_failed", error=f"{type(exc).__name__}: {exc}")
+            if store is not None:
+                store.close()
+            return None
+        return store
+
+
+@dataclass
+class Daemon:
+    config_path: Path
+    env: Mapping[str, str]
+    logger: Any
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    config: Config | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    reload_wanted: threading.Event = field(default_factory=threading.Event)
+    query_errors: dict[str, int] = field(default_factory=dict)
+    slos: tuple[Slo, ...] = ()
+    policy: Policy = field(default_factory=Policy)
+    planned: SignalPlan = field(default_factory=lambda: signal_plan((), Policy()))
+    delivery: Delivery | None = None
+    last_contact: datetime | None = None
+    """When Prometheus last answered a query (any answer that shows it evaluating)."""
+    last_data: dict[str, datetime] = field(default_factory=dict)
+    """Per SLO, the last cycle whose signal window had its events series (or, until one
+    has, the first cycle that looked)."""
+    crashed: BaseException | None = None
+    slices: dict[str, Remembered] = field(default_factory=dict)
+    """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
+
+    def load(self) -> None:
+        """(Re)load the configuration; keep the old one if the new one is invalid."""
+        try:
+            config = load_config(self.config_path)
+            config.credentials(self.env)  # every secret it names must be readable now
+            sinks(config, self.env)
+            slos = tuple(load_definitions(config.relative(config.spec.definitions)))
+            policy = policy_in_force(
+                config.relative(config.spec.policy) if config.spec.policy else None
+            )
+        except SloctlError as exc:
+            problems = exc.problems if isinstance(exc, DefinitionError) else ()
+            self.logger.error(
+                "config_reload_failed",
+                error=str(exc).splitlines()[0],
+                problems=[str(problem) for problem in problems],
+            )
+            self.snapshot = replace(self.snapshot, reload_successful=False)
+            if self.config is None:
+                raise
+            return
+        self.config, self.slos, self.policy = config, slos, policy
+        self.planned = signal_plan(slos, policy)
+        if self.delivery is not None:
+            self.delivery.courier.policy = delivery_policy(config)
+            self.delivery.courier.verify = webhook_verify(config)
+            self.delivery.courier.sinks = sinks(config, self.env)
+        self.snapshot = replace(self.snapshot, reload_successful=True)
+        self.logger.info("config_loaded", path=str(self.config_path))
+
+    def check_store(self, *, create: bool) -> None:
+        """Open the configured store once and check it (integrity and schema); a corrupt or
+        foreign file is refused now, not found out cycle after cycle. Without ``create`` a
+        missing store is fine (the first cycle creates it) if its directory exists."""
+        assert self.config is not None
+        path = self.config.relative(self.config.spec.store)
+        if not create and not path.exists():
+            if not path.parent.is_dir():
+                raise StoreError(f"incident store {path}: directory {path.parent} does not exist")
+            return
+        open_store(path, read_only=not create).close()
+
+    def reader(self, config: Config, deadline: float | None = None) -> PrometheusReader:
+        """A reader for one cycle, with the credentials as they are now; it stops asking at
+        ``deadline`` (a ``time.monotonic()`` value) or when the daemon is told to stop, and
+        counts its failed queries into the daemon's ``query_errors``."""
+        return PrometheusReader(
+            config.spec.prometheus.url, credentials=config.credentials(self.env),
+            limits=config.limits, logger=self.logger, timeout=float(config.timeout_seconds),
+            deadline=deadline, cancelled=self.stop.is_set, sleep=self._pause,
+            failures=self.query_errors,  # counted as they happen, even in a cycle that fails
+        )  # fmt: skip
+
+    def _pause(self, seconds: float) -> None:
+        self.stop.wait(seconds)
+
+    def slicing(self, store: Store, reader: PrometheusReader) -> Slicing | None:
+        """Where this cycle's whole slices come from: the store, remembered between cycles."""
+        return Slicing(store, reader, remembered=self.slices)
+
+    def cycle(self, at: datetime, deadline: float | None = None) -> CycleReport:
+        """One evaluation at ``at``; Prometheus trouble marks the SLOs of the failed queries
+        stale and changes nothing about them."""
+        assert self.config is not None
+        config, slos, policy = self.config, self.slos, self.policy
+        reader = self.reader(config, deadline)
+        started = time.monotonic()
+        # Checked whole when the daemon started (check_store); every cycle reopens it.
+        store = open_store(config.relative(config.spec.store), check=False)
+        budget = QueryBudget(config.spec.query_max_samples)
+        slicing = self.slicing(store, reader)
+        try:
+            evaluation = evaluate(slos, reader, at, isolate=True, budget=budget, slicing=slicing)
+            previous = {result.slo.key: result for result in self.snapshot.results}
+            fresh = {result.slo.key: result for result in evaluation.results}
+            # An SLO that could not be read keeps its last judgement, marked stale.
+            results = tuple(
+                fresh.get(slo.key) or previous[slo.key]
+                for slo in slos
+                if slo.key in fresh or slo.key in previous
+            )
+            stale = set(evaluation.failed)
+            last_success = self.snapshot.last_success if evaluation.failed else at
+            if evaluation.failed:
+                errors = sorted({str(error) for error in evaluation.failed.values()})
+                self.logger.warning(
+                    "evaluation_stale", slos=len(evaluation.failed), error=errors[0],
+                    errors=errors,
+                )  # fmt: skip
+            configured = sinks(config, self.env)
+            outcome = evaluate_incidents(
+                store, configured, policy, self.planned, reader, at, slicing=slicing, budget=budget
+            )
+            stale |= set(outcome.failed_slos)
+            for service, reason in outcome.skipped.items():
+                self.logger.warning("incidents_skipped", service=service, reason=reason)
+            outcome.events += escalate_missed_targets(store, configured, at)
+            for event in outcome.events:
+                self.logger.info(
+                    "incident_event", incident=event.incident.id, kind=event.kind.value,
+                    service=event.incident.service, severity=event.incident.severity.value,
+                    state=event.incident.state.value,
+                )  # fmt: skip
+            notifications = self.snapshot.notifications
+            if self.delivery is not None:
+                # Delivery runs in its own thread: a receiver that hangs never slows a cycle.
+                self.delivery.courier.sinks = configured
+                self.delivery.wake.set()
+                notifications = self.delivery.courier.by_sink
+            backlog = dict.fromkeys(configured, (0, 0.0)) | {
+                sink: (count, max(0.0, (at - oldest).total_seconds()))
+                for sink, (count, oldest) in store.backlog().items()
+            }
+            open_incidents = tuple(store.incidents(open_only=True))
+        finally:
+            store.close()
+        if reader.answered:
+            self.last_contact = at
+        for slo in slos:
+            sli = outcome.slis.get(slo.key)
+            if sli is not None and sli.has_data:
+                self.last_data[slo.key] = at
+            else:
+                self.last_data.setdefault(slo.key, at)
+        durations = self.snapshot.cycle_durations or CycleDurations()
+        self.snapshot = Snapshot(
+            results=results, stale=frozenset(stale), slis=outcome.slis,
+            open_incidents=open_incidents, last_success=last_success,
+            query_errors=dict(self.query_errors), notifications=notifications,
+            outbox_backlog=backlog,
+            reload_successful=self.snapshot.reload_successful,
+            cycle_durations=durations.observe(time.monotonic() - started),
+            slos=slos, last_data={slo.key: self.last_data[slo.key] for slo in slos},
+        )  # fmt: skip
+        report = CycleReport(
+            seconds=time.monotonic() - started, requests=reader.requests_made, stale=len(stale),
+            events=len(outcome.events),
+        )  # fmt: skip
+        self.logger.info(
+            "cycle", at=at.isoformat(), seconds=round(report.seconds, 3), slos=len(slos),
+            stale=report.stale, open_incidents=len(open_incidents), requests=report.requests,
+        )  # fmt: skip
+        return report
+
+    def ready(self, now: datetime) -> bool:
+        """Prometheus answered a query within the last :data:`READY_CYCLES` intervals (one
+        refused query does not make the daemon unready; Prometheus being unreachable does)."""
+        if self.config is None or self.last_contact is None:
+            return False
+        age = (now - self.last_contact).total_seconds()
+        return age <= READY_CYCLES * self.config.interval_seconds
+
+    def serve(self) -> ThreadingHTTPServer:
+        assert self.config is not None
+        daemon = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                if self.path == "/metrics":
+                    self.reply(200, exposition(lambda: daemon.snapshot), CONTENT_TYPE_LATEST)
+                elif self.path == "/healthz":
+                    self.reply(200, b"ok\n", "text/plain")
+                elif self.path == "/readyz":
+                    ready = daemon.ready(datetime.now(UTC))
+                    self.reply(
+                        200 if ready else 503, b"ready\n" if ready else b"not ready\n", "text/plain"
+                    )
+                else:
+                    self.reply(404, b"not found\n", "text/plain")
+
+        try:
+            return start_server(self.config.listen, Handler)
+        except ListenError as exc:
+            problem = Problem(str(self.config.source), "listen", str(exc))
+            raise DefinitionError([problem], CONFIGURATION) from exc
+
+    def run(self) -> None:
+        """Load, check the store, serve, and evaluate every interval until SIGTERM or SIGINT."""
+        self.load()
+        self.check_store(create=True)
+        assert self.config is not None
+        stop_at: list[float] = []
+
+        def stop(*_: object) -> None:
+            if not stop_at:
+                stop_at.append(time.monotonic())
+                if self.delivery is not None:
+                    self.delivery.stop(stop_at[0] + STOP_FLUSH_SECONDS)
+            self.stop.set()
+
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_wanted.set())
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        server = self.serve()
+        self.delivery = Delivery(
+            Courier(sinks(self.config, self.env), delivery_policy(self.config),
+                    webhook_verify(self.config), logger=self.logger),
+            self.config.relative(self.config.spec.store), self.logger,
+            refresh_seconds=float(self.config.interval_seconds),
+        )  # fmt: skip
+        self.delivery.start()
+        host, port = self.config.listen
+        self.logger.info("listening", address=f"{host}:{server.server_port or port}")
+        try:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                if self.reload_wanted.is_set():
+                    self.reload_wanted.clear()
+                    self.load()
+                self.run_cycle(started + cycle_seconds(self.config.interval_seconds))
+                pause = self.config.interval_seconds - (time.monotonic() - started)
+                self.stop.wait(max(0.0, pause))
+        finally:
+            stop()  # the loop may also end on an error: delivery stops within the same bound
+            finished = self.delivery.join(stop_at[0] + STOP_FLUSH_SECONDS + 0.5)
+            server.shutdown()
+            self.logger.info(
+                "stopped", seconds=round(time.monotonic() - stop_at[0], 3),
+                unanswered=self.delivery.courier.in_flight(), delivery_finished=finished,
+            )  # fmt: skip
+
+    def run_cycle(self, deadline: float) -> None:
+        """One cycle in a thread of its own, so that SIGTERM is obeyed within
+        :data:`STOP_GRACE_SECONDS` even while a peer holds a read; the next cycle starts only
+        when this one has ended (or, when stopping, been left behind)."""
+        at = datetime.now(UTC).replace(microsecond=0)
+        worker = threading.Thread(
+            target=self._guarded_cycle, args=(at, deadline), name="sloctl-cycle", daemon=True
+        )
+        worker.start()
+        overran = False
+        while worker.is_alive():
+            if self.stop.is_set():
+                worker.join(STOP_GRACE_SECONDS)
+                if worker.is_alive():
+                    self.logger.warning("cycle_abandoned", at=at.isoformat(),
+                                        grace_seconds=STOP_GRACE_SECONDS)  # fmt: skip
+                break
+            worker.join(JOIN_POLL_SECONDS)
+            if not overran and time.monotonic() > deadline + JOIN_POLL_SECONDS:
+                overran = True
+                self.logger.warning("cycle_overran", at=at.isoformat())
+        if self.crashed is not None:
+            raise self.crashed
+
+    def _guarded_cycle(self, at: datetime, deadline: float) -> None:
+        try:
+            self.cycle(at, deadline)
+        except SloctlError as exc:
+            self.logger.error("cycle_failed", error=str(exc).splitlines()[0])
+        except (OSError, sqlite3.Error) as exc:
+            # A full disk or a store locked for too long: this cycle is lost (and
+            # /readyz will say so), the daemon is not.
+            self.logger.error("cycle_failed", error=f"{type(exc).__name__}: {exc}")
+        except BaseException as exc:  # a bug: stop the daemon with it, as before
+            self.crashed = exc
+            self.stop.set()

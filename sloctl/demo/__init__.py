@@ -1,0 +1,3 @@
+"""The demo: synthetic history with exact truth, a loopback Prometheus, simulated services and the
+live outage.
+"""

@@ -1,0 +1,3 @@
+"""Generated files: Prometheus rules, their promtool tests, sloctl's own alerts and Grafana
+dashboards.
+"""

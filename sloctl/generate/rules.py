@@ -1,0 +1,369 @@
+"""Prometheus recording and alerting rules generated from the SLO definitions.
+
+Per service, one file with three groups:
+
+- ``sloctl-<service>-slis`` (every minute): 5-minute event rates per SLO, error ratios over
+  5m to 6h built from them, and the p95 of latency SLOs;
+- ``sloctl-<service>-budget`` (every 2 minutes): error ratios over 1d, 3d and the SLO window,
+  again from the 5-minute rates, so no raw selector ever sits under a window of a day or more;
+- ``sloctl-<service>-alerts``: one alert per condition of :mod:`sloctl.incidents.conditions` that
+  can hold for the SLO (the multiwindow multi-burn-rate pairs with factors derived from its
+  window, and the runbook's severity indicators of 7.1 and 2.2, with the thresholds and
+  durations of the policy in force for the service), and a no-data alert.
+
+All PromQL comes from :mod:`sloctl.promql.build`, the builder the report uses too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from sloctl.core import burn
+from sloctl.core.durations import format_duration
+from sloctl.core.severity import LEVELS, Severity, spoken
+from sloctl.core.slo import LatencyIndicator, Slo
+from sloctl.errors import SloctlError
+from sloctl.incidents.conditions import Bound, ConditionSpec, Measure, bounds, service_conditions
+from sloctl.incidents.policy import Policy
+from sloctl.promql import build as promql
+
+SLI_WINDOWS = (1800, 3600, 2 * 3600, 6 * 3600)
+BUDGET_INTERVAL = "2m"
+"""Under the 5-minute lookback, so a late or skipped evaluation never leaves alerts without
+their 1d and 3d ratios."""
+BUDGET_WINDOWS = (86400, 3 * 86400)
+RUNBOOK = "incident-response-runbook.md"
+P95 = Decimal("0.95")
+NO_DATA_FOR = "10m"
+
+
+@dataclass(frozen=True)
+class Record:
+    record: str
+    expr: str
+    labels: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"record": self.record, "expr": self.expr, "labels": self.labels}
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert: str
+    expr: str
+    duration: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    bound: Bound | None = field(default=None, compare=False)
+    """The condition the alert fires on (None for the no-data alert)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The rule as Prometheus reads it: label and annotation values are Go templates
+        there, so text taken from definitions is written so that it renders as itself."""
+        return {
+            "alert": self.alert,
+            "expr": self.expr,
+            "for": self.duration,
+            "labels": {k: template_literal(v) for k, v in self.labels.items()},
+            "annotations": {k: template_literal(v) for k, v in self.annotations.items()},
+        }
+
+
+def template_literal(text: str) -> str:
+    """``text`` as a Go template that renders to exactly ``text`` (``{{`` and ``}}`` quoted)."""
+    parts = re.split(r"(\{\{|\}\})", text)
+    return "".join(f'{{{{ "{part}" }}}}' if part in ("{{", "}}") else part for part in parts)
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    interval: str
+    rules: list[Record | Alert] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "interval": self.interval,
+            "rules": [rule.as_dict() for rule in self.rules],
+        }
+
+
+def slo_labels(slo: Slo) -> dict[str, str]:
+    return {"service": slo.service, "slo": slo.name}
+
+
+def window_seconds(slo: Slo) -> int:
+    """The SLO window as a rolling length; a calendar month is recorded over 30 days."""
+    return int(slo.rolling_length().total_seconds())
+
+
+def ratio_windows(slo: Slo) -> tuple[int, ...]:
+    """Windows the budget group records: 1d, 3d and the SLO window, unless the slis group
+    records that window already."""
+    recorded_often = {promql.SLICE_SECONDS, *SLI_WINDOWS}
+    return tuple(sorted({*BUDGET_WINDOWS, window_seconds(slo)} - recorded_often))
+
+
+def rate_seconds(slo: Slo) -> int:
+    """The range of the 5-minute rates: five minutes plus one scrape interval.
+
+    Summed over the window, rates recorded every minute count each scrape interval's events
+    in a number of windows equal to (range - scrape interval) / 1 minute. With exactly five
+    minutes there, every event counts five times whatever its phase; with a bare 5m range it
+    would count four or five times, which turns into sampling noise on few bad events.
+    """
+    return promql.SLICE_SECONDS + slo.scrape_seconds
+
+
+def sli_records(slo: Slo) -> list[Record]:
+    indicator = slo.indicator
+    labels = slo_labels(slo)
+    seconds = rate_seconds(slo)
+    records = [
+        Record(promql.EVENTS_RATE, promql.summed_rate(indicator.total, seconds), labels),
+        Record(
+            promql.BAD_EVENTS_RATE,
+            promql.bad_rate(
+                indicator.total,
+                indicator.bad,
+                indicator.good,
+                seconds,
+                good_may_be_absent=not isinstance(indicator, LatencyIndicator),
+            ),
+            labels,
+        ),
+        Record(
+            promql.error_ratio_name(promql.SLICE_SECONDS),
+            promql.short_ratio(slo.service, slo.name),
+            labels,
+        ),
+    ]
+    records += [
+        Record(promql.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels)
+        for w in SLI_WINDOWS
+    ]
+    if isinstance(indicator, LatencyIndicator):
+        buckets = indicator.histogram.with_metric(f"{indicator.histogram.metric}_bucket")
+        records.append(Record(promql.LATENCY_P95, promql.quantile(buckets, P95, seconds), labels))
+    return records
+
+
+def budget_records(slo: Slo) -> list[Record]:
+    """Long-window ratios, the objective itself, and the share of the budget left.
+
+    The objective is recorded as a constant so that dashboards can compute every SLO's burn
+    rate with one query.
+    """
+    labels = slo_labels(slo)
+    window = window_seconds(slo)
+    records = [
+        Record(promql.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels)
+        for w in ratio_windows(slo)
+    ]
+    records.append(Record(promql.OBJECTIVE, promql.constant(slo.target), labels))
+    if slo.timeslices is not None:
+        return records  # the budget left of a timeslice SLO comes from `sloctl report`
+    records.append(
+        Record(
+            promql.BUDGET_REMAINING,
+            promql.budget_remaining(slo.service, slo.name, window, slo.error_budget),
+            labels,
+        )
+    )
+    return records
+
+
+def _annotations(slo: Slo, severity: Severity | None, summary: str, section: str) -> dict[str, str]:
+    notes = {
+        "summary": f"{slo.service} {slo.name}: {summary}",
+        "runbook": f"{RUNBOOK} section {section}",
+    }
+    if severity is not None:
+        level = LEVELS[severity]
+        notes["response_target"] = spoken(level.response)
+        notes["resolution_target"] = spoken(level.resolution)
+    if slo.description:
+        notes["description"] = slo.description
+    return notes
+
+
+def _measured(bound: Bound, seconds: int) -> str:
+    """The recorded series a bound compares over ``seconds``: an error ratio, or the p95."""
+    slo = bound.slo
+    recorded = (
+        (promql.SLICE_SECONDS,)
+        if bound.on_p95
+        else tuple(sorted({promql.SLICE_SECONDS, *SLI_WINDOWS, *ratio_windows(slo)}))
+    )
+    if seconds not in recorded:
+        raise GenerationError(
+            f"service {slo.service!r}: its policy measures {bound.spec.condition.value} over "
+            f"{format_duration(seconds)}, but the generated rules record "
+            f"{'the p95' if bound.on_p95 else 'error ratios'} over "
+            f"{', '.join(format_duration(w) for w in recorded)} only; set signal_window to 5m"
+        )
+    name = promql.LATENCY_P95 if bound.on_p95 else promql.error_ratio_name(seconds)
+    return promql.slo_selector(name, slo.service, slo.name).render()
+
+
+def condition_expr(bound: Bound) -> str:
+    """``measure > limit``, and for burn-rate pairs ``(long > limit and short > limit)``, the
+    rows joined by ``or``."""
+    clauses = []
+    for row in bound.rows:
+        long = promql.above(_measured(bound, row.window_seconds), row.limit)
+        if row.short_seconds is None:
+            clauses.append(long)
+            continue
+        short = promql.above(_measured(bound, row.short_seconds), row.limit)
+        clauses.append(f"(\n  {long}\n  and\n  {short}\n)")
+    return "\nor\n".join(clauses)
+
+
+def for_text(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    return format_duration(seconds) if seconds else "0s"
+
+
+def condition_alert(bound: Bound) -> Alert:
+    spec, slo = bound.spec, bound.slo
+    urgency = burn.Urgency.PAGE if spec.severity is not None else burn.Urgency.TICKET
+    labels = {
+        **slo_labels(slo),
+        "severity": spec.severity.value if spec.severity else "ticket",
+        "urgency": urgency.value,
+    }
+    summary = f"{bound.summary()} ({spec.meaning})"
+    return Alert(
+        spec.alert,
+        condition_expr(bound),
+        for_text(spec.duration),
+        labels,
+        _annotations(slo, spec.severity, summary, spec.runbook),
+        bound,
+    )
+
+
+def no_data_alert(slo: Slo) -> Alert:
+    return Alert(
+        "SloctlNoData",
+        f"absent({slo.indicator.total.render()})",
+        NO_DATA_FOR,
+        {**slo_labels(slo), "severity": "ticket", "urgency": "ticket"},
+        _annotations(
+            slo,
+            None,
+            "no series for the SLO's total events: the exporter or its scrape is down",
+            "2.1 (automated detection)",
+        ),
+    )
+
+
+def alerts(slo: Slo, specs: Sequence[ConditionSpec]) -> list[Alert]:
+    """One alert per condition of the service that can hold for ``slo``, and a no-data alert.
+
+    Burn-rate alerts come first (the page, then the ticket), then the runbook's indicators
+    from the highest severity down, in the order of ``specs``.
+    """
+    found = [
+        bound
+        for bound in bounds(slo, specs)
+        # A timeslice budget counts bad slices, which these event-ratio rules cannot; its burn
+        # alerts would disagree with `sloctl report`, so it gets the other indicators only.
+        if slo.timeslices is None or bound.spec.measure is not Measure.BURN_PAIRS
+    ]
+    found.sort(key=lambda b: (b.spec.measure is not Measure.BURN_PAIRS, specs.index(b.spec)))
+    return [*(condition_alert(bound) for bound in found), no_data_alert(slo)]
+
+
+def service_groups(service: str, slos: Sequence[Slo], policy: Policy) -> list[Group]:
+    specs = service_conditions(policy.for_service(service))
+    return [
+        Group(f"sloctl-{service}-slis", "1m", [r for s in slos for r in sli_records(s)]),
+        Group(
+            f"sloctl-{service}-budget",
+            BUDGET_INTERVAL,
+            [r for s in slos for r in budget_records(s)],
+        ),
+        Group(f"sloctl-{service}-alerts", "1m", [a for s in slos for a in alerts(s, specs)]),
+    ]
+
+
+def file_stem(service: str) -> str:
+    """A file name for ``service``: characters other than letters, digits, ``._-`` become ``_``."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", service).strip(".")
+    return stem or "_"
+
+
+class GenerationError(SloctlError):
+    """The definitions cannot be turned into files (two services would share one)."""
+
+    exit_code = 2
+
+
+def unique_name(service: str, name: str, taken: Iterable[str]) -> str:
+    if name in taken:
+        raise GenerationError(
+            f"service {service!r} would be written to {name}, which another service uses; "
+            "rename one of them"
+        )
+    return name
+
+
+def by_service(slos: Iterable[Slo]) -> dict[str, list[Slo]]:
+    grouped: dict[str, list[Slo]] = {}
+    for slo in slos:
+        grouped.setdefault(slo.service, []).append(slo)
+    return dict(sorted(grouped.items()))
+
+
+try:
+    from yaml import CSafeDumper as _Emitter  # libyaml: the same text, many times faster
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeDumper as _Emitter  # type: ignore[assignment]
+
+
+class _Dumper(_Emitter):
+    """Block style for multi-line expressions and no anchors, so files read as if handwritten."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str_representer(dumper: _Emitter, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+HEADER = "# Generated by `sloctl generate rules` from slo-definitions/. Do not edit.\n"
+
+
+def dump(document: dict[str, Any]) -> str:
+    return HEADER + yaml.dump(
+        document,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=100,
+        allow_unicode=True,
+    )
+
+
+def render_rules(slos: Iterable[Slo], policy: Policy) -> dict[str, str]:
+    """File name to content, one rule file per service, its alerts from ``policy``."""
+    files: dict[str, str] = {}
+    for service, service_slos in by_service(slos).items():
+        name = unique_name(service, f"{file_stem(service)}.yaml", files)
+        groups = service_groups(service, service_slos, policy)
+        files[name] = dump({"groups": [g.as_dict() for g in groups]})
+    return files

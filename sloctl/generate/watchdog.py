@@ -1,0 +1,173 @@
+"""Alerts on sloctl itself: when the daemon that declares incidents cannot, someone must hear.
+
+The rules read the metrics ``sloctl run`` exports (:mod:`sloctl.daemon.exporter`) wherever
+Prometheus scrapes it, so they go into ``alert-rules/`` with the SLO rules, with a promtool
+test of their own:
+
+- ``SloctlDaemonDown``: no sloctl metrics at all for 5 minutes (not running, or not scraped);
+- ``SloctlEvaluationsFailing``: no successful evaluation for 5 minutes (Prometheus down for
+  sloctl, a broken store): nothing is being declared or resolved;
+- ``SloctlSlosStale``: some SLOs' signals unreadable for 10 minutes;
+- ``SloctlConfigReloadFailed``: the last reload was refused, the old configuration runs;
+- ``SloctlNotificationsFailing``: a notification failed for good in the last 15 minutes;
+- ``SloctlNotificationsBacklog``: a notification has waited more than 10 minutes for 5 more
+  (the receiver is down or refusing, and people are not being told).
+- ``SloctlSloDataMissing``: an SLO's events series have been missing from its signal window
+  for 10 minutes (its exporter vanished or is not scraped): its budget may still read ``ok``
+  from older data, but no incident can be declared on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sloctl.generate.rules import Alert, Group
+
+FILE_STEM = "sloctl-watchdog"
+RELOAD = "sloctl_config_last_reload_successful"
+LAST_SUCCESS = "sloctl_last_successful_evaluation_timestamp_seconds"
+STALE = "sloctl_slo_stale"
+NOTIFICATIONS = "sloctl_notifications_total"
+PENDING = "sloctl_notifications_pending"
+OLDEST_PENDING = "sloctl_notifications_oldest_pending_age_seconds"
+LAST_DATA = "sloctl_slo_last_data_timestamp_seconds"
+METRICS = (RELOAD, LAST_SUCCESS, STALE, NOTIFICATIONS, PENDING, OLDEST_PENDING, LAST_DATA)
+"""Every metric the rules read; a test checks the exporter still writes each."""
+STALE_AFTER_SECONDS = 300
+BACKLOG_AFTER_SECONDS = 600
+DATA_MISSING_AFTER_SECONDS = 600
+PAGE = {"severity": "page", "urgency": "page"}
+TICKET = {"severity": "ticket", "urgency": "ticket"}
+
+
+def _notes(summary: str) -> dict[str, str]:
+    return {"summary": summary, "runbook": "README.md section Running in a cluster"}
+
+
+def watchdog_group() -> Group:
+    return Group(
+        "sloctl-watchdog",
+        "1m",
+        [
+            Alert("SloctlDaemonDown", f"absent({RELOAD})", "5m", PAGE,
+                  _notes("no sloctl metrics: the daemon is not running or not scraped, "
+                         "so no incident is declared")),
+            Alert("SloctlEvaluationsFailing",
+                  f"time() - max({LAST_SUCCESS}) > {STALE_AFTER_SECONDS}", "5m", PAGE,
+                  _notes("sloctl has not evaluated successfully for 5 minutes: incidents are "
+                         "neither declared nor resolved")),
+            Alert("SloctlSlosStale", f"sum by (service) ({STALE}) > 0", "10m", TICKET,
+                  _notes("sloctl cannot read the signals of some SLOs of this service")),
+            Alert("SloctlConfigReloadFailed", f"max({RELOAD}) == 0", "5m", TICKET,
+                  _notes("the last configuration reload was refused; the previous "
+                         "configuration is still running")),
+            Alert("SloctlNotificationsFailing",
+                  f'sum by (sink) (increase({NOTIFICATIONS}{{result="failed"}}[15m])) > 0',
+                  "0m", TICKET,
+                  _notes("incident notifications failed for good; see `sloctl incidents show`")),
+            Alert("SloctlNotificationsBacklog",
+                  f"max by (sink) ({OLDEST_PENDING}) > {BACKLOG_AFTER_SECONDS}", "5m", PAGE,
+                  _notes("incident notifications have not been delivered for more than 15 "
+                         "minutes; sloctl keeps retrying (see `sloctl incidents show`)")),
+            Alert("SloctlSloDataMissing",
+                  f"time() - max by (service, slo) ({LAST_DATA}) > {DATA_MISSING_AFTER_SECONDS}",
+                  "5m", TICKET,
+                  _notes("sloctl has not seen this SLO's events series for 10 minutes: its "
+                         "exporter vanished or is not scraped, and no incident can be declared "
+                         "on it")),
+        ],
+    )  # fmt: skip
+
+
+def watchdog_rules() -> dict[str, Any]:
+    return {"groups": [watchdog_group().as_dict()]}
+
+
+def _alert(name: str, labels: dict[str, str], at: str) -> dict[str, Any]:
+    rule = next(r for r in watchdog_group().rules if isinstance(r, Alert) and r.alert == name)
+    return {
+        "eval_time": at,
+        "alertname": name,
+        "exp_alerts": [
+            {
+                "exp_labels": {**rule.labels, **labels},
+                "exp_annotations": rule.annotations,
+            }
+        ],
+    }
+
+
+def _quiet(name: str, at: str) -> dict[str, Any]:
+    return {"eval_time": at, "alertname": name, "exp_alerts": []}
+
+
+def watchdog_tests() -> dict[str, Any]:
+    """promtool tests: every alert silent while all is well, and firing when it is not."""
+    healthy = [
+        {"series": RELOAD, "values": "1x40"},
+        {"series": LAST_SUCCESS, "values": "0+60x40"},
+        {"series": f'{STALE}{{service="api",slo="availability"}}', "values": "0x40"},
+        {"series": f'{NOTIFICATIONS}{{result="delivered",sink="slack"}}', "values": "0+1x40"},
+        # A message now and then, each delivered within two minutes.
+        {"series": f'{OLDEST_PENDING}{{sink="slack"}}', "values": "0 60 120 0x37"},
+        {"series": f'{PENDING}{{sink="slack"}}', "values": "1 1 1 0x37"},
+        {"series": f'{LAST_DATA}{{service="api",slo="availability"}}', "values": "0+60x40"},
+    ]
+    trouble = [
+        {"series": RELOAD, "values": "1x10 0x30"},
+        # Evaluations stop succeeding after 10 minutes: the timestamp stays at 600.
+        {"series": LAST_SUCCESS, "values": "0+60x10 600x30"},
+        {"series": f'{STALE}{{service="api",slo="availability"}}', "values": "0x10 1x30"},
+        {"series": f'{NOTIFICATIONS}{{result="failed",sink="slack"}}', "values": "0x10 1x30"},
+        # PagerDuty unreachable from minute 10: its oldest message ages a minute a minute.
+        {"series": f'{OLDEST_PENDING}{{sink="pagerduty"}}', "values": "0x10 0+60x30"},
+        {"series": f'{PENDING}{{sink="pagerduty"}}', "values": "0x10 1x30"},
+        # The SLO's events vanish after 10 minutes: sloctl keeps exporting when it last saw
+        # them (600), while the other SLO's data stays fresh.
+        {"series": f'{LAST_DATA}{{service="api",slo="availability"}}', "values": "0+60x10 600x30"},
+        {"series": f'{LAST_DATA}{{service="api",slo="latency"}}', "values": "0+60x40"},
+    ]
+    names = [r.alert for r in watchdog_group().rules if isinstance(r, Alert)]
+    return {
+        "rule_files": [f"../{FILE_STEM}.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "name": "sloctl healthy: nothing fires",
+                "interval": "1m",
+                "input_series": healthy,
+                "alert_rule_test": [_quiet(name, "30m") for name in names],
+            },
+            {
+                "name": "sloctl in trouble",
+                "interval": "1m",
+                "input_series": trouble,
+                "alert_rule_test": [
+                    _quiet("SloctlEvaluationsFailing", "18m"),  # stale since 15m, not 5m yet
+                    _alert("SloctlEvaluationsFailing", {}, "21m"),
+                    _quiet("SloctlSlosStale", "19m"),
+                    _alert("SloctlSlosStale", {"service": "api"}, "21m"),
+                    _quiet("SloctlConfigReloadFailed", "14m"),
+                    _alert("SloctlConfigReloadFailed", {}, "16m"),
+                    _alert("SloctlNotificationsFailing", {"sink": "slack"}, "12m"),
+                    _quiet("SloctlNotificationsFailing", "30m"),  # nothing new for 15 minutes
+                    _quiet("SloctlDaemonDown", "30m"),
+                    _quiet("SloctlNotificationsBacklog", "24m"),  # 14 minutes old: not yet
+                    _alert("SloctlNotificationsBacklog", {"sink": "pagerduty"}, "27m"),
+                    _quiet("SloctlSloDataMissing", "23m"),  # missing 13 minutes, 10 + 5 not yet
+                    _alert(
+                        "SloctlSloDataMissing", {"service": "api", "slo": "availability"}, "26m"
+                    ),
+                ],
+            },
+            {
+                "name": "sloctl gone",
+                "interval": "1m",
+                "input_series": [{"series": "up", "values": "1x20"}],
+                "alert_rule_test": [
+                    _quiet("SloctlDaemonDown", "4m"),
+                    _alert("SloctlDaemonDown", {}, "6m"),
+                ],
+            },
+        ],
+    }

@@ -1,0 +1,348 @@
+"""The daemon's configuration file, validated like the SLO definitions.
+
+```yaml
+prometheus:
+  url: http://127.0.0.1:9090
+  timeout: 10s
+  bearer_token_env: PROMETHEUS_TOKEN   # or bearer_token_file, or basic_auth
+  ca_file: /etc/ssl/prometheus-ca.pem
+  max_response_size: 8MiB              # a bigger answer fails that query (default 8MiB)
+  max_series: 10000                    # so does one with more series
+interval: 30s                          # each cycle must finish within it (at least 5s)
+definitions: slo-definitions
+policy: deploy/policy.yaml
+store: /var/lib/sloctl/incidents.db
+listen: 127.0.0.1:9464
+query_max_samples: 5000000             # most samples one query may load at its peak
+notifications:                         # no sink named: the SLOCTL_* variables, as for the CLI
+  slack: {webhook_url_env: SLACK_WEBHOOK_URL}
+  pagerduty:
+    routing_key_file: /etc/sloctl/secrets/pagerduty-routing-key
+    events_url: https://events.eu.pagerduty.com/v2/enqueue   # default: the public US one
+  alertmanager: {url: http://alertmanager.monitoring.svc:9093}
+  timeout: 10s                         # each whole send, answer included
+  max_delay: 5m                        # the longest pause between two attempts
+  max_age: 24h                         # a message still undelivered then is given up
+  coalesce: 2m                         # at most one status update per incident and sink
+  ca_file: /etc/ssl/webhook-ca.pem     # default: the CA bundle requests ships (certifi)
+```
+
+``sloctl incidents --config FILE`` reads the same ``notifications`` section (and store), so a
+change made from the command line is announced where the daemon announces.
+
+Secrets never sit in the file: it names the environment variable or file that holds them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+from sloctl.core.durations import parse_duration
+from sloctl.errors import DefinitionError, Problem
+from sloctl.loading.definitions import read_document, validation_problems
+from sloctl.notify.outbox import DeliveryPolicy, sinks_from_env
+from sloctl.notify.sinks import PAGERDUTY_URL, AlertmanagerSink, PagerDutySink, Sink, SlackSink
+from sloctl.prometheus.client import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
+from sloctl.promql.slices import DEFAULT_MAX_SAMPLES
+
+CONFIGURATION = "the configuration"
+
+
+def _duration(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 30s")
+    parse_duration(value)
+    return value
+
+
+Duration = Annotated[str, BeforeValidator(_duration)]
+
+SIZE_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 10**3, "MB": 10**6}
+
+
+def parse_size(text: str) -> int:
+    """``8MiB`` -> 8388608; a size in bytes with one of :data:`SIZE_UNITS`."""
+    match = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", text.strip())
+    unit = "B" if match is None else match.group(2) or "B"
+    if match is None or unit not in SIZE_UNITS:
+        raise ValueError(f"expected a size such as 8MiB (units: {', '.join(SIZE_UNITS)})")
+    return int(match.group(1)) * SIZE_UNITS[unit]
+
+
+def _size(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a size such as 8MiB")
+    if parse_size(value) < 1024:
+        raise ValueError("must be at least 1KiB")
+    return value
+
+
+Size = Annotated[str, BeforeValidator(_size)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _exactly_one(kind: str, env: str | None, file: Path | None) -> None:
+    if (env is None) == (file is None):
+        raise ValueError(f"give exactly one of {kind}_env or {kind}_file")
+
+
+class BasicAuthSpec(_Spec):
+    username: str
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Self:
+        _exactly_one("password", self.password_env, self.password_file)
+        return self
+
+
+class PrometheusSpec(_Spec):
+    url: str = "http://127.0.0.1:9090"
+    timeout: Duration = "10s"
+    bearer_token_env: str | None = None
+    bearer_token_file: Path | None = None
+    basic_auth: BasicAuthSpec | None = None
+    ca_file: Path | None = None
+    max_response_size: Size = f"{DEFAULT_MAX_BODY_BYTES // 2**20}MiB"
+    max_series: int = Field(DEFAULT_MAX_SERIES, ge=1)
+
+    @model_validator(mode="after")
+    def _checks(self) -> Self:
+        given = [self.bearer_token_env, self.bearer_token_file, self.basic_auth]
+        if sum(x is not None for x in given) > 1:
+            raise ValueError("give at most one of bearer_token_env, bearer_token_file, basic_auth")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        if re.match(r"^https?://[^/?#]*@", self.url) and any(x is not None for x in given):
+            # requests would send the URL's user information instead, silently
+            raise ValueError("give credentials in the url or in bearer_token/basic_auth, not both")
+        return self
+
+
+class SlackSpec(_Spec):
+    webhook_url_env: str | None = None
+    webhook_url_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        _exactly_one("webhook_url", self.webhook_url_env, self.webhook_url_file)
+        return self
+
+
+def _http(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("url must start with http:// or https://")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http)]
+
+
+class PagerDutySpec(_Spec):
+    routing_key_env: str | None = None
+    routing_key_file: Path | None = None
+    events_url: HttpUrl = PAGERDUTY_URL
+    """Events API v2 endpoint: the EU service region's, or a proxy's."""
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        _exactly_one("routing_key", self.routing_key_env, self.routing_key_file)
+        return self
+
+
+class AlertmanagerSpec(_Spec):
+    url: HttpUrl
+
+
+MAX_SEND_TIMEOUT_SECONDS = 60
+
+
+class NotificationsSpec(_Spec):
+    slack: SlackSpec | None = None
+    pagerduty: PagerDutySpec | None = None
+    alertmanager: AlertmanagerSpec | None = None
+    timeout: Duration = "10s"
+    max_delay: Duration = "5m"
+    max_age: Duration = "24h"
+    coalesce: Duration = "2m"
+    ca_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if not 1 <= parse_duration(self.timeout) <= MAX_SEND_TIMEOUT_SECONDS:
+            raise ValueError(f"timeout must be between 1s and {MAX_SEND_TIMEOUT_SECONDS}s")
+        if parse_duration(self.max_delay) < 1:
+            raise ValueError("max_delay must be at least 1s")
+        if parse_duration(self.max_age) < parse_duration(self.max_delay):
+            raise ValueError("max_age must be at least max_delay")
+        return self
+
+    @property
+    def names_a_sink(self) -> bool:
+        return any(s is not None for s in (self.slack, self.pagerduty, self.alertmanager))
+
+
+class ConfigSpec(_Spec):
+    prometheus: PrometheusSpec = PrometheusSpec()
+    notifications: NotificationsSpec | None = None
+    """Where incidents are announced; without it, the SLOCTL_* environment variables say."""
+    interval: Duration = "30s"
+    definitions: Path = Path("slo-definitions")
+    policy: Path | None = None
+    store: Path = Path("sloctl-incidents.db")
+    listen: str = Field("127.0.0.1:9464", pattern=r"^[^:]*:\d{1,5}$")
+    query_max_samples: int = Field(DEFAULT_MAX_SAMPLES, ge=10_000)
+    """The peak samples any one query may load; keep it below Prometheus's own
+    ``--query.max-samples`` (50,000,000 by default)."""
+
+    @field_validator("listen")
+    @classmethod
+    def _port(cls, value: str) -> str:
+        if int(value.rpartition(":")[2]) > 65535:
+            raise ValueError("the port must be at most 65535")
+        return value
+
+
+@dataclass(frozen=True)
+class Config:
+    spec: ConfigSpec
+    source: Path
+
+    @property
+    def interval_seconds(self) -> int:
+        return parse_duration(self.spec.interval)
+
+    @property
+    def timeout_seconds(self) -> int:
+        return parse_duration(self.spec.prometheus.timeout)
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        host, _, port = self.spec.listen.rpartition(":")
+        return host, int(port)
+
+    def relative(self, path: Path) -> Path:
+        """Paths in the file are relative to the file's directory."""
+        return path if path.is_absolute() else self.source.parent / path
+
+    @property
+    def limits(self) -> Limits:
+        prometheus = self.spec.prometheus
+        return Limits(parse_size(prometheus.max_response_size), prometheus.max_series)
+
+    def credentials(self, env: Mapping[str, str]) -> Credentials:
+        """The configured authentication and CA for Prometheus; secrets read now."""
+        prometheus = self.spec.prometheus
+        ca_file = None if prometheus.ca_file is None else str(self.relative(prometheus.ca_file))
+        token = _secret(env, prometheus.bearer_token_env, prometheus.bearer_token_file, self)
+        basic = None
+        if prometheus.basic_auth is not None:
+            auth = prometheus.basic_auth
+            password = _secret(env, auth.password_env, auth.password_file, self)
+            basic = (auth.username, password or "")
+        return Credentials(bearer_token=token, basic_auth=basic, ca_file=ca_file)
+
+
+def _secret(
+    env: Mapping[str, str],
+    name: str | None,
+    file: Path | None,
+    config: Config,
+    location: str = "prometheus",
+) -> str | None:
+    """The secret named by variable or file, read now; a missing one is a located problem."""
+    if name is not None:
+        value = env.get(name)
+        if not value:
+            problem = Problem(
+                str(config.source), location, f"environment variable {name} is not set"
+            )
+            raise DefinitionError([problem], CONFIGURATION)
+        return value
+    if file is not None:
+        try:
+            content = config.relative(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise DefinitionError(
+                [Problem(str(config.source), location, f"cannot read {file}: {exc.strerror}")],
+                CONFIGURATION,
+            ) from exc
+        if not content:
+            raise DefinitionError(
+                [Problem(str(config.source), location, f"{file} is empty")], CONFIGURATION
+            )
+        return content
+    return None
+
+
+def sinks(config: Config, env: Mapping[str, str]) -> dict[str, Sink]:
+    """The notification sinks: those the config's ``notifications`` section names (secrets
+    read now), else whatever the SLOCTL_* environment variables set up."""
+    spec = config.spec.notifications
+    if spec is None or not spec.names_a_sink:
+        return sinks_from_env(env)
+    found: dict[str, Sink] = {}
+    if spec.slack is not None:
+        url = _secret(env, spec.slack.webhook_url_env, spec.slack.webhook_url_file, config,
+                      "notifications.slack")  # fmt: skip
+        assert url is not None
+        found["slack"] = SlackSink(url)
+    if spec.pagerduty is not None:
+        key = _secret(env, spec.pagerduty.routing_key_env, spec.pagerduty.routing_key_file,
+                      config, "notifications.pagerduty")  # fmt: skip
+        assert key is not None
+        found["pagerduty"] = PagerDutySink(key, spec.pagerduty.events_url)
+    if spec.alertmanager is not None:
+        found["alertmanager"] = AlertmanagerSink(spec.alertmanager.url)
+    return found
+
+
+def delivery_policy(config: Config | None) -> DeliveryPolicy:
+    """How notifications are retried and coalesced: the config's settings, or the defaults."""
+    spec = NotificationsSpec() if config is None else config.spec.notifications
+    spec = spec or NotificationsSpec()
+    return DeliveryPolicy(
+        max_delay=float(parse_duration(spec.max_delay)),
+        max_age=timedelta(seconds=parse_duration(spec.max_age)),
+        coalesce=timedelta(seconds=parse_duration(spec.coalesce)),
+        send_timeout=float(parse_duration(spec.timeout)),
+    )
+
+
+def webhook_verify(config: Config | None) -> str:
+    """The CA file every notification request is checked against (passed per request)."""
+    spec = None if config is None else config.spec.notifications
+    if config is None or spec is None or spec.ca_file is None:
+        return DEFAULT_CA_BUNDLE_PATH
+    return str(config.relative(spec.ca_file))
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``path``; raises DefinitionError listing every problem."""
+    document = read_document(path, CONFIGURATION)
+    try:
+        spec = ConfigSpec.model_validate(document.data or {})
+    except ValidationError as exc:
+        raise DefinitionError(validation_problems(exc, document, str(path)), CONFIGURATION) from exc
+    return Config(spec, path)

@@ -1,0 +1,1 @@
+"""The Prometheus HTTP API client and the watchdog that bounds its reads."""

@@ -1,0 +1,683 @@
+"""One evaluation: every SLO's counts read at pinned times and judged by the budget math.
+
+Occurrence counts are read per metric family within a sample budget (see
+:mod:`sloctl.promql.slices`): a window that one query could not read within the budget is cut into
+pieces that add up exactly, and a 422 "too many samples" cuts them shorter and asks again.
+With a slice store (the daemon), whole settled slices come from the store and only the edges
+of each window are read every cycle; slices missing from the store (after a restart or a
+changed definition) are read again from Prometheus, as range queries within the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sloctl.core.budget import (
+    Budget,
+    Counts,
+    assess,
+    budget_minutes,
+    burn_rate,
+    error_ratio,
+    minutes,
+)
+from sloctl.core.slo import Slo
+from sloctl.core.window import Month, Span, WindowKind, span_for
+from sloctl.errors import PrometheusError, TooManySamplesError
+from sloctl.prometheus.client import Series
+from sloctl.promql import build as promql
+from sloctl.promql.build import Shape
+from sloctl.promql.plan import (
+    CountRequest,
+    Family,
+    Readings,
+    Sample,
+    counts_from,
+    families,
+    millis,
+    piece_query,
+    piece_values,
+    plan,
+    split_answer,
+)
+from sloctl.promql.slices import (
+    SETTLE_SECONDS,
+    SLICE_SECONDS,
+    Piece,
+    QueryBudget,
+    cut,
+    halve,
+    layout,
+)
+
+BURN_WINDOWS: tuple[tuple[str, timedelta], ...] = (
+    ("1h", timedelta(hours=1)),
+    ("6h", timedelta(hours=6)),
+)
+CURRENT_BURN = "1h"
+BURN_SECONDS: tuple[tuple[str, int], ...] = tuple(
+    (name, int(length.total_seconds())) for name, length in BURN_WINDOWS
+)
+COVERAGE_POINTS = 720
+"""How finely coverage is sampled over a window: 720 points is an hour per point over 30 days."""
+COVERAGE_MIN_STEP = 60
+COVERAGE_MIN_POINTS = 24
+"""Refused as too large, coverage is asked at half the points, down to this many."""
+
+
+class InstantReader(Protocol):
+    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]: ...
+
+
+class CountReader(InstantReader, Protocol):
+    def range(
+        self,
+        expr: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+        *,
+        slos: Sequence[str] = (),
+    ) -> list[Series]: ...
+
+
+SliceRows = dict[tuple[str, int], float | None]
+"""(split key as JSON, slice end in milliseconds) -> count; None where nothing was counted."""
+
+
+class SliceStore(Protocol):
+    def slice_counts(self, family: str, first: int, last: int) -> SliceRows: ...
+
+    def save_slice_counts(self, family: str, rows: SliceRows, *, older_than: int) -> None: ...
+
+
+@dataclass
+class Remembered:
+    """One family's stored slices in memory, and the longest window (ms) that reads them."""
+
+    rows: SliceRows = field(default_factory=dict)
+    reach: int = 0
+
+
+@dataclass
+class Slicing:
+    """Where the daemon keeps whole slices, and how long they are."""
+
+    store: SliceStore
+    reader: CountReader
+    slice_seconds: int = SLICE_SECONDS
+    settle_seconds: int = SETTLE_SECONDS
+    rebuilt: int = field(default=0, init=False)
+    """Slices read from Prometheus because the store did not have them."""
+    remembered: dict[str, Remembered] = field(default_factory=dict)
+    """Stored slices already read, by family: a daemon passes the same mapping every cycle so
+    that the store is read only for slices it has not seen."""
+    answered: dict[tuple[str, str], dict[tuple[str, ...], float | None]] = field(
+        default_factory=dict, init=False
+    )
+    """Pieces already read (family identity, piece label) -> count per split key: the budgets
+    and the signals of one cycle share their edges. Use one Slicing per evaluation time."""
+
+
+@dataclass(frozen=True)
+class SloResult:
+    """One SLO judged over one span."""
+
+    slo: Slo
+    span: Span
+    counts: Counts | None
+    burn_counts: dict[str, Counts | None]
+    budget: Budget
+    note: str = ""
+    coverage: float | None = None
+    """Share of the measured window in which the SLO's total series existed (None: not
+    asked). Below 1 the budget is judged on part of the window only."""
+
+    @property
+    def burn_rates(self) -> dict[str, float | None]:
+        rates: dict[str, float | None] = {
+            name: burn_rate(error_ratio(counts), self.slo.error_budget)
+            for name, counts in self.burn_counts.items()
+        }
+        rates["window"] = self.budget.burn_rate
+        return rates
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    at: datetime
+    results: tuple[SloResult, ...]
+    """Every SLO that could be read (all of them unless ``failed`` says otherwise)."""
+    queries: int
+    failed: Mapping[str, PrometheusError] = field(default_factory=dict)
+    """SLO keys whose query failed, with the error; only when evaluated with ``isolate``."""
+
+
+def query_time(slo: Slo, end: datetime) -> datetime:
+    """When to evaluate ``slo``'s queries: the span's end, or for timeslices the end of the
+    slice that holds it.
+
+    Prometheus aligns subquery steps to multiples of the step, so evaluating at ``end`` would
+    leave the slice in progress out; its end judges it on the data so far instead.
+    """
+    if slo.timeslices is None:
+        return end
+    step = slo.timeslices.slice_seconds
+    seconds = math.ceil(end.timestamp() / step) * step
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def evaluate(
+    slos: Sequence[Slo],
+    reader: InstantReader,
+    at: datetime,
+    *,
+    kind: WindowKind | None = None,
+    month: Month | None = None,
+    isolate: bool = False,
+    coverage: bool = False,
+    budget: QueryBudget | None = None,
+    slicing: Slicing | None = None,
+) -> Evaluation:
+    """Read and judge every SLO at ``at`` (or over ``month``), every query within ``budget``,
+    whole slices from ``slicing``'s store when given.
+
+    A failed query raises, unless ``isolate``: then only the SLOs of that query are left out
+    (in ``failed``, with the error) and every other query is still asked. With ``coverage``,
+    each result also says which share of its window had data (one more query per metric
+    family of totals; where that query fails, the coverage is unknown).
+    """
+    spans = {slo.key: span_for(slo, at, kind=kind, month=month) for slo in slos}
+    requests = [
+        CountRequest(
+            slo=slo,
+            time=query_time(slo, spans[slo.key].end),
+            windows=(
+                spans[slo.key].measured_seconds,
+                *(seconds for _, seconds in BURN_SECONDS),
+            ),
+        )
+        for slo in slos
+    ]
+    failed: dict[str, PrometheusError] = {}
+    readings, queries = read_counts(
+        requests, reader, budget or QueryBudget(), slicing, failed=failed if isolate else None
+    )
+    covered: dict[str, float] = {}
+    unknown: set[str] = set()
+    if coverage:
+        for first in coverage_queries(slos, spans):
+            query: CoverageQuery | None = first
+            while query is not None:
+                queries += 1
+                try:
+                    samples = reader.instant(query.expr, query.time, slos=query.slo_keys)
+                except TooManySamplesError:
+                    # Fewer points of the window load fewer samples at the peak.
+                    query = query.coarser()
+                    if query is None:
+                        unknown.update(first.slo_keys)
+                    continue
+                except PrometheusError:
+                    # Coverage only qualifies a judgement: an API that refuses the subquery
+                    # leaves it unknown, never the budgets unread.
+                    unknown.update(first.slo_keys)
+                    break
+                covered.update(query.shares(samples))
+                break
+    results = tuple(
+        replace(
+            result,
+            coverage=None
+            if not coverage or result.slo.key in unknown
+            else covered.get(result.slo.key, 0.0),
+        )
+        for result in judge([slo for slo in slos if slo.key not in failed], spans, readings)
+    )
+    return Evaluation(at=at, results=results, queries=queries, failed=failed)
+
+
+def judge(
+    slos: Sequence[Slo], spans: Mapping[str, Span], readings: Readings
+) -> tuple[SloResult, ...]:
+    """Every SLO judged over its span from the counts read."""
+    return tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
+
+
+@dataclass(frozen=True)
+class CoverageQuery:
+    """For SLOs whose totals share one shape and window: at how many evenly spaced points of
+    the window their total series existed."""
+
+    present: str
+    """The instant expression that is 1 for every split key whose total series exist."""
+    seconds: int
+    time: datetime
+    split: tuple[str, ...]
+    members: Mapping[tuple[str, ...], tuple[str, ...]]
+    step: int
+
+    @property
+    def points(self) -> int:
+        return max(1, self.seconds // self.step)
+
+    @property
+    def expr(self) -> str:
+        return f"count_over_time({promql.subquery(self.present, self.seconds, self.step)})"
+
+    def coarser(self) -> CoverageQuery | None:
+        """The same question at half the points (Prometheus refused this one as too large),
+        or None below :data:`COVERAGE_MIN_POINTS`."""
+        if self.points // 2 < COVERAGE_MIN_POINTS:
+            return None
+        return replace(self, step=self.step * 2)
+
+    @property
+    def slo_keys(self) -> tuple[str, ...]:
+        return tuple(sorted({key for keys in self.members.values() for key in keys}))
+
+    def shares(self, samples: Sequence[Sample]) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for sample in samples:
+            key = tuple(sample.labels.get(label, "") for label in self.split)
+            if math.isfinite(sample.value):
+                for slo_key in self.members.get(key, ()):
+                    found[slo_key] = min(1.0, max(0.0, sample.value / self.points))
+        return found
+
+
+def coverage_queries(slos: Sequence[Slo], spans: Mapping[str, Span]) -> list[CoverageQuery]:
+    """One query per shape of total series, window and time: ``count_over_time`` of the
+    series' presence, sampled at :data:`COVERAGE_POINTS` points of the window."""
+    groups: dict[tuple[Shape, int, datetime], dict[tuple[str, ...], list[str]]] = {}
+    for slo in slos:
+        span = spans[slo.key]
+        total = slo.indicator.total
+        shape, key = Shape.of(total, promql.shared_split_labels(total))
+        time = query_time(slo, span.end)
+        groups.setdefault((shape, span.measured_seconds, time), {}).setdefault(key, []).append(
+            slo.key
+        )
+    queries = []
+    for (shape, seconds, time), members in sorted(groups.items()):
+        step = max(COVERAGE_MIN_STEP, seconds // COVERAGE_POINTS)
+        present = f"group {promql.by_clause(shape.split)} ({shape.selector(members).render()})"
+        queries.append(
+            CoverageQuery(
+                present,
+                seconds,
+                time,
+                shape.split,
+                {key: tuple(sorted(keys)) for key, keys in sorted(members.items())},
+                step,
+            )
+        )
+    return queries
+
+
+def read_counts(
+    requests: Sequence[CountRequest],
+    reader: InstantReader,
+    budget: QueryBudget,
+    slicing: Slicing | None = None,
+    *,
+    failed: dict[str, PrometheusError] | None = None,
+) -> tuple[Readings, int]:
+    """Every request's counts, and how many queries were sent (those refused as too large
+    and asked again in pieces included; retries of unanswered requests not).
+
+    A failed query raises, unless ``failed`` is given: then the SLOs it was for are put there
+    with the error, and every other query is still asked.
+    """
+    found, rest = families(requests)
+    readings: Readings = {}
+    queries = _read_timeslices(rest, reader, readings, failed=failed)
+    for family in found:
+        try:
+            values, sent = count_family(family, reader, budget, slicing)
+        except PrometheusError as exc:
+            if failed is None:
+                raise
+            failed.update(dict.fromkeys(family.slo_keys, exc))
+            queries += 1
+            continue
+        queries += sent
+        hand_out(family, values, readings)
+    return readings, queries
+
+
+MAX_RUNS = 64
+"""Timeslice windows refused as too large are counted in at most this many runs."""
+
+
+def _read_timeslices(
+    requests: Sequence[CountRequest],
+    reader: InstantReader,
+    readings: Readings,
+    parts: int = 1,
+    *,
+    failed: dict[str, PrometheusError] | None = None,
+) -> int:
+    """Timeslice counts into ``readings``; a batch refused as too large is asked again with
+    its windows in twice as many runs of slices. Returns the queries sent (see
+    :func:`read_counts` for ``failed``)."""
+    sent = 0
+    for batch in plan(requests, parts=parts):
+        sent += 1
+        try:
+            samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
+        except TooManySamplesError as exc:
+            if parts >= MAX_RUNS:
+                if failed is None:
+                    raise
+                failed.update(dict.fromkeys(batch.slo_keys, exc))
+                continue
+            mine = set(batch.slo_keys)
+            again = [r for r in requests if r.slo.key in mine]
+            sent += _read_timeslices(again, reader, readings, parts * 2, failed=failed)
+            continue
+        except PrometheusError as exc:
+            if failed is None:
+                raise
+            failed.update(dict.fromkeys(batch.slo_keys, exc))
+            continue
+        split_answer(batch, samples, into=readings)
+    return sent
+
+
+WindowCounts = dict[tuple[tuple[str, ...], int], float]
+"""(split key, window seconds) -> count, for the keys that had any series in the window."""
+
+
+def count_family(
+    family: Family, reader: InstantReader, budget: QueryBudget, slicing: Slicing | None
+) -> tuple[WindowCounts, int]:
+    """Every window of ``family`` per split key, and the queries it took."""
+    if slicing is None:
+        return _windows_in_pieces(family, reader, budget)
+    return _windows_from_slices(family, slicing, budget)
+
+
+def hand_out(family: Family, values: WindowCounts, readings: Readings) -> None:
+    """Each SLO side's share of ``values``, into ``readings``."""
+    members, into = family.members, readings.setdefault
+    for (key, seconds), value in values.items():
+        for slo_key, role in members.get(key, ()):
+            into((slo_key, seconds), {})[role] = value
+
+
+def _add(
+    family: Family,
+    pieces: Mapping[int, Iterable[str]],
+    counted: Mapping[tuple[tuple[str, ...], str], float],
+    into: WindowCounts,
+) -> None:
+    """Each window's count per key: the sum of its pieces that had series."""
+    for seconds, labels in pieces.items():
+        wanted = list(labels)
+        for key in family.members:
+            present = [counted[(key, p)] for p in wanted if (key, p) in counted]
+            if present:
+                where = (key, seconds)
+                into[where] = into.get(where, 0.0) + math.fsum(present)
+
+
+def _windows_in_pieces(
+    family: Family, reader: InstantReader, budget: QueryBudget
+) -> tuple[WindowCounts, int]:
+    """Every window of ``family`` in one query: whole when it fits the budget, else in pieces
+    cut on a grid of the longest piece that fits; refused, the pieces are cut shorter."""
+    at = millis(family.time)
+    longest: int | None = budget.piece_millis(family.scrape_seconds)
+    sent = 0
+    while longest is not None:
+        if all(seconds * 1000 <= longest for seconds in family.windows):
+            pieces = {s: [Piece(at, s * 1000)] for s in family.windows}
+            expr = piece_query(family, sorted({p[0] for p in pieces.values()}), exact=False)
+        else:
+            pieces = {s: cut(at - s * 1000, at, longest) for s in family.windows}
+            unique = sorted({p for found in pieces.values() for p in found})
+            expr = piece_query(family, unique, lookback_seconds=SLICE_SECONDS)
+        sent += 1
+        try:
+            samples = reader.instant(expr, family.time, slos=family.slo_keys)
+        except TooManySamplesError:
+            longest = halve(min(longest, max(family.windows) * 1000))
+            if longest is None:
+                raise
+            continue
+        values: WindowCounts = {}
+        labels = {s: [p.label for p in found] for s, found in pieces.items()}
+        _add(family, labels, piece_values(family, samples), values)
+        return values, sent
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _key_text(key: tuple[str, ...]) -> str:
+    return json.dumps(list(key))
+
+
+Counted = dict[tuple[tuple[str, ...], str], float]
+"""(split key, piece label or ``slice:END``) -> count, where the key had series."""
+
+
+def _windows_from_slices(
+    family: Family, slicing: Slicing, budget: QueryBudget
+) -> tuple[WindowCounts, int]:
+    """Whole settled slices from the store (missing ones read again), the edges queried."""
+    at = millis(family.time)
+    slice_millis = slicing.slice_seconds * 1000
+    settled = at - slicing.settle_seconds * 1000
+    layouts = {
+        s: layout(at - s * 1000, at, slice_millis=slice_millis, settled=settled)
+        for s in family.windows
+    }
+    ends = sorted({end for found in layouts.values() for end in found.stored})
+    counted, sent = _stored_slices(family, slicing, budget, ends)
+    edges = sorted({p for found in layouts.values() for p in (*found.queried, *found.subtracted)})
+    if edges:
+        sent += _edge_pieces(family, slicing, budget, edges, counted)
+    values: WindowCounts = {}
+    for seconds, window in layouts.items():
+        for key in family.members:
+            slices = [counted.get((key, f"slice:{end}")) for end in window.stored]
+            added = [counted.get((key, p.label)) for p in window.queried]
+            taken = [counted.get((key, p.label), 0.0) for p in window.subtracted]
+            present = [v for v in (*slices, *added) if v is not None]
+            if present:
+                values[(key, seconds)] = max(0.0, math.fsum(present) - math.fsum(taken))
+    return values, sent
+
+
+def _stored_slices(
+    family: Family, slicing: Slicing, budget: QueryBudget, ends: Sequence[int]
+) -> tuple[Counted, int]:
+    """The slices ending at ``ends``: remembered, else from the store, else read again (and
+    stored); slices older than the oldest wanted are forgotten."""
+    counted: Counted = {}
+    if not ends:
+        return counted, 0
+    sent = 0
+    at = millis(family.time)
+    memory = slicing.remembered.setdefault(family.identity, Remembered())
+    memory.reach = max(memory.reach, at - ends[0])
+    rows = memory.rows
+    keys = {key: _key_text(key) for key in family.members}
+
+    wanted = [(text, end) for end in ends for text in keys.values()]
+
+    def missing() -> list[int]:
+        return sorted({end for text, end in wanted if (text, end) not in rows})
+
+    if missing():
+        rows.update(slicing.store.slice_counts(family.identity, ends[0], ends[-1]))
+    if absent := missing():
+        fresh, sent = _rebuild(family, slicing, budget, absent)
+        rows.update(fresh)
+        oldest = at - (max(family.windows) + slicing.slice_seconds) * 1000
+        slicing.store.save_slice_counts(family.identity, fresh, older_than=oldest)
+    forget = at - memory.reach
+    for old in [where for where in rows if where[1] < forget]:
+        del rows[old]
+    for key, text in keys.items():
+        for end in ends:
+            value = rows.get((text, end))
+            if value is not None:
+                counted[(key, f"slice:{end}")] = value
+    return counted, sent
+
+
+def _edge_pieces(
+    family: Family,
+    slicing: Slicing,
+    budget: QueryBudget,
+    edges: Sequence[Piece],
+    counted: Counted,
+) -> int:
+    """Count ``edges`` into ``counted`` in one query (pieces another family of this cycle has
+    read already are not asked again); refused, the pieces are cut shorter. Returns the
+    queries sent."""
+    longest: int | None = min(
+        slicing.slice_seconds * 1000, budget.piece_millis(family.scrape_seconds)
+    )
+    known = slicing.answered
+    sent = 0
+    while longest is not None:
+        parts = {edge: cut(edge.start, edge.end, longest) for edge in edges}
+        wanted = sorted(
+            {
+                p
+                for found in parts.values()
+                for p in found
+                if any(
+                    key not in known.get((family.identity, p.label), {}) for key in family.members
+                )
+            }
+        )
+        if wanted:
+            sent += 1
+            try:
+                samples = slicing.reader.instant(
+                    piece_query(family, wanted), family.time, slos=family.slo_keys
+                )
+            except TooManySamplesError:
+                longest = halve(longest)
+                if longest is None:
+                    raise
+                continue
+            answers = piece_values(family, samples)
+            for piece in wanted:
+                mine = known.setdefault((family.identity, piece.label), {})
+                for key in family.members:
+                    mine[key] = answers.get((key, piece.label))
+        for edge, found in parts.items():
+            for key in family.members:
+                present = [
+                    value
+                    for p in found
+                    if (value := known[(family.identity, p.label)].get(key)) is not None
+                ]
+                if present:
+                    counted[(key, edge.label)] = math.fsum(present)
+        return sent
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _rebuild(
+    family: Family, slicing: Slicing, budget: QueryBudget, missing: Sequence[int]
+) -> tuple[SliceRows, int]:
+    """Slices ending at ``missing`` (milliseconds) for every key, from range queries whose
+    steps times series stay within the budget; a refused query is asked in halves."""
+    reader, slice_millis = slicing.reader, slicing.slice_seconds * 1000
+    sent = 1
+    series = reader.instant(f"count({family.selector().render()})", family.time)
+    raw_series = int(series[0].value) if series else 1
+    steps = budget.range_steps(raw_series, slice_millis, family.scrape_seconds)
+    rows: SliceRows = {}
+    pending = sorted(set(missing))
+    step = timedelta(milliseconds=slice_millis)
+    while pending:
+        first = pending[0]
+        last = max(e for e in pending if e < first + steps * slice_millis)
+        expr = promql.counted(
+            family.selector(), family.split, slice_millis, lookback_seconds=slicing.slice_seconds
+        )
+        sent += 1
+        try:
+            answer = reader.range(
+                expr,
+                datetime.fromtimestamp(first / 1000, UTC),
+                datetime.fromtimestamp(last / 1000, UTC),
+                step,
+                slos=family.slo_keys,
+            )
+        except TooManySamplesError:
+            if steps == 1:
+                raise
+            steps = max(1, steps // 2)
+            continue
+        done = [e for e in pending if first <= e <= last]
+        for end in done:
+            for key in family.members:
+                rows[(_key_text(key), end)] = None
+        for found in answer:
+            key = tuple(found.labels.get(label, "") for label in family.split)
+            if key not in family.members:
+                continue
+            for stamp, value in found.points:
+                end = round(stamp * 1000)
+                if first <= end <= last and math.isfinite(value):
+                    rows[(_key_text(key), end)] = value
+        pending = [e for e in pending if e > last]
+        slicing.rebuilt += len(done)
+    return rows, sent
+
+
+def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
+    key, measured = slo.key, span.measured_seconds
+    counts, note = counts_from(slo, readings.get((key, measured)), measured)
+    burn_counts = {
+        name: counts_from(slo, readings.get((key, seconds)), seconds)[0]
+        for name, seconds in BURN_SECONDS
+    }
+    slice_length = (
+        None if slo.timeslices is None else timedelta(seconds=slo.timeslices.slice_seconds)
+    )
+    budget = assess(
+        error_budget=slo.error_budget,
+        window_length=span.length,
+        measured=span.measured,
+        time_left=span.left if span.kind is WindowKind.CALENDAR else None,
+        counts=counts,
+        current=burn_counts[CURRENT_BURN],
+        slice_length=slice_length,
+    )
+    return SloResult(slo, span, counts, burn_counts, budget, note)
+
+
+def budget_spent(
+    slos: Sequence[Slo], reader: InstantReader, start: datetime, end: datetime
+) -> dict[str, float | None]:
+    """Share of each SLO's budget (over its own window) spent between ``start`` and ``end``.
+
+    Minutes of full outage the interval cost, over the budget minutes of the SLO's window, in
+    percent; None where there was no traffic to judge.
+    """
+    seconds = max(1, int((end - start).total_seconds()))
+    requests = [CountRequest(slo=slo, time=end, windows=(seconds,)) for slo in slos]
+    readings, _ = read_counts(requests, reader, QueryBudget())
+    spent: dict[str, float | None] = {}
+    for slo in slos:
+        counts, _ = counts_from(slo, readings.get((slo.key, seconds)), seconds)
+        ratio = error_ratio(counts)
+        if ratio is None:
+            spent[slo.key] = None
+            continue
+        budget = budget_minutes(slo.error_budget, slo.rolling_length())
+        spent[slo.key] = ratio * float(minutes(end - start)) / float(budget) * 100
+    return spent

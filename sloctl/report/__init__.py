@@ -1,0 +1,1 @@
+"""``sloctl report``: the error-budget table and its renderers."""

@@ -1,0 +1,1 @@
+"""The incident store: SQLite, the only code that touches the database."""

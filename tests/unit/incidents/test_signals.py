@@ -1,0 +1,171 @@
+"""Signals: batched queries, judged per service; a failed query leaves out only its services."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sloctl.core.selector import Matcher
+from sloctl.core.slo import LatencyIndicator, Slo
+from sloctl.errors import QueryError
+from sloctl.incidents.policy import Policy, Thresholds
+from sloctl.incidents.signals import Measured, read_signals, signal_plan, windows_of
+from sloctl.loading.definitions import load_definitions
+from sloctl.prometheus.client import Series
+from sloctl.promql.build import WINDOW_LABEL
+from sloctl.promql.plan import Sample
+
+ROOT = Path(__file__).resolve().parents[3]
+AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+SLOS = load_definitions(ROOT / "slo-definitions")
+
+
+def many(count: int) -> list[Slo]:
+    """``count`` SLOs over as many services, all in the conventional metric layout."""
+    found: list[Slo] = []
+    for index in range(count // 2):
+        for slo in SLOS[:2]:
+            found.append(_renamed(slo, f"svc-{index:04d}"))
+    return found
+
+
+def _renamed(slo: Slo, service: str) -> Slo:
+    indicator = slo.indicator
+    if isinstance(indicator, LatencyIndicator):
+        histogram = indicator.histogram.with_matcher(Matcher("service", "=", service))
+        return replace(slo, service=service, indicator=replace(indicator, histogram=histogram))
+    assert indicator.bad is not None
+    matcher = Matcher("service", "=", service)
+    return replace(
+        slo,
+        service=service,
+        indicator=replace(
+            indicator,
+            total=indicator.total.with_matcher(matcher),
+            bad=indicator.bad.with_matcher(matcher),
+        ),
+    )
+
+
+def test_queries_do_not_grow_with_the_number_of_slos() -> None:
+    small = signal_plan(many(4), Policy())
+    large = signal_plan(many(1000), Policy())
+    assert small.queries == large.queries
+    assert large.queries == 5  # totals, errors, histogram count and bucket, p95
+
+
+def test_windows_are_the_signal_window_and_the_paging_pairs() -> None:
+    api = next(s for s in SLOS if s.service == "api" and s.name == "availability")
+    assert windows_of(api, 300) == (300, 1800, 3600, 21600)
+    assert windows_of(api, 20) == (20, 300, 1800, 3600, 21600)
+
+
+def test_a_service_window_from_the_policy_reaches_its_queries() -> None:
+    policy = Policy(services={"api": Thresholds(signal_window=timedelta(seconds=20))})
+    planned = signal_plan(SLOS, policy)
+    text = "\n".join(b.expr for b in planned.counts) + "\n".join(q.expr for q in planned.quantiles)
+    assert '"20"' in text  # the window travels as a label of the shared count query
+    assert any("[20s]" in q.expr for q in planned.quantiles)
+    assert any("[5m]" in q.expr for q in planned.quantiles)
+
+
+def _readings(
+    slo: Slo, counts: dict[int, tuple[float, float]]
+) -> dict[tuple[str, int], dict[str, float]]:
+    return {(slo.key, w): {"total": total, "bad": bad} for w, (total, bad) in counts.items()}
+
+
+def test_judge_takes_the_worst_ratio_and_the_latency_slos_p95() -> None:
+    api = [s for s in SLOS if s.service == "api"]
+    availability = api[0]
+    readings = _readings(
+        availability,
+        {300: (100.0, 60.0), 1800: (600.0, 60.0), 3600: (1200.0, 60.0), 21600: (7200.0, 60.0)},
+    )
+    latency = api[1]
+    signals = signal_plan(api, Policy()).judge(Measured(readings, {latency.key: 0.8}), AT)["api"]
+    assert signals.error_ratio == pytest.approx(0.6)
+    assert signals.p95_seconds == 0.8
+    assert signals.latency_threshold == Decimal("0.2")
+    # 1h at 5 % and 5m at 60 % are both above 14.4 x 0.1 %: burning at a paging rate.
+    assert signals.burning
+    assert not signals.latency_burning
+
+
+def test_no_traffic_is_no_data_never_zero_or_nan() -> None:
+    api = [s for s in SLOS if s.service == "api"]
+    readings = _readings(api[0], {300: (0.0, 0.0)})
+    signals = signal_plan(api, Policy()).judge(Measured(readings, {}), AT)["api"]
+    assert signals.error_ratio is None
+    assert signals.p95_seconds is None
+    assert not signals.burning
+
+
+class Answers:
+    """Answers a count query with fixed per-service totals and refuses one family."""
+
+    def __init__(self, refuse: str) -> None:
+        self.refuse = refuse
+        self.asked: list[str] = []
+
+    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
+        self.asked.append(expr)
+        if self.refuse in expr:
+            raise QueryError("bad_data: refused", query=expr, slos=slos)
+        if expr.startswith("histogram_quantile"):
+            return [Sample({"service": s}, 0.1) for s in ("api", "auth", "ai-worker", "database")]
+        count = 0.0 if 'code=~"5.."' in expr else 1000.0  # no errors, all fast
+        samples = []
+        for service in ("api", "auth", "ai-worker", "database"):
+            for window in (300, 1800, 3600, 21600):
+                samples.append(Sample({"service": service, WINDOW_LABEL: str(window)}, count))
+        return samples
+
+    def range(
+        self,
+        expr: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+        *,
+        slos: Sequence[str] = (),
+    ) -> list[Series]:
+        raise AssertionError("a live reading asks instant queries only")
+
+
+def test_a_failed_query_leaves_out_only_the_services_it_was_for() -> None:
+    # api has a latency SLO and auth has not: a refused histogram query costs api only.
+    slos = [s for s in SLOS if s.service == "api" or s.key == "auth/availability"]
+    planned = signal_plan(slos, Policy())
+    reading = read_signals(planned, Answers(refuse="http_request_duration_seconds_bucket"), AT)
+    assert set(reading.failed) == {"api"}
+    assert "refused" in reading.failed["api"]
+    assert set(reading.signals) == {"auth"}
+    assert reading.signals["auth"].error_ratio == 0.0
+    reading = read_signals(planned, Answers(refuse="nothing matches this"), AT)
+    assert reading.failed == {}
+    assert set(reading.signals) == {"api", "auth"}
+    assert reading.signals["api"].p95_seconds == 0.1
+    assert reading.queries == planned.queries
+
+
+def test_the_burn_rate_is_the_worst_availability_slos_over_its_own_budget() -> None:
+    api, auth = (
+        [s for s in SLOS if s.service == name and s.name == "availability"]
+        for name in ("api", "auth")
+    )
+    readings = {
+        **_readings(api[0], {300: (1000.0, 20.0)}),  # 2 % of a 0.1 % budget: 20x
+        **_readings(auth[0], {300: (1000.0, 2.0)}),  # 0.2 % of a 0.05 % budget: 4x
+    }
+    judged = signal_plan([*api, *auth], Policy()).judge(Measured(readings, {}), AT)
+    assert judged["api"].burn_rate == pytest.approx(20.0)
+    assert judged["auth"].burn_rate == pytest.approx(4.0)
+    assert judged["api"].error_ratio == pytest.approx(0.02)
+    empty = signal_plan(api, Policy()).judge(Measured({}, {}), AT)["api"]
+    assert empty.burn_rate is None  # no traffic: no burn rate, never 0

@@ -1,0 +1,339 @@
+"""The reader against a scripted HTTP server on loopback: retries, errors and range chunks."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+
+from sloctl.demo.local_prometheus import free_port
+from sloctl.errors import PrometheusUnavailableError, QueryError, TooManySamplesError
+from sloctl.prometheus.client import (
+    MAX_POINTS,
+    Credentials,
+    Limits,
+    PrometheusReader,
+    RetryPolicy,
+    range_chunks,
+    redact,
+    scrub,
+    secrets_of,
+)
+
+AT = datetime(2026, 11, 2, tzinfo=UTC)
+VECTOR = {"status": "success", "data": {"resultType": "vector", "result": [
+    {"metric": {"service": "api"}, "value": [1, "42"]},
+    {"metric": {"service": "auth"}, "value": [1, "NaN"]},
+]}}  # fmt: skip
+
+
+@dataclass
+class Reply:
+    status: int
+    body: object = None
+    delay: float = 0.0
+    raw: bytes | None = None
+    """Sent as is instead of ``body`` as JSON (with ``encoding`` as its Content-Encoding)."""
+    encoding: str | None = None
+
+
+@dataclass
+class Script:
+    """Replies handed out in order (the last one repeats) and the requests received."""
+
+    replies: list[Reply]
+    received: list[dict[str, list[str]]] = field(default_factory=list)
+
+    def next(self) -> Reply:
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Script]]:
+    script = Script([Reply(200, VECTOR)])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            script.received.append(parse_qs(self.rfile.read(length).decode()))
+            reply = script.next()
+            if reply.delay:
+                time.sleep(reply.delay)
+            payload = json.dumps(reply.body).encode() if reply.raw is None else reply.raw
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            if reply.encoding:
+                self.send_header("Content-Encoding", reply.encoding)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", script
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def reader(url: str, pauses: list[float], timeout: float = 5.0) -> PrometheusReader:
+    return PrometheusReader(
+        url, timeout=timeout, sleep=pauses.append, rng=random.Random(1),
+        retry=RetryPolicy(attempts=4, base_delay=0.5, max_delay=8.0),
+    )  # fmt: skip
+
+
+def test_instant_query_is_pinned_and_parsed(server: tuple[str, Script]) -> None:
+    url, script = server
+    samples = reader(url, []).instant("up", AT)
+    assert script.received[0]["time"] == [f"{AT.timestamp():.3f}"]
+    assert script.received[0]["query"] == ["up"]
+    assert samples[0].labels == {"service": "api"}
+    assert samples[0].value == 42.0
+    assert samples[1].value != samples[1].value  # NaN arrives as a string and stays NaN
+
+
+@pytest.mark.parametrize(
+    ("replies", "requests"),
+    [
+        pytest.param([Reply(503, {"error": "busy"}), Reply(200, VECTOR)], 2, id="one-503"),
+        pytest.param([Reply(503), Reply(503), Reply(503), Reply(200, VECTOR)], 4, id="three-503"),
+    ],
+)
+def test_503_is_retried_with_jittered_backoff(
+    server: tuple[str, Script], replies: list[Reply], requests: int
+) -> None:
+    url, script = server
+    script.replies = replies
+    pauses: list[float] = []
+    client = reader(url, pauses)
+    assert client.instant("up", AT)[0].value == 42.0
+    assert client.requests_made == requests
+    assert len(pauses) == requests - 1
+    for attempt, pause in enumerate(pauses):
+        assert 0 <= pause <= 0.5 * 2**attempt  # full jitter under the exponential ceiling
+
+
+def test_503_that_persists_gives_up_after_the_attempts(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [Reply(503, {"error": "query timed out"})]
+    client = reader(url, [])
+    with pytest.raises(PrometheusUnavailableError, match=r"after 4 attempts.*503"):
+        client.instant("up", AT)
+    assert client.requests_made == 4
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_bad_query_is_not_retried_and_names_slo_and_query(
+    server: tuple[str, Script], status: int
+) -> None:
+    url, script = server
+    script.replies = [Reply(status, {"status": "error", "error": "parse error: boom"})]
+    client = reader(url, [])
+    with pytest.raises(QueryError) as caught:
+        client.instant("sum(rate(x[5m])", AT, slos=["api/availability"])
+    assert client.requests_made == 1
+    message = str(caught.value)
+    assert "api/availability" in message
+    assert "sum(rate(x[5m])" in message
+    assert "parse error: boom" in message
+    assert f"HTTP {status}" in message
+
+
+def test_other_4xx_is_not_retried(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [Reply(401, {"error": "unauthorized"})]
+    client = reader(url, [])
+    with pytest.raises(PrometheusUnavailableError, match="401"):
+        client.instant("up", AT)
+    assert client.requests_made == 1
+
+
+def test_timeout_is_retried_then_reported(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [Reply(200, VECTOR, delay=1.5)]
+    client = reader(url, [], timeout=0.3)
+    with pytest.raises(PrometheusUnavailableError, match=r"no whole answer within 0\.3 s"):
+        client.instant("up", AT)
+    assert client.requests_made == 4
+
+
+def test_refused_connection_is_retried_then_reported() -> None:
+    pauses: list[float] = []
+    client = reader(f"http://127.0.0.1:{free_port()}", pauses)
+    with pytest.raises(PrometheusUnavailableError, match="cannot connect"):
+        client.instant("up", AT)
+    assert client.requests_made == 4
+    assert len(pauses) == 3
+    # Down is down for the rest of this reader's work: no second round of retries.
+    with pytest.raises(PrometheusUnavailableError, match="cannot connect"):
+        client.range("up", AT, AT, timedelta(minutes=1))
+    assert client.requests_made == 4
+
+
+def test_credentials_never_appear_in_errors() -> None:
+    client = reader(f"http://admin:s3cret@127.0.0.1:{free_port()}", [])
+    with pytest.raises(PrometheusUnavailableError) as caught:
+        client.instant("up", AT)
+    assert "s3cret" not in str(caught.value)
+    assert redact("https://u:p@host:9090/prom") == "https://host:9090/prom"
+
+
+def test_non_vector_answer_is_a_query_error(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [Reply(200, {"status": "success", "data": {"resultType": "scalar"}})]
+    with pytest.raises(QueryError, match="instant vector"):
+        reader(url, []).instant("1", AT)
+
+
+@pytest.mark.parametrize(
+    ("span", "step", "chunks"),
+    [
+        pytest.param(timedelta(hours=1), timedelta(minutes=1), 1, id="small"),
+        pytest.param(timedelta(days=31), timedelta(minutes=1), 5, id="month-at-1m"),
+        pytest.param(timedelta(seconds=(MAX_POINTS - 1) * 60), timedelta(minutes=1), 1, id="limit"),
+        pytest.param(timedelta(seconds=MAX_POINTS * 60), timedelta(minutes=1), 2, id="limit+1"),
+    ],
+)
+def test_range_chunks_respect_the_point_limit(
+    span: timedelta, step: timedelta, chunks: int
+) -> None:
+    start = AT - span
+    parts = range_chunks(start, AT, step)
+    assert len(parts) == chunks
+    assert parts[0][0] == start
+    assert parts[-1][1] == AT
+    points = 0
+    for (chunk_start, chunk_end), following in zip(parts, [*parts[1:], None], strict=True):
+        count = int((chunk_end - chunk_start) / step) + 1
+        assert count <= MAX_POINTS
+        points += count
+        if following is not None:
+            assert following[0] == chunk_end + step  # no point twice, none left out
+    assert points == int(span / step) + 1
+
+
+def test_range_query_is_sent_in_chunks_and_stitched(server: tuple[str, Script]) -> None:
+    url, script = server
+    start = AT - timedelta(days=10)
+
+    def matrix(first: float, count: int) -> object:
+        values = [[first + i * 60, str(i)] for i in range(count)]
+        return {"status": "success", "data": {"resultType": "matrix", "result": [
+            {"metric": {"service": "api"}, "values": values}]}}  # fmt: skip
+
+    first_count = MAX_POINTS
+    second_count = int(timedelta(days=10) / timedelta(minutes=1)) + 1 - first_count
+    script.replies = [
+        Reply(200, matrix(start.timestamp(), first_count)),
+        Reply(200, matrix(start.timestamp() + first_count * 60, second_count)),
+    ]
+    series = reader(url, []).range("up", start, AT, timedelta(minutes=1))
+    assert len(script.received) == 2
+    for request in script.received:
+        begin, end = float(request["start"][0]), float(request["end"][0])
+        assert (end - begin) / 60 + 1 <= MAX_POINTS
+    assert len(series) == 1
+    stamps = [t for t, _ in series[0].points]
+    assert stamps == sorted(set(stamps))
+    assert len(stamps) == 14401
+
+
+def test_a_gzip_bomb_is_cut_off_at_the_decompressed_limit(server: tuple[str, Script]) -> None:
+    url, script = server
+    bomb = gzip.compress(b'{"status":"success","data":{"resultType":"vector","result":[' +
+                         b" " * (64 * 2**20) + b"]}}")  # fmt: skip
+    assert len(bomb) < 2**20
+    script.replies = [Reply(200, raw=bomb, encoding="gzip")]
+    client = PrometheusReader(url, limits=Limits(max_body_bytes=2**20))
+    with pytest.raises(QueryError, match="larger than 1048576 bytes") as caught:
+        client.instant("up", AT)
+    assert caught.value.reason == "too_large"
+
+
+def test_a_gzipped_answer_is_read(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [Reply(200, raw=gzip.compress(json.dumps(VECTOR).encode()), encoding="gzip")]
+    assert reader(url, []).instant("up", AT)[0].value == 42.0
+
+
+def test_one_persistent_503_does_not_fail_the_next_query(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.replies = [Reply(503), Reply(503), Reply(503), Reply(503), Reply(200, VECTOR)]
+    client = reader(url, [])
+    with pytest.raises(PrometheusUnavailableError) as caught:
+        client.instant("up", AT)
+    assert caught.value.reason == "overloaded"
+    assert client.instant("up", AT)[0].value == 42.0  # asked again, not given up
+    assert client.failures == {"overloaded": 1}
+    assert client.answered == 1
+
+
+def test_failures_are_counted_by_reason(server: tuple[str, Script]) -> None:
+    url, script = server
+    scalar = {"status": "success", "data": {"resultType": "scalar"}}
+    script.replies = [Reply(422, {"status": "error", "error": "bad"}), Reply(401, {"error": "no"}),
+                      Reply(200, scalar)]  # fmt: skip
+    client = reader(url, [])
+    for _ in range(3):
+        with pytest.raises((QueryError, PrometheusUnavailableError)):
+            client.instant("up", AT)
+    assert client.failures == {"rejected": 1, "http_error": 1, "bad_answer": 1}
+    assert client.answered == 2  # the 422 and the 200: Prometheus is evaluating queries
+
+
+def test_secrets_include_the_forms_they_take_on_the_wire() -> None:
+    found = secrets_of(
+        "https://bob:p%40ss@prom:9090/?token=q-s3cret",
+        Credentials(bearer_token="tok-1", basic_auth=("ann", "pw/2")),
+    )
+    for secret in ("tok-1", "pw/2", "pw%2F2", "YW5uOnB3LzI=", "p%40ss", "p@ss", "Ym9iOnBAc3M=",
+                   "q-s3cret"):  # fmt: skip
+        assert secret in found, secret
+    assert scrub("Basic YW5uOnB3LzI= and Bearer tok-1 and p@ss", found) == (
+        "Basic *** and Bearer *** and ***"
+    )
+
+
+def test_too_many_samples_is_its_own_error_and_not_retried(server: tuple[str, Script]) -> None:
+    url, script = server
+    error = "query processing would load too many samples into memory in query execution"
+    script.replies = [Reply(422, {"status": "error", "errorType": "execution", "error": error})]
+    client = reader(url, [])
+    with pytest.raises(TooManySamplesError, match="too many samples"):
+        client.instant("increase(x[30d])", AT)
+    assert client.requests_made == 1
+    script.replies = [Reply(422, {"status": "error", "error": "vector cannot contain metrics"})]
+    with pytest.raises(QueryError) as caught:
+        client.instant("x", AT)
+    assert not isinstance(caught.value, TooManySamplesError)
+
+
+def test_stats_are_asked_for_and_added_up(server: tuple[str, Script]) -> None:
+    url, script = server
+    stats = {"samples": {"totalQueryableSamples": 1200, "peakSamples": 300}}
+    body = {"status": "success", "data": {**VECTOR["data"], "stats": stats}}  # type: ignore[dict-item]
+    script.replies = [Reply(200, body)]
+    client = reader(url, [])
+    client.stats = True
+    client.instant("up", AT)
+    client.instant("up", AT)
+    assert script.received[-1]["stats"] == ["all"]
+    assert (client.samples_read, client.peak_samples) == (2400, 300)
+    plain = reader(url, [])
+    plain.instant("up", AT)
+    assert "stats" not in script.received[-1]
