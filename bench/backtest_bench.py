@@ -19,8 +19,8 @@ from pathlib import Path
 from sloctl.demo.history import History, demo_scenario
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
 from sloctl.incidents.backtest import backtest
-from sloctl.incidents.policy import load_policy
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import load_policy
 from sloctl.prometheus.client import PrometheusReader
 
 END = datetime(2026, 11, 1, tzinfo=UTC)

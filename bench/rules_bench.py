@@ -31,12 +31,12 @@ from typing import Any
 import requests
 import yaml
 
-from sloctl.core.slo import Slo
+from sloctl.core.slo import Slo, by_service
 from sloctl.demo.history import History, Scenario, runbook_profiles
 from sloctl.demo.local_prometheus import CONFIG, LocalPrometheus, backfill
-from sloctl.generate.rules import SLI_WINDOWS, by_service, ratio_windows, render_rules
-from sloctl.incidents.policy import shipped_policy
+from sloctl.generate.rules import SLI_WINDOWS, ratio_windows, render_rules
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import shipped_policy
 from sloctl.promql import build as promql
 
 END = datetime(2026, 11, 1, tzinfo=UTC)

@@ -50,9 +50,9 @@ from sloctl.core.window import span_for
 from sloctl.demo.history import History, Scenario, runbook_profiles
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
 from sloctl.generate.files import dashboards_output, rules_output
-from sloctl.incidents.policy import shipped_policy
 from sloctl.loading.config import Config
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import shipped_policy
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql.plan import CountRequest, Readings, plan, split_answer
 from sloctl.reading.evaluation import BURN_WINDOWS, Slicing, evaluate, judge

@@ -31,7 +31,8 @@ from sloctl.errors import SloctlError, UsageError
 from sloctl.incidents.backtest import Explanation, Replayed
 from sloctl.incidents.backtest import backtest as run_backtest
 from sloctl.incidents.backtest import explain as run_explain
-from sloctl.incidents.engine import Event, reading
+from sloctl.incidents.engine import reading
+from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
     Incident,
     Reading,
@@ -41,14 +42,15 @@ from sloctl.incidents.lifecycle import (
     escalation_targets,
     move,
 )
-from sloctl.incidents.policy import Cause, Finding, policy_in_force
+from sloctl.incidents.policy import Cause, Finding
 from sloctl.incidents.postmortem import render as render_postmortem
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.config import delivery_policy, load_config, webhook_verify
 from sloctl.loading.config import sinks as configured_sinks
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import policy_in_force
 from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
-from sloctl.notify.sinks import EventKind, Sink
+from sloctl.notify.sinks import Sink
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.reading.evaluation import budget_spent
 from sloctl.report.render import timestamp

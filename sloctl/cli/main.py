@@ -33,9 +33,9 @@ from sloctl.demo.live import run_live_demo
 from sloctl.demo.offline import prepare_live_workdir, run_demo
 from sloctl.demo.service import DemoService, serve
 from sloctl.generate.files import Output, dashboards_output, rules_output
-from sloctl.incidents.policy import policy_in_force
 from sloctl.loading.config import load_config
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import policy_in_force
 from sloctl.promql.slices import DEFAULT_MAX_SAMPLES, QueryBudget
 from sloctl.reading.evaluation import evaluate
 from sloctl.report.render import OutputFormat, render

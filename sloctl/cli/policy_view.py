@@ -19,8 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sloctl.core.durations import format_duration
-from sloctl.core.slo import Slo
-from sloctl.generate.rules import by_service
+from sloctl.core.slo import Slo, by_service
 from sloctl.incidents.conditions import Bound, Measure, Row, bounds, percent, seconds_text
 from sloctl.incidents.conditions import service_conditions as conditions_of
 from sloctl.incidents.policy import Policy, Thresholds

@@ -145,3 +145,11 @@ def dependencies(slos: Iterable[Slo]) -> dict[str, tuple[str, ...]]:
         if slo.depends_on:
             found.setdefault(slo.service, slo.depends_on)
     return found
+
+
+def by_service(slos: Iterable[Slo]) -> dict[str, list[Slo]]:
+    """Each service's SLOs, services in name order."""
+    grouped: dict[str, list[Slo]] = {}
+    for slo in slos:
+        grouped.setdefault(slo.service, []).append(slo)
+    return dict(sorted(grouped.items()))

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sloctl.incidents.engine import Event, breach_events, decide
+from sloctl.incidents.engine import breach_events, decide
+from sloctl.incidents.events import Event
 from sloctl.incidents.lifecycle import check_targets
 from sloctl.incidents.policy import Policy, Signals
 from sloctl.incidents.signals import SignalPlan, SignalReader, Sli, read_signals

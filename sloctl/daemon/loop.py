@@ -33,7 +33,7 @@ from sloctl.core.slo import Slo
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
 from sloctl.errors import DefinitionError, Problem, SloctlError
-from sloctl.incidents.policy import Policy, policy_in_force
+from sloctl.incidents.policy import Policy
 from sloctl.incidents.signals import SignalPlan, signal_plan
 from sloctl.loading.config import (
     CONFIGURATION,
@@ -44,6 +44,7 @@ from sloctl.loading.config import (
     webhook_verify,
 )
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import policy_in_force
 from sloctl.notify.outbox import Courier
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql.slices import QueryBudget

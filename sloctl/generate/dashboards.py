@@ -26,8 +26,8 @@ from grafana_foundation_sdk.models import dashboard as model
 from sloctl.core import burn
 from sloctl.core.durations import format_duration
 from sloctl.core.selector import quote
-from sloctl.core.slo import LatencyIndicator, Slo
-from sloctl.generate.rules import by_service, file_stem, unique_name, window_seconds
+from sloctl.core.slo import LatencyIndicator, Slo, by_service
+from sloctl.generate.rules import file_stem, unique_name, window_seconds
 from sloctl.incidents.conditions import Bound, ConditionSpec, Measure, bounds, service_conditions
 from sloctl.incidents.policy import Policy
 from sloctl.promql import build as promql

@@ -20,16 +20,8 @@ from typing import Any
 
 from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Matcher, Selector, parse_selector, quote
-from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo
-from sloctl.generate.rules import (
-    SLI_WINDOWS,
-    Alert,
-    alerts,
-    by_service,
-    dump,
-    file_stem,
-    ratio_windows,
-)
+from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, by_service
+from sloctl.generate.rules import SLI_WINDOWS, Alert, alerts, dump, file_stem, ratio_windows
 from sloctl.incidents.conditions import (
     Bound,
     ConditionSpec,

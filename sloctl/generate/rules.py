@@ -20,15 +20,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import yaml
 
 from sloctl.core import burn
+from sloctl.core.conventions import P95
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import LEVELS, Severity, spoken
-from sloctl.core.slo import LatencyIndicator, Slo
+from sloctl.core.slo import LatencyIndicator, Slo, by_service
 from sloctl.errors import SloctlError
 from sloctl.incidents.conditions import Bound, ConditionSpec, Measure, bounds, service_conditions
 from sloctl.incidents.policy import Policy
@@ -40,7 +40,6 @@ BUDGET_INTERVAL = "2m"
 their 1d and 3d ratios."""
 BUDGET_WINDOWS = (86400, 3 * 86400)
 RUNBOOK = "incident-response-runbook.md"
-P95 = Decimal("0.95")
 NO_DATA_FOR = "10m"
 
 
@@ -316,13 +315,6 @@ def unique_name(service: str, name: str, taken: Iterable[str]) -> str:
             "rename one of them"
         )
     return name
-
-
-def by_service(slos: Iterable[Slo]) -> dict[str, list[Slo]]:
-    grouped: dict[str, list[Slo]] = {}
-    for slo in slos:
-        grouped.setdefault(slo.service, []).append(slo)
-    return dict(sorted(grouped.items()))
 
 
 try:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sloctl.incidents.conditions import assess, track
+from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
     Breach,
     Incident,
@@ -50,18 +51,6 @@ from sloctl.incidents.policy import (
     healthy,
     rank,
 )
-from sloctl.notify.sinks import EventKind
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something worth telling people about one incident."""
-
-    kind: EventKind
-    incident: Incident
-    at: datetime
-    escalate_to: tuple[str, ...] = ()
-    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,23 @@
 """The runbook's severity policy as data: the thresholds that make an incident P1 to P3.
 
 Runbook 2.2 (severity assessment checklist) and 7.1 (severity matrix), as per-service
-:class:`Thresholds` that a policy file sets and overrides per service. The shipped policy
-(``sloctl/incidents/policy.yaml``, copied to ``deploy/policy.yaml``) is the built-in default: a
-command given no ``--policy`` uses exactly it. :mod:`sloctl.incidents.conditions` turns a service's
-thresholds into the structured conditions (severity, measure, window, threshold, duration) that the
-engine, the rule generator, the promtool tests and the dashboards all read.
+:class:`Thresholds` that a policy file sets and overrides per service. The files they come
+from are read by :mod:`sloctl.loading.policy_file`. :mod:`sloctl.incidents.conditions` turns a
+service's thresholds into the structured conditions (severity, measure, window, threshold,
+duration) that the engine, the rule generator, the promtool tests and the dashboards all read.
 
-P4 is cosmetic and never comes from metrics. Everything here but the loading is pure.
+P4 is cosmetic and never comes from metrics. Everything here is pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from importlib import resources
-from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
-
-from sloctl.core.durations import parse_duration, parse_seconds
 from sloctl.core.severity import Severity
-from sloctl.errors import DefinitionError
-from sloctl.loading.definitions import read_document, validation_problems
 
 
 class Cause(StrEnum):
@@ -110,22 +101,6 @@ class Policy:
         return self.services.get(service, self.defaults)
 
 
-SHIPPED_POLICY = "policy.yaml"
-"""The shipped policy, package data of sloctl; ``deploy/policy.yaml`` is a copy of it."""
-
-
-def shipped_policy() -> Policy:
-    """The policy sloctl ships: what every command uses when given no policy file."""
-    resource = resources.files("sloctl.incidents").joinpath(SHIPPED_POLICY)
-    with resources.as_file(resource) as path:
-        return load_policy(path)
-
-
-def policy_in_force(path: Path | None) -> Policy:
-    """The policy in ``path``, or the shipped one when no file is named."""
-    return load_policy(path) if path is not None else shipped_policy()
-
-
 @dataclass(frozen=True)
 class Signals:
     """What one evaluation measured for one service.
@@ -182,91 +157,3 @@ def healthy(signals: Signals, limits: Thresholds, cause: Cause) -> bool | None:
     if signals.p95_seconds is None or signals.latency_threshold is None:
         return None
     return signals.p95_seconds < signals.latency_threshold
-
-
-def _span(value: Any) -> timedelta:
-    if not isinstance(value, str):
-        raise ValueError("expected a duration such as 30m")
-    return timedelta(seconds=parse_duration(value))
-
-
-def _ratio(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError("expected a fraction such as 0.1")
-    number = Decimal(repr(value) if isinstance(value, float) else str(value))
-    if not number.is_finite() or not 0 < number < 1:
-        raise ValueError("expected a fraction strictly between 0 and 1")
-    return number
-
-
-def _seconds(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError("expected a latency such as 0.5 or 500ms")
-    return parse_seconds(value if isinstance(value, str) else repr(value))
-
-
-def _multiple(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError("expected a burn rate such as 10")
-    try:
-        number = Decimal(repr(value) if isinstance(value, float) else str(value))
-    except ArithmeticError:
-        raise ValueError("expected a burn rate such as 10") from None
-    if not number.is_finite() or number < 1:
-        raise ValueError("expected a burn rate of at least 1 (below 1 the SLO is being met)")
-    return number
-
-
-Span = Annotated[timedelta, BeforeValidator(_span)]
-Multiple = Annotated[Decimal, BeforeValidator(_multiple)]
-Ratio = Annotated[Decimal, BeforeValidator(_ratio)]
-Seconds = Annotated[Decimal, BeforeValidator(_seconds)]
-
-
-class _ThresholdSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    outage_error_ratio: Ratio | None = None
-    major_error_ratio: Ratio | None = None
-    major_for: Span | None = None
-    sustained_burn_rate: Multiple | None = None
-    sustained_for: Span | None = None
-    severe_p95_seconds: Seconds | None = None
-    severe_for: Span | None = None
-    degraded_for: Span | None = None
-    long_degradation: Span | None = None
-    healthy_error_ratio: Ratio | None = None
-    stable_for: Span | None = None
-    signal_window: Span | None = None
-
-    @field_validator("signal_window")
-    @classmethod
-    def _whole_seconds(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and (value.total_seconds() < 1 or value.microseconds):
-            raise ValueError("expected whole seconds, at least 1s")
-        return value
-
-    def over(self, base: Thresholds) -> Thresholds:
-        given = {k: v for k, v in self.model_dump().items() if v is not None}
-        return replace(base, **given)
-
-
-class _PolicySpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    defaults: _ThresholdSpec = _ThresholdSpec()
-    services: dict[str, _ThresholdSpec] = {}
-
-
-def load_policy(path: Path) -> Policy:
-    """The policy in ``path``: runbook defaults, overridden where the file says so.
-
-    Problems are reported like definition problems: file, line, location and reason.
-    """
-    document = read_document(path)
-    try:
-        spec = _PolicySpec.model_validate(document.data or {})
-    except ValidationError as exc:
-        raise DefinitionError(validation_problems(exc, document, str(path))) from exc
-    defaults = spec.defaults.over(Thresholds())
-    return Policy(defaults, {name: s.over(defaults) for name, s in spec.services.items()})

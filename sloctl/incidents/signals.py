@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 from sloctl.core import burn
 from sloctl.core.budget import error_ratio
-from sloctl.core.slo import LatencyIndicator, Slo, dependencies
+from sloctl.core.conventions import P95
+from sloctl.core.slo import LatencyIndicator, Slo, by_service, dependencies
 from sloctl.errors import PrometheusError, TooManySamplesError
-from sloctl.generate.rules import P95, by_service
 from sloctl.incidents.conditions import Measure, paging
 from sloctl.incidents.policy import Cause, Policy, Signals, Thresholds
 from sloctl.promql import build as promql

@@ -40,13 +40,12 @@ from typing import Any
 import requests
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from sloctl.incidents.engine import Event
+from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.policy import Cause
 from sloctl.notify.sinks import (
     PAGERDUTY_URL,
     AlertmanagerSink,
     Attempt,
-    EventKind,
     IncidentEvent,
     Outcome,
     PagerDutySink,

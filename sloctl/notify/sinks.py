@@ -35,6 +35,7 @@ import requests
 import urllib3
 
 from sloctl.errors import UsageError
+from sloctl.incidents.events import EventKind
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 ALERTNAME = "SloctlIncident"
@@ -58,14 +59,6 @@ SLACK_REFUSALS = frozenset({
     "user_not_found", "invalid_payload", "no_text", "missing_text_or_fallback_or_attachments",
 })  # fmt: skip
 """Slack webhook errors that will not go away by themselves (https://api.slack.com/messaging/webhooks#handling_errors)."""
-
-
-class EventKind(StrEnum):
-    DECLARED = "declared"
-    UPDATED = "updated"
-    ESCALATED = "escalated"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from sloctl.core.severity import Severity
-from sloctl.incidents.engine import Event
+from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import State, acknowledge, declare, move
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.notify.outbox import payload
-from sloctl.notify.sinks import EventKind
 from sloctl.store.database import Store
 
 

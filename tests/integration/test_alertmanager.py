@@ -26,14 +26,8 @@ from click.testing import CliRunner
 
 from sloctl.cli.main import main
 from sloctl.demo.local_prometheus import free_port, stop_process
-from sloctl.notify.sinks import (
-    AlertmanagerSink,
-    EventKind,
-    IncidentEvent,
-    Outcome,
-    RetryPolicy,
-    deliver,
-)
+from sloctl.incidents.events import EventKind
+from sloctl.notify.sinks import AlertmanagerSink, IncidentEvent, Outcome, RetryPolicy, deliver
 from sloctl.store.database import open_store
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from sloctl.incidents.backtest import backtest
-from sloctl.incidents.policy import Cause, load_policy
+from sloctl.incidents.policy import Cause
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import load_policy
 from sloctl.prometheus.client import PrometheusReader
 from tests.integration.conftest import Served
 from tests.integration.definitions import write_definitions

@@ -23,7 +23,8 @@ from sloctl.core.severity import Severity
 from sloctl.demo.live import LiveStack, live_stack, wait_until
 from sloctl.generate.dashboards import DAEMON_FILE, queries, render_dashboards
 from sloctl.incidents.lifecycle import Incident, State
-from sloctl.incidents.policy import Cause, shipped_policy
+from sloctl.incidents.policy import Cause
+from sloctl.loading.policy_file import shipped_policy
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.store.database import open_store
 

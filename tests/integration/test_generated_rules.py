@@ -26,8 +26,8 @@ from sloctl.core.slo import Slo
 from sloctl.demo.local_prometheus import LocalPrometheus
 from sloctl.generate.dashboards import DAEMON_FILE, queries, render_dashboards
 from sloctl.generate.rules import render_rules
-from sloctl.incidents.policy import shipped_policy
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import shipped_policy
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql import build as promql
 from tests.integration.conftest import Served, build_data

@@ -21,9 +21,9 @@ from sloctl.cli.times import parse_time
 from sloctl.daemon.cycle import evaluate_incidents
 from sloctl.incidents.backtest import backtest
 from sloctl.incidents.lifecycle import Incident
-from sloctl.incidents.policy import load_policy
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import load_policy
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.store.database import open_store
 from tests.integration.conftest import Served

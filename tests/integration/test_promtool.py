@@ -12,8 +12,8 @@ import yaml
 from sloctl.core.selector import Selector, parse_selector
 from sloctl.generate.files import dashboards_output, rules_output
 from sloctl.generate.rules import render_rules
-from sloctl.incidents.policy import load_policy, shipped_policy
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import load_policy, shipped_policy
 
 POLICY = shipped_policy()
 pytestmark = pytest.mark.integration

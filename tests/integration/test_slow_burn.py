@@ -19,8 +19,9 @@ from sloctl.core.severity import Severity
 from sloctl.demo.history import History, Injection, Scenario, runbook_profiles
 from sloctl.demo.local_prometheus import LocalPrometheus
 from sloctl.incidents.backtest import Replayed, backtest
-from sloctl.incidents.policy import Cause, Policy, policy_in_force
+from sloctl.incidents.policy import Cause, Policy
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import policy_in_force
 from sloctl.prometheus.client import PrometheusReader
 from tests.integration.conftest import build_data
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 from sloctl.cli.main import main
 from sloctl.generate.rules import alerts
 from sloctl.incidents.conditions import bounds, service_conditions
-from sloctl.incidents.policy import shipped_policy
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import shipped_policy
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "slo-definitions"

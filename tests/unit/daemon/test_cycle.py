@@ -11,10 +11,11 @@ from pathlib import Path
 from sloctl.core.severity import Severity
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.errors import PrometheusUnavailableError
+from sloctl.incidents.events import EventKind
 from sloctl.incidents.policy import Cause, Policy
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.definitions import load_definitions
-from sloctl.notify.sinks import EventKind, SlackSink
+from sloctl.notify.sinks import SlackSink
 from sloctl.prometheus.client import Series
 from sloctl.promql.build import WINDOW_LABEL
 from sloctl.promql.plan import Sample

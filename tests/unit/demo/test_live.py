@@ -11,9 +11,10 @@ import requests
 
 from sloctl.core import burn
 from sloctl.demo.live import LiveStack, WebhookReceiver, prometheus_config
-from sloctl.incidents.policy import Thresholds, load_policy
+from sloctl.incidents.policy import Thresholds
 from sloctl.loading.config import load_config
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import load_policy
 
 
 def test_the_files_it_writes_load_and_validate(tmp_path: Path) -> None:

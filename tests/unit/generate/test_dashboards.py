@@ -21,8 +21,9 @@ from sloctl.core.slo import CalendarWindow, RatioIndicator, RollingWindow, Slo, 
 from sloctl.daemon.exporter import CycleDurations, exposition
 from sloctl.generate import dashboards, rules
 from sloctl.generate.rules import GenerationError
-from sloctl.incidents.policy import Policy, Thresholds, shipped_policy
+from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import shipped_policy
 from sloctl.promql import build as promql
 from tests.unit.daemon.test_exporter import snapshot as full_snapshot
 

@@ -20,8 +20,8 @@ from sloctl.generate.dashboards import render_dashboards
 from sloctl.generate.files import TESTS_DIR, Output, dashboards_output, rules_output
 from sloctl.generate.rule_tests import render_tests
 from sloctl.generate.rules import HEADER, GenerationError, render_rules
-from sloctl.incidents.policy import shipped_policy
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import shipped_policy
 
 POLICY = shipped_policy()
 SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"

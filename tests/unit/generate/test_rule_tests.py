@@ -30,8 +30,9 @@ from sloctl.generate.rule_tests import (
     matches,
 )
 from sloctl.incidents.conditions import ConditionSpec, service_conditions
-from sloctl.incidents.policy import Policy, Thresholds, shipped_policy
+from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import shipped_policy
 
 POLICY = shipped_policy()
 SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"

@@ -19,11 +19,12 @@ import yaml
 from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Selector, parse_selector, quote
 from sloctl.core.severity import LEVELS, Severity, spoken
-from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo
+from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, by_service
 from sloctl.generate import rules
 from sloctl.incidents.conditions import seconds_text, service_conditions
-from sloctl.incidents.policy import Policy, Thresholds, shipped_policy
+from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.policy_file import shipped_policy
 from sloctl.promql import build as promql
 
 POLICY = shipped_policy()
@@ -665,7 +666,7 @@ def test_services_with_distinct_file_names_each_get_a_file() -> None:
 
 
 def test_by_service_groups_and_sorts() -> None:
-    grouped = rules.by_service(shipped())
+    grouped = by_service(shipped())
     assert list(grouped) == list(SERVICES)
     assert all(len(slos) == 2 for slos in grouped.values())
     assert all(s.service == service for service, slos in grouped.items() for s in slos)

@@ -28,19 +28,12 @@ from sloctl.incidents.conditions import (
     track,
 )
 from sloctl.incidents.engine import Tracked, decide
+from sloctl.incidents.events import EventKind
 from sloctl.incidents.lifecycle import Incident
-from sloctl.incidents.policy import (
-    Cause,
-    Condition,
-    Held,
-    Policy,
-    Signals,
-    Thresholds,
-    shipped_policy,
-)
+from sloctl.incidents.policy import Cause, Condition, Held, Policy, Signals, Thresholds
 from sloctl.incidents.signals import Measured, signal_plan, windows_of
 from sloctl.loading.definitions import load_definitions
-from sloctl.notify.sinks import EventKind
+from sloctl.loading.policy_file import shipped_policy
 
 ROOT = Path(__file__).resolve().parents[3]
 SLOS = load_definitions(ROOT / "slo-definitions")

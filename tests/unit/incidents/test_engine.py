@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.incidents.engine import Event, Outcome, Tracked, decide, dependency_order, reading
+from sloctl.incidents.engine import Outcome, Tracked, decide, dependency_order, reading
+from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import SLOCTL, Incident, State, declare, move
 from sloctl.incidents.policy import Cause, Condition, Finding, Held, Policy, Signals, Thresholds
-from sloctl.notify.sinks import EventKind
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 POLICY = Policy()

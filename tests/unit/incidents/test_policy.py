@@ -13,18 +13,8 @@ from sloctl.core.severity import Severity
 from sloctl.errors import DefinitionError
 from sloctl.incidents.conditions import assess, track
 from sloctl.incidents.conditions import holding as conditions
-from sloctl.incidents.policy import (
-    Cause,
-    Condition,
-    Held,
-    Policy,
-    Signals,
-    Thresholds,
-    healthy,
-    load_policy,
-    policy_in_force,
-    shipped_policy,
-)
+from sloctl.incidents.policy import Cause, Condition, Held, Policy, Signals, Thresholds, healthy
+from sloctl.loading.policy_file import load_policy, policy_in_force, shipped_policy
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 RUNBOOK = Thresholds()
@@ -216,9 +206,9 @@ def test_the_shipped_policy_is_the_runbook_with_one_override() -> None:
 
 def test_deploy_policy_is_the_built_in_default() -> None:
     deploy = Path(__file__).resolve().parents[3] / "deploy" / "policy.yaml"
-    packaged = Path(__file__).resolve().parents[3] / "sloctl" / "incidents" / "policy.yaml"
+    packaged = Path(__file__).resolve().parents[3] / "sloctl" / "loading" / "policy.yaml"
     assert deploy.read_bytes() == packaged.read_bytes(), (
-        "copy sloctl/incidents/policy.yaml to deploy/"
+        "copy sloctl/loading/policy.yaml to deploy/"
     )
     assert shipped_policy() == load_policy(deploy)
     assert policy_in_force(None) == shipped_policy()
@@ -227,7 +217,7 @@ def test_deploy_policy_is_the_built_in_default() -> None:
 
 def test_the_shipped_defaults_state_every_threshold() -> None:
     """The shipped file writes every value out, so that reading it tells the whole policy."""
-    text = (Path(__file__).resolve().parents[3] / "sloctl" / "incidents" / "policy.yaml").read_text()
+    text = (Path(__file__).resolve().parents[3] / "sloctl" / "loading" / "policy.yaml").read_text()
     written = {
         line.split(":")[0].strip()
         for line in text.split("services:")[0].splitlines()

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from sloctl.errors import DefinitionError
+from sloctl.incidents.events import EventKind
 from sloctl.loading.config import (
     Config,
     ConfigSpec,
@@ -21,7 +22,6 @@ from sloctl.loading.config import (
 from sloctl.notify.sinks import (
     PAGERDUTY_URL,
     AlertmanagerSink,
-    EventKind,
     IncidentEvent,
     PagerDutySink,
     SlackSink,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.incidents.engine import Event
+from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import State, declare, move
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.notify.outbox import (
@@ -27,12 +27,7 @@ from sloctl.notify.outbox import (
     payload,
     sinks_from_env,
 )
-from sloctl.notify.sinks import (
-    AlertmanagerSink,
-    EventKind,
-    PagerDutySink,
-    SlackSink,
-)
+from sloctl.notify.sinks import AlertmanagerSink, PagerDutySink, SlackSink
 from sloctl.runtime.logs import make_logger
 from sloctl.store.database import Store, open_store
 from tests.integration.receivers import (

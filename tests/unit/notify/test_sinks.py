@@ -18,11 +18,11 @@ import requests
 
 from sloctl.demo.local_prometheus import free_port
 from sloctl.errors import UsageError
+from sloctl.incidents.events import EventKind
 from sloctl.notify.sinks import (
     PAGERDUTY_URL,
     AlertmanagerSink,
     Attempt,
-    EventKind,
     IncidentEvent,
     Outcome,
     PagerDutySink,
