@@ -60,9 +60,10 @@ def start_daemon(
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "sloctl", "run", "--config", str(config)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if not k.startswith("SLOCTL_")},
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -96,12 +97,16 @@ def memory(prometheus: str, work: Path) -> None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
     idle_mib = statistics.median(idle) / 1024
-    print("| idle RSS MiB (median) | peak RSS MiB before | peak RSS MiB during 200 MB answers "
-          "| peak / idle | 200 MB answers sent | daemon still running |")  # fmt: skip
+    print(
+        "| idle RSS MiB (median) | peak RSS MiB before | peak RSS MiB during 200 MB answers "
+        "| peak / idle | 200 MB answers sent | daemon still running |"
+    )
     print("|---:|---:|---:|---:|---:|---|")
     ratio = peak_after / 1024 / idle_mib
-    print(f"| {idle_mib:.1f} | {peak_before / 1024:.1f} | {peak_after / 1024:.1f} | "
-          f"{ratio:.2f}x | {huge} | {'yes' if alive else 'no'} |")  # fmt: skip
+    print(
+        f"| {idle_mib:.1f} | {peak_before / 1024:.1f} | {peak_after / 1024:.1f} | "
+        f"{ratio:.2f}x | {huge} | {'yes' if alive else 'no'} |"
+    )
 
 
 def stop_times(prometheus: str, work: Path, runs: int) -> None:

@@ -111,8 +111,10 @@ def main() -> None:
         history.write_file(work / "history.om")
         backfill(work / "history.om", work / "data", 31 * 86400)
         with LocalPrometheus(work / "data") as server:
-            print("| SLOs | cycle s (median) | bare queries s (median) | cycle / bare "
-                  "| HTTP requests per cycle | peak RSS MiB |")  # fmt: skip
+            print(
+                "| SLOs | cycle s (median) | bare queries s (median) | cycle / bare "
+                "| HTTP requests per cycle | peak RSS MiB |"
+            )
             print("|---:|---:|---:|---:|---:|---:|")
             for count in args.slos:
                 definitions = work / f"defs-{count}"
@@ -120,10 +122,21 @@ def main() -> None:
                 run = work / f"run-{count}"
                 run.mkdir()
                 done = subprocess.run(
-                    [sys.executable, "-m", "bench.daemon_bench", "--cycles", str(args.cycles),
-                     "--child", server.url, str(definitions), str(run)],
-                    capture_output=True, text=True, check=True,
-                )  # fmt: skip
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.daemon_bench",
+                        "--cycles",
+                        str(args.cycles),
+                        "--child",
+                        server.url,
+                        str(definitions),
+                        str(run),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 row = json.loads(done.stdout)
                 print(
                     f"| {row['slos']} | {row['cycle']:.3f} | {row['bare']:.3f} "

@@ -93,8 +93,9 @@ def outage(
     """Receivers refuse connections for ``seconds`` while ``incidents`` go from declared to
     resolved; then they come back and every message must arrive once, in order."""
     slack, pagerduty = FaultReceiver(SLACK_OK), FaultReceiver(PAGERDUTY_OK)
-    run = SloctlRun(workdir, f"http://127.0.0.1:{free_port()}", slack.url, pagerduty.url,
-                    max_delay=max_delay)  # fmt: skip
+    run = SloctlRun(
+        workdir, f"http://127.0.0.1:{free_port()}", slack.url, pagerduty.url, max_delay=max_delay
+    )
     try:
         open_store(run.store).close()
         run.start()
@@ -105,8 +106,11 @@ def outage(
         for number in range(incidents):
             store = open_store(run.store)
             try:
-                ids.append(lifecycle(store, ["pagerduty", "slack"], datetime.now(UTC),
-                                     service=f"svc-{number}"))  # fmt: skip
+                ids.append(
+                    lifecycle(
+                        store, ["pagerduty", "slack"], datetime.now(UTC), service=f"svc-{number}"
+                    )
+                )
             finally:
                 store.close()
             time.sleep(max(0.0, down_at + seconds * (number + 1) / incidents - time.monotonic()))
@@ -131,13 +135,20 @@ def outage(
         time.sleep(1.0)  # anything sent twice would arrive now
         run.terminate()
         counts = [
-            _tally(slack.received, ids, "slack"), _tally(pagerduty.received, ids, "pagerduty"),
-        ]  # fmt: skip
+            _tally(slack.received, ids, "slack"),
+            _tally(pagerduty.received, ids, "pagerduty"),
+        ]
         delivered, lost, duplicates, disorder = (sum(c[i] for c in counts) for i in range(4))
         return OutageResult(
-            seconds, queued, delivered, lost, duplicates, disorder, round(recovered, 1),
+            seconds,
+            queued,
+            delivered,
+            lost,
+            duplicates,
+            disorder,
+            round(recovered, 1),
             max(m.attempts for m in messages),
-        )  # fmt: skip
+        )
     finally:
         run.stop()
         slack.close()
@@ -151,8 +162,9 @@ def _seconds(duration: str) -> float:
 def sigterm_exit(workdir: Path) -> float:
     """Seconds from SIGTERM to exit while both receivers hang mid-send."""
     slack, pagerduty = FaultReceiver(HANG), FaultReceiver(HANG)
-    run = SloctlRun(workdir, f"http://127.0.0.1:{free_port()}", slack.url, pagerduty.url,
-                    timeout="30s")  # fmt: skip
+    run = SloctlRun(
+        workdir, f"http://127.0.0.1:{free_port()}", slack.url, pagerduty.url, timeout="30s"
+    )
     try:
         store = open_store(run.store)
         try:
@@ -205,18 +217,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         result = outage(root / "outage", args.outage, args.incidents, max_delay="5m")
-        print("| outage s | queued | delivered | lost | twice | out of order | "
-              "recovery s | most attempts |")  # fmt: skip
+        print(
+            "| outage s | queued | delivered | lost | twice | out of order | "
+            "recovery s | most attempts |"
+        )
         print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-        print(f"| {result.seconds:g} | {result.queued} | {result.delivered} | {result.lost} | "
-              f"{result.duplicates} | {result.out_of_order} | {result.recovery_seconds} | "
-              f"{result.most_attempts} |")  # fmt: skip
+        print(
+            f"| {result.seconds:g} | {result.queued} | {result.delivered} | {result.lost} | "
+            f"{result.duplicates} | {result.out_of_order} | {result.recovery_seconds} | "
+            f"{result.most_attempts} |"
+        )
         stops = [sigterm_exit(root / f"stop-{n}") for n in range(args.stops)]
-        print(f"\nSIGTERM with hung receivers, {args.stops} stops: worst {max(stops):.2f} s, "
-              f"all {', '.join(f'{s:.2f}' for s in stops)}")  # fmt: skip
+        print(
+            f"\nSIGTERM with hung receivers, {args.stops} stops: worst {max(stops):.2f} s, "
+            f"all {', '.join(f'{s:.2f}' for s in stops)}"
+        )
         longest, gap, count = cycle_times(root / "cycle")
-        print(f"\nHung receivers, 1 s interval: {count} cycles, longest cycle {longest:.3f} s, "
-              f"longest gap between cycles {gap:.3f} s")  # fmt: skip
+        print(
+            f"\nHung receivers, 1 s interval: {count} cycles, longest cycle {longest:.3f} s, "
+            f"longest gap between cycles {gap:.3f} s"
+        )
 
 
 if __name__ == "__main__":

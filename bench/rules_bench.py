@@ -162,12 +162,21 @@ def run(count: int, days: int, work: Path) -> dict[str, dict[str, float]]:
     with LocalPrometheus(data) as server:
         subprocess.run(
             [
-                "promtool", "tsdb", "create-blocks-from", "rules", "--quiet",
-                f"--start={int(start.timestamp())}", f"--end={int(END.timestamp())}",
-                f"--url={server.url}", f"--output-dir={work / 'blocks'}", str(rates),
+                "promtool",
+                "tsdb",
+                "create-blocks-from",
+                "rules",
+                "--quiet",
+                f"--start={int(start.timestamp())}",
+                f"--end={int(END.timestamp())}",
+                f"--url={server.url}",
+                f"--output-dir={work / 'blocks'}",
+                str(rates),
             ],
-            check=True, capture_output=True, timeout=3600,
-        )  # fmt: skip
+            check=True,
+            capture_output=True,
+            timeout=3600,
+        )
     for block in (work / "blocks").iterdir():
         block.rename(data / block.name)
     rule_files = []

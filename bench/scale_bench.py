@@ -69,9 +69,12 @@ WAYS = ("report today", "report", "cycle today", "cycle", "generate")
 
 def scenario(days: int, pods: int) -> Scenario:
     return Scenario(
-        start=END - timedelta(days=days, hours=1), end=END, step=15,
-        profiles=runbook_profiles(), pods=pods,
-    )  # fmt: skip
+        start=END - timedelta(days=days, hours=1),
+        end=END,
+        step=15,
+        profiles=runbook_profiles(),
+        pods=pods,
+    )
 
 
 @dataclasses.dataclass
@@ -122,9 +125,12 @@ def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
         else:
             todays_report(slos, reader, END)
         return {
-            "wall": time.perf_counter() - started, "requests": reader.requests_made,
-            "samples": reader.samples_read, "peak": reader.peak_samples, "slos": len(slos),
-        }  # fmt: skip
+            "wall": time.perf_counter() - started,
+            "requests": reader.requests_made,
+            "samples": reader.samples_read,
+            "peak": reader.peak_samples,
+            "slos": len(slos),
+        }
     config = work / "sloctl.yaml"
     config.write_text(
         f"prometheus: {{url: '{url}', timeout: 600s}}\ninterval: 30s\n"
@@ -150,11 +156,17 @@ def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
             session.post(target, data=data, headers=FORM, timeout=600).raise_for_status()
         bare.append(time.perf_counter() - started)
     return {
-        "wall": statistics.median(walls), "bare": statistics.median(bare), "requests": sent,
-        "samples": statistics.median(samples), "peak": peak, "slos": len(daemon.slos),
-        "first_wall": first.seconds, "first_samples": filled.samples_read,
-        "first_requests": first.requests, "first_peak": filled.peak_samples,
-    }  # fmt: skip
+        "wall": statistics.median(walls),
+        "bare": statistics.median(bare),
+        "requests": sent,
+        "samples": statistics.median(samples),
+        "peak": peak,
+        "slos": len(daemon.slos),
+        "first_wall": first.seconds,
+        "first_samples": filled.samples_read,
+        "first_requests": first.requests,
+        "first_peak": filled.peak_samples,
+    }
 
 
 def main() -> None:
@@ -170,8 +182,10 @@ def main() -> None:
         row["rss_mib"] = peak_rss_kib() / 1024
         print(json.dumps(row))
         return
-    print("| fixture | SLOs | way | wall s | bare s | HTTP requests | samples read "
-          "| peak samples per query | peak RSS MiB |")  # fmt: skip
+    print(
+        "| fixture | SLOs | way | wall s | bare s | HTTP requests | samples read "
+        "| peak samples per query | peak RSS MiB |"
+    )
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for name in args.fixture:
         days, pods = FIXTURES[name]
@@ -190,10 +204,20 @@ def main() -> None:
                         run = work / f"run-{count}-{kind.replace(' ', '-')}"
                         run.mkdir()
                         done = subprocess.run(
-                            [sys.executable, "-m", "bench.scale_bench", "--child", kind,
-                             server.url, str(definitions), str(run)],
-                            capture_output=True, text=True, check=True,
-                        )  # fmt: skip
+                            [
+                                sys.executable,
+                                "-m",
+                                "bench.scale_bench",
+                                "--child",
+                                kind,
+                                server.url,
+                                str(definitions),
+                                str(run),
+                            ],
+                            capture_output=True,
+                            text=True,
+                            check=True,
+                        )
                         print_row(name, count, kind, json.loads(done.stdout))
 
 

@@ -159,11 +159,14 @@ def _incident_table(incidents: list[Incident]) -> Table:
         table.add_column(header)
     for incident in incidents:
         table.add_row(
-            incident.id, escape(", ".join(incident.services)),
-            ", ".join(c.value for c in incident.causes), incident.severity.value,
-            incident.state.value, _timestamp(incident.detected_at) or "",
+            incident.id,
+            escape(", ".join(incident.services)),
+            ", ".join(c.value for c in incident.causes),
+            incident.severity.value,
+            incident.state.value,
+            _timestamp(incident.detected_at) or "",
             escape(incident.summary),
-        )  # fmt: skip
+        )
     return table
 
 
@@ -240,15 +243,21 @@ def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
 
 @click.group()
 @click.option(
-    "--store", "store_path", type=click.Path(path_type=Path), envvar="SLOCTL_STORE",
-    default=DEFAULT_STORE, show_default=True,
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path),
+    envvar="SLOCTL_STORE",
+    default=DEFAULT_STORE,
+    show_default=True,
     help="Incident store (SQLite; env SLOCTL_STORE; default: the --config file's store).",
-)  # fmt: skip
+)
 @click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
     envvar="SLOCTL_CONFIG",
     help="The daemon's configuration: its notifications section and store (env SLOCTL_CONFIG).",
-)  # fmt: skip
+)
 @click.pass_context
 @friendly_errors
 def incidents(ctx: click.Context, store_path: Path, config_path: Path | None) -> None:
@@ -311,11 +320,16 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
     deliveries = [m for m in store.outbox() if m.incident_id == incident.id]
     document = incident_json(incident)
     document["notifications"] = [
-        {"sink": m.sink, "kind": m.event.get("kind"), "status": m.status,
-         "attempts": m.attempts, "last_error": m.last_error,
-         "next_attempt_at": _timestamp(m.next_attempt_at) if m.status == "pending" else None}
+        {
+            "sink": m.sink,
+            "kind": m.event.get("kind"),
+            "status": m.status,
+            "attempts": m.attempts,
+            "last_error": m.last_error,
+            "next_attempt_at": _timestamp(m.next_attempt_at) if m.status == "pending" else None,
+        }
         for m in deliveries
-    ]  # fmt: skip
+    ]
     if output == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -334,9 +348,14 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
         timeline.add_column(header)
     for line, kept in zip(document["timeline"], incident.timeline, strict=True):
         timeline.add_row(
-            line["at"], line["from"] or "", line["to"], escape(line["actor"]), line["severity"],
-            escape(line["note"]), escape(signals_text(kept.readings)),
-        )  # fmt: skip
+            line["at"],
+            line["from"] or "",
+            line["to"],
+            escape(line["actor"]),
+            line["severity"],
+            escape(line["note"]),
+            escape(signals_text(kept.readings)),
+        )
     console.print(timeline)
     for item in document["notifications"]:
         retry = f", next attempt {item['next_attempt_at']}" if item["next_attempt_at"] else ""
@@ -416,9 +435,10 @@ def declare_incident(
     finding = Finding(Cause(cause), Severity(severity), summary)
     with store.transaction() as connection:
         open_one = [
-            i for i in store.incidents(open_only=True)
+            i
+            for i in store.incidents(open_only=True)
             if i.service == service and i.cause is Cause(cause)
-        ]  # fmt: skip
+        ]
         if open_one:
             raise UsageError(
                 f"{open_one[0].id} is already open for {service} ({cause}); update that one"
@@ -443,9 +463,13 @@ def declare_incident(
 @click.pass_context
 @friendly_errors
 def evaluate(
-    ctx: click.Context, prometheus_url: str, config_path: Path | None, definitions: Path,
-    policy_path: Path | None, at_text: str | None,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    prometheus_url: str,
+    config_path: Path | None,
+    definitions: Path,
+    policy_path: Path | None,
+    at_text: str | None,
+) -> None:
     """One evaluation: read the signals, apply the policy, store and announce what changed.
 
     The daemon runs this every cycle; from cron it does the same job once a minute. A service
@@ -468,8 +492,10 @@ def evaluate(
     for service, reason in result.skipped.items():
         click.echo(f"sloctl: warning: {service} skipped: {reason}", err=True)
     for event in result.events:
-        click.echo(f"{event.incident.id} {event.kind.value}: {event.incident.service} "
-                   f"{event.incident.severity.value} {event.incident.state.value}")  # fmt: skip
+        click.echo(
+            f"{event.incident.id} {event.kind.value}: {event.incident.service} "
+            f"{event.incident.severity.value} {event.incident.state.value}"
+        )
     if result.events:
         _announced_nowhere(ctx, "what changed is")
     courier = _courier(ctx)
@@ -530,10 +556,11 @@ def _consumed(incident: Incident, url: str, definitions: Path, now: datetime) ->
     """Budget spent during the incident by the SLOs of its service and cause, at worst."""
     try:
         slos = [
-            s for s in load_definitions(definitions)
+            s
+            for s in load_definitions(definitions)
             if (Cause.LATENCY if isinstance(s.indicator, LatencyIndicator) else Cause.ERRORS)
             in incident.causes_of(s.service)
-        ]  # fmt: skip
+        ]
         if not slos:
             return None
         start = min(incident.detected_at, incident.impact_started_at or incident.detected_at)
@@ -573,10 +600,16 @@ def backtest_row(replayed: Replayed) -> dict[str, Any]:
 
 
 def backtest_command(
-    reader: PrometheusReader, definitions: Path, policy_path: Path | None, start: datetime,
-    end: datetime | None, step: str, output: str, explain_service: str | None = None,
+    reader: PrometheusReader,
+    definitions: Path,
+    policy_path: Path | None,
+    start: datetime,
+    end: datetime | None,
+    step: str,
+    output: str,
+    explain_service: str | None = None,
     explain_at: datetime | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Run the backtest and print what it would have declared (or explain one instant)."""
     step_delta = timedelta(seconds=parse_duration(step))
     policy = policy_in_force(policy_path)
@@ -601,8 +634,18 @@ def backtest_command(
     table = Table(
         title=f"Incidents the policy would have declared, {_timestamp(start)} to {_timestamp(end)}"
     )
-    headers = ("ID", "Services", "Causes", "Severity", "Impact start", "Detect", "Duration",
-               "Resolved", "Peak errors", "Peak p95")  # fmt: skip
+    headers = (
+        "ID",
+        "Services",
+        "Causes",
+        "Severity",
+        "Impact start",
+        "Detect",
+        "Duration",
+        "Resolved",
+        "Peak errors",
+        "Peak p95",
+    )
     for header in headers:
         table.add_column(header)
     for row in rows:
@@ -611,14 +654,17 @@ def backtest_command(
         detect = row["time_to_detect_seconds"]
         impact = row["impact_seconds"]
         table.add_row(
-            row["id"], escape(", ".join(row["services"])), ", ".join(row["causes"]),
-            str(row["severity"]), str(row["impact_started_at"] or row["start"]),
+            row["id"],
+            escape(", ".join(row["services"])),
+            ", ".join(row["causes"]),
+            str(row["severity"]),
+            str(row["impact_started_at"] or row["start"]),
             _span(None if detect is None else timedelta(seconds=detect)),
             _span(None if impact is None else timedelta(seconds=impact)),
             str(row["end"] or "open"),
             "-" if ratio is None else f"{float(ratio) * 100:.1f}%",
             "-" if p95 is None else f"{float(p95) * 1000:.0f} ms",
-        )  # fmt: skip
+        )
     _console().print(table)
 
 
@@ -662,9 +708,10 @@ def explanation_text(found: Explanation) -> str:
     ]
     held = sorted(assessment.tracked.held.items(), key=lambda item: item[1])
     if held:
-        lines.append("  conditions    " + ", ".join(
-            f"{c.value} for {_span(found.at - since)}" for c, since in held
-        ))  # fmt: skip
+        lines.append(
+            "  conditions    "
+            + ", ".join(f"{c.value} for {_span(found.at - since)}" for c, since in held)
+        )
     else:
         lines.append("  conditions    none")
     verdict = {True: "normal", False: "failing", None: "not measured"}

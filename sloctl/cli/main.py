@@ -138,9 +138,14 @@ def report(
     ):
         max_samples = load_config(config_path).spec.query_max_samples
     evaluation = evaluate(
-        slos, reader, at, kind=WindowKind(window) if window else None, month=month,
-        budget=QueryBudget(max_samples), coverage=True,
-    )  # fmt: skip
+        slos,
+        reader,
+        at,
+        kind=WindowKind(window) if window else None,
+        month=month,
+        budget=QueryBudget(max_samples),
+        coverage=True,
+    )
     ctx.obj["logger"].info(
         "report_evaluated",
         slos=len(slos),
@@ -323,9 +328,11 @@ def policy_show(
 @click.option("--step", default="1m", show_default=True, help="Evaluation step.")
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
-    "--explain", "explain_service", metavar="SERVICE",
+    "--explain",
+    "explain_service",
+    metavar="SERVICE",
     help="Print SERVICE's signals and the verdict at --at (replayed from --from).",
-)  # fmt: skip
+)
 @click.option("--at", "at_text", metavar="TIME", help="RFC 3339 instant for --explain.")
 @click.pass_context
 @friendly_errors
@@ -356,19 +363,35 @@ def backtest(
         ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"]
     )
     backtest_command(
-        reader, definitions, policy_path, start, end, f"{step_seconds}s", output,
-        explain_service, at,
-    )  # fmt: skip
+        reader,
+        definitions,
+        policy_path,
+        start,
+        end,
+        f"{step_seconds}s",
+        output,
+        explain_service,
+        at,
+    )
 
 
 @main.command("demo-service")
 @click.option("--listen", default="127.0.0.1:9100", show_default=True, help="HOST:PORT to serve.")
 @click.option(
-    "--service", "services", multiple=True, default=("api", "auth", "ai-worker", "database"),
-    show_default=True, help="Service names to simulate (repeat the option).",
-)  # fmt: skip
-@click.option("--rate", type=click.FloatRange(0.1, 10000), default=20.0, show_default=True,
-              help="Requests per second per service.")  # fmt: skip
+    "--service",
+    "services",
+    multiple=True,
+    default=("api", "auth", "ai-worker", "database"),
+    show_default=True,
+    help="Service names to simulate (repeat the option).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0.1, 10000),
+    default=20.0,
+    show_default=True,
+    help="Requests per second per service.",
+)
 @friendly_errors
 def demo_service(listen: str, services: tuple[str, ...], rate: float) -> None:
     """Simulated, instrumented services; POST /control injects errors and latency."""

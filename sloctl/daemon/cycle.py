@@ -50,9 +50,11 @@ def evaluate_incidents(
     """
     reading = read_signals(planned, reader, at, slicing=slicing, budget=budget)
     result = CycleResult(
-        skipped=dict(reading.failed), queries=reading.queries, slis=dict(reading.slis),
+        skipped=dict(reading.failed),
+        queries=reading.queries,
+        slis=dict(reading.slis),
         failed_slos=dict(reading.failed_slos),
-    )  # fmt: skip
+    )
     try:
         result.events += _decide_and_commit(
             store, sinks, policy, planned.depends_on, reading.signals, at

@@ -174,21 +174,27 @@ class SnapshotCollector(Collector):
         yield from (sli_ratio, p95, fresh)
 
     def _incidents(self, snapshot: Snapshot) -> Iterator[Metric]:
-        each = _gauge("incident_open", "1 for each open incident.",
-                      ("service", "severity", "incident"))  # fmt: skip
-        counts = _gauge("incidents_open", "Open incidents by service and severity.",
-                        ("service", "severity"))  # fmt: skip
-        missed = _gauge("incidents_target_missed",
-                        "Open incidents past their response or resolution target (runbook 1.2).",
-                        ("service", "target"))  # fmt: skip
+        each = _gauge(
+            "incident_open", "1 for each open incident.", ("service", "severity", "incident")
+        )
+        counts = _gauge(
+            "incidents_open", "Open incidents by service and severity.", ("service", "severity")
+        )
+        missed = _gauge(
+            "incidents_target_missed",
+            "Open incidents past their response or resolution target (runbook 1.2).",
+            ("service", "target"),
+        )
         tally: dict[tuple[str, str], int] = {}
         breaches: dict[tuple[str, str], int] = {}
         for incident in snapshot.open_incidents:
             each.add_metric([incident.service, incident.severity.value, incident.id], 1.0)
             key = (incident.service, incident.severity.value)
             tally[key] = tally.get(key, 0) + 1
-            for target, breached in (("response", incident.ack_breached),
-                                     ("resolution", incident.resolution_breached)):  # fmt: skip
+            for target, breached in (
+                ("response", incident.ack_breached),
+                ("resolution", incident.resolution_breached),
+            ):
                 if breached:
                     breaches[(incident.service, target)] = (
                         breaches.get((incident.service, target), 0) + 1
@@ -207,8 +213,11 @@ class SnapshotCollector(Collector):
         yield from (each, counts, missed)
 
     def _self(self, snapshot: Snapshot) -> Iterator[Metric]:
-        last = _gauge("last_successful_evaluation_timestamp_seconds",
-                      "When the last evaluation that read every SLO finished.", ())  # fmt: skip
+        last = _gauge(
+            "last_successful_evaluation_timestamp_seconds",
+            "When the last evaluation that read every SLO finished.",
+            (),
+        )
         if snapshot.last_success is not None:
             last.add_metric([], snapshot.last_success.timestamp())
         errors = CounterMetricFamily(
@@ -218,8 +227,9 @@ class SnapshotCollector(Collector):
         )
         for reason, count in sorted(snapshot.query_errors.items()):
             errors.add_metric([reason], count)
-        sent = CounterMetricFamily(f"{PREFIX}_notifications", "Notification attempts.",
-                                   labels=["sink", "result"])  # fmt: skip
+        sent = CounterMetricFamily(
+            f"{PREFIX}_notifications", "Notification attempts.", labels=["sink", "result"]
+        )
         for (sink, result), count in sorted(snapshot.notifications.items()):
             sent.add_metric([sink, result], count)
         pending = _gauge(
@@ -227,16 +237,19 @@ class SnapshotCollector(Collector):
             "Notifications queued and not yet delivered, by sink.",
             ("sink",),
         )
-        oldest = _gauge("notifications_oldest_pending_age_seconds",
-                        "Age of the oldest undelivered notification, by sink (0 when none).",
-                        ("sink",))  # fmt: skip
+        oldest = _gauge(
+            "notifications_oldest_pending_age_seconds",
+            "Age of the oldest undelivered notification, by sink (0 when none).",
+            ("sink",),
+        )
         for sink, (count, age) in sorted(snapshot.outbox_backlog.items()):
             pending.add_metric([sink], count)
             oldest.add_metric([sink], age)
         if snapshot.cycle_durations is not None:
             durations = snapshot.cycle_durations
             histogram = HistogramMetricFamily(
-                f"{PREFIX}_evaluation_duration_seconds", "Time one evaluation cycle took.",
+                f"{PREFIX}_evaluation_duration_seconds",
+                "Time one evaluation cycle took.",
                 buckets=[
                     *(
                         (repr(bound), float(count))
@@ -245,10 +258,11 @@ class SnapshotCollector(Collector):
                     ("+Inf", float(durations.count)),
                 ],
                 sum_value=durations.total_seconds,
-            )  # fmt: skip
+            )
             yield histogram
-        reload = _gauge("config_last_reload_successful",
-                        "1 if the last configuration (re)load succeeded.", ())  # fmt: skip
+        reload = _gauge(
+            "config_last_reload_successful", "1 if the last configuration (re)load succeeded.", ()
+        )
         reload.add_metric([], 1.0 if snapshot.reload_successful else 0.0)
         yield from (last, errors, sent, pending, oldest, reload)
 

@@ -220,11 +220,16 @@ class Daemon:
         ``deadline`` (a ``time.monotonic()`` value) or when the daemon is told to stop, and
         counts its failed queries into the daemon's ``query_errors``."""
         return PrometheusReader(
-            config.spec.prometheus.url, credentials=config.credentials(self.env),
-            limits=config.limits, logger=self.logger, timeout=float(config.timeout_seconds),
-            deadline=deadline, cancelled=self.stop.is_set, sleep=self._pause,
+            config.spec.prometheus.url,
+            credentials=config.credentials(self.env),
+            limits=config.limits,
+            logger=self.logger,
+            timeout=float(config.timeout_seconds),
+            deadline=deadline,
+            cancelled=self.stop.is_set,
+            sleep=self._pause,
             failures=self.query_errors,  # counted as they happen, even in a cycle that fails
-        )  # fmt: skip
+        )
 
     def _pause(self, seconds: float) -> None:
         self.stop.wait(seconds)
@@ -259,9 +264,11 @@ class Daemon:
             if evaluation.failed:
                 errors = sorted({str(error) for error in evaluation.failed.values()})
                 self.logger.warning(
-                    "evaluation_stale", slos=len(evaluation.failed), error=errors[0],
+                    "evaluation_stale",
+                    slos=len(evaluation.failed),
+                    error=errors[0],
                     errors=errors,
-                )  # fmt: skip
+                )
             configured = sinks(config, self.env)
             outcome = evaluate_incidents(
                 store, configured, policy, self.planned, reader, at, slicing=slicing, budget=budget
@@ -272,10 +279,13 @@ class Daemon:
             outcome.events += escalate_missed_targets(store, configured, at)
             for event in outcome.events:
                 self.logger.info(
-                    "incident_event", incident=event.incident.id, kind=event.kind.value,
-                    service=event.incident.service, severity=event.incident.severity.value,
+                    "incident_event",
+                    incident=event.incident.id,
+                    kind=event.kind.value,
+                    service=event.incident.service,
+                    severity=event.incident.severity.value,
                     state=event.incident.state.value,
-                )  # fmt: skip
+                )
             notifications = self.snapshot.notifications
             if self.delivery is not None:
                 # Delivery runs in its own thread: a receiver that hangs never slows a cycle.
@@ -299,22 +309,34 @@ class Daemon:
                 self.last_data.setdefault(slo.key, at)
         durations = self.snapshot.cycle_durations or CycleDurations()
         self.snapshot = Snapshot(
-            results=results, stale=frozenset(stale), slis=outcome.slis,
-            open_incidents=open_incidents, last_success=last_success,
-            query_errors=dict(self.query_errors), notifications=notifications,
+            results=results,
+            stale=frozenset(stale),
+            slis=outcome.slis,
+            open_incidents=open_incidents,
+            last_success=last_success,
+            query_errors=dict(self.query_errors),
+            notifications=notifications,
             outbox_backlog=backlog,
             reload_successful=self.snapshot.reload_successful,
             cycle_durations=durations.observe(time.monotonic() - started),
-            slos=slos, last_data={slo.key: self.last_data[slo.key] for slo in slos},
-        )  # fmt: skip
+            slos=slos,
+            last_data={slo.key: self.last_data[slo.key] for slo in slos},
+        )
         report = CycleReport(
-            seconds=time.monotonic() - started, requests=reader.requests_made, stale=len(stale),
+            seconds=time.monotonic() - started,
+            requests=reader.requests_made,
+            stale=len(stale),
             events=len(outcome.events),
-        )  # fmt: skip
+        )
         self.logger.info(
-            "cycle", at=at.isoformat(), seconds=round(report.seconds, 3), slos=len(slos),
-            stale=report.stale, open_incidents=len(open_incidents), requests=report.requests,
-        )  # fmt: skip
+            "cycle",
+            at=at.isoformat(),
+            seconds=round(report.seconds, 3),
+            slos=len(slos),
+            stale=report.stale,
+            open_incidents=len(open_incidents),
+            requests=report.requests,
+        )
         return report
 
     def ready(self, now: datetime) -> bool:
@@ -368,11 +390,16 @@ class Daemon:
         signal.signal(signal.SIGINT, stop)
         server = self.serve()
         self.delivery = Delivery(
-            Courier(sinks(self.config, self.env), delivery_policy(self.config),
-                    webhook_verify(self.config), logger=self.logger),
-            self.config.relative(self.config.spec.store), self.logger,
+            Courier(
+                sinks(self.config, self.env),
+                delivery_policy(self.config),
+                webhook_verify(self.config),
+                logger=self.logger,
+            ),
+            self.config.relative(self.config.spec.store),
+            self.logger,
             refresh_seconds=float(self.config.interval_seconds),
-        )  # fmt: skip
+        )
         self.delivery.start()
         host, port = self.config.listen
         self.logger.info("listening", address=f"{host}:{server.server_port or port}")
@@ -390,9 +417,11 @@ class Daemon:
             finished = self.delivery.join(stop_at[0] + STOP_FLUSH_SECONDS + 0.5)
             server.shutdown()
             self.logger.info(
-                "stopped", seconds=round(time.monotonic() - stop_at[0], 3),
-                unanswered=self.delivery.courier.in_flight(), delivery_finished=finished,
-            )  # fmt: skip
+                "stopped",
+                seconds=round(time.monotonic() - stop_at[0], 3),
+                unanswered=self.delivery.courier.in_flight(),
+                delivery_finished=finished,
+            )
 
     def run_cycle(self, deadline: float) -> None:
         """One cycle in a thread of its own, so that SIGTERM is obeyed within
@@ -408,8 +437,9 @@ class Daemon:
             if self.stop.is_set():
                 worker.join(STOP_GRACE_SECONDS)
                 if worker.is_alive():
-                    self.logger.warning("cycle_abandoned", at=at.isoformat(),
-                                        grace_seconds=STOP_GRACE_SECONDS)  # fmt: skip
+                    self.logger.warning(
+                        "cycle_abandoned", at=at.isoformat(), grace_seconds=STOP_GRACE_SECONDS
+                    )
                 break
             worker.join(JOIN_POLL_SECONDS)
             if not overran and time.monotonic() > deadline + JOIN_POLL_SECONDS:

@@ -214,10 +214,18 @@ class LiveStack:
 
     def start_sloctl(self) -> None:
         self.sloctl = self.spawn(
-            [sys.executable, "-m", "sloctl", "--log-level", "info", "run", "--config",
-             str(self.config_path)],
+            [
+                sys.executable,
+                "-m",
+                "sloctl",
+                "--log-level",
+                "info",
+                "run",
+                "--config",
+                str(self.config_path),
+            ],
             "sloctl",
-        )  # fmt: skip
+        )
         wait_until("sloctl run to be ready", lambda: _answers(f"{self.sloctl_url}/readyz"), 60)
 
     def kill_sloctl(self) -> None:

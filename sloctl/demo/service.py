@@ -42,9 +42,12 @@ class DemoService:
             "http_requests", "Requests answered.", ["service", "code"], registry=self.registry
         )
         self.duration = Histogram(
-            "http_request_duration_seconds", "Time taken to answer.", ["service"],
-            buckets=BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "http_request_duration_seconds",
+            "Time taken to answer.",
+            ["service"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
         self.behaviour = {name: Behaviour() for name in services}
         self.rate = rate
         self.rng = random.Random(seed)

@@ -221,14 +221,21 @@ def budget_stat(slo: Slo) -> stat.Panel:
     expr = promql.slo_selector(promql.BUDGET_REMAINING, slo.service, slo.name).render()
     window = format_duration(window_seconds(slo))
     return (
-        big_number(f"{slo.name}: budget left ({window})", expr, "budget left", "percentunit",
-                   BUDGET_STEPS, height=7, span=4)
+        big_number(
+            f"{slo.name}: budget left ({window})",
+            expr,
+            "budget left",
+            "percentunit",
+            BUDGET_STEPS,
+            height=7,
+            span=4,
+        )
         .description(
             f"{slo.indicator.describe()}, objective {promql.decimal_text(slo.target * 100)}%"
         )
         .decimals(1)
         .graph_mode(common.BigValueGraphMode.AREA)
-    )  # fmt: skip
+    )
 
 
 def burn_down(slo: Slo) -> timeseries.Panel:
@@ -388,9 +395,13 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
     fast, slow = overview_factors(slos)
     burn_steps = ((None, "green"), (1.0, "yellow"), (slow, "orange"), (fast, "red"))
     open_incidents = big_number(
-        "Open incidents", f"sum({INCIDENT_OPEN}) or vector(0)", "open", "none",
-        ((None, "green"), (1.0, "red")), span=24,
-    )  # fmt: skip
+        "Open incidents",
+        f"sum({INCIDENT_OPEN}) or vector(0)",
+        "open",
+        "none",
+        ((None, "green"), (1.0, "red")),
+        span=24,
+    )
     return (
         _base(
             "SLOs / overview",
@@ -458,44 +469,94 @@ def daemon_dashboard() -> model.Dashboard:
             "sloctl run itself: evaluations, errors, notifications and the signals it judges.",
         )
         .annotation(incidents_annotation(None))
-        .with_panel(big_number("Since the last good evaluation",
-                               f"time() - max({LAST_SUCCESS})", "", "s",
-                               ((None, "green"), (120.0, "orange"), (300.0, "red")), span=6))
-        .with_panel(big_number("Stale SLOs", "sum(sloctl_slo_stale)", "", "none",
-                               ((None, "green"), (1.0, "red")), span=6))
-        .with_panel(big_number("Configuration reload",
-                               "min(sloctl_config_last_reload_successful)", "", "bool_yes_no",
-                               ((None, "red"), (1.0, "green")), span=6))
-        .with_panel(big_number("Open incidents", "sum(sloctl_incidents_open)", "", "none",
-                               ((None, "green"), (1.0, "red")), span=6))
-        .with_panel(graph(
-            "Evaluation cycle", "s",
-            (f"histogram_quantile(0.5, sum by (le) (rate({buckets}[5m])))", "p50"),
-            (f"histogram_quantile(0.95, sum by (le) (rate({buckets}[5m])))", "p95"),
-        ))
-        .with_panel(graph(
-            "Query errors per second", "reqps",
-            ("sum by (reason) (rate(sloctl_query_errors_total[5m]))", "{{reason}}"),
-        ))
-        .with_panel(graph(
-            "Notification attempts (15 min)", "none",
-            ("sum by (sink, result) (increase(sloctl_notifications_total[15m]))",
-             "{{sink}} {{result}}"),
-        ))
-        .with_panel(graph(
-            "Open incidents by severity", "none",
-            ("sum by (severity) (sloctl_incidents_open)", "{{severity}}"),
-        ))
-        .with_panel(graph(
-            "Error ratio the policy judges", "percentunit",
-            ("sloctl_slo_sli_error_ratio", "{{service}} / {{slo}} ({{window}})"),
-        ))
-        .with_panel(graph(
-            "p95 the policy judges", "s",
-            ("sloctl_slo_latency_p95_seconds", "{{service}} / {{slo}} ({{window}})"),
-        ))
+        .with_panel(
+            big_number(
+                "Since the last good evaluation",
+                f"time() - max({LAST_SUCCESS})",
+                "",
+                "s",
+                ((None, "green"), (120.0, "orange"), (300.0, "red")),
+                span=6,
+            )
+        )
+        .with_panel(
+            big_number(
+                "Stale SLOs",
+                "sum(sloctl_slo_stale)",
+                "",
+                "none",
+                ((None, "green"), (1.0, "red")),
+                span=6,
+            )
+        )
+        .with_panel(
+            big_number(
+                "Configuration reload",
+                "min(sloctl_config_last_reload_successful)",
+                "",
+                "bool_yes_no",
+                ((None, "red"), (1.0, "green")),
+                span=6,
+            )
+        )
+        .with_panel(
+            big_number(
+                "Open incidents",
+                "sum(sloctl_incidents_open)",
+                "",
+                "none",
+                ((None, "green"), (1.0, "red")),
+                span=6,
+            )
+        )
+        .with_panel(
+            graph(
+                "Evaluation cycle",
+                "s",
+                (f"histogram_quantile(0.5, sum by (le) (rate({buckets}[5m])))", "p50"),
+                (f"histogram_quantile(0.95, sum by (le) (rate({buckets}[5m])))", "p95"),
+            )
+        )
+        .with_panel(
+            graph(
+                "Query errors per second",
+                "reqps",
+                ("sum by (reason) (rate(sloctl_query_errors_total[5m]))", "{{reason}}"),
+            )
+        )
+        .with_panel(
+            graph(
+                "Notification attempts (15 min)",
+                "none",
+                (
+                    "sum by (sink, result) (increase(sloctl_notifications_total[15m]))",
+                    "{{sink}} {{result}}",
+                ),
+            )
+        )
+        .with_panel(
+            graph(
+                "Open incidents by severity",
+                "none",
+                ("sum by (severity) (sloctl_incidents_open)", "{{severity}}"),
+            )
+        )
+        .with_panel(
+            graph(
+                "Error ratio the policy judges",
+                "percentunit",
+                ("sloctl_slo_sli_error_ratio", "{{service}} / {{slo}} ({{window}})"),
+            )
+        )
+        .with_panel(
+            graph(
+                "p95 the policy judges",
+                "s",
+                ("sloctl_slo_latency_p95_seconds", "{{service}} / {{slo}} ({{window}})"),
+            )
+        )
         .build()
-    )  # fmt: skip
+    )
 
 
 def encode(dashboard: model.Dashboard) -> str:

@@ -42,9 +42,22 @@ STALE_AT = 30
 CHECK_TIMES = (5, 15, 30, 45, 75)
 MARGIN = 3
 CANDIDATES = (
-    "500", "503", "200", "404", "0", "1", "true", "false", "error", "ok", "GET", "POST",
-    "success", "failure", "x",
-)  # fmt: skip
+    "500",
+    "503",
+    "200",
+    "404",
+    "0",
+    "1",
+    "true",
+    "false",
+    "error",
+    "ok",
+    "GET",
+    "POST",
+    "success",
+    "failure",
+    "x",
+)
 
 
 class UnsupportedSelectorError(ValueError):
@@ -240,19 +253,27 @@ def input_series(slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> list[d
         if part.metric != indicator.total.metric:
             # Separate counters: the total counts everything, the other one its part.
             return [
-                {"series": series_text(indicator.total.metric, example(indicator.total)),
-                 "values": schedule.values(_all_events)},
-                {"series": series_text(part.metric, example(part)),
-                 "values": schedule.values(part_count)},
-            ]  # fmt: skip
+                {
+                    "series": series_text(indicator.total.metric, example(indicator.total)),
+                    "values": schedule.values(_all_events),
+                },
+                {
+                    "series": series_text(part.metric, example(part)),
+                    "values": schedule.values(part_count),
+                },
+            ]
         inside, outside = counter_example(indicator.total, part)
         inside_count, outside_count = (bad, good) if indicator.bad is not None else (good, bad)
         return [
-            {"series": series_text(indicator.total.metric, inside),
-             "values": schedule.values(inside_count)},
-            {"series": series_text(indicator.total.metric, outside),
-             "values": schedule.values(outside_count)},
-        ]  # fmt: skip
+            {
+                "series": series_text(indicator.total.metric, inside),
+                "values": schedule.values(inside_count),
+            },
+            {
+                "series": series_text(indicator.total.metric, outside),
+                "values": schedule.values(outside_count),
+            },
+        ]
     labels = example(indicator.histogram)
     bounds = latency_bounds(indicator, p95_limits(found))
     base = indicator.histogram.metric
@@ -269,9 +290,11 @@ def input_series(slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> list[d
         )
 
     series.append(
-        {"series": series_text(f"{base}_bucket", {**labels, "le": "+Inf"}),
-         "values": schedule.values(_all_events)}
-    )  # fmt: skip
+        {
+            "series": series_text(f"{base}_bucket", {**labels, "le": "+Inf"}),
+            "values": schedule.values(_all_events),
+        }
+    )
     series.append(
         {"series": series_text(f"{base}_count", labels), "values": schedule.values(_all_events)}
     )
@@ -595,9 +618,11 @@ def service_tests(
                     elif minute >= NO_DATA_MINUTES:
                         check.skip(minute, no_data.alert)
         test: dict[str, Any] = {
-            "name": name, "interval": "1m", "input_series": series,
+            "name": name,
+            "interval": "1m",
+            "input_series": series,
             "alert_rule_test": check.as_list(),
-        }  # fmt: skip
+        }
         if exprs:
             test["promql_expr_test"] = exprs
         tests.append(test)

@@ -49,34 +49,73 @@ def watchdog_group() -> Group:
         "sloctl-watchdog",
         "1m",
         [
-            Alert("SloctlDaemonDown", f"absent({RELOAD})", "5m", PAGE,
-                  _notes("no sloctl metrics: the daemon is not running or not scraped, "
-                         "so no incident is declared")),
-            Alert("SloctlEvaluationsFailing",
-                  f"time() - max({LAST_SUCCESS}) > {STALE_AFTER_SECONDS}", "5m", PAGE,
-                  _notes("sloctl has not evaluated successfully for 5 minutes: incidents are "
-                         "neither declared nor resolved")),
-            Alert("SloctlSlosStale", f"sum by (service) ({STALE}) > 0", "10m", TICKET,
-                  _notes("sloctl cannot read the signals of some SLOs of this service")),
-            Alert("SloctlConfigReloadFailed", f"max({RELOAD}) == 0", "5m", TICKET,
-                  _notes("the last configuration reload was refused; the previous "
-                         "configuration is still running")),
-            Alert("SloctlNotificationsFailing",
-                  f'sum by (sink) (increase({NOTIFICATIONS}{{result="failed"}}[15m])) > 0',
-                  "0m", TICKET,
-                  _notes("incident notifications failed for good; see `sloctl incidents show`")),
-            Alert("SloctlNotificationsBacklog",
-                  f"max by (sink) ({OLDEST_PENDING}) > {BACKLOG_AFTER_SECONDS}", "5m", PAGE,
-                  _notes("incident notifications have not been delivered for more than 15 "
-                         "minutes; sloctl keeps retrying (see `sloctl incidents show`)")),
-            Alert("SloctlSloDataMissing",
-                  f"time() - max by (service, slo) ({LAST_DATA}) > {DATA_MISSING_AFTER_SECONDS}",
-                  "5m", TICKET,
-                  _notes("sloctl has not seen this SLO's events series for 10 minutes: its "
-                         "exporter vanished or is not scraped, and no incident can be declared "
-                         "on it")),
+            Alert(
+                "SloctlDaemonDown",
+                f"absent({RELOAD})",
+                "5m",
+                PAGE,
+                _notes(
+                    "no sloctl metrics: the daemon is not running or not scraped, "
+                    "so no incident is declared"
+                ),
+            ),
+            Alert(
+                "SloctlEvaluationsFailing",
+                f"time() - max({LAST_SUCCESS}) > {STALE_AFTER_SECONDS}",
+                "5m",
+                PAGE,
+                _notes(
+                    "sloctl has not evaluated successfully for 5 minutes: incidents are "
+                    "neither declared nor resolved"
+                ),
+            ),
+            Alert(
+                "SloctlSlosStale",
+                f"sum by (service) ({STALE}) > 0",
+                "10m",
+                TICKET,
+                _notes("sloctl cannot read the signals of some SLOs of this service"),
+            ),
+            Alert(
+                "SloctlConfigReloadFailed",
+                f"max({RELOAD}) == 0",
+                "5m",
+                TICKET,
+                _notes(
+                    "the last configuration reload was refused; the previous "
+                    "configuration is still running"
+                ),
+            ),
+            Alert(
+                "SloctlNotificationsFailing",
+                f'sum by (sink) (increase({NOTIFICATIONS}{{result="failed"}}[15m])) > 0',
+                "0m",
+                TICKET,
+                _notes("incident notifications failed for good; see `sloctl incidents show`"),
+            ),
+            Alert(
+                "SloctlNotificationsBacklog",
+                f"max by (sink) ({OLDEST_PENDING}) > {BACKLOG_AFTER_SECONDS}",
+                "5m",
+                PAGE,
+                _notes(
+                    "incident notifications have not been delivered for more than 15 "
+                    "minutes; sloctl keeps retrying (see `sloctl incidents show`)"
+                ),
+            ),
+            Alert(
+                "SloctlSloDataMissing",
+                f"time() - max by (service, slo) ({LAST_DATA}) > {DATA_MISSING_AFTER_SECONDS}",
+                "5m",
+                TICKET,
+                _notes(
+                    "sloctl has not seen this SLO's events series for 10 minutes: its "
+                    "exporter vanished or is not scraped, and no incident can be declared "
+                    "on it"
+                ),
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 def watchdog_rules() -> dict[str, Any]:

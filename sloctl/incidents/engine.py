@@ -110,21 +110,27 @@ def breach_events(incident: Incident, breaches: list[Breach], at: datetime) -> l
     """Runbook 2.2 escalation for each missed target."""
     return [
         Event(
-            EventKind.ESCALATED, incident, at,
+            EventKind.ESCALATED,
+            incident,
+            at,
             escalation_targets(incident.severity) or ("on-call",),
             f"not {'acknowledged' if b is Breach.RESPONSE else 'restored'} within the "
             f"{incident.severity.value} {b.value} target",
         )
         for b in breaches
-    ]  # fmt: skip
+    ]
 
 
 def reading(service: str, signals: Signals) -> Reading:
     threshold = signals.latency_threshold
     return Reading(
-        service, signals.error_ratio, signals.p95_seconds,
-        None if threshold is None else float(threshold), signals.burning, signals.latency_burning,
-    )  # fmt: skip
+        service,
+        signals.error_ratio,
+        signals.p95_seconds,
+        None if threshold is None else float(threshold),
+        signals.burning,
+        signals.latency_burning,
+    )
 
 
 @dataclass
@@ -230,9 +236,8 @@ def decide(
     depends = depends_on or {}
     outcome = Outcome()
     followed = {
-        i.id: i for i in open_incidents
-        if i.open and (not i.manual or i.cause in METRIC_CAUSES)
-    }  # fmt: skip
+        i.id: i for i in open_incidents if i.open and (not i.manual or i.cause in METRIC_CAUSES)
+    }
     before = dict(followed)
     readings = _Readings(signals)
     declared_now: set[str] = set()  # what joins these at once is in their one page
@@ -250,21 +255,28 @@ def decide(
                 home = _host(service, followed, depends)
             if home is None:
                 home = declare(
-                    new_id(), service, worst, at,
-                    error_ratio=measured.error_ratio, p95_seconds=measured.p95_seconds,
+                    new_id(),
+                    service,
+                    worst,
+                    at,
+                    error_ratio=measured.error_ratio,
+                    p95_seconds=measured.p95_seconds,
                     impact_started_at=assessment.tracked.bad_since.get(worst.cause),
                     readings=(readings[service],),
-                )  # fmt: skip
+                )
                 declared_now.add(home.id)
                 outcome.events.append(
                     Event(EventKind.DECLARED, home, at, escalation_targets(home.severity))
                 )
             for cause in causes:
                 joined = join(
-                    home, Symptom(service, cause), assessment.findings[cause], at,
+                    home,
+                    Symptom(service, cause),
+                    assessment.findings[cause],
+                    at,
                     impact_started_at=assessment.tracked.bad_since.get(cause),
                     readings=(readings[service],),
-                )  # fmt: skip
+                )
                 if joined is not home and joined.id not in declared_now:
                     outcome.events.append(
                         Event(EventKind.UPDATED, joined, at, note=joined.timeline[-1].note)
@@ -273,9 +285,14 @@ def decide(
             raised = escalate(home, worst, at, (readings[service],))
             if raised.severity is not home.severity:
                 outcome.events.append(
-                    Event(EventKind.ESCALATED, raised, at, escalation_targets(raised.severity),
-                          worst.reason)
-                )  # fmt: skip
+                    Event(
+                        EventKind.ESCALATED,
+                        raised,
+                        at,
+                        escalation_targets(raised.severity),
+                        worst.reason,
+                    )
+                )
             home = raised
         if home is not None:
             home = observe(home, measured.error_ratio, measured.p95_seconds)
@@ -286,18 +303,20 @@ def decide(
     for incident_id, current in list(followed.items()) if len(moments) == 1 else ():
         at = next(iter(moments))
         verified_one = (
-            current if current.manual
+            current
+            if current.manual
             else _verify(policy, current, outcome.assessments, readings, at, outcome)
-        )  # fmt: skip
+        )
         checked, breaches = check_targets(verified_one, at)
         outcome.events.extend(breach_events(checked, breaches, at))
         followed[incident_id] = checked
     outcome.changed = [i for key, i in followed.items() if before.get(key) != i]
     outcome.events = [_as_declared(e, followed, declared_now) for e in outcome.events]
     outcome.events = [  # a severity raised at the declaring step is in its one page
-        e for e in outcome.events
+        e
+        for e in outcome.events
         if not (e.kind is EventKind.ESCALATED and e.incident.id in declared_now)
-    ]  # fmt: skip
+    ]
     return outcome
 
 
@@ -342,10 +361,13 @@ def _verify(
         healthy = True
     state = incident.state
     incident = follow(
-        incident, healthy=healthy, triggered=triggered, at=at,
+        incident,
+        healthy=healthy,
+        triggered=triggered,
+        at=at,
         limits=policy.for_service(incident.service),
         readings=tuple(readings[s] for s in incident.services if s in readings.signals),
-    )  # fmt: skip
+    )
     if incident.state is not state:
         kind = EventKind.RESOLVED if incident.state is State.RESOLVED else EventKind.UPDATED
         outcome.events.append(Event(kind, incident, at, note=incident.timeline[-1].note))

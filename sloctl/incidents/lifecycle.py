@@ -368,21 +368,38 @@ def follow(
     state = incident.state
     if state is State.MONITORING:
         if triggered:
-            return move(incident, State.MITIGATING, at, actor=SLOCTL,
-                        note="indicator back above its threshold", readings=readings)  # fmt: skip
+            return move(
+                incident,
+                State.MITIGATING,
+                at,
+                actor=SLOCTL,
+                note="indicator back above its threshold",
+                readings=readings,
+            )
         if not healthy:
             return replace(incident, healthy_since=None)
         since = incident.healthy_since or at
         if at - since >= limits.stable_for:
             held = format_duration(int(limits.stable_for.total_seconds()))
-            return move(incident, State.RESOLVED, at, actor=SLOCTL,
-                        note=f"verification held for {held} (runbook 2.4)",
-                        readings=readings)  # fmt: skip
+            return move(
+                incident,
+                State.RESOLVED,
+                at,
+                actor=SLOCTL,
+                note=f"verification held for {held} (runbook 2.4)",
+                readings=readings,
+            )
         return replace(incident, healthy_since=since)
     if healthy and not triggered:
-        return move(incident, State.MONITORING, at, actor=SLOCTL,
-                    note=f"error ratio below {percent(limits.healthy_error_ratio)} and p95 "
-                         "within the SLO (runbook 2.4)", readings=readings)  # fmt: skip
+        return move(
+            incident,
+            State.MONITORING,
+            at,
+            actor=SLOCTL,
+            note=f"error ratio below {percent(limits.healthy_error_ratio)} and p95 "
+            "within the SLO (runbook 2.4)",
+            readings=readings,
+        )
     return incident
 
 

@@ -181,9 +181,10 @@ class SignalPlan:
     def depends_on(self) -> dict[str, tuple[str, ...]]:
         """Each service's ``dependsOn``, as its definitions declare it."""
         return dependencies(
-            judged.slo for layout in self.services for judged in layout.availability
-            + layout.latency
-        )  # fmt: skip
+            judged.slo
+            for layout in self.services
+            for judged in layout.availability + layout.latency
+        )
 
     def judge(self, measured: Measured, at: datetime) -> dict[str, Signals]:
         """Each service's signals from one instant's answers."""

@@ -304,13 +304,23 @@ def sinks(config: Config, env: Mapping[str, str]) -> dict[str, Sink]:
         return sinks_from_env(env)
     found: dict[str, Sink] = {}
     if spec.slack is not None:
-        url = _secret(env, spec.slack.webhook_url_env, spec.slack.webhook_url_file, config,
-                      "notifications.slack")  # fmt: skip
+        url = _secret(
+            env,
+            spec.slack.webhook_url_env,
+            spec.slack.webhook_url_file,
+            config,
+            "notifications.slack",
+        )
         assert url is not None
         found["slack"] = SlackSink(url)
     if spec.pagerduty is not None:
-        key = _secret(env, spec.pagerduty.routing_key_env, spec.pagerduty.routing_key_file,
-                      config, "notifications.pagerduty")  # fmt: skip
+        key = _secret(
+            env,
+            spec.pagerduty.routing_key_env,
+            spec.pagerduty.routing_key_file,
+            config,
+            "notifications.pagerduty",
+        )
         assert key is not None
         found["pagerduty"] = PagerDutySink(key, spec.pagerduty.events_url)
     if spec.alertmanager is not None:

@@ -293,9 +293,10 @@ class Courier:
 
         while True:
             heads = [
-                m for m in self._heads(store, wall(), counts, sinks)
+                m
+                for m in self._heads(store, wall(), counts, sinks)
                 if m.sink not in resting and m.sink not in running
-            ]  # fmt: skip
+            ]
             if self._past(deadline) and not running:
                 counts["deferred"] += len(heads)
                 return counts
@@ -347,8 +348,11 @@ class Courier:
         pending = store.outbox(status="pending")
         expired = [m for m in pending if now - m.created_at >= self.policy.max_age]
         if expired:
-            store.settle([m.id for m in expired], status="expired",
-                         error=f"not delivered within {self.policy.max_age}")  # fmt: skip
+            store.settle(
+                [m.id for m in expired],
+                status="expired",
+                error=f"not delivered within {self.policy.max_age}",
+            )
             for message in expired:
                 self._log_settled(message, "expired")
             counts["expired"] += len(expired)
@@ -360,8 +364,11 @@ class Courier:
                     superseded.append(message)
                     self._log_settled(message, "superseded", by=later.kind)
         if superseded:
-            store.settle([m.id for m in superseded], status="superseded",
-                         error="a later message of the incident replaced it")  # fmt: skip
+            store.settle(
+                [m.id for m in superseded],
+                status="superseded",
+                error="a later message of the incident replaced it",
+            )
             counts["superseded"] += len(superseded)
             gone = {m.id for m in superseded}
             queues = _queues([m for q in queues.values() for m in q if m.id not in gone])
@@ -395,9 +402,11 @@ class Courier:
         message = running.message
         assert message is not None
         answered = bool(running.result)
-        attempt = running.result[0] if answered else Attempt(
-            Outcome.RETRY, None, f"no complete answer within {running.timeout:.3g} s"
-        )  # fmt: skip
+        attempt = (
+            running.result[0]
+            if answered
+            else Attempt(Outcome.RETRY, None, f"no complete answer within {running.timeout:.3g} s")
+        )
         attempts = message.attempts + 1
         if attempt.outcome is Outcome.DELIVERED:
             store.record_attempt(message.id, status="delivered", error="", retry_at=at, at=at)
@@ -405,8 +414,14 @@ class Courier:
         elif attempt.outcome is Outcome.RETRY:
             wait = retry_after_seconds(attempt.retry_after, at)
             pause = timedelta(seconds=self.policy.pause(attempts, wait, self.rng))
-            store.record_attempt(message.id, status="pending", error=attempt.reason,
-                                 retry_at=at + pause, at=at, keep_claim=not answered)  # fmt: skip
+            store.record_attempt(
+                message.id,
+                status="pending",
+                error=attempt.reason,
+                retry_at=at + pause,
+                at=at,
+                keep_claim=not answered,
+            )
             result = "retry"
         else:
             store.record_attempt(
@@ -415,17 +430,27 @@ class Courier:
             result = "failed"
         log = self.logger.warning if result == "failed" else self.logger.info
         log(
-            "notification", sink=message.sink, incident=message.incident_id, kind=message.kind,
-            attempt=attempts, outcome=result, reason=attempt.reason,
-        )  # fmt: skip
+            "notification",
+            sink=message.sink,
+            incident=message.incident_id,
+            kind=message.kind,
+            attempt=attempts,
+            outcome=result,
+            reason=attempt.reason,
+        )
         self._count(message.sink, result)
         return result
 
     def _log_settled(self, message: OutboxMessage, outcome: str, **extra: Any) -> None:
         self.logger.info(
-            "notification", sink=message.sink, incident=message.incident_id, kind=message.kind,
-            attempt=message.attempts, outcome=outcome, **extra,
-        )  # fmt: skip
+            "notification",
+            sink=message.sink,
+            incident=message.incident_id,
+            kind=message.kind,
+            attempt=message.attempts,
+            outcome=outcome,
+            **extra,
+        )
         self._count(message.sink, outcome)
 
     def _count(self, sink: str, outcome: str) -> None:

@@ -52,12 +52,27 @@ MAX_ANSWER_BYTES = 64 * 1024
 """How much of a receiver's answer is read: enough for any documented answer, no more."""
 RETRIED_STATUSES = frozenset({408, 429})
 """The 4xx answers that are worth retrying (with 5xx); every other 4xx is a permanent refusal."""
-SLACK_REFUSALS = frozenset({
-    "invalid_token", "invalid_auth", "token_revoked", "token_expired", "account_inactive",
-    "no_service", "no_service_id", "no_team", "team_disabled", "channel_not_found",
-    "channel_is_archived", "action_prohibited", "posting_to_general_channel_denied",
-    "user_not_found", "invalid_payload", "no_text", "missing_text_or_fallback_or_attachments",
-})  # fmt: skip
+SLACK_REFUSALS = frozenset(
+    {
+        "invalid_token",
+        "invalid_auth",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "no_service",
+        "no_service_id",
+        "no_team",
+        "team_disabled",
+        "channel_not_found",
+        "channel_is_archived",
+        "action_prohibited",
+        "posting_to_general_channel_denied",
+        "user_not_found",
+        "invalid_payload",
+        "no_text",
+        "missing_text_or_fallback_or_attachments",
+    }
+)
 """Slack webhook errors that will not go away by themselves (https://api.slack.com/messaging/webhooks#handling_errors)."""
 
 
@@ -657,8 +672,13 @@ def send(
     text = raw.decode("utf-8", errors="replace")
     if 200 <= status < 300:
         outcome, reason = request.answer(status, text)
-        return Attempt(outcome, status, reason if outcome is Outcome.DELIVERED else
-                       f"{reason}: {_hint(text, request)}".rstrip(": "))  # fmt: skip
+        return Attempt(
+            outcome,
+            status,
+            reason
+            if outcome is Outcome.DELIVERED
+            else f"{reason}: {_hint(text, request)}".rstrip(": "),
+        )
     hint = _hint(text, request)
     reason = f"HTTP {status}: {hint}" if hint else f"HTTP {status}"
     if status in RETRIED_STATUSES or 500 <= status < 600:

@@ -519,8 +519,9 @@ class PrometheusReader:
                 del body, chunk
                 raise _AttemptError(
                     f"answer larger than {limit} bytes (prometheus max_response_size)",
-                    "too_large", retry=False,
-                )  # fmt: skip
+                    "too_large",
+                    retry=False,
+                )
             if ended:
                 return bytes(body)
 

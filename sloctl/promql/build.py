@@ -16,9 +16,23 @@ from sloctl.core.durations import format_duration
 from sloctl.core.selector import Matcher, Selector, quote, regex_escape
 
 GROUPING_KEYWORDS = frozenset(
-    {"nan", "inf", "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
-     "offset", "and", "or", "unless", "atan2"}
-)  # fmt: skip
+    {
+        "nan",
+        "inf",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "offset",
+        "and",
+        "or",
+        "unless",
+        "atan2",
+    }
+)
 """Label names PromQL 2.x cannot take unquoted in a ``by (...)`` clause; never split on them."""
 WINDOW_LABEL = "sloctl_window"
 PART_LABEL = "sloctl_part"

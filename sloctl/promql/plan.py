@@ -177,9 +177,14 @@ class Family:
         """What stored slices of this family are filed under: a hash of the query that counts
         them, so that a changed definition never reads slices counted for the old one."""
         text = "\x1f".join(
-            (FAMILY_VERSION, self.shape.metric, *(m.render() for m in self.shape.fixed),
-             "by", *self.split)
-        )  # fmt: skip
+            (
+                FAMILY_VERSION,
+                self.shape.metric,
+                *(m.render() for m in self.shape.fixed),
+                "by",
+                *self.split,
+            )
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -239,9 +244,12 @@ def piece_query(
         offset = at - piece.end
         if exact:
             expr = promql.counted(
-                selector, family.split, piece.length, offset_millis=offset,
+                selector,
+                family.split,
+                piece.length,
+                offset_millis=offset,
                 lookback_seconds=lookback_seconds,
-            )  # fmt: skip
+            )
         else:
             if offset:
                 raise ValueError("a plain increase is only read at the family's time")

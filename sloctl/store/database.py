@@ -332,16 +332,28 @@ class Store:
                 impact_ended_at=excluded.impact_ended_at, restored_at=excluded.restored_at
             """,
             (
-                incident.id, number, incident.service, incident.cause.value,
-                incident.severity.value, incident.state.value, _time(incident.detected_at),
-                _time(incident.acknowledged_at), _time(incident.resolved_at),
-                _time(incident.healthy_since), incident.summary, incident.peak_error_ratio,
-                incident.peak_p95_seconds, int(incident.ack_breached),
-                int(incident.resolution_breached), int(incident.manual), symptoms,
-                _time(incident.impact_started_at), _time(incident.impact_ended_at),
+                incident.id,
+                number,
+                incident.service,
+                incident.cause.value,
+                incident.severity.value,
+                incident.state.value,
+                _time(incident.detected_at),
+                _time(incident.acknowledged_at),
+                _time(incident.resolved_at),
+                _time(incident.healthy_since),
+                incident.summary,
+                incident.peak_error_ratio,
+                incident.peak_p95_seconds,
+                int(incident.ack_breached),
+                int(incident.resolution_breached),
+                int(incident.manual),
+                symptoms,
+                _time(incident.impact_started_at),
+                _time(incident.impact_ended_at),
                 _time(incident.restored_at),
             ),
-        )  # fmt: skip
+        )
         stored = connection.execute(
             "SELECT COUNT(*) FROM timeline WHERE incident_id = ?", (incident.id,)
         ).fetchone()[0]
@@ -350,12 +362,17 @@ class Store:
                 "INSERT INTO timeline (incident_id, seq, at, from_state, to_state, actor, note, "
                 "severity, readings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    incident.id, seq, _time(line.at),
+                    incident.id,
+                    seq,
+                    _time(line.at),
                     None if line.from_state is None else line.from_state.value,
-                    line.to_state.value, line.actor, line.note, line.severity.value,
+                    line.to_state.value,
+                    line.actor,
+                    line.note,
+                    line.severity.value,
                     json.dumps([vars(r) for r in line.readings]) if line.readings else None,
                 ),
-            )  # fmt: skip
+            )
         for sink, event in events:
             connection.execute(
                 "INSERT INTO outbox (incident_id, sink, event, created_at, next_attempt_at) "
@@ -433,15 +450,21 @@ class Store:
         rows = self._db.execute(query + " ORDER BY id", params).fetchall()
         return [
             OutboxMessage(
-                id=row["id"], incident_id=row["incident_id"], sink=row["sink"],
-                event=json.loads(row["event"]), attempts=row["attempts"], status=row["status"],
-                last_error=row["last_error"], created_at=datetime.fromisoformat(row["created_at"]),
+                id=row["id"],
+                incident_id=row["incident_id"],
+                sink=row["sink"],
+                event=json.loads(row["event"]),
+                attempts=row["attempts"],
+                status=row["status"],
+                last_error=row["last_error"],
+                created_at=datetime.fromisoformat(row["created_at"]),
                 next_attempt_at=datetime.fromisoformat(row["next_attempt_at"]),
-                claimed_by=row["claimed_by"], claimed_until=_parse(row["claimed_until"]),
+                claimed_by=row["claimed_by"],
+                claimed_until=_parse(row["claimed_until"]),
                 sent_at=_parse(row["sent_at"]),
             )
             for row in rows
-        ]  # fmt: skip
+        ]
 
     def tracked(self, service: str) -> Tracked:
         """What the engine remembers about ``service`` between runs."""
@@ -538,9 +561,16 @@ class Store:
                 "next_attempt_at = ?, sent_at = ?, "
                 "claimed_by = CASE WHEN ? THEN claimed_by END, "
                 "claimed_until = CASE WHEN ? THEN claimed_until END WHERE id = ?",
-                (status, error, _time(retry_at), _time(at) if status == "delivered" else None,
-                 keep_claim, keep_claim, message_id),
-            )  # fmt: skip
+                (
+                    status,
+                    error,
+                    _time(retry_at),
+                    _time(at) if status == "delivered" else None,
+                    keep_claim,
+                    keep_claim,
+                    message_id,
+                ),
+            )
 
     def release(self, message_id: int) -> None:
         """Give a claimed message back untried (its sink is not answering this round)."""

@@ -70,14 +70,27 @@ class SloctlRun:
     def start(self) -> SloctlRun:
         self.runs += 1
         env = {key: value for key, value in os.environ.items() if not key.startswith("SLOCTL_")}
-        env |= {"TEST_SLACK_HOOK": f"{self.slack}/services/T0/B0/secret",
-                "TEST_PAGERDUTY_KEY": "R0UTINGKEY"}  # fmt: skip
+        env |= {
+            "TEST_SLACK_HOOK": f"{self.slack}/services/T0/B0/secret",
+            "TEST_PAGERDUTY_KEY": "R0UTINGKEY",
+        }
         with self.log.open("wb") as log:  # a file, not a pipe: a full pipe would stall it
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "sloctl", "--log-level", "info", "run",
-                 "--config", str(self.config)],
-                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "sloctl",
+                    "--log-level",
+                    "info",
+                    "run",
+                    "--config",
+                    str(self.config),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.workdir,
+            )
         return self
 
     def kill(self) -> None:

@@ -129,8 +129,11 @@ class FaultProxy:
                 except requests.RequestException:
                     self._reply(502, b'{"status":"error","error":"upstream unreachable"}')
                     return
-                self._reply(answer.status_code, answer.content,
-                            answer.headers.get("Content-Type", "application/json"))  # fmt: skip
+                self._reply(
+                    answer.status_code,
+                    answer.content,
+                    answer.headers.get("Content-Type", "application/json"),
+                )
 
             def _reply(self, status: int, body: bytes, kind: str = "application/json") -> None:
                 self.send_response(status)
@@ -140,8 +143,11 @@ class FaultProxy:
                 self.wfile.write(body)
 
             def _fault_status(self, fault: Fault, body: bytes) -> None:
-                error = {"status": "error", "errorType": "fault",
-                         "error": f"injected {fault.status}"}  # fmt: skip
+                error = {
+                    "status": "error",
+                    "errorType": "fault",
+                    "error": f"injected {fault.status}",
+                }
                 self._reply(fault.status, json.dumps(error).encode())
 
             def _fault_hang(self, fault: Fault, body: bytes) -> None:
@@ -170,7 +176,7 @@ class FaultProxy:
                 head = (
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     f"X-Padding: {'.' * 120}\r\nContent-Length: {len(answer)}\r\n\r\n"
-                ).encode()  # fmt: skip
+                ).encode()
                 try:
                     for index in range(len(head)):
                         if proxy.stopping.wait(HEADER_BYTE_SECONDS):

@@ -71,8 +71,11 @@ MONTH_TRAFFIC = 10
 0.5 % verification threshold over a 5-minute window, as a busy service's would."""
 SLUGGISH_DB = (0.70, 0.80, 0.84, 0.86, 0.99, 1.0, 1.0, 1.0, 1.0)
 """A database answering p95 in about 450 ms: above its 200 ms SLO, below the runbook's 500 ms."""
-DECLARE_WITHIN = {Severity.P1: timedelta(minutes=5), Severity.P2: timedelta(minutes=10),
-                  Severity.P3: timedelta(minutes=15)}  # fmt: skip
+DECLARE_WITHIN = {
+    Severity.P1: timedelta(minutes=5),
+    Severity.P2: timedelta(minutes=10),
+    Severity.P3: timedelta(minutes=15),
+}
 """How soon after an event starts it must be declared, by the severity it is declared at."""
 RESOLVED_WITHIN = timedelta(minutes=30)
 """Signal window (5 min) + verification (15 min) + margin, after an event ends."""
@@ -95,14 +98,25 @@ class Expected:
 
 
 def _event(
-    name: str, services: tuple[str, ...], causes: set[Cause], severity: Severity,
-    start: datetime, minutes: int, severity_by: timedelta | None = None,
-) -> Expected:  # fmt: skip
+    name: str,
+    services: tuple[str, ...],
+    causes: set[Cause],
+    severity: Severity,
+    start: datetime,
+    minutes: int,
+    severity_by: timedelta | None = None,
+) -> Expected:
     deadline = DECLARE_WITHIN[severity]
     return Expected(
-        name, services, frozenset(causes), severity, start, start + timedelta(minutes=minutes),
-        deadline, severity_by or deadline,
-    )  # fmt: skip
+        name,
+        services,
+        frozenset(causes),
+        severity,
+        start,
+        start + timedelta(minutes=minutes),
+        deadline,
+        severity_by or deadline,
+    )
 
 
 def _on(day: int, hour: int, minute: int = 0) -> datetime:

@@ -53,9 +53,10 @@ class Answer:
 
 SLACK_OK = Answer(200, b"ok")
 PAGERDUTY_OK = Answer(
-    202, b'{"status":"success","message":"Event processed","dedup_key":"x"}',
+    202,
+    b'{"status":"success","message":"Event processed","dedup_key":"x"}',
     {"Content-Type": "application/json"},
-)  # fmt: skip
+)
 ALERTMANAGER_OK = Answer(200, b"")
 HANG = Answer(hang=True)
 TRICKLE = Answer(200, b"ok" + b" " * 120, trickle=True)
@@ -197,11 +198,28 @@ def self_signed(directory: Path) -> tuple[Path, ssl.SSLContext]:
     """A certificate for 127.0.0.1 signed by itself (its own CA file), and a server context."""
     cert, key = directory / "receiver.pem", directory / "receiver.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return cert, context
@@ -267,15 +285,23 @@ def lifecycle(
             incident = move(incident, to, moment, actor="alice", note=note)
         event = Event(kind, incident, moment, note=note)
         with store.transaction() as connection:
-            store.save(incident, connection=connection, events=[(n, payload(event)) for n in names],
-                       now=moment)  # fmt: skip
+            store.save(
+                incident,
+                connection=connection,
+                events=[(n, payload(event)) for n in names],
+                now=moment,
+            )
     return incident.id
 
 
 def kinds_sent(received: list[Received]) -> list[str]:
     """What each Slack message says happened: declared, update, resolved."""
-    words = {"INCIDENT DECLARED": "declared", "INCIDENT ESCALATED": "escalated",
-             "INCIDENT UPDATE": "update", "INCIDENT RESOLVED": "resolved"}  # fmt: skip
+    words = {
+        "INCIDENT DECLARED": "declared",
+        "INCIDENT ESCALATED": "escalated",
+        "INCIDENT UPDATE": "update",
+        "INCIDENT RESOLVED": "resolved",
+    }
     found = []
     for line in first_lines(received):
         found += [word for heading, word in words.items() if line.endswith(heading)]

@@ -151,10 +151,13 @@ def send_event(sink: AlertmanagerSink, event: IncidentEvent) -> None:
     [request] = sink.requests_for(event)
     with requests.Session() as session:
         attempt = deliver(
-            request, session=session, timeout=5.0,
+            request,
+            session=session,
+            timeout=5.0,
             retry=RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0),
-            sleep=time.sleep, rng=random.Random(0),
-        )  # fmt: skip
+            sleep=time.sleep,
+            rng=random.Random(0),
+        )
     assert attempt.outcome is Outcome.DELIVERED, attempt
 
 
@@ -184,8 +187,12 @@ def test_incident_fires_escalates_and_resolves_as_one_alert(
         summary="error ratio above 10% for more than 30 minutes",
         impact="12.5% of requests failing",
     )
-    labels = {"alertname": "SloctlIncident", "incident": "INC-0042", "service": "api",
-              "cause": "errors"}  # fmt: skip
+    labels = {
+        "alertname": "SloctlIncident",
+        "incident": "INC-0042",
+        "service": "api",
+        "cause": "errors",
+    }
 
     send_event(sink, declared)
     firing = box.wait_for(
@@ -198,8 +205,15 @@ def test_incident_fires_escalates_and_resolves_as_one_alert(
     assert when(alert["startsAt"]) == declared.started_at
 
     # An escalation changes the severity: still the same single alert in Alertmanager.
-    send_event(sink, replace(declared, kind=EventKind.ESCALATED, severity="P1",
-                             escalate_to=("everyone", "leadership")))  # fmt: skip
+    send_event(
+        sink,
+        replace(
+            declared,
+            kind=EventKind.ESCALATED,
+            severity="P1",
+            escalate_to=("everyone", "leadership"),
+        ),
+    )
     held = requests.get(
         f"{alertmanager}/api/v2/alerts", params={"filter": 'incident="INC-0042"'}, timeout=5
     ).json()
@@ -242,8 +256,19 @@ def test_cli_incident_reaches_alertmanager_and_resolves(
         assert result.exit_code == 0, result.output
         return result.output
 
-    sloctl("declare", "--service", "auth", "--severity", "P1", "--cause", "security",
-           "--summary", "tokens leaked", "--by", "alice")  # fmt: skip
+    sloctl(
+        "declare",
+        "--service",
+        "auth",
+        "--severity",
+        "P1",
+        "--cause",
+        "security",
+        "--summary",
+        "tokens leaked",
+        "--by",
+        "alice",
+    )
     box.wait_for(lambda m: m["status"] == "firing" and bool(alerts_of(m, "INC-0001")), 20)
     assert "1 re-sent to Alertmanager" in sloctl("notify")
     held = requests.get(
@@ -281,27 +306,58 @@ def test_two_installations_never_share_an_alert(
         return result.output
 
     first, second = str(tmp_path / "first.db"), str(tmp_path / "second.db")
-    sloctl(first, "declare", "--service", "auth", "--severity", "P2", "--cause", "security",
-           "--summary", "keys leaked", "--by", "alice")  # fmt: skip
+    sloctl(
+        first,
+        "declare",
+        "--service",
+        "auth",
+        "--severity",
+        "P2",
+        "--cause",
+        "security",
+        "--summary",
+        "keys leaked",
+        "--by",
+        "alice",
+    )
     first_id, second_id = (installation_of(Path(p)) for p in (first, second))
 
     def about(message: dict[str, Any], installation: str) -> bool:
-        return any(a["labels"].get("installation") == installation
-                   for a in alerts_of(message, "INC-0001"))  # fmt: skip
+        return any(
+            a["labels"].get("installation") == installation for a in alerts_of(message, "INC-0001")
+        )
 
     box.wait_for(lambda m: m["status"] == "firing" and about(m, first_id), 20)
     sloctl(first, "resolve", "INC-0001", "--by", "alice", "--note", "rotated")
     box.wait_for(lambda m: m["status"] == "resolved" and about(m, first_id), 20)
     seen = len(box.messages)
-    sloctl(second, "declare", "--service", "auth", "--severity", "P2", "--cause", "security",
-           "--summary", "another leak", "--by", "bob")  # fmt: skip
+    sloctl(
+        second,
+        "declare",
+        "--service",
+        "auth",
+        "--severity",
+        "P2",
+        "--cause",
+        "security",
+        "--summary",
+        "another leak",
+        "--by",
+        "bob",
+    )
     assert "1 re-sent to Alertmanager" in sloctl(second, "notify")
     box.wait_for(lambda m: m["status"] == "firing" and about(m, second_id), 20)
     active = requests.get(
         f"{alertmanager}/api/v2/alerts",
-        params={"filter": 'incident="INC-0001"', "active": "true", "silenced": "false",
-                "inhibited": "false", "unprocessed": "false"}, timeout=5,
-    ).json()  # fmt: skip
+        params={
+            "filter": 'incident="INC-0001"',
+            "active": "true",
+            "silenced": "false",
+            "inhibited": "false",
+            "unprocessed": "false",
+        },
+        timeout=5,
+    ).json()
     assert [a["labels"]["installation"] for a in active] == [second_id]
     time.sleep(3)  # a few group intervals: the first installation's alert stays resolved
     assert not any(m["status"] == "firing" and about(m, first_id) for m in box.messages[seen:])

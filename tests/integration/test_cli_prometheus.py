@@ -28,9 +28,13 @@ PASSWORD = "pa55/w#rd-secret"
 
 def sloctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sloctl", *args], capture_output=True, text=True, check=False,
-        timeout=120, env={**os.environ, **(env or {})},
-    )  # fmt: skip
+        [sys.executable, "-m", "sloctl", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +43,28 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     where = tmp_path_factory.mktemp("tls")
     cert, key = where / "cert.pem", where / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
@@ -63,9 +84,18 @@ def report(
     config: Path, *more: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return sloctl(
-        "report", "--config", str(config), "--definitions", str(ROOT / "slo-definitions"),
-        "--at", END.isoformat(), "--output", "json", *more, env=env,
-    )  # fmt: skip
+        "report",
+        "--config",
+        str(config),
+        "--definitions",
+        str(ROOT / "slo-definitions"),
+        "--at",
+        END.isoformat(),
+        "--output",
+        "json",
+        *more,
+        env=env,
+    )
 
 
 def test_ca_file_is_used_whatever_the_ca_bundle_variables_say(
@@ -94,25 +124,52 @@ def test_report_backtest_and_evaluate_take_the_daemon_settings(
         env = {"PROM_TOKEN": TOKEN}
         assert report(config, env=env).returncode == 0
         backtest = sloctl(
-            "backtest", "--config", str(config), "--definitions", str(ROOT / "slo-definitions"),
-            "--from", START.isoformat(), "--to", END.isoformat(), "--step", "30m",
-            "--output", "json", env=env,
-        )  # fmt: skip
+            "backtest",
+            "--config",
+            str(config),
+            "--definitions",
+            str(ROOT / "slo-definitions"),
+            "--from",
+            START.isoformat(),
+            "--to",
+            END.isoformat(),
+            "--step",
+            "30m",
+            "--output",
+            "json",
+            env=env,
+        )
         assert backtest.returncode == 0, backtest.stderr
         evaluate = sloctl(
-            "incidents", "--store", str(tmp_path / "incidents.db"), "evaluate",
-            "--config", str(config), "--definitions", str(ROOT / "slo-definitions"),
-            "--at", END.isoformat(), env=env,
-        )  # fmt: skip
+            "incidents",
+            "--store",
+            str(tmp_path / "incidents.db"),
+            "evaluate",
+            "--config",
+            str(config),
+            "--definitions",
+            str(ROOT / "slo-definitions"),
+            "--at",
+            END.isoformat(),
+            env=env,
+        )
         assert evaluate.returncode == 0, evaluate.stderr
         # And every one of them sent the token: the echoing proxy shows it was there.
         proxy.fault = Fault("echo")
         for done in (
             report(config, env=env),
-            sloctl("incidents", "--store", str(tmp_path / "incidents.db"), "evaluate",
-                   "--config", str(config), "--definitions", str(ROOT / "slo-definitions"),
-                   env=env),
-        ):  # fmt: skip
+            sloctl(
+                "incidents",
+                "--store",
+                str(tmp_path / "incidents.db"),
+                "evaluate",
+                "--config",
+                str(config),
+                "--definitions",
+                str(ROOT / "slo-definitions"),
+                env=env,
+            ),
+        ):
             assert "Authorization: Bearer ***" in done.stderr, done.stderr
             assert TOKEN not in done.stderr + done.stdout
 
@@ -125,9 +182,16 @@ def test_basic_auth_password_is_scrubbed_from_cli_errors(served: Served, tmp_pat
             tmp_path, proxy.url, "  basic_auth: {username: sloctl, password_file: password}\n"
         )
         done = sloctl(
-            "--log-level", "info", "report", "--config", str(config),
-            "--definitions", str(ROOT / "slo-definitions"), "--at", END.isoformat(),
-        )  # fmt: skip
+            "--log-level",
+            "info",
+            "report",
+            "--config",
+            str(config),
+            "--definitions",
+            str(ROOT / "slo-definitions"),
+            "--at",
+            END.isoformat(),
+        )
     assert done.returncode == 3
     assert "HTTP 401" in done.stderr
     assert "Authorization: Basic ***" in done.stderr
@@ -145,18 +209,30 @@ def test_config_and_prometheus_url_together_are_refused(tmp_path: Path) -> None:
 def test_a_window_whose_history_starts_late_is_partial(served: Served) -> None:
     """Three days of history in a 30-day window: about a tenth of it has data."""
     done = sloctl(
-        "report", "--prometheus-url", served.url, "--definitions", str(ROOT / "slo-definitions"),
-        "--at", END.isoformat(), "--output", "json",
-    )  # fmt: skip
+        "report",
+        "--prometheus-url",
+        served.url,
+        "--definitions",
+        str(ROOT / "slo-definitions"),
+        "--at",
+        END.isoformat(),
+        "--output",
+        "json",
+    )
     assert done.returncode == 0, done.stderr
     rows = {f"{r['service']}/{r['slo']}": r for r in json.loads(done.stdout)}
     for key, row in rows.items():
         assert 9 <= row["coverage_percent"] <= 11, (key, row["coverage_percent"])
         assert "(partial: data for" in row["status"], (key, row["status"])
     table = sloctl(
-        "report", "--prometheus-url", served.url, "--definitions", str(ROOT / "slo-definitions"),
-        "--month", "2026-10",
-    )  # fmt: skip
+        "report",
+        "--prometheus-url",
+        served.url,
+        "--definitions",
+        str(ROOT / "slo-definitions"),
+        "--month",
+        "2026-10",
+    )
     assert table.returncode == 0, table.stderr
     assert "Coverage" in table.stdout
     assert "partial" in table.stdout  # October holds only its last two days of history
@@ -167,10 +243,16 @@ def test_a_refused_coverage_query_leaves_the_budgets_judged(served: Served) -> N
     with FaultProxy(served.url) as proxy:
         proxy.fault = Fault("status", pattern="count_over_time", status=422)
         done = sloctl(
-            "report", "--prometheus-url", proxy.url,
-            "--definitions", str(ROOT / "slo-definitions"), "--at", END.isoformat(),
-            "--output", "json",
-        )  # fmt: skip
+            "report",
+            "--prometheus-url",
+            proxy.url,
+            "--definitions",
+            str(ROOT / "slo-definitions"),
+            "--at",
+            END.isoformat(),
+            "--output",
+            "json",
+        )
         assert proxy.faults_served == 2
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
@@ -185,9 +267,11 @@ def test_trickled_headers_over_tls_end_at_the_deadline(
     """The watchdog shuts down a TLS socket too, while the reading thread is inside it."""
     tls_proxy.fault = Fault("trickle_headers")
     client = PrometheusReader(
-        tls_proxy.url, timeout=2.0, retry=RetryPolicy(attempts=1),
+        tls_proxy.url,
+        timeout=2.0,
+        retry=RetryPolicy(attempts=1),
         credentials=Credentials(ca_file=str(certificate[0])),
-    )  # fmt: skip
+    )
     started = time.monotonic()
     with pytest.raises(PrometheusUnavailableError, match="no whole answer within 2 s") as caught:
         client.instant("up", END)

@@ -64,9 +64,11 @@ def daemon(served: Served, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[st
     write_config(config, served.url, port)
     process = subprocess.Popen(
         [sys.executable, "-m", "sloctl", "--log-level", "info", "run", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "SLOCTL_SLACK_WEBHOOK_URL": ""},
-    )  # fmt: skip
+    )
     try:
         yield process, f"http://127.0.0.1:{port}", config
     finally:
@@ -84,8 +86,14 @@ def test_endpoints_metrics_reload_and_graceful_stop(
     page = wait_for(f"{url}/metrics", 200).text
     assert 'sloctl_slo_error_budget_seconds{service="api",slo="availability"} 2592.0' in page
     assert "sloctl_config_last_reload_successful 1.0" in page
-    lint = subprocess.run(["promtool", "check", "metrics"], input=page, capture_output=True,
-                          text=True, check=False, timeout=60)  # fmt: skip
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"],
+        input=page,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert lint.returncode == 0, lint.stderr
 
     good = config.read_text()
@@ -111,8 +119,10 @@ def test_prometheus_gone_marks_slos_stale_and_not_ready(tmp_path: Path) -> None:
     write_config(config, f"http://127.0.0.1:{free_port()}", port)
     process = subprocess.Popen(
         [sys.executable, "-m", "sloctl", "run", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", 200)
         assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 503
@@ -134,8 +144,11 @@ def test_check_validates_and_reports_every_problem(tmp_path: Path) -> None:
     config.write_text("interval: soon\nlisten: nowhere\ncolour: blue\n")
     done = subprocess.run(
         [sys.executable, "-m", "sloctl", "run", "--config", str(config), "--check"],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "3 problems in the configuration" in done.stderr
     for where in ("sloctl.yaml:1: interval:", "sloctl.yaml:2: listen:", "sloctl.yaml:3: colour:"):
@@ -152,8 +165,11 @@ def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
         write_config(config, f"http://127.0.0.1:{free_port()}", port)
         done = subprocess.run(
             [sys.executable, "-m", "sloctl", "run", "--config", str(config)],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert done.returncode == 2
     assert f"sloctl.yaml: listen: cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr

@@ -31,9 +31,14 @@ EXIT_HEADROOM = 3.0
 
 
 def write_config(
-    path: Path, prometheus: str, port: int, *, interval: str = "1s", timeout: str = "2s",
+    path: Path,
+    prometheus: str,
+    port: int,
+    *,
+    interval: str = "1s",
+    timeout: str = "2s",
     definitions: Path = ROOT / "slo-definitions",
-) -> None:  # fmt: skip
+) -> None:
     path.write_text(
         f"prometheus: {{url: '{prometheus}', timeout: {timeout}}}\n"
         f"interval: {interval}\n"
@@ -47,9 +52,11 @@ def write_config(
 def start(config: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "sloctl", "--log-level", "info", "run", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "SLOCTL_SLACK_WEBHOOK_URL": ""},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -161,8 +168,11 @@ def test_a_refused_reload_logs_every_problem_with_its_line(served: Served, tmp_p
         auth.write_text(auth.read_text().replace("rolling: 30d", "rolling: often"))
         check = subprocess.run(
             [sys.executable, "-m", "sloctl", "run", "--config", str(config), "--check"],
-            capture_output=True, text=True, check=False, timeout=60,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
         assert check.returncode == 2
         printed = [line.strip() for line in check.stderr.splitlines() if line.startswith("  ")]
         assert len(printed) == 3, check.stderr  # auth.yaml has two SLOs with that window
@@ -184,10 +194,20 @@ def test_a_corrupt_store_is_refused_at_start(tmp_path: Path, check: bool) -> Non
     write_config(config, f"http://127.0.0.1:{free_port()}", free_port())
     (tmp_path / "incidents.db").write_bytes(b"SQLite format 3\x00" + b"\x13" * 4000)
     done = subprocess.run(
-        [sys.executable, "-m", "sloctl", "run", "--config", str(config),
-         *(["--check"] if check else [])],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sloctl",
+            "run",
+            "--config",
+            str(config),
+            *(["--check"] if check else []),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 4, done.stderr
     assert done.stderr.startswith(f"sloctl: incident store {tmp_path / 'incidents.db'}")
     assert "Traceback" not in done.stderr
@@ -198,14 +218,17 @@ def test_echoed_credentials_never_reach_the_daemon_logs(proxy: FaultProxy, tmp_p
     port = free_port()
     config = tmp_path / "sloctl.yaml"
     write_config(config, proxy.url, port)
-    config.write_text(config.read_text().replace("timeout: 2s}", "timeout: 2s, "
-                                                 "bearer_token_env: PROM_TOKEN}"))  # fmt: skip
+    config.write_text(
+        config.read_text().replace("timeout: 2s}", "timeout: 2s, bearer_token_env: PROM_TOKEN}")
+    )
     proxy.fault = Fault("echo")
     process = subprocess.Popen(
         [sys.executable, "-m", "sloctl", "--log-level", "info", "run", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "SLOCTL_SLACK_WEBHOOK_URL": "", "PROM_TOKEN": token},
-    )  # fmt: skip
+    )
     try:
         deadline = time.monotonic() + 20
         while proxy.faults_served < 12:  # more than one cycle's queries

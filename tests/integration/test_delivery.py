@@ -111,8 +111,9 @@ def test_sigterm_during_hung_sends_exits_within_the_bound_and_sends_nothing_twic
 ) -> None:
     slack.set(HANG)
     pagerduty.set(HANG)
-    run = SloctlRun(tmp_path, f"http://127.0.0.1:{free_port()}", slack.url, pagerduty.url,
-                    timeout="30s")  # fmt: skip
+    run = SloctlRun(
+        tmp_path, f"http://127.0.0.1:{free_port()}", slack.url, pagerduty.url, timeout="30s"
+    )
     queue(run, ["api", "auth", "web"])
     try:
         run.start()
@@ -177,8 +178,9 @@ def test_the_ca_is_passed_per_request_so_the_environment_cannot_replace_it(
         assert "cannot connect" in store.outbox()[0].last_error
         config = tmp_path / "sloctl.yaml"
         config.write_text(f"notifications: {{ca_file: {cert.name}}}\n", encoding="utf-8")
-        trusting = Courier(sinks, DeliveryPolicy(send_timeout=5.0),
-                           webhook_verify(load_config(config)))  # fmt: skip
+        trusting = Courier(
+            sinks, DeliveryPolicy(send_timeout=5.0), webhook_verify(load_config(config))
+        )
         later = datetime.now(UTC) + timedelta(minutes=10)  # past the first attempt's pause
         assert trusting.flush(store, later)["delivered"] == 2
         assert kinds_sent(box.received) == ["declared", "update"]

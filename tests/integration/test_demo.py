@@ -16,11 +16,22 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_demo_prints_the_four_runbook_budgets(tmp_path: Path) -> None:
     done = subprocess.run(
         [
-            sys.executable, "-m", "sloctl", "demo", "--workdir", str(tmp_path / "demo"),
-            "--definitions", str(ROOT / "slo-definitions"), "--output", "json",
+            sys.executable,
+            "-m",
+            "sloctl",
+            "demo",
+            "--workdir",
+            str(tmp_path / "demo"),
+            "--definitions",
+            str(ROOT / "slo-definitions"),
+            "--output",
+            "json",
         ],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     report, _, trailer = done.stdout.partition("\nPrometheus with the demo history:")
     rows = json.loads(report)

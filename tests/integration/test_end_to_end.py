@@ -85,8 +85,14 @@ def test_healthy_traffic_declares_nothing_and_metrics_lint_clean(stack: LiveStac
     assert stack.incidents() == []
     page = metrics(stack)
     assert 'sloctl_slo_stale{service="api",slo="availability"} 0.0' in page
-    lint = subprocess.run(["promtool", "check", "metrics"], input=page, capture_output=True,
-                          text=True, check=False, timeout=60)  # fmt: skip
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"],
+        input=page,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert lint.stdout + lint.stderr == ""
 
@@ -108,8 +114,11 @@ def test_an_outage_is_a_p1_declared_and_notified_within_a_few_cycles(stack: Live
     assert messages_about(stack, "INC-0001") == [":rotating_light: INCIDENT DECLARED"]
     page = metrics(stack)
     assert 'sloctl_incident_open{incident="INC-0001",service="api",severity="P1"} 1.0' in page
-    [line] = [x for x in page.splitlines() if x.startswith("sloctl_slo_sli_error_ratio{")
-              and 'slo="availability"' in x]  # fmt: skip
+    [line] = [
+        x
+        for x in page.splitlines()
+        if x.startswith("sloctl_slo_sli_error_ratio{") and 'slo="availability"' in x
+    ]
     assert 'window="10s"' in line
     assert float(line.split()[-1]) > 0.5
 

@@ -33,9 +33,14 @@ def test_the_api_outage_is_declared_followed_and_resolved(served: Served, tmp_pa
     moment = begin - timedelta(minutes=10)
     while moment <= begin + timedelta(hours=1, minutes=30):
         sloctl(
-            "evaluate", "--prometheus-url", served.url, "--definitions", str(definitions),
-            "--at", moment.isoformat(),
-        )  # fmt: skip
+            "evaluate",
+            "--prometheus-url",
+            served.url,
+            "--definitions",
+            str(definitions),
+            "--at",
+            moment.isoformat(),
+        )
         moment += timedelta(minutes=5)
     incidents = json.loads(sloctl("list", "--all", "--output", "json"))
     assert [(i["id"], i["service"], i["cause"], i["severity"]) for i in incidents] == [
@@ -54,9 +59,17 @@ def test_prometheus_trouble_changes_nothing(tmp_path: Path) -> None:
     store = str(tmp_path / "incidents.db")
     result = CliRunner().invoke(
         main,
-        ["incidents", "--store", store, "evaluate", "--prometheus-url", "http://127.0.0.1:9",
-         "--definitions", str(Path(__file__).resolve().parents[2] / "slo-definitions")],
-    )  # fmt: skip
+        [
+            "incidents",
+            "--store",
+            store,
+            "evaluate",
+            "--prometheus-url",
+            "http://127.0.0.1:9",
+            "--definitions",
+            str(Path(__file__).resolve().parents[2] / "slo-definitions"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "skipped" in result.output
     listed = CliRunner().invoke(main, ["incidents", "--store", store, "list", "--output", "json"])

@@ -94,13 +94,22 @@ def recorded(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         with LocalPrometheus(data) as server:
             subprocess.run(
                 [
-                    "promtool", "tsdb", "create-blocks-from", "rules", "--quiet",
-                    f"--start={int(START.timestamp())}", f"--end={int(END.timestamp())}",
-                    f"--url={server.url}", f"--output-dir={blocks}",
+                    "promtool",
+                    "tsdb",
+                    "create-blocks-from",
+                    "rules",
+                    "--quiet",
+                    f"--start={int(START.timestamp())}",
+                    f"--end={int(END.timestamp())}",
+                    f"--url={server.url}",
+                    f"--output-dir={blocks}",
                     *(str(f) for f in stage_files),
                 ],
-                check=True, capture_output=True, text=True, timeout=600,
-            )  # fmt: skip
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
         for block in blocks.iterdir():
             if block.is_dir():
                 shutil.move(str(block), data / block.name)
@@ -169,10 +178,16 @@ def test_every_rule_expression_runs_on_real_data(recorded: Recorded) -> None:
 
 
 ALERTS_QUIET_AT_THE_END = {
-    "SloctlBudgetBurnFast", "SloctlBudgetBurnSlow", "SloctlErrorRatioOutage",
-    "SloctlErrorRatioMajor", "SloctlErrorRatioSustained", "SloctlLatencySevere",
-    "SloctlLatencyDegraded", "SloctlLatencyDegradedLong", "SloctlNoData",
-}  # fmt: skip
+    "SloctlBudgetBurnFast",
+    "SloctlBudgetBurnSlow",
+    "SloctlErrorRatioOutage",
+    "SloctlErrorRatioMajor",
+    "SloctlErrorRatioSustained",
+    "SloctlLatencySevere",
+    "SloctlLatencyDegraded",
+    "SloctlLatencyDegradedLong",
+    "SloctlNoData",
+}
 
 
 def test_every_dashboard_query_runs_and_panels_have_data(recorded: Recorded) -> None:

@@ -60,10 +60,20 @@ def definitions(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def month_rows(month_served: Served, definitions: Path) -> list[dict[str, Any]]:
     """`sloctl backtest --output json` over the whole month, once for this module."""
     output = sloctl(
-        "backtest", "--prometheus-url", month_served.url, "--definitions", str(definitions),
-        "--policy", str(POLICY), "--from", FROM.isoformat(), "--to", MONTH_END.isoformat(),
-        "--output", "json",
-    )  # fmt: skip
+        "backtest",
+        "--prometheus-url",
+        month_served.url,
+        "--definitions",
+        str(definitions),
+        "--policy",
+        str(POLICY),
+        "--from",
+        FROM.isoformat(),
+        "--to",
+        MONTH_END.isoformat(),
+        "--output",
+        "json",
+    )
     rows: list[dict[str, Any]] = json.loads(output)
     return rows
 
@@ -76,10 +86,11 @@ def when(text: str | None) -> datetime:
 def found_for(event: Expected, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The incidents whose impact window overlaps ``event``."""
     return [
-        row for row in rows
+        row
+        for row in rows
         if when(row["impact_started_at"]) < event.end + RESOLVED_WITHIN
         and when(row["impact_ended_at"]) >= event.start
-    ]  # fmt: skip
+    ]
 
 
 def test_each_event_is_found_exactly_once_with_the_runbook_severity(
@@ -149,21 +160,37 @@ def test_the_json_carries_the_timeline_and_the_times(month_rows: list[dict[str, 
 
 
 def test_the_table_and_an_instant_explained(month_served: Served, definitions: Path) -> None:
-    common = ("--prometheus-url", month_served.url, "--definitions", str(definitions),
-              "--policy", str(POLICY))  # fmt: skip
+    common = (
+        "--prometheus-url",
+        month_served.url,
+        "--definitions",
+        str(definitions),
+        "--policy",
+        str(POLICY),
+    )
     start = DATABASE_DOWN.start - timedelta(hours=1)
     table = sloctl(
-        "backtest", *common, "--from", start.isoformat(),
-        "--to", (DATABASE_DOWN.end + timedelta(hours=1)).isoformat(),
-    )  # fmt: skip
+        "backtest",
+        *common,
+        "--from",
+        start.isoformat(),
+        "--to",
+        (DATABASE_DOWN.end + timedelta(hours=1)).isoformat(),
+    )
     assert "Detect" in table
     assert "Duration" in table
     assert "database, api, auth" in table
     moment = DATABASE_DOWN.start + timedelta(minutes=5)
     text = sloctl(
-        "backtest", *common, "--from", start.isoformat(), "--explain", "auth",
-        "--at", moment.isoformat(),
-    )  # fmt: skip
+        "backtest",
+        *common,
+        "--from",
+        start.isoformat(),
+        "--explain",
+        "auth",
+        "--at",
+        moment.isoformat(),
+    )
     lines = text.splitlines()
     assert lines[0] == "auth at 2026-10-15T08:05:00Z"
     assert lines[1].startswith("  error ratio   ")
@@ -175,12 +202,20 @@ def test_the_table_and_an_instant_explained(month_served: Served, definitions: P
 
 def comparable(incident: Incident) -> tuple[object, ...]:
     return (
-        incident.services, incident.causes, incident.severity, incident.state,
-        incident.impact_started_at, incident.impact_ended_at, incident.detected_at,
-        incident.restored_at, incident.resolved_at,
-        tuple((t.at, t.from_state, t.to_state, t.note, t.severity, t.readings)
-              for t in incident.timeline),
-    )  # fmt: skip
+        incident.services,
+        incident.causes,
+        incident.severity,
+        incident.state,
+        incident.impact_started_at,
+        incident.impact_ended_at,
+        incident.detected_at,
+        incident.restored_at,
+        incident.resolved_at,
+        tuple(
+            (t.at, t.from_state, t.to_state, t.note, t.severity, t.readings)
+            for t in incident.timeline
+        ),
+    )
 
 
 def test_the_daemon_cycle_takes_the_backtests_steps(

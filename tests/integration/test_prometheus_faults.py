@@ -48,9 +48,13 @@ def reader(
     deadline: float | None = None,
 ) -> PrometheusReader:
     return PrometheusReader(
-        url, timeout=timeout, retry=retry, limits=limits or Limits(),
-        credentials=credentials or Credentials(), deadline=deadline,
-    )  # fmt: skip
+        url,
+        timeout=timeout,
+        retry=retry,
+        limits=limits or Limits(),
+        credentials=credentials or Credentials(),
+        deadline=deadline,
+    )
 
 
 def test_passes_through_unchanged(proxy: FaultProxy) -> None:
@@ -145,8 +149,9 @@ def test_the_reader_deadline_cuts_retries_and_later_queries(proxy: FaultProxy) -
     assert client.failures == {"timeout": 1, "deadline": 1}
 
 
-@pytest.mark.parametrize(("status", "reason"), [(400, "rejected"), (422, "rejected"),
-                                                (503, "overloaded")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "reason"), [(400, "rejected"), (422, "rejected"), (503, "overloaded")]
+)
 def test_one_failing_batch_leaves_the_others_judged(
     proxy: FaultProxy, status: int, reason: str
 ) -> None:
@@ -164,8 +169,10 @@ def test_one_failing_batch_leaves_the_others_judged(
 def test_echoed_credentials_never_reach_a_message(proxy: FaultProxy) -> None:
     proxy.fault = Fault("echo")
     token, password = "tok-3x4mpl3-s3cr3t", "pa55/w#rd"
-    for credentials in (Credentials(bearer_token=token),
-                        Credentials(basic_auth=("sloctl", password))):  # fmt: skip
+    for credentials in (
+        Credentials(bearer_token=token),
+        Credentials(basic_auth=("sloctl", password)),
+    ):
         client = reader(proxy.url.replace("://", "://urluser:url-pa55@"), credentials=credentials)
         with pytest.raises(PrometheusUnavailableError, match="HTTP 401") as caught:
             client.instant("up", END)

@@ -196,10 +196,21 @@ def test_cli_json_report(served: Served, tmp_path: Path) -> None:
     rows = json.loads(done.stdout)
     assert len(rows) == 8
     required = {
-        "service", "slo", "sli", "objective", "window_start", "window_end", "budget_minutes",
-        "consumed_minutes", "remaining_minutes", "error_ratio", "total_events", "bad_events",
-        "burn_rates", "status",
-    }  # fmt: skip
+        "service",
+        "slo",
+        "sli",
+        "objective",
+        "window_start",
+        "window_end",
+        "budget_minutes",
+        "consumed_minutes",
+        "remaining_minutes",
+        "error_ratio",
+        "total_events",
+        "bad_events",
+        "burn_rates",
+        "status",
+    }
     for row in rows:
         assert required <= row.keys()
         assert row["window_end"] == "2026-11-02T00:00:00Z"
@@ -215,9 +226,16 @@ def test_cli_json_report(served: Served, tmp_path: Path) -> None:
 def test_cli_other_outputs(served: Served, tmp_path: Path, output: str) -> None:
     directory = write_definitions(tmp_path)
     done = sloctl(
-        "report", "--prometheus-url", served.url, "--definitions", str(directory),
-        "--at", "2026-11-02T00:00:00Z", "--output", output,
-    )  # fmt: skip
+        "report",
+        "--prometheus-url",
+        served.url,
+        "--definitions",
+        str(directory),
+        "--at",
+        "2026-11-02T00:00:00Z",
+        "--output",
+        output,
+    )
     assert done.returncode == 0, done.stderr
     for service in THRESHOLDS:
         assert service in done.stdout
@@ -226,9 +244,18 @@ def test_cli_other_outputs(served: Served, tmp_path: Path, output: str) -> None:
 def test_cli_month_report(served: Served, tmp_path: Path) -> None:
     directory = write_definitions(tmp_path)
     done = sloctl(
-        "report", "--prometheus-url", served.url, "--definitions", str(directory),
-        "--at", "2026-11-02T00:00:00Z", "--month", "2026-10", "--output", "json",
-    )  # fmt: skip
+        "report",
+        "--prometheus-url",
+        served.url,
+        "--definitions",
+        str(directory),
+        "--at",
+        "2026-11-02T00:00:00Z",
+        "--month",
+        "2026-10",
+        "--output",
+        "json",
+    )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert {row["window_start"] for row in rows} == {"2026-10-01T00:00:00Z"}

@@ -62,8 +62,10 @@ def assert_close(measured: Counts | None, expected: Counts, what: str) -> None:
     assert measured is not None, what
     assert abs(measured.total - expected.total) <= TOLERANCE * expected.total, (what, measured)
     assert abs(measured.bad - expected.bad) <= TOLERANCE * max(expected.bad, 1.0), (
-        what, measured, expected,
-    )  # fmt: skip
+        what,
+        measured,
+        expected,
+    )
 
 
 def assert_truth(served: Served, evaluation: Evaluation, at: datetime) -> None:
@@ -117,11 +119,26 @@ def test_report_within_its_budget_sends_nothing_too_large(
 
 def test_cli_report_succeeds_under_the_limit(wide_served: Served, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "sloctl", "report", "--prometheus-url", wide_served.url,
-         "--definitions", str(definitions(tmp_path)), "--at", "2026-11-02T00:00:00Z",
-         "--output", "json"],
-        capture_output=True, text=True, check=False, env=dict(os.environ), timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sloctl",
+            "report",
+            "--prometheus-url",
+            wide_served.url,
+            "--definitions",
+            str(definitions(tmp_path)),
+            "--at",
+            "2026-11-02T00:00:00Z",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     for row in json.loads(done.stdout):
         expected = truth(wide_served, row["service"], row["slo"], END - WINDOW_LENGTH, END)
@@ -245,15 +262,31 @@ def test_backtest_reads_within_the_limit_and_sees_what_the_daemon_sees(
 
 def _report_requests(args: list[str]) -> int:
     done = subprocess.run(
-        [sys.executable, "-m", "sloctl", "--log-level", "info", "report", *args,
-         "--at", "2026-11-02T00:00:00Z", "--output", "json"],
-        capture_output=True, text=True, check=False, env=dict(os.environ), timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sloctl",
+            "--log-level",
+            "info",
+            "report",
+            *args,
+            "--at",
+            "2026-11-02T00:00:00Z",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     [event] = [
-        json.loads(line) for line in done.stderr.splitlines()
+        json.loads(line)
+        for line in done.stderr.splitlines()
         if line.startswith("{") and '"report_evaluated"' in line
-    ]  # fmt: skip
+    ]
     return int(event["http_requests"])
 
 

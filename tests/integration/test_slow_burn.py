@@ -55,8 +55,11 @@ def replay(url: str, policy: Policy) -> list[Replayed]:
 def test_a_2_percent_burn_is_declared_p3_within_15_minutes(url: str) -> None:
     [found] = replay(url, policy_in_force(None))
     incident = found.incident
-    assert (incident.service, incident.cause, incident.severity) == ("api", Cause.ERRORS,
-                                                                     Severity.P3)  # fmt: skip
+    assert (incident.service, incident.cause, incident.severity) == (
+        "api",
+        Cause.ERRORS,
+        Severity.P3,
+    )
     detected_after = incident.detected_at - BURN
     assert timedelta(0) < detected_after <= timedelta(minutes=15)
     assert incident.timeline[0].note.startswith("error ratio above 10x the error budget")

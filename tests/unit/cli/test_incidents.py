@@ -68,9 +68,19 @@ def test_manual_incident_lifecycle_with_sla_dates(tmp_path: Path) -> None:
     store = tmp_path / "incidents.db"
     with freeze_time("2026-11-02T10:00:00Z"):
         result = run(
-            store, "declare", "--service", "api", "--severity", "P1", "--cause", "data-loss",
-            "--summary", "orders table truncated", "--by", "alice",
-        )  # fmt: skip
+            store,
+            "declare",
+            "--service",
+            "api",
+            "--severity",
+            "P1",
+            "--cause",
+            "data-loss",
+            "--summary",
+            "orders table truncated",
+            "--by",
+            "alice",
+        )
     assert result.exit_code == 0, result.output
     assert "INC-0001 declared" in result.output
     with freeze_time("2026-11-02T10:04:00Z"):
@@ -85,11 +95,20 @@ def test_manual_incident_lifecycle_with_sla_dates(tmp_path: Path) -> None:
     assert shown["resolution_due"] == "2026-11-02T11:00:00Z"  # P1: resolve within 1 hour
     assert shown["postmortem_due"] == "2026-11-05T11:12:00Z"  # within 72 hours
     assert [(t["to"], t["actor"]) for t in shown["timeline"]] == [
-        ("detected", "alice"), ("acknowledged", "bob"), ("mitigating", "bob"),
+        ("detected", "alice"),
+        ("acknowledged", "bob"),
+        ("mitigating", "bob"),
         ("resolved", "bob"),
-    ]  # fmt: skip
-    draft = run(store, "postmortem", "INC-0001", "--prometheus-url", "http://127.0.0.1:9",
-                "--definitions", str(tmp_path / "none")).output  # fmt: skip
+    ]
+    draft = run(
+        store,
+        "postmortem",
+        "INC-0001",
+        "--prometheus-url",
+        "http://127.0.0.1:9",
+        "--definitions",
+        str(tmp_path / "none"),
+    ).output
     assert "# Incident Post-Mortem: INC-0001" in draft
     assert "- Duration: 1 hour 12 minutes" in draft
     assert "| 2026-11-02 10:04 | Engineer acknowledged: restoring by bob |" in draft
@@ -99,18 +118,35 @@ def test_manual_incident_lifecycle_with_sla_dates(tmp_path: Path) -> None:
     ("args", "message"),
     [
         pytest.param(["ack", "INC-0099", "--by", "x"], "no incident 'INC-0099'", id="unknown-id"),
-        pytest.param(["resolve", "INC-0001", "--by", "x"], "cannot become resolved",
-                     id="resolve-twice"),
-        pytest.param(["evaluate", "--prometheus-url", "ftp://h"], "must look like http",
-                     id="evaluate-url"),
-        pytest.param(["postmortem", "INC-0001", "--prometheus-url", "http://h:99999"],
-                     "Port out of range", id="postmortem-url"),
+        pytest.param(
+            ["resolve", "INC-0001", "--by", "x"], "cannot become resolved", id="resolve-twice"
+        ),
+        pytest.param(
+            ["evaluate", "--prometheus-url", "ftp://h"], "must look like http", id="evaluate-url"
+        ),
+        pytest.param(
+            ["postmortem", "INC-0001", "--prometheus-url", "http://h:99999"],
+            "Port out of range",
+            id="postmortem-url",
+        ),
     ],
-)  # fmt: skip
+)
 def test_mistakes_are_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     store = tmp_path / "incidents.db"
-    run(store, "declare", "--service", "api", "--severity", "P3", "--cause", "other",
-        "--summary", "x", "--by", "alice")  # fmt: skip
+    run(
+        store,
+        "declare",
+        "--service",
+        "api",
+        "--severity",
+        "P3",
+        "--cause",
+        "other",
+        "--summary",
+        "x",
+        "--by",
+        "alice",
+    )
     run(store, "resolve", "INC-0001", "--by", "alice")
     result = run(store, *args)
     assert result.exit_code == 2
@@ -119,8 +155,19 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
 
 def test_one_open_incident_per_service_and_cause(tmp_path: Path) -> None:
     store = tmp_path / "incidents.db"
-    first = ["declare", "--service", "api", "--severity", "P2", "--cause", "security",
-             "--summary", "x", "--by", "alice"]  # fmt: skip
+    first = [
+        "declare",
+        "--service",
+        "api",
+        "--severity",
+        "P2",
+        "--cause",
+        "security",
+        "--summary",
+        "x",
+        "--by",
+        "alice",
+    ]
     assert run(store, *first).exit_code == 0
     again = run(store, *first)
     assert again.exit_code == 2
@@ -132,8 +179,21 @@ def test_notifications_are_retried_and_never_lost(tmp_path: Path, receiver: Rece
     receiver.statuses = [500, 429, 200]
     env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
     with freeze_time("2026-11-02T10:00:00Z"):
-        result = run(store, "declare", "--service", "api", "--severity", "P1", "--cause",
-                     "other", "--summary", "checkout broken", "--by", "alice", env=env)  # fmt: skip
+        result = run(
+            store,
+            "declare",
+            "--service",
+            "api",
+            "--severity",
+            "P1",
+            "--cause",
+            "other",
+            "--summary",
+            "checkout broken",
+            "--by",
+            "alice",
+            env=env,
+        )
     assert result.exit_code == 0
     assert "1 still queued" in result.output
     assert "secret-token" not in result.output
@@ -159,8 +219,21 @@ def test_a_rejected_notification_is_not_retried_and_stays_visible(
     receiver.statuses = [400]
     env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
     with freeze_time("2026-11-02T10:00:00Z"):
-        run(store, "declare", "--service", "api", "--severity", "P2", "--cause", "other",
-            "--summary", "x", "--by", "alice", env=env)  # fmt: skip
+        run(
+            store,
+            "declare",
+            "--service",
+            "api",
+            "--severity",
+            "P2",
+            "--cause",
+            "other",
+            "--summary",
+            "x",
+            "--by",
+            "alice",
+            env=env,
+        )
     with freeze_time("2026-11-02T10:05:00Z"):
         run(store, "notify", env=env)
     assert len(receiver.bodies) == 1
@@ -184,8 +257,21 @@ def test_a_missed_response_target_is_escalated_once(tmp_path: Path, receiver: Re
     store = tmp_path / "incidents.db"
     env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
     with freeze_time("2026-11-02T10:00:00Z"):
-        run(store, "declare", "--service", "api", "--severity", "P1", "--cause", "other",
-            "--summary", "checkout broken", "--by", "alice", env=env)  # fmt: skip
+        run(
+            store,
+            "declare",
+            "--service",
+            "api",
+            "--severity",
+            "P1",
+            "--cause",
+            "other",
+            "--summary",
+            "checkout broken",
+            "--by",
+            "alice",
+            env=env,
+        )
     with freeze_time("2026-11-02T10:04:00Z"):
         assert "target" not in run(store, "notify", env=env).output
     with freeze_time("2026-11-02T10:06:00Z"):
@@ -203,10 +289,29 @@ def test_a_missed_response_target_is_escalated_once(tmp_path: Path, receiver: Re
 
 def test_postmortem_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
     store = tmp_path / "incidents.db"
-    run(store, "declare", "--service", "api", "--severity", "P3", "--cause", "other",
-        "--summary", "x", "--by", "alice")  # fmt: skip
-    result = run(store, "postmortem", "INC-0001", "--out", str(tmp_path / "no" / "such.md"),
-                 "--definitions", str(tmp_path))  # fmt: skip
+    run(
+        store,
+        "declare",
+        "--service",
+        "api",
+        "--severity",
+        "P3",
+        "--cause",
+        "other",
+        "--summary",
+        "x",
+        "--by",
+        "alice",
+    )
+    result = run(
+        store,
+        "postmortem",
+        "INC-0001",
+        "--out",
+        str(tmp_path / "no" / "such.md"),
+        "--definitions",
+        str(tmp_path),
+    )
     assert result.exit_code == 2
     assert "cannot write" in result.output
     assert "Traceback" not in result.output
@@ -222,10 +327,25 @@ def test_config_names_the_sinks_and_store_as_for_the_daemon(
     )
     env = {"TEAM_HOOK": receiver.url}  # no SLOCTL_* variable at all
     declared = CliRunner().invoke(
-        main, ["incidents", "--config", str(config), "declare", "--service", "api",
-               "--severity", "P2", "--cause", "other", "--summary", "x", "--by", "alice"],
+        main,
+        [
+            "incidents",
+            "--config",
+            str(config),
+            "declare",
+            "--service",
+            "api",
+            "--severity",
+            "P2",
+            "--cause",
+            "other",
+            "--summary",
+            "x",
+            "--by",
+            "alice",
+        ],
         env=env,
-    )  # fmt: skip
+    )
     assert declared.exit_code == 0, declared.output
     assert "warning" not in declared.output
     acked = CliRunner().invoke(
@@ -235,15 +355,28 @@ def test_config_names_the_sinks_and_store_as_for_the_daemon(
     assert (tmp_path / "incidents.db").exists()  # the config's store, relative to the file
     texts = [str(body["text"]) for body in receiver.bodies]
     assert [t.splitlines()[0] for t in texts] == [
-        ":rotating_light: INCIDENT DECLARED", ":yellow_circle: INCIDENT UPDATE",
-    ]  # fmt: skip
+        ":rotating_light: INCIDENT DECLARED",
+        ":yellow_circle: INCIDENT UPDATE",
+    ]
     assert "Acknowledged by @bob" in texts[1]
 
 
 def test_a_change_announced_nowhere_says_so(tmp_path: Path) -> None:
     store = tmp_path / "incidents.db"
-    result = run(store, "declare", "--service", "api", "--severity", "P2", "--cause", "other",
-                 "--summary", "x", "--by", "alice")  # fmt: skip
+    result = run(
+        store,
+        "declare",
+        "--service",
+        "api",
+        "--severity",
+        "P2",
+        "--cause",
+        "other",
+        "--summary",
+        "x",
+        "--by",
+        "alice",
+    )
     assert result.exit_code == 0
     assert "this change of INC-0001 is announced nowhere: no notification sink" in result.output
     assert "SLOCTL_SLACK_WEBHOOK_URL" in result.output
@@ -269,8 +402,20 @@ def test_reading_a_store_that_does_not_exist_creates_none(
 
 def test_a_reading_command_writes_nothing_to_the_store(tmp_path: Path) -> None:
     store = tmp_path / "incidents.db"
-    declared = run(store, "declare", "--service", "api", "--severity", "P3", "--cause",
-                   "data-loss", "--summary", "lost rows", "--by", "ana")  # fmt: skip
+    declared = run(
+        store,
+        "declare",
+        "--service",
+        "api",
+        "--severity",
+        "P3",
+        "--cause",
+        "data-loss",
+        "--summary",
+        "lost rows",
+        "--by",
+        "ana",
+    )
     assert declared.exit_code == 0, declared.output
     before = store.read_bytes()
     listed = run(store, "list", "--output", "json")
@@ -289,9 +434,13 @@ def test_show_gives_services_causes_and_times(tmp_path: Path) -> None:
     path = tmp_path / "incidents.db"
     outage = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")
     incident = declare(
-        "INC-0001", "database", outage, T0 + timedelta(minutes=2), impact_started_at=T0,
+        "INC-0001",
+        "database",
+        outage,
+        T0 + timedelta(minutes=2),
+        impact_started_at=T0,
         readings=(Reading("database", 1.0, 0.01, 0.2),),
-    )  # fmt: skip
+    )
     incident = join(incident, Symptom("api", Cause.ERRORS), outage, T0 + timedelta(minutes=3))
     incident = move(incident, State.ACKNOWLEDGED, T0 + timedelta(minutes=4), actor="alice")
     incident = impacted(incident, T0 + timedelta(minutes=20))
@@ -304,8 +453,9 @@ def test_show_gives_services_causes_and_times(tmp_path: Path) -> None:
     assert shown["services"] == ["database", "api"]
     assert shown["causes"] == ["errors"]
     assert (shown["impact_started_at"], shown["impact_ended_at"]) == (
-        "2026-11-02T10:00:00Z", "2026-11-02T10:20:00Z",
-    )  # fmt: skip
+        "2026-11-02T10:00:00Z",
+        "2026-11-02T10:20:00Z",
+    )
     assert shown["time_to_detect_seconds"] == 120
     assert shown["time_to_acknowledge_seconds"] == 120
     assert shown["time_to_restore_seconds"] == 21 * 60
@@ -319,8 +469,15 @@ def test_show_gives_services_causes_and_times(tmp_path: Path) -> None:
 
 def test_backtest_options_that_do_not_go_together(tmp_path: Path) -> None:
     shipped = str(Path(__file__).resolve().parents[3] / "slo-definitions")
-    base = ["backtest", "--prometheus-url", "http://127.0.0.1:9", "--definitions", shipped,
-            "--from", "2026-10-01T00:00:00Z"]  # fmt: skip
+    base = [
+        "backtest",
+        "--prometheus-url",
+        "http://127.0.0.1:9",
+        "--definitions",
+        shipped,
+        "--from",
+        "2026-10-01T00:00:00Z",
+    ]
     for extra, message in (
         ([], "--to is required"),
         (["--explain", "api"], "--explain SERVICE and --at TIME go together"),

@@ -66,8 +66,11 @@ def test_validate_lists_every_problem_in_every_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        pytest.param("service: !!python/object/apply:os.system ['true']\n", "unsupported YAML",
-                     id="python-tag"),
+        pytest.param(
+            "service: !!python/object/apply:os.system ['true']\n",
+            "unsupported YAML",
+            id="python-tag",
+        ),
         pytest.param(
             "a: &a ['x','x','x','x','x','x','x','x','x']\n"
             + "".join(
@@ -79,7 +82,7 @@ def test_validate_lists_every_problem_in_every_file(tmp_path: Path) -> None:
         ),
         pytest.param("service: x\n" + "#" * (1024 * 1024) + "\n", "larger than", id="huge"),
     ],
-)  # fmt: skip
+)
 def test_hostile_yaml_is_refused_clearly(tmp_path: Path, content: str, reason: str) -> None:
     (tmp_path / "evil.yaml").write_text(content)
     done = sloctl("validate", str(tmp_path))
@@ -111,11 +114,14 @@ def test_report_with_unreachable_prometheus_is_one_line() -> None:
         pytest.param(["--at", "yesterday"], "not an RFC 3339 time", id="bad-time"),
         pytest.param(["--at", "2026-11-02T00:00:00"], "has no time zone", id="naive-time"),
         pytest.param(["--month", "2026-13"], "expected YYYY-MM", id="bad-month"),
-        pytest.param(["--month", "2026-10", "--window", "rolling"], "cannot be --window rolling",
-                     id="month-and-rolling"),
+        pytest.param(
+            ["--month", "2026-10", "--window", "rolling"],
+            "cannot be --window rolling",
+            id="month-and-rolling",
+        ),
         pytest.param(["--output", "yaml"], "Invalid value for '--output'", id="bad-output"),
     ],
-)  # fmt: skip
+)
 def test_report_option_mistakes(args: list[str], message: str) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     done = sloctl("report", "--definitions", str(SHIPPED), "--prometheus-url", url, *args)
@@ -161,15 +167,30 @@ def test_report_refuses_unusable_values_without_traceback(args: list[str], messa
 def test_a_future_time_is_refused_beyond_the_clock_skew_allowance() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     later = datetime.now(UTC) + timedelta(hours=1)
-    done = sloctl("report", "--definitions", str(SHIPPED), "--prometheus-url", url,
-                  "--at", later.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
+    done = sloctl(
+        "report",
+        "--definitions",
+        str(SHIPPED),
+        "--prometheus-url",
+        url,
+        "--at",
+        later.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     assert done.returncode == 2
     assert "Invalid value for --at" in done.stderr
     assert "is in the future" in done.stderr
     assert "Traceback" not in done.stderr
-    backtest = sloctl("backtest", "--definitions", str(SHIPPED), "--prometheus-url", url,
-                      "--from", "2026-11-01T00:00:00Z",
-                      "--to", later.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
+    backtest = sloctl(
+        "backtest",
+        "--definitions",
+        str(SHIPPED),
+        "--prometheus-url",
+        url,
+        "--from",
+        "2026-11-01T00:00:00Z",
+        "--to",
+        later.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     assert backtest.returncode == 2
     assert "Invalid value for --to" in backtest.stderr
 

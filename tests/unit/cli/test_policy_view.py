@@ -79,10 +79,10 @@ def test_the_table_lists_each_condition() -> None:
     lines = result.stdout.splitlines()
     assert lines[0].strip() == "api (overrides of the defaults: none)"
     assert any(
-        line.split() == ["availability", "sustained-errors", "P3", "burn-rate", "5m", "1%",
-                         "(10x)", "5m"]
+        line.split()
+        == ["availability", "sustained-errors", "P3", "burn-rate", "5m", "1%", "(10x)", "5m"]
         for line in lines
-    )  # fmt: skip
+    )
     assert any(line.split()[:3] == ["latency", "severe-latency", "P2"] for line in lines)
     assert "held for 15m" in lines[-2] + lines[-1]
 

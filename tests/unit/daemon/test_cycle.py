@@ -148,8 +148,9 @@ def test_a_database_outage_hurting_api_is_one_incident_and_one_page(tmp_path: Pa
     assert [m.event["services"] for m in store.outbox()] == [["database", "api"]]
     assert store.tracked("api").bad_since == {Cause.ERRORS: AT}
     later = AT + timedelta(minutes=1)
-    result = evaluate_incidents(store, SINKS, Policy(), planned, Services(dict.fromkeys(
-        API_AND_DB, 0.0)), later)  # fmt: skip
+    result = evaluate_incidents(
+        store, SINKS, Policy(), planned, Services(dict.fromkeys(API_AND_DB, 0.0)), later
+    )
     assert [(e.kind, e.incident.state.value) for e in result.events] == [
         (EventKind.UPDATED, "monitoring")
     ]

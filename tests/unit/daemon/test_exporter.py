@@ -22,16 +22,23 @@ AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 def result(service: str, counts: Counts | None) -> SloResult:
     slo = Slo(
-        service, "availability",
-        RatioIndicator(parse_selector(f'x_total{{service="{service}"}}'),
-                       parse_selector(f'x_total{{service="{service}",code="500"}}')),
+        service,
+        "availability",
+        RatioIndicator(
+            parse_selector(f'x_total{{service="{service}"}}'),
+            parse_selector(f'x_total{{service="{service}",code="500"}}'),
+        ),
         Decimal("0.999"),
-    )  # fmt: skip
+    )
     span = span_for(slo, AT)
     budget = assess(
-        error_budget=slo.error_budget, window_length=span.length, measured=span.measured,
-        time_left=None, counts=counts, current=counts,
-    )  # fmt: skip
+        error_budget=slo.error_budget,
+        window_length=span.length,
+        measured=span.measured,
+        time_left=None,
+        counts=counts,
+        current=counts,
+    )
     return SloResult(slo, span, counts, {name: counts for name, _ in BURN_WINDOWS}, budget)
 
 
@@ -86,9 +93,13 @@ def test_incidents_and_self_metrics() -> None:
 
 def test_promtool_check_metrics_finds_nothing() -> None:
     done = subprocess.run(
-        ["promtool", "check", "metrics"], input=text(), capture_output=True, text=True,
-        check=False, timeout=60,
-    )  # fmt: skip
+        ["promtool", "check", "metrics"],
+        input=text(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == ""
     assert done.stderr.strip() == ""

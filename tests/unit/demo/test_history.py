@@ -76,9 +76,10 @@ def test_counters_written_agree_with_the_truth() -> None:
     errors = sum(
         prometheus_increase(points)
         for key, points in series.items()
-        if key.startswith("http_requests_total{") and 'service="web"' in key
+        if key.startswith("http_requests_total{")
+        and 'service="web"' in key
         and ('code="500"' in key or 'code="503"' in key)
-    )  # fmt: skip
+    )
     truth = history.availability("web", START, end)
     assert requests == truth.total
     assert errors == truth.bad

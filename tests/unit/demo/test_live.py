@@ -26,8 +26,11 @@ def test_the_files_it_writes_load_and_validate(tmp_path: Path) -> None:
         stack.receiver.close()
     slos = load_definitions(tmp_path / "slo-definitions")
     assert sorted(s.key for s in slos) == [
-        "api/availability", "api/latency", "auth/availability", "auth/latency",
-    ]  # fmt: skip
+        "api/availability",
+        "api/latency",
+        "auth/availability",
+        "auth/latency",
+    ]
     assert {s.scrape_seconds for s in slos} == {1}
     # Loose objectives: no paging burn-rate pair can fire; the runbook's indicators decide.
     assert not any(burn.can_fire(s, pair) for s in slos for pair in burn.PAGE_PAIRS)

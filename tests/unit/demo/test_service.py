@@ -75,8 +75,14 @@ def test_metrics_page_passes_promtool(running: tuple[str, DemoService]) -> None:
     url, service = running
     service.tick(5)
     page = requests.get(f"{url}/metrics", timeout=5).text
-    done = subprocess.run(["promtool", "check", "metrics"], input=page, capture_output=True,
-                          text=True, check=False, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        ["promtool", "check", "metrics"],
+        input=page,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 

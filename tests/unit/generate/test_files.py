@@ -454,9 +454,16 @@ def test_generate_into_a_path_that_cannot_be_a_directory_is_one_error(
 ) -> None:
     (workdir / "a-file").write_text("not a directory\n")
     result = invoke(
-        ["generate", "--definitions", str(SHIPPED), "--rules-dir", str(workdir / where),
-         "--dashboards-dir", str(workdir / "grafana")]
-    )  # fmt: skip
+        [
+            "generate",
+            "--definitions",
+            str(SHIPPED),
+            "--rules-dir",
+            str(workdir / where),
+            "--dashboards-dir",
+            str(workdir / "grafana"),
+        ]
+    )
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"sloctl: cannot write {workdir}")
     assert result.stderr.count("\n") == 1, result.stderr

@@ -430,8 +430,12 @@ def test_rule_files_point_at_the_generated_rules(service: str) -> None:
     assert Path(doc["rule_files"][0]).name in rules.render_rules(shipped(), POLICY)
 
 
-SUSTAINED = {"ai-worker": ("6", "4"), "api": ("1.2", "0.8"), "auth": ("0.6", "0.4"),
-             "database": ("0.12", "0.08")}  # fmt: skip
+SUSTAINED = {
+    "ai-worker": ("6", "4"),
+    "api": ("1.2", "0.8"),
+    "auth": ("0.6", "0.4"),
+    "database": ("0.12", "0.08"),
+}
 """A fifth above and below each service's sustained-errors limit: 10x its error budget."""
 
 

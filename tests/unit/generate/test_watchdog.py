@@ -25,7 +25,11 @@ def test_the_rules_are_one_group() -> None:
     [group] = watchdog_rules()["groups"]
     assert group["name"] == "sloctl-watchdog"
     assert [r["alert"] for r in group["rules"]] == [
-        "SloctlDaemonDown", "SloctlEvaluationsFailing", "SloctlSlosStale",
-        "SloctlConfigReloadFailed", "SloctlNotificationsFailing", "SloctlNotificationsBacklog",
+        "SloctlDaemonDown",
+        "SloctlEvaluationsFailing",
+        "SloctlSlosStale",
+        "SloctlConfigReloadFailed",
+        "SloctlNotificationsFailing",
+        "SloctlNotificationsBacklog",
         "SloctlSloDataMissing",
-    ]  # fmt: skip
+    ]

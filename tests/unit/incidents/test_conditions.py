@@ -71,7 +71,7 @@ def spec_of(
         (Condition.LATENCY_BUDGET_BURN, Severity.P3, Measure.BURN_PAIRS, None, timedelta(0)),
         (Condition.BUDGET_BURN_TICKET, None, Measure.BURN_PAIRS, None, timedelta(minutes=15)),
     ],
-)  # fmt: skip
+)
 def test_the_shipped_spec_is_the_runbook(
     condition: Condition,
     severity: Severity | None,
@@ -133,41 +133,86 @@ def test_every_value_of_the_thresholds_reaches_the_spec() -> None:
 @pytest.mark.parametrize(
     ("changes", "condition", "severity", "reason"),
     [
-        pytest.param({}, Condition.OUTAGE, Severity.P1,
-                     "error ratio above 50% over 5 min (complete service outage, runbook 2.2 / "
-                     "7.1)", id="outage"),
-        pytest.param({}, Condition.MAJOR_ERRORS, Severity.P2,
-                     "error ratio above 10% over 5 min for more than 30 min (major feature down, "
-                     "runbook 7.1)", id="major"),
-        pytest.param({"major_for": timedelta(minutes=45)}, Condition.MAJOR_ERRORS, Severity.P2,
-                     "error ratio above 10% over 5 min for more than 45 min (major feature down, "
-                     "runbook 7.1)", id="major-for-follows-the-policy"),
-        pytest.param({"major_error_ratio": Decimal("0.25"), "major_for": timedelta(hours=2)},
-                     Condition.MAJOR_ERRORS, Severity.P2,
-                     "error ratio above 25% over 5 min for more than 2 hours (major feature "
-                     "down, runbook 7.1)", id="major-override"),
-        pytest.param({}, Condition.SUSTAINED_ERRORS, Severity.P3,
-                     "error ratio above 10x the error budget over 5 min for more than 5 min "
-                     "(minor issue, errors far above normal, runbook 2.2 / 7.1)", id="sustained"),
-        pytest.param({"signal_window": timedelta(seconds=10)}, Condition.OUTAGE, Severity.P1,
-                     "error ratio above 50% over 10 s (complete service outage, runbook 2.2 / 7.1)",
-                     id="short-window"),
-        pytest.param({}, Condition.SEVERE_LATENCY, Severity.P2,
-                     "p95 latency above 500 ms (or the SLO's threshold if higher) over 5 min for "
-                     "more than 5 min (significant performance degradation, runbook 2.2)",
-                     id="severe"),
-        pytest.param({"severe_p95_seconds": Decimal("1.5")}, Condition.SEVERE_LATENCY,
-                     Severity.P2, "p95 latency above 1.5 s (or the SLO's threshold if higher) "
-                     "over 5 min for more than 5 min (significant performance degradation, "
-                     "runbook 2.2)", id="severe-override"),
-        pytest.param({}, Condition.DEGRADED_LATENCY, Severity.P2,
-                     "p95 latency above the SLO's threshold over 5 min for more than 1 hour "
-                     "(performance issue, runbook 7.1)", id="long-degradation"),
-        pytest.param({}, Condition.BUDGET_BURN, Severity.P3,
-                     "error budget burning at a paging rate over 1h/5m or 6h/30m (minor issue, "
-                     "runbook 2.2)", id="burn"),
+        pytest.param(
+            {},
+            Condition.OUTAGE,
+            Severity.P1,
+            "error ratio above 50% over 5 min (complete service outage, runbook 2.2 / 7.1)",
+            id="outage",
+        ),
+        pytest.param(
+            {},
+            Condition.MAJOR_ERRORS,
+            Severity.P2,
+            "error ratio above 10% over 5 min for more than 30 min (major feature down, "
+            "runbook 7.1)",
+            id="major",
+        ),
+        pytest.param(
+            {"major_for": timedelta(minutes=45)},
+            Condition.MAJOR_ERRORS,
+            Severity.P2,
+            "error ratio above 10% over 5 min for more than 45 min (major feature down, "
+            "runbook 7.1)",
+            id="major-for-follows-the-policy",
+        ),
+        pytest.param(
+            {"major_error_ratio": Decimal("0.25"), "major_for": timedelta(hours=2)},
+            Condition.MAJOR_ERRORS,
+            Severity.P2,
+            "error ratio above 25% over 5 min for more than 2 hours (major feature "
+            "down, runbook 7.1)",
+            id="major-override",
+        ),
+        pytest.param(
+            {},
+            Condition.SUSTAINED_ERRORS,
+            Severity.P3,
+            "error ratio above 10x the error budget over 5 min for more than 5 min "
+            "(minor issue, errors far above normal, runbook 2.2 / 7.1)",
+            id="sustained",
+        ),
+        pytest.param(
+            {"signal_window": timedelta(seconds=10)},
+            Condition.OUTAGE,
+            Severity.P1,
+            "error ratio above 50% over 10 s (complete service outage, runbook 2.2 / 7.1)",
+            id="short-window",
+        ),
+        pytest.param(
+            {},
+            Condition.SEVERE_LATENCY,
+            Severity.P2,
+            "p95 latency above 500 ms (or the SLO's threshold if higher) over 5 min for "
+            "more than 5 min (significant performance degradation, runbook 2.2)",
+            id="severe",
+        ),
+        pytest.param(
+            {"severe_p95_seconds": Decimal("1.5")},
+            Condition.SEVERE_LATENCY,
+            Severity.P2,
+            "p95 latency above 1.5 s (or the SLO's threshold if higher) "
+            "over 5 min for more than 5 min (significant performance degradation, "
+            "runbook 2.2)",
+            id="severe-override",
+        ),
+        pytest.param(
+            {},
+            Condition.DEGRADED_LATENCY,
+            Severity.P2,
+            "p95 latency above the SLO's threshold over 5 min for more than 1 hour "
+            "(performance issue, runbook 7.1)",
+            id="long-degradation",
+        ),
+        pytest.param(
+            {},
+            Condition.BUDGET_BURN,
+            Severity.P3,
+            "error budget burning at a paging rate over 1h/5m or 6h/30m (minor issue, runbook 2.2)",
+            id="burn",
+        ),
     ],
-)  # fmt: skip
+)
 def test_reason_texts(
     changes: dict[str, object], condition: Condition, severity: Severity, reason: str
 ) -> None:
@@ -194,8 +239,9 @@ def test_the_sustained_limit_is_a_multiple_of_each_slos_budget(service: str, lim
 def ratio_slo(target: str) -> Slo:
     total = parse_selector('http_requests_total{service="x"}')
     bad = parse_selector('http_requests_total{service="x",code=~"5.."}')
-    return Slo("x", "availability", RatioIndicator(total, bad), Decimal(target),
-               RollingWindow(30 * 86400))  # fmt: skip
+    return Slo(
+        "x", "availability", RatioIndicator(total, bad), Decimal(target), RollingWindow(30 * 86400)
+    )
 
 
 def test_a_limit_that_can_never_hold_is_left_out() -> None:
@@ -215,8 +261,9 @@ def test_a_condition_another_one_covers_is_left_out() -> None:
         ("0.5", [Severity.P2]),  # the severe P2 covers the SLO-threshold ones
         ("2.5", [Severity.P2]),
     ):
-        latency = Slo("x", "latency", LatencyIndicator(histogram, Decimal(threshold)),
-                      Decimal("0.95"))  # fmt: skip
+        latency = Slo(
+            "x", "latency", LatencyIndicator(histogram, Decimal(threshold)), Decimal("0.95")
+        )
         found = [b for b in bounds(latency, service_conditions(RUNBOOK)) if b.on_p95]
         assert [b.spec.severity for b in found] == expected, threshold
 
@@ -237,20 +284,27 @@ def test_p95_limits_are_the_policys_floored_at_the_slos_own() -> None:
 @pytest.mark.parametrize(
     ("service", "condition", "summary"),
     [
-        ("api", Condition.SUSTAINED_ERRORS,
-         "error ratio above 1% (10x the error budget) over 5 min for more than 5 min"),
-        ("api", Condition.BUDGET_BURN,
-         "error budget burning at 14.4x over 1h/5m or 6x over 6h/30m"),
+        (
+            "api",
+            Condition.SUSTAINED_ERRORS,
+            "error ratio above 1% (10x the error budget) over 5 min for more than 5 min",
+        ),
+        (
+            "api",
+            Condition.BUDGET_BURN,
+            "error budget burning at 14.4x over 1h/5m or 6x over 6h/30m",
+        ),
         ("ai-worker", Condition.OUTAGE, "error ratio above 50% over 5 min"),
     ],
-)  # fmt: skip
+)
 def test_alert_summaries_carry_the_slos_own_numbers(
     service: str, condition: Condition, summary: str
 ) -> None:
     [bound] = [
-        b for b in bounds(slo(service, "availability"), service_conditions(RUNBOOK))
+        b
+        for b in bounds(slo(service, "availability"), service_conditions(RUNBOOK))
         if b.spec.condition is condition
-    ]  # fmt: skip
+    ]
     assert bound.summary() == summary
 
 
@@ -286,15 +340,29 @@ def held_for(minutes: int, limits: Thresholds = RUNBOOK, **measured: float) -> H
         pytest.param(4, {"burn_rate": 20.0}, RUNBOOK, None, id="20x-not-yet-5-min"),
         pytest.param(5, {"burn_rate": 20.0}, RUNBOOK, Severity.P3, id="20x-for-5-min-is-p3"),
         pytest.param(60, {"burn_rate": 9.0}, RUNBOOK, None, id="9x-for-an-hour-is-not"),
-        pytest.param(5, {"burn_rate": 8.0}, replace(RUNBOOK, sustained_burn_rate=Decimal(6)),
-                     Severity.P3, id="override-6x"),
-        pytest.param(5, {"burn_rate": 20.0},
-                     replace(RUNBOOK, sustained_for=timedelta(minutes=10)), None,
-                     id="override-10-min"),
-        pytest.param(31, {"burn_rate": 200.0, "error_ratio": 0.2}, RUNBOOK, Severity.P2,
-                     id="raised-to-p2-after-30-min"),
+        pytest.param(
+            5,
+            {"burn_rate": 8.0},
+            replace(RUNBOOK, sustained_burn_rate=Decimal(6)),
+            Severity.P3,
+            id="override-6x",
+        ),
+        pytest.param(
+            5,
+            {"burn_rate": 20.0},
+            replace(RUNBOOK, sustained_for=timedelta(minutes=10)),
+            None,
+            id="override-10-min",
+        ),
+        pytest.param(
+            31,
+            {"burn_rate": 200.0, "error_ratio": 0.2},
+            RUNBOOK,
+            Severity.P2,
+            id="raised-to-p2-after-30-min",
+        ),
     ],
-)  # fmt: skip
+)
 def test_sustained_errors_severity(
     minutes: int, measured: dict[str, float], limits: Thresholds, expected: Severity | None
 ) -> None:

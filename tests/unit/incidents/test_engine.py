@@ -63,9 +63,13 @@ class Run:
 
     def step_all(self, signals: dict[str, Signals]) -> list[Event]:
         outcome = decide(
-            self.policy, signals, self.tracked, list(self.open.values()), self.new_id,
+            self.policy,
+            signals,
+            self.tracked,
+            list(self.open.values()),
+            self.new_id,
             self.depends_on,
-        )  # fmt: skip
+        )
         self.tracked.update(outcome.tracked)
         for incident in outcome.changed:
             self.latest[incident.id] = incident
@@ -88,13 +92,19 @@ class Run:
 
 
 def one_step(
-    signals: Signals, held: Held | None = None, opened: Iterable[Incident] = (),
-    new_id: Callable[[], str] | None = None, service: str = "api",
-) -> Outcome:  # fmt: skip
+    signals: Signals,
+    held: Held | None = None,
+    opened: Iterable[Incident] = (),
+    new_id: Callable[[], str] | None = None,
+    service: str = "api",
+) -> Outcome:
     return decide(
-        POLICY, {service: signals}, {service: Tracked(held or {})}, list(opened),
+        POLICY,
+        {service: signals},
+        {service: Tracked(held or {})},
+        list(opened),
         new_id or Ids(),
-    )  # fmt: skip
+    )
 
 
 def errors(minute: float, ratio: float, *, burning: bool = False) -> Signals:
@@ -118,20 +128,34 @@ def outage_incident(detected: int = 0, severity: Severity = Severity.P1) -> Inci
     [
         pytest.param(errors(0, 0.6), {}, Cause.ERRORS, Severity.P1, P1_TARGETS, id="outage-P1"),
         pytest.param(
-            errors(31, 0.2), {Condition.MAJOR_ERRORS: at(0)}, Cause.ERRORS, Severity.P2,
-            P2_TARGETS, id="major-errors-P2",
+            errors(31, 0.2),
+            {Condition.MAJOR_ERRORS: at(0)},
+            Cause.ERRORS,
+            Severity.P2,
+            P2_TARGETS,
+            id="major-errors-P2",
         ),
-        pytest.param(errors(0, 0.05, burning=True), {}, Cause.ERRORS, Severity.P3, (),
-                     id="budget-burn-P3"),
+        pytest.param(
+            errors(0, 0.05, burning=True), {}, Cause.ERRORS, Severity.P3, (), id="budget-burn-P3"
+        ),
         pytest.param(
             latency(5, 0.8),
             {Condition.SEVERE_LATENCY: at(0), Condition.DEGRADED_LATENCY: at(0)},
-            Cause.LATENCY, Severity.P2, P2_TARGETS, id="severe-latency-P2",
+            Cause.LATENCY,
+            Severity.P2,
+            P2_TARGETS,
+            id="severe-latency-P2",
         ),
-        pytest.param(latency(5, 0.3), {Condition.DEGRADED_LATENCY: at(0)}, Cause.LATENCY,
-                     Severity.P3, (), id="degraded-latency-P3"),
+        pytest.param(
+            latency(5, 0.3),
+            {Condition.DEGRADED_LATENCY: at(0)},
+            Cause.LATENCY,
+            Severity.P3,
+            (),
+            id="degraded-latency-P3",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_new_finding_declares_an_incident(
     signals: Signals, held: Held, cause: Cause, severity: Severity, targets: tuple[str, ...]
 ) -> None:
@@ -240,8 +264,9 @@ def test_errors_escalate_p3_p2_p1_in_one_incident() -> None:
     run.replay(errors(m, 0.8) for m in range(31, 33))
     escalated = [e for e in run.kinds(EventKind.ESCALATED) if e.note.startswith("error ratio")]
     assert [(e.at, e.incident.severity, e.escalate_to) for e in escalated] == [
-        (at(30), Severity.P2, P2_TARGETS), (at(31), Severity.P1, P1_TARGETS),
-    ]  # fmt: skip
+        (at(30), Severity.P2, P2_TARGETS),
+        (at(31), Severity.P1, P1_TARGETS),
+    ]
     assert len(run.kinds(EventKind.DECLARED)) == 1
 
 
@@ -280,8 +305,10 @@ def test_a_signal_flapping_around_p1_is_one_incident() -> None:
     assert final.severity is Severity.P1
     assert final.peak_error_ratio == 0.6
     assert [line.to_state for line in final.timeline] == [
-        State.DETECTED, State.MONITORING, State.RESOLVED,
-    ]  # fmt: skip
+        State.DETECTED,
+        State.MONITORING,
+        State.RESOLVED,
+    ]
 
 
 def test_a_relapse_while_monitoring_reopens_mitigation_not_a_new_incident() -> None:
@@ -405,11 +432,15 @@ def test_p4_never_comes_from_the_engine() -> None:
                 run = Run()
                 run.replay(
                     Signals(
-                        at(m), error_ratio=ratio, p95_seconds=p95, latency_threshold=WEB,
-                        burning=burning, latency_burning=burning,
+                        at(m),
+                        error_ratio=ratio,
+                        p95_seconds=p95,
+                        latency_threshold=WEB,
+                        burning=burning,
+                        latency_burning=burning,
                     )
                     for m in range(0, 90, 3)
-                )  # fmt: skip
+                )
                 for incident in run.latest.values():
                     seen.add(incident.severity)
                     seen.update(line.severity for line in incident.timeline)
@@ -421,8 +452,11 @@ def test_p4_never_comes_from_the_engine() -> None:
 def test_ids_come_from_the_new_id_callable() -> None:
     issued = iter(["first-id", "second-id", "third-id"])
     run = Run(new_id=lambda: next(issued))
-    run.step(Signals(at(0), error_ratio=0.9, p95_seconds=0.3, latency_threshold=WEB,
-                     latency_burning=True))  # fmt: skip
+    run.step(
+        Signals(
+            at(0), error_ratio=0.9, p95_seconds=0.3, latency_threshold=WEB, latency_burning=True
+        )
+    )
     assert sorted(run.latest) == ["first-id"]
     assert run.only().causes == (Cause.ERRORS, Cause.LATENCY)
     run.replay(errors(m, 0.9) for m in range(1, 10))  # escalations and breaches keep the id
@@ -441,9 +475,13 @@ def test_per_service_policy_is_used() -> None:
 
 def test_a_declared_by_hand_incident_is_not_closed_by_healthy_metrics() -> None:
     manual = declare(
-        "INC-0009", "api", Finding(Cause.ERRORS, Severity.P1, "double charging"), T0,
-        actor="bob", manual=True,
-    )  # fmt: skip
+        "INC-0009",
+        "api",
+        Finding(Cause.ERRORS, Severity.P1, "double charging"),
+        T0,
+        actor="bob",
+        manual=True,
+    )
     run = Run()
     run.open[manual.id] = manual
     run.replay(Signals(T0 + timedelta(minutes=m), error_ratio=0.0001) for m in range(1, 60))
@@ -452,9 +490,13 @@ def test_a_declared_by_hand_incident_is_not_closed_by_healthy_metrics() -> None:
 
 def test_a_data_loss_declared_by_hand_stays_its_own() -> None:
     loss = declare(
-        "INC-0009", "api", Finding(Cause.DATA_LOSS, Severity.P1, "rows lost"), T0,
-        actor="bob", manual=True,
-    )  # fmt: skip
+        "INC-0009",
+        "api",
+        Finding(Cause.DATA_LOSS, Severity.P1, "rows lost"),
+        T0,
+        actor="bob",
+        manual=True,
+    )
     run = Run()
     run.open[loss.id] = loss
     run.replay(errors(m, 0.9) for m in range(1, 5))
@@ -539,9 +581,9 @@ def test_a_dependency_outage_is_one_incident_for_every_service_it_hurts() -> Non
     (resolved,) = run.kinds(EventKind.RESOLVED)
     assert resolved.at == at(18)
     assert resolved.incident.timeline[-1].readings == tuple(
-        reading(name, errors(18, ratio)) for name, ratio in
-        (("database", 0.0), ("api", 0.0002), ("auth", 0.0))
-    )  # fmt: skip
+        reading(name, errors(18, ratio))
+        for name, ratio in (("database", 0.0), ("api", 0.0002), ("auth", 0.0))
+    )
 
 
 def test_dependents_join_through_a_chain_and_a_missing_reading_holds_verification() -> None:
@@ -566,8 +608,11 @@ def test_a_dependent_with_trouble_of_its_own_pages_alone() -> None:
 
 def test_services_are_judged_dependencies_first() -> None:
     assert dependency_order(["api", "auth", "database", "ai-worker"], DEPENDS) == [
-        "database", "api", "ai-worker", "auth",
-    ]  # fmt: skip
+        "database",
+        "api",
+        "ai-worker",
+        "auth",
+    ]
     assert dependency_order(["api"], DEPENDS) == ["api"]
 
 
@@ -580,10 +625,9 @@ def test_an_incident_is_verified_on_its_own_symptoms() -> None:
         for m in range(30)
     )
     run.replay(
-        Signals(at(m), error_ratio=0.0015 if m % 3 else 0.0, p95_seconds=0.1,
-                latency_threshold=WEB)
+        Signals(at(m), error_ratio=0.0015 if m % 3 else 0.0, p95_seconds=0.1, latency_threshold=WEB)
         for m in range(30, 60)
-    )  # fmt: skip
+    )
     (resolved,) = run.kinds(EventKind.RESOLVED)
     assert resolved.at == at(45)
     assert resolved.incident.causes == (Cause.LATENCY,)

@@ -40,11 +40,18 @@ R = State.RESOLVED
 # detected -> acknowledged -> mitigating -> monitoring -> resolved, steps may be skipped
 # forwards, and monitoring may relapse to mitigating.
 ALLOWED_STEPS = {
-    (D, A), (D, MI), (D, MO), (D, R),
-    (A, MI), (A, MO), (A, R),
-    (MI, MO), (MI, R),
-    (MO, MI), (MO, R),
-}  # fmt: skip
+    (D, A),
+    (D, MI),
+    (D, MO),
+    (D, R),
+    (A, MI),
+    (A, MO),
+    (A, R),
+    (MI, MO),
+    (MI, R),
+    (MO, MI),
+    (MO, R),
+}
 ALL_STEPS = [(before, after) for before in State for after in State]
 REFUSED_STEPS = [step for step in ALL_STEPS if step not in ALLOWED_STEPS]
 
@@ -83,9 +90,13 @@ def step_id(step: tuple[State, State]) -> str:
 
 def test_declare_opens_a_detected_incident_with_one_timeline_line() -> None:
     incident = declare(
-        "INC-0009", "checkout", finding(Severity.P2, Cause.LATENCY, "slow"), T0,
-        error_ratio=0.02, p95_seconds=0.8,
-    )  # fmt: skip
+        "INC-0009",
+        "checkout",
+        finding(Severity.P2, Cause.LATENCY, "slow"),
+        T0,
+        error_ratio=0.02,
+        p95_seconds=0.8,
+    )
     assert incident.id == "INC-0009"
     assert incident.service == "checkout"
     assert incident.cause is Cause.LATENCY
@@ -162,7 +173,7 @@ def test_resolving_twice_is_refused() -> None:
         pytest.param([(A, 3, "alice"), (MI, 7, "bob")], 3, id="later-steps-keep-the-ack"),
         pytest.param([(MI, 4, "alice"), (MO, 9, "bob")], 4, id="later-person-keeps-first"),
     ],
-)  # fmt: skip
+)
 def test_acknowledged_at(steps: list[tuple[State, int, str]], acknowledged: int | None) -> None:
     incident = fresh()
     for state, minute, actor in steps:
@@ -207,8 +218,11 @@ def test_timeline_lines_carry_the_severity_at_the_time() -> None:
     incident = escalate(incident, finding(Severity.P1), at(5))
     incident = move(incident, State.MITIGATING, at(6), actor="alice")
     assert [line.severity for line in incident.timeline] == [
-        Severity.P3, Severity.P3, Severity.P1, Severity.P1,
-    ]  # fmt: skip
+        Severity.P3,
+        Severity.P3,
+        Severity.P1,
+        Severity.P1,
+    ]
 
 
 # --- targets (runbook 1.2 and 2.5) -----------------------------------------------------------
@@ -270,7 +284,7 @@ def test_postmortem_due_follows_an_escalation_to_p2() -> None:
         pytest.param(Severity.P2, Severity.P3, Severity.P2, id="P3-finding-on-P2-is-nothing"),
         pytest.param(Severity.P2, Severity.P2, Severity.P2, id="same-severity-is-nothing"),
     ],
-)  # fmt: skip
+)
 def test_escalate_raises_and_never_lowers(
     current: Severity, found: Severity, expected: Severity
 ) -> None:
@@ -425,8 +439,11 @@ def test_healthy_and_not_triggered_moves_to_monitoring(before: State) -> None:
     assert len(followed.timeline) == len(incident.timeline) + 1
     line = followed.timeline[-1]
     assert (line.at, line.from_state, line.to_state, line.actor) == (
-        at(10), before, State.MONITORING, SLOCTL,
-    )  # fmt: skip
+        at(10),
+        before,
+        State.MONITORING,
+        SLOCTL,
+    )
     assert "runbook 2.4" in line.note
 
 
@@ -456,14 +473,15 @@ def monitoring_since(minute: int) -> Incident:
     ("stable_for", "healthy_for", "resolved"),
     [
         pytest.param(timedelta(minutes=15), timedelta(minutes=14), False, id="14-of-15-min"),
-        pytest.param(timedelta(minutes=15), timedelta(minutes=14, seconds=59), False,
-                     id="a-second-short"),
+        pytest.param(
+            timedelta(minutes=15), timedelta(minutes=14, seconds=59), False, id="a-second-short"
+        ),
         pytest.param(timedelta(minutes=15), timedelta(minutes=15), True, id="15-of-15-min"),
         pytest.param(timedelta(minutes=15), timedelta(minutes=40), True, id="40-of-15-min"),
         pytest.param(timedelta(minutes=5), timedelta(minutes=5), True, id="5-of-5-min"),
         pytest.param(timedelta(minutes=30), timedelta(minutes=20), False, id="20-of-30-min"),
     ],
-)  # fmt: skip
+)
 def test_monitoring_resolves_after_the_stable_period(
     stable_for: timedelta, healthy_for: timedelta, resolved: bool
 ) -> None:
@@ -573,14 +591,13 @@ def test_a_resolved_incident_is_left_alone(healthy: bool | None, triggered: bool
         pytest.param((0.6, 0.9), [(None, None)], (0.6, 0.9), id="no-data-keeps-peaks"),
         pytest.param((0.6, 0.9), [(0.0, 0.0)], (0.6, 0.9), id="zero-keeps-peaks"),
     ],
-)  # fmt: skip
+)
 def test_observe_keeps_the_peaks(
     start: tuple[float | None, float | None],
     observed: list[tuple[float | None, float | None]],
     peak: tuple[float | None, float | None],
 ) -> None:
-    incident = declare("INC-0001", "api", finding(), T0, error_ratio=start[0],
-                       p95_seconds=start[1])  # fmt: skip
+    incident = declare("INC-0001", "api", finding(), T0, error_ratio=start[0], p95_seconds=start[1])
     for ratio, p95 in observed:
         incident = observe(incident, ratio, p95)
     assert (incident.peak_error_ratio, incident.peak_p95_seconds) == peak

@@ -56,44 +56,62 @@ def severity_after(minutes: int, **measured: object) -> dict[Cause, Severity]:
         pytest.param(29, {"error_ratio": 0.2}, {}, id="major-not-yet-30-min"),
         # 2.2 "Significant performance degradation (>500ms p95)".
         pytest.param(
-            5, {"p95_seconds": 0.8, "latency_threshold": WEB}, {Cause.LATENCY: Severity.P2},
+            5,
+            {"p95_seconds": 0.8, "latency_threshold": WEB},
+            {Cause.LATENCY: Severity.P2},
             id="p95-above-500ms",
         ),
         # 7.1 "Performance issue | Any | >1 hour".
         pytest.param(
-            61, {"p95_seconds": 0.3, "latency_threshold": WEB}, {Cause.LATENCY: Severity.P2},
+            61,
+            {"p95_seconds": 0.3, "latency_threshold": WEB},
+            {Cause.LATENCY: Severity.P2},
             id="performance-issue-over-an-hour",
         ),
         pytest.param(
-            30, {"p95_seconds": 0.3, "latency_threshold": WEB}, {Cause.LATENCY: Severity.P3},
+            30,
+            {"p95_seconds": 0.3, "latency_threshold": WEB},
+            {Cause.LATENCY: Severity.P3},
             id="minor-latency-degradation",
         ),
         # 7.1 "Minor feature issue | <10%": budget burning at a paging rate.
         pytest.param(
-            0, {"error_ratio": 0.05, "burning": True}, {Cause.ERRORS: Severity.P3},
+            0,
+            {"error_ratio": 0.05, "burning": True},
+            {Cause.ERRORS: Severity.P3},
             id="minor-errors-burning-budget",
         ),
         pytest.param(0, {"error_ratio": 0.05}, {}, id="minor-errors-not-burning"),
         # ai-worker: normal p95 about 1 s, threshold 2.5 s.
         pytest.param(
-            120, {"p95_seconds": 1.0, "latency_threshold": INFERENCE}, {},
+            120,
+            {"p95_seconds": 1.0, "latency_threshold": INFERENCE},
+            {},
             id="inference-normal-is-not-500ms-breach",
         ),
         pytest.param(
-            5, {"p95_seconds": 3.0, "latency_threshold": INFERENCE},
-            {Cause.LATENCY: Severity.P2}, id="inference-above-its-own-threshold",
+            5,
+            {"p95_seconds": 3.0, "latency_threshold": INFERENCE},
+            {Cause.LATENCY: Severity.P2},
+            id="inference-above-its-own-threshold",
         ),
         # Quiet, and nothing measured: no incident either way.
-        pytest.param(60, {"error_ratio": 0.0001, "p95_seconds": 0.1, "latency_threshold": WEB},
-                     {}, id="healthy"),
+        pytest.param(
+            60,
+            {"error_ratio": 0.0001, "p95_seconds": 0.1, "latency_threshold": WEB},
+            {},
+            id="healthy",
+        ),
         pytest.param(60, {}, {}, id="no-data-is-not-an-incident"),
         # Errors and latency at once: two causes, each with its own severity.
         pytest.param(
-            0, {"error_ratio": 0.7, "p95_seconds": 0.3, "latency_threshold": WEB},
-            {Cause.ERRORS: Severity.P1}, id="outage-with-fresh-latency",
+            0,
+            {"error_ratio": 0.7, "p95_seconds": 0.3, "latency_threshold": WEB},
+            {Cause.ERRORS: Severity.P1},
+            id="outage-with-fresh-latency",
         ),
     ],
-)  # fmt: skip
+)
 def test_runbook_matrix(
     minutes: int, measured: dict[str, object], expected: dict[Cause, Severity]
 ) -> None:
@@ -106,9 +124,12 @@ def test_p4_never_comes_from_metrics() -> None:
             for minutes in (0, 10, 45, 90):
                 for burning in (False, True):
                     found = severity_after(
-                        minutes, error_ratio=ratio, p95_seconds=p95, latency_threshold=WEB,
+                        minutes,
+                        error_ratio=ratio,
+                        p95_seconds=p95,
+                        latency_threshold=WEB,
                         burning=burning,
-                    )  # fmt: skip
+                    )
                     assert Severity.P4 not in found.values()
 
 
@@ -162,16 +183,25 @@ def test_per_service_thresholds_override_the_defaults() -> None:
     [
         pytest.param({"error_ratio": 0.0005}, Cause.ERRORS, True, id="errors-below-0.1pct"),
         pytest.param({"error_ratio": 0.002}, Cause.ERRORS, False, id="errors-above-0.1pct"),
-        pytest.param({"error_ratio": 0.0005, "burning": True}, Cause.ERRORS, True,
-                     id="current-signals-only"),  # a burn-rate pair lags; it does not count
+        pytest.param(
+            {"error_ratio": 0.0005, "burning": True}, Cause.ERRORS, True, id="current-signals-only"
+        ),  # a burn-rate pair lags; it does not count
         pytest.param({}, Cause.ERRORS, None, id="errors-unmeasured"),
-        pytest.param({"p95_seconds": 0.15, "latency_threshold": WEB}, Cause.LATENCY, True,
-                     id="p95-within-slo"),
-        pytest.param({"p95_seconds": 0.25, "latency_threshold": WEB}, Cause.LATENCY, False,
-                     id="p95-above-slo"),
+        pytest.param(
+            {"p95_seconds": 0.15, "latency_threshold": WEB},
+            Cause.LATENCY,
+            True,
+            id="p95-within-slo",
+        ),
+        pytest.param(
+            {"p95_seconds": 0.25, "latency_threshold": WEB},
+            Cause.LATENCY,
+            False,
+            id="p95-above-slo",
+        ),
         pytest.param({"p95_seconds": 0.15}, Cause.LATENCY, None, id="no-latency-slo"),
     ],
-)  # fmt: skip
+)
 def test_runbook_verification(
     measured: dict[str, object], cause: Cause, expected: bool | None
 ) -> None:
@@ -243,21 +273,33 @@ def test_a_policy_file_sets_the_sustained_errors_indicator(tmp_path: Path) -> No
     ("text", "location"),
     [
         pytest.param("defaults: {signal_window: 0s}\n", "defaults.signal_window", id="zero"),
-        pytest.param("defaults: {signal_window: 1500ms}\n", "defaults.signal_window",
-                     id="fraction"),
-        pytest.param("defaults: {outage_error_ratio: 1.5}\n", "defaults.outage_error_ratio",
-                     id="ratio"),
-        pytest.param("services: {api: {stable_for: soon}}\n", "services.api.stable_for",
-                     id="service-span"),
+        pytest.param(
+            "defaults: {signal_window: 1500ms}\n", "defaults.signal_window", id="fraction"
+        ),
+        pytest.param(
+            "defaults: {outage_error_ratio: 1.5}\n", "defaults.outage_error_ratio", id="ratio"
+        ),
+        pytest.param(
+            "services: {api: {stable_for: soon}}\n", "services.api.stable_for", id="service-span"
+        ),
         pytest.param("defaults: {colour: blue}\n", "defaults.colour", id="unknown"),
-        pytest.param("defaults: {sustained_burn_rate: 0.5}\n", "defaults.sustained_burn_rate",
-                     id="burn-rate-below-1"),
-        pytest.param("services: {api: {sustained_burn_rate: lots}}\n",
-                     "services.api.sustained_burn_rate", id="burn-rate-text"),
-        pytest.param("defaults: {sustained_burn_rate: true}\n", "defaults.sustained_burn_rate",
-                     id="burn-rate-bool"),
+        pytest.param(
+            "defaults: {sustained_burn_rate: 0.5}\n",
+            "defaults.sustained_burn_rate",
+            id="burn-rate-below-1",
+        ),
+        pytest.param(
+            "services: {api: {sustained_burn_rate: lots}}\n",
+            "services.api.sustained_burn_rate",
+            id="burn-rate-text",
+        ),
+        pytest.param(
+            "defaults: {sustained_burn_rate: true}\n",
+            "defaults.sustained_burn_rate",
+            id="burn-rate-bool",
+        ),
     ],
-)  # fmt: skip
+)
 def test_policy_mistakes_are_located(tmp_path: Path, text: str, location: str) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text("# policy\n" + text)

@@ -56,9 +56,15 @@ def opened(
 ) -> Incident:
     finding = Finding(Cause.ERRORS, severity, "error ratio above 50%")
     return declare(
-        "INC-0042", "api", finding, detected, actor=actor, manual=manual,
-        error_ratio=error_ratio, p95_seconds=p95_seconds,
-    )  # fmt: skip
+        "INC-0042",
+        "api",
+        finding,
+        detected,
+        actor=actor,
+        manual=manual,
+        error_ratio=error_ratio,
+        p95_seconds=p95_seconds,
+    )
 
 
 def lifecycle(note: str = "rolled back deploy 42") -> Incident:
@@ -250,11 +256,15 @@ def test_error_budget_consumed(consumed: float | None, shown: str) -> None:
         pytest.param(0.6, None, "up to 60.0% of requests failed", id="errors"),
         pytest.param(0.0123, None, "up to 1.2% of requests failed", id="small-share"),
         pytest.param(1.0, None, "up to 100.0% of requests failed", id="all"),
-        pytest.param(0.2, 0.8, "up to 20.0% of requests failed; p95 latency up to 800 ms",
-                     id="errors-and-latency"),
+        pytest.param(
+            0.2,
+            0.8,
+            "up to 20.0% of requests failed; p95 latency up to 800 ms",
+            id="errors-and-latency",
+        ),
         pytest.param(None, None, "unknown", id="unknown"),
     ],
-)  # fmt: skip
+)
 def test_users_impacted_from_the_peak_error_ratio(
     error_ratio: float | None, p95_seconds: float | None, impacted: str
 ) -> None:
@@ -279,11 +289,12 @@ def test_users_impacted_from_the_peak_error_ratio(
         pytest.param(timedelta(minutes=121), "2 hours 1 minute", id="121-minutes"),
         pytest.param(timedelta(days=1), "1 day", id="one-day"),
         pytest.param(timedelta(days=2, hours=3), "2 days 3 hours", id="2-days-3-hours"),
-        pytest.param(timedelta(days=2, hours=3, minutes=4), "2 days 3 hours",
-                     id="two-largest-units"),
+        pytest.param(
+            timedelta(days=2, hours=3, minutes=4), "2 days 3 hours", id="two-largest-units"
+        ),
         pytest.param(timedelta(days=1, minutes=5), "1 day 5 minutes", id="day-and-minutes"),
     ],
-)  # fmt: skip
+)
 def test_duration_text(span: timedelta, text: str) -> None:
     assert duration_text(span) == text
 

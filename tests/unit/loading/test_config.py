@@ -30,8 +30,18 @@ from sloctl.prometheus.client import Limits
 
 ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-EVENT = IncidentEvent("INC-0001", EventKind.DECLARED, "api", "errors", "P1", "detected", AT, AT,
-                      "outage", "all requests failing")  # fmt: skip
+EVENT = IncidentEvent(
+    "INC-0001",
+    EventKind.DECLARED,
+    "api",
+    "errors",
+    "P1",
+    "detected",
+    AT,
+    AT,
+    "outage",
+    "all requests failing",
+)
 
 
 def test_the_kubernetes_example_config_is_valid() -> None:
@@ -46,15 +56,21 @@ def test_the_kubernetes_example_config_is_valid() -> None:
     [
         pytest.param("interval: soon\n", "interval", id="bad-interval"),
         pytest.param("prometheus: {url: ftp://x}\n", "prometheus", id="bad-url"),
-        pytest.param("prometheus: {bearer_token_env: A, bearer_token_file: b}\n", "prometheus",
-                     id="two-auths"),
+        pytest.param(
+            "prometheus: {bearer_token_env: A, bearer_token_file: b}\n",
+            "prometheus",
+            id="two-auths",
+        ),
         pytest.param("listen: 9464\n", "listen", id="bad-listen"),
         pytest.param("listen: 127.0.0.1:99999\n", "listen", id="port-too-high"),
         pytest.param("colour: blue\n", "colour", id="unknown-key"),
-        pytest.param("prometheus: {url: 'http://u:p@h:9090', bearer_token_env: T}\n",
-                     "prometheus", id="url-and-token"),
+        pytest.param(
+            "prometheus: {url: 'http://u:p@h:9090', bearer_token_env: T}\n",
+            "prometheus",
+            id="url-and-token",
+        ),
     ],
-)  # fmt: skip
+)
 def test_mistakes_are_located(tmp_path: Path, text: str, location: str) -> None:
     path = tmp_path / "sloctl.yaml"
     path.write_text(text)
@@ -106,12 +122,22 @@ def test_without_a_notifications_section_the_environment_decides(tmp_path: Path)
 @pytest.mark.parametrize(
     ("text", "env", "location", "message"),
     [
-        pytest.param("notifications: {slack: {webhook_url_env: HOOK}}\n", {},
-                     "notifications.slack", "environment variable HOOK is not set", id="unset"),
-        pytest.param("notifications: {pagerduty: {routing_key_file: missing}}\n", {},
-                     "notifications.pagerduty", "cannot read missing", id="no-file"),
+        pytest.param(
+            "notifications: {slack: {webhook_url_env: HOOK}}\n",
+            {},
+            "notifications.slack",
+            "environment variable HOOK is not set",
+            id="unset",
+        ),
+        pytest.param(
+            "notifications: {pagerduty: {routing_key_file: missing}}\n",
+            {},
+            "notifications.pagerduty",
+            "cannot read missing",
+            id="no-file",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_missing_notification_secret_is_located(
     tmp_path: Path, text: str, env: dict[str, str], location: str, message: str
 ) -> None:

@@ -715,8 +715,10 @@ def test_depends_on_is_carried_by_every_slo_of_the_service(tmp_path: Path) -> No
 
 def test_shipped_dependencies() -> None:
     assert dependencies(load_definitions(SHIPPED)) == {
-        "ai-worker": ("database",), "api": ("database",), "auth": ("database",),
-    }  # fmt: skip
+        "ai-worker": ("database",),
+        "api": ("database",),
+        "auth": ("database",),
+    }
 
 
 def test_unknown_self_and_cyclic_dependencies_are_located(tmp_path: Path) -> None:

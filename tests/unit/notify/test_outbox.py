@@ -126,8 +126,11 @@ def test_a_message_older_than_max_age_expires_visibly(store: Store, slack: Fault
     lifecycle(store, ["slack"], START, resolve=False)
     slack.down()
     logs = io.StringIO()
-    mail = courier(slack.url, DeliveryPolicy(max_age=timedelta(hours=1)),
-                   logger=make_logger("info", stream=logs))  # fmt: skip
+    mail = courier(
+        slack.url,
+        DeliveryPolicy(max_age=timedelta(hours=1)),
+        logger=make_logger("info", stream=logs),
+    )
     assert mail.flush(store, START + timedelta(minutes=59))["retry"] == 1
     assert mail.flush(store, START + timedelta(hours=1, seconds=2))["expired"] == 2
     assert statuses(store) == ["expired", "expired"]
@@ -184,10 +187,13 @@ def test_each_sinks_documented_success(store: Store) -> None:
     ):
         lifecycle(store, ["alertmanager", "pagerduty", "slack"], START, resolve=False)
         Courier(
-            {"pagerduty": PagerDutySink("KEY", f"{pagerduty.url}/v2/enqueue"),
-             "alertmanager": AlertmanagerSink(alertmanager.url),
-             "slack": SlackSink(f"{not_pagerduty.url}/x")}, FAST,
-        ).flush(store, T0)  # fmt: skip
+            {
+                "pagerduty": PagerDutySink("KEY", f"{pagerduty.url}/v2/enqueue"),
+                "alertmanager": AlertmanagerSink(alertmanager.url),
+                "slack": SlackSink(f"{not_pagerduty.url}/x"),
+            },
+            FAST,
+        ).flush(store, T0)
         assert pagerduty_actions(pagerduty.received) == ["trigger", "acknowledge"]
         assert len(alertmanager.received) == 2
         by_sink = {(m.sink, m.kind): m.status for m in store.outbox()}
@@ -231,9 +237,13 @@ def test_per_incident_order_is_kept_and_updates_are_superseded(
         by_incident[message.incident_id].append(f"{message.kind}:{message.status}")
     # Every update was overtaken by a later message: the resolution says where it ended.
     assert by_incident[first] == [
-        "declared:delivered", "acknowledged:delivered", "updated:superseded",
-        "updated:superseded", "updated:superseded", "resolved:delivered",
-    ]  # fmt: skip
+        "declared:delivered",
+        "acknowledged:delivered",
+        "updated:superseded",
+        "updated:superseded",
+        "updated:superseded",
+        "resolved:delivered",
+    ]
     assert by_incident[second] == ["declared:delivered", "acknowledged:delivered"]
     about_first = [r for r in slack.received if first.lower() in r.text]
     assert kinds_sent(about_first)[-3:] == ["declared", "update", "resolved"]
@@ -254,12 +264,18 @@ def test_state_flips_are_coalesced_and_the_latest_is_sent(
     moment = T0 + timedelta(seconds=5)
     for flip in range(9):
         moment += timedelta(seconds=10)
-        stored = move(stored, State.MONITORING if flip % 2 == 0 else State.MITIGATING, moment,
-                      actor="sloctl", note=f"flip {flip}")  # fmt: skip
+        stored = move(
+            stored,
+            State.MONITORING if flip % 2 == 0 else State.MITIGATING,
+            moment,
+            actor="sloctl",
+            note=f"flip {flip}",
+        )
         event = Event(EventKind.UPDATED, stored, moment, note=f"flip {flip}")
         with store.transaction() as connection:
-            store.save(stored, connection=connection, events=[("slack", payload(event))],
-                       now=moment)  # fmt: skip
+            store.save(
+                stored, connection=connection, events=[("slack", payload(event))], now=moment
+            )
         for tick in range(10):
             mail.flush(store, moment + timedelta(seconds=tick))
     mail.flush(store, moment + timedelta(minutes=3))
@@ -272,12 +288,21 @@ def test_state_flips_are_coalesced_and_the_latest_is_sent(
         "delivered"
     ]
     # A resolution is never held back by the window.
-    resolved = move(stored, State.RESOLVED, moment + timedelta(minutes=3, seconds=1),
-                    actor="alice", note="fixed")  # fmt: skip
+    resolved = move(
+        stored,
+        State.RESOLVED,
+        moment + timedelta(minutes=3, seconds=1),
+        actor="alice",
+        note="fixed",
+    )
     event = Event(EventKind.RESOLVED, resolved, resolved.resolved_at or moment)
     with store.transaction() as connection:
-        store.save(resolved, connection=connection, events=[("slack", payload(event))],
-                   now=moment + timedelta(minutes=3, seconds=1))  # fmt: skip
+        store.save(
+            resolved,
+            connection=connection,
+            events=[("slack", payload(event))],
+            now=moment + timedelta(minutes=3, seconds=1),
+        )
     mail.flush(store, moment + timedelta(minutes=3, seconds=2))
     assert kinds_sent(slack.received)[-1] == "resolved"
 

@@ -69,16 +69,30 @@ LIFECYCLE = [
         note="escalated from P3 to P1: error ratio above 50% (complete service outage)",
         escalate_to=("everyone", "leadership"),
     ),
-    event(EventKind.ACKNOWLEDGED, at=START + timedelta(minutes=5), state="acknowledged",
-          actor="alice"),
-    event(EventKind.UPDATED, at=START + timedelta(minutes=20), state="mitigating",
-          actor="alice", note="rolled back deploy 42"),
-    event(EventKind.UPDATED, at=START + timedelta(minutes=40), state="monitoring",
-          summary="error rate below 0.1% and latency within SLO (runbook 2.4)"),
-    event(EventKind.RESOLVED, at=START + timedelta(hours=1, minutes=12, seconds=30),
-          state="resolved", resolved_at=START + timedelta(hours=1, minutes=12, seconds=30),
-          summary="verification held for 15 minutes (runbook 2.4)"),
-]  # fmt: skip
+    event(
+        EventKind.ACKNOWLEDGED, at=START + timedelta(minutes=5), state="acknowledged", actor="alice"
+    ),
+    event(
+        EventKind.UPDATED,
+        at=START + timedelta(minutes=20),
+        state="mitigating",
+        actor="alice",
+        note="rolled back deploy 42",
+    ),
+    event(
+        EventKind.UPDATED,
+        at=START + timedelta(minutes=40),
+        state="monitoring",
+        summary="error rate below 0.1% and latency within SLO (runbook 2.4)",
+    ),
+    event(
+        EventKind.RESOLVED,
+        at=START + timedelta(hours=1, minutes=12, seconds=30),
+        state="resolved",
+        resolved_at=START + timedelta(hours=1, minutes=12, seconds=30),
+        summary="verification held for 15 minutes (runbook 2.4)",
+    ),
+]
 
 
 # --- Slack ------------------------------------------------------------------------------------
@@ -118,17 +132,29 @@ def test_slack_declaration_is_the_runbook_initial_notification() -> None:
     [
         pytest.param(
             LIFECYCLE[1],
-            [":rotating_light: INCIDENT ESCALATED", "Severity: P1", "Status: Investigating",
-             "Escalation: everyone, leadership", "Reason: escalated from P3 to P1",
-             "Incident Channel: #incident-inc-0007", "Next update in 15 minutes."],
+            [
+                ":rotating_light: INCIDENT ESCALATED",
+                "Severity: P1",
+                "Status: Investigating",
+                "Escalation: everyone, leadership",
+                "Reason: escalated from P3 to P1",
+                "Incident Channel: #incident-inc-0007",
+                "Next update in 15 minutes.",
+            ],
             ["INCIDENT DECLARED"],
             id="escalated-names-targets",
         ),
         pytest.param(
             LIFECYCLE[2],
-            [":yellow_circle: INCIDENT UPDATE", "Severity: P1", "Service(s): api",
-             "Status: Investigating", "Acknowledged by @alice", "Current Actions:",
-             "Next update in 15 minutes."],
+            [
+                ":yellow_circle: INCIDENT UPDATE",
+                "Severity: P1",
+                "Service(s): api",
+                "Status: Investigating",
+                "Acknowledged by @alice",
+                "Current Actions:",
+                "Next update in 15 minutes.",
+            ],
             [":rotating_light:", "Escalation:"],
             id="acknowledged",
         ),
@@ -146,11 +172,16 @@ def test_slack_declaration_is_the_runbook_initial_notification() -> None:
         ),
         pytest.param(
             LIFECYCLE[5],
-            [":large_green_circle: INCIDENT RESOLVED", "Severity: P1", "Service(s): api",
-             "Duration: 1 hour 12 minutes", "Status: Resolved",
-             "Resolution: verification held for 15 minutes",
-             "Post-mortem scheduled for no later than 2026-11-05 10:12 UTC (within 72 hours).",
-             "Full timeline will be shared in #incidents."],
+            [
+                ":large_green_circle: INCIDENT RESOLVED",
+                "Severity: P1",
+                "Service(s): api",
+                "Duration: 1 hour 12 minutes",
+                "Status: Resolved",
+                "Resolution: verification held for 15 minutes",
+                "Post-mortem scheduled for no later than 2026-11-05 10:12 UTC (within 72 hours).",
+                "Full timeline will be shared in #incidents.",
+            ],
             ["not required", "Next update"],
             id="resolved-p1-needs-postmortem",
         ),
@@ -167,8 +198,12 @@ def test_slack_declaration_is_the_runbook_initial_notification() -> None:
             id="resolved-p3-no-postmortem",
         ),
         pytest.param(
-            replace(LIFECYCLE[5], severity="P4", resolved_at=None,
-                    at=START + timedelta(days=1, hours=2, minutes=3)),
+            replace(
+                LIFECYCLE[5],
+                severity="P4",
+                resolved_at=None,
+                at=START + timedelta(days=1, hours=2, minutes=3),
+            ),
             ["Duration: 1 day 2 hours 3 minutes", "Post-mortem not required (P4)."],
             [],
             id="resolved-without-resolved-at-uses-event-time",
@@ -186,7 +221,7 @@ def test_slack_declaration_is_the_runbook_initial_notification() -> None:
             id="free-text-cannot-ping-the-channel",
         ),
     ],
-)  # fmt: skip
+)
 def test_slack_text_per_event(ev: IncidentEvent, present: list[str], absent: list[str]) -> None:
     text = slack_text(ev)
     for line in present:
@@ -451,15 +486,20 @@ def test_sinks_keep_secrets_out_of_their_repr() -> None:
     [
         pytest.param({"HOOK": "https://h/1"}, {}, "https://h/1", id="env"),
         pytest.param({}, {"hook.txt": "  https://h/2\n"}, "https://h/2", id="file-stripped"),
-        pytest.param({"HOOK": "https://h/1"}, {"hook.txt": "https://h/2"}, "https://h/1",
-                     id="env-wins"),
-        pytest.param({"HOOK": ""}, {"hook.txt": "https://h/2"}, "https://h/2",
-                     id="empty-env-falls-back-to-file"),
+        pytest.param(
+            {"HOOK": "https://h/1"}, {"hook.txt": "https://h/2"}, "https://h/1", id="env-wins"
+        ),
+        pytest.param(
+            {"HOOK": ""},
+            {"hook.txt": "https://h/2"},
+            "https://h/2",
+            id="empty-env-falls-back-to-file",
+        ),
         pytest.param({}, {"hook.txt": "\n"}, None, id="empty-file"),
         pytest.param({}, {}, None, id="neither"),
         pytest.param({"OTHER": "x", "HOOKS": "y"}, {}, None, id="other-names"),
     ],
-)  # fmt: skip
+)
 def test_secret_from(
     tmp_path: Path, env: dict[str, str], files: dict[str, str], expected: str | None
 ) -> None:
@@ -550,9 +590,13 @@ def hook_request(url: str) -> Request:
 def run(request: Request, pauses: list[float], timeout: float = 5.0) -> Attempt:
     with requests.Session() as session:
         return deliver(
-            request, session=session, timeout=timeout, retry=POLICY, sleep=pauses.append,
+            request,
+            session=session,
+            timeout=timeout,
+            retry=POLICY,
+            sleep=pauses.append,
             rng=random.Random(7),
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize(
@@ -626,16 +670,32 @@ def test_deliver_never_retries_a_client_error(server: tuple[str, Script], status
 @pytest.mark.parametrize(
     ("replies", "expected", "sent"),
     [
-        pytest.param([Reply(500)], Attempt(Outcome.RETRY, 500, "HTTP 500: ok"), 4,
-                     id="500-until-the-attempts-run-out"),
-        pytest.param([Reply(503), Reply(429), Reply(429), Reply(502)],
-                     Attempt(Outcome.RETRY, 502, "HTTP 502: ok"), 4, id="last-attempt-returned"),
-        pytest.param([Reply(500), Reply(500), Reply(400)],
-                     Attempt(Outcome.FAILED, 400, "HTTP 400: ok"), 3, id="finally-fails"),
-        pytest.param([Reply(200, delay=1.0)],
-                     Attempt(Outcome.RETRY, None, "no answer within 0.3 s"), 4, id="hangs"),
+        pytest.param(
+            [Reply(500)],
+            Attempt(Outcome.RETRY, 500, "HTTP 500: ok"),
+            4,
+            id="500-until-the-attempts-run-out",
+        ),
+        pytest.param(
+            [Reply(503), Reply(429), Reply(429), Reply(502)],
+            Attempt(Outcome.RETRY, 502, "HTTP 502: ok"),
+            4,
+            id="last-attempt-returned",
+        ),
+        pytest.param(
+            [Reply(500), Reply(500), Reply(400)],
+            Attempt(Outcome.FAILED, 400, "HTTP 400: ok"),
+            3,
+            id="finally-fails",
+        ),
+        pytest.param(
+            [Reply(200, delay=1.0)],
+            Attempt(Outcome.RETRY, None, "no answer within 0.3 s"),
+            4,
+            id="hangs",
+        ),
     ],
-)  # fmt: skip
+)
 def test_deliver_is_bounded_and_returns_the_last_attempt(
     server: tuple[str, Script], replies: list[Reply], expected: Attempt, sent: int
 ) -> None:
@@ -707,8 +767,10 @@ def test_every_affected_service_and_cause_is_named() -> None:
     declared = event(EventKind.DECLARED, service="database", services=("database", "api"))
     assert "Service(s): database, api" in SlackSink.text(declared)
     resolved = event(
-        EventKind.RESOLVED, state="resolved", resolved_at=START + timedelta(minutes=30),
+        EventKind.RESOLVED,
+        state="resolved",
+        resolved_at=START + timedelta(minutes=30),
         causes=("errors", "latency"),
-    )  # fmt: skip
+    )
     assert "(elevated error ratio, high latency)" in SlackSink.text(resolved)
     assert "Service(s): api" in SlackSink.text(resolved)  # no list: the service alone

@@ -30,10 +30,16 @@ from sloctl.prometheus.client import (
 )
 
 AT = datetime(2026, 11, 2, tzinfo=UTC)
-VECTOR = {"status": "success", "data": {"resultType": "vector", "result": [
-    {"metric": {"service": "api"}, "value": [1, "42"]},
-    {"metric": {"service": "auth"}, "value": [1, "NaN"]},
-]}}  # fmt: skip
+VECTOR = {
+    "status": "success",
+    "data": {
+        "resultType": "vector",
+        "result": [
+            {"metric": {"service": "api"}, "value": [1, "42"]},
+            {"metric": {"service": "auth"}, "value": [1, "NaN"]},
+        ],
+    },
+}
 
 
 @dataclass
@@ -92,9 +98,12 @@ def server() -> Iterator[tuple[str, Script]]:
 
 def reader(url: str, pauses: list[float], timeout: float = 5.0) -> PrometheusReader:
     return PrometheusReader(
-        url, timeout=timeout, sleep=pauses.append, rng=random.Random(1),
+        url,
+        timeout=timeout,
+        sleep=pauses.append,
+        rng=random.Random(1),
         retry=RetryPolicy(attempts=4, base_delay=0.5, max_delay=8.0),
-    )  # fmt: skip
+    )
 
 
 def test_instant_query_is_pinned_and_parsed(server: tuple[str, Script]) -> None:
@@ -233,8 +242,13 @@ def test_range_query_is_sent_in_chunks_and_stitched(server: tuple[str, Script]) 
 
     def matrix(first: float, count: int) -> object:
         values = [[first + i * 60, str(i)] for i in range(count)]
-        return {"status": "success", "data": {"resultType": "matrix", "result": [
-            {"metric": {"service": "api"}, "values": values}]}}  # fmt: skip
+        return {
+            "status": "success",
+            "data": {
+                "resultType": "matrix",
+                "result": [{"metric": {"service": "api"}, "values": values}],
+            },
+        }
 
     first_count = MAX_POINTS
     second_count = int(timedelta(days=10) / timedelta(minutes=1)) + 1 - first_count
@@ -255,8 +269,11 @@ def test_range_query_is_sent_in_chunks_and_stitched(server: tuple[str, Script]) 
 
 def test_a_gzip_bomb_is_cut_off_at_the_decompressed_limit(server: tuple[str, Script]) -> None:
     url, script = server
-    bomb = gzip.compress(b'{"status":"success","data":{"resultType":"vector","result":[' +
-                         b" " * (64 * 2**20) + b"]}}")  # fmt: skip
+    bomb = gzip.compress(
+        b'{"status":"success","data":{"resultType":"vector","result":['
+        + b" " * (64 * 2**20)
+        + b"]}}"
+    )
     assert len(bomb) < 2**20
     script.replies = [Reply(200, raw=bomb, encoding="gzip")]
     client = PrometheusReader(url, limits=Limits(max_body_bytes=2**20))
@@ -286,8 +303,11 @@ def test_one_persistent_503_does_not_fail_the_next_query(server: tuple[str, Scri
 def test_failures_are_counted_by_reason(server: tuple[str, Script]) -> None:
     url, script = server
     scalar = {"status": "success", "data": {"resultType": "scalar"}}
-    script.replies = [Reply(422, {"status": "error", "error": "bad"}), Reply(401, {"error": "no"}),
-                      Reply(200, scalar)]  # fmt: skip
+    script.replies = [
+        Reply(422, {"status": "error", "error": "bad"}),
+        Reply(401, {"error": "no"}),
+        Reply(200, scalar),
+    ]
     client = reader(url, [])
     for _ in range(3):
         with pytest.raises((QueryError, PrometheusUnavailableError)):
@@ -301,8 +321,16 @@ def test_secrets_include_the_forms_they_take_on_the_wire() -> None:
         "https://bob:p%40ss@prom:9090/?token=q-s3cret",
         Credentials(bearer_token="tok-1", basic_auth=("ann", "pw/2")),
     )
-    for secret in ("tok-1", "pw/2", "pw%2F2", "YW5uOnB3LzI=", "p%40ss", "p@ss", "Ym9iOnBAc3M=",
-                   "q-s3cret"):  # fmt: skip
+    for secret in (
+        "tok-1",
+        "pw/2",
+        "pw%2F2",
+        "YW5uOnB3LzI=",
+        "p%40ss",
+        "p@ss",
+        "Ym9iOnBAc3M=",
+        "q-s3cret",
+    ):
         assert secret in found, secret
     assert scrub("Basic YW5uOnB3LzI= and Bearer tok-1 and p@ss", found) == (
         "Basic *** and Bearer *** and ***"

@@ -54,8 +54,11 @@ def test_only_new_timeline_lines_are_appended(tmp_path: Path) -> None:
     stored = store.get("INC-0001")
     assert stored is not None
     assert [line.to_state for line in stored.timeline] == [
-        State.DETECTED, State.ACKNOWLEDGED, State.MITIGATING, State.RESOLVED,
-    ]  # fmt: skip
+        State.DETECTED,
+        State.ACKNOWLEDGED,
+        State.MITIGATING,
+        State.RESOLVED,
+    ]
 
 
 def test_one_open_automatic_incident_per_service(tmp_path: Path) -> None:
@@ -71,13 +74,15 @@ def test_one_open_automatic_incident_per_service(tmp_path: Path) -> None:
         breach = Finding(Cause.SECURITY, Severity.P1, "leaked token")
         store.save(
             declare("INC-0003", "api", breach, T0, actor="bob", manual=True),
-            connection=connection, now=T0,
-        )  # fmt: skip
+            connection=connection,
+            now=T0,
+        )
     with pytest.raises(sqlite3.IntegrityError), store.transaction() as connection:
         store.save(
             declare("INC-0004", "api", breach, T0, actor="eve", manual=True),
-            connection=connection, now=T0,
-        )  # fmt: skip
+            connection=connection,
+            now=T0,
+        )
     assert [i.id for i in store.incidents(open_only=True)] == ["INC-0001", "INC-0002", "INC-0003"]
 
 
@@ -85,13 +90,21 @@ def test_symptoms_times_and_readings_round_trip(tmp_path: Path) -> None:
     store = open_store(tmp_path / "store.db")
     reading = Reading("database", 1.0, 0.05, 0.2, burning=True)
     incident = declare(
-        "INC-0001", "database", FINDING, T0, impact_started_at=T0 - timedelta(minutes=1),
+        "INC-0001",
+        "database",
+        FINDING,
+        T0,
+        impact_started_at=T0 - timedelta(minutes=1),
         readings=(reading,),
-    )  # fmt: skip
+    )
     incident = join(
-        incident, Symptom("api", Cause.ERRORS), FINDING, T0 + timedelta(minutes=1),
-        impact_started_at=T0 - timedelta(minutes=2), readings=(Reading("api", 0.6),),
-    )  # fmt: skip
+        incident,
+        Symptom("api", Cause.ERRORS),
+        FINDING,
+        T0 + timedelta(minutes=1),
+        impact_started_at=T0 - timedelta(minutes=2),
+        readings=(Reading("api", 0.6),),
+    )
     incident = move(incident, State.MONITORING, T0 + timedelta(minutes=20), actor="sloctl")
     with store.transaction() as connection:
         store.save(incident, connection=connection, now=T0)
@@ -106,8 +119,10 @@ def test_symptoms_times_and_readings_round_trip(tmp_path: Path) -> None:
 # Schema 1 as the first sloctl wrote it: the tables, its per-cause index and two rows.
 SCHEMA_1_INDEX = """CREATE UNIQUE INDEX one_open_per_cause
     ON incidents (service, cause) WHERE state != 'resolved'"""
-SCHEMA_1_ROW = "INSERT INTO incidents VALUES (?, ?, 'api', ?, ?, 'detected', ?, NULL, NULL, " \
-    "NULL, ?, 0.6, NULL, 0, 0, 0)"  # fmt: skip
+SCHEMA_1_ROW = (
+    "INSERT INTO incidents VALUES (?, ?, 'api', ?, ?, 'detected', ?, NULL, NULL, "
+    "NULL, ?, 0.6, NULL, 0, 0, 0)"
+)
 
 
 def test_a_schema_1_store_migrates_and_keeps_everything(tmp_path: Path) -> None:
@@ -201,8 +216,10 @@ def test_kill_9_loses_no_committed_change_and_keeps_no_partial_one(tmp_path: Pat
     path = tmp_path / "store.db"
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert writer.stdout is not None
     assert writer.stdout.readline().strip() == "half-written"
     os.kill(writer.pid, signal.SIGKILL)
@@ -250,15 +267,17 @@ def test_a_schema_1_store_is_migrated_and_keeps_everything(tmp_path: Path) -> No
         for number, service in ((1, "api"), (2, "auth")):
             incident = declare(store.allocate_id(connection), service, FINDING, T0)
             assert incident.id == f"INC-000{number}"
-            store.save(incident, connection=connection, now=T0,
-                       events=[("slack", {"kind": "declared"})])  # fmt: skip
+            store.save(
+                incident, connection=connection, now=T0, events=[("slack", {"kind": "declared"})]
+            )
     store.close()
     as_schema_1(path)
     migrated = open_store(path)
     assert [i.id for i in migrated.incidents()] == ["INC-0001", "INC-0002"]
     assert [(m.incident_id, m.status, m.claimed_by) for m in migrated.outbox()] == [
-        ("INC-0001", "pending", None), ("INC-0002", "pending", None),
-    ]  # fmt: skip
+        ("INC-0001", "pending", None),
+        ("INC-0002", "pending", None),
+    ]
     # Incidents announced before keep their keys; new ones carry the installation id.
     assert migrated.installation_for("INC-0002") == ""
     with migrated.transaction() as connection:
@@ -277,8 +296,12 @@ def test_a_schema_1_store_is_migrated_and_keeps_everything(tmp_path: Path) -> No
 def test_a_claim_is_taken_once(tmp_path: Path) -> None:
     store = open_store(tmp_path / "store.db")
     with store.transaction() as connection:
-        store.save(declare("INC-0001", "api", FINDING, T0), connection=connection, now=T0,
-                   events=[("slack", {"kind": "declared"})])  # fmt: skip
+        store.save(
+            declare("INC-0001", "api", FINDING, T0),
+            connection=connection,
+            now=T0,
+            events=[("slack", {"kind": "declared"})],
+        )
     [seen] = store.outbox()
     assert store.claim(seen, "1:first", T0 + timedelta(minutes=2))
     assert not store.claim(seen, "2:second", T0 + timedelta(minutes=2))  # it changed since
@@ -353,8 +376,9 @@ def test_the_integrity_check_is_skipped_only_when_asked(tmp_path: Path) -> None:
     # The index now claims another column than the one it holds: SQLite still opens the file,
     # only its integrity check tells.
     connection.execute("PRAGMA writable_schema=ON")
-    connection.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX extra_x ON extra (y)' "
-                       "WHERE name = 'extra_x'")  # fmt: skip
+    connection.execute(
+        "UPDATE sqlite_master SET sql = 'CREATE INDEX extra_x ON extra (y)' WHERE name = 'extra_x'"
+    )
     connection.commit()
     connection.close()
     with pytest.raises(StoreError, match="is corrupt"):
