@@ -47,6 +47,17 @@ LEVELS: dict[Severity, Level] = {
 }
 
 
+UPDATE_EVERY: dict[Severity, timedelta | None] = {
+    Severity.P1: timedelta(minutes=15),
+    Severity.P2: timedelta(minutes=15),
+    Severity.P3: timedelta(hours=1),
+    Severity.P4: None,
+}
+"""How often an open incident's status is updated (runbook 3.1 "Next update in 15 minutes"
+for P1 and P2, 3.2 "Next update in [X] minutes"); P3 hourly, like its response target; P4 has
+no cadence (updates as things change)."""
+
+
 def spoken(span: timedelta) -> str:
     """``5 min``, ``1 hour``, ``24 hours``, ``1 week``: the runbook's way of writing targets."""
     seconds = int(span.total_seconds())

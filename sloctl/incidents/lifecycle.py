@@ -30,6 +30,17 @@ from sloctl.incidents.policy import Cause, Finding, Thresholds, rank
 
 SLOCTL = "sloctl"
 POSTMORTEM_DUE = timedelta(hours=72)
+POSTMORTEM_SEVERITIES = frozenset({Severity.P1, Severity.P2})
+"""Runbook 2.5: a post-mortem within 72 hours of the resolution, for P1 and P2: the one rule,
+used by the incident's dates, the resolution message and the reminders."""
+
+
+def postmortem_due_after(severity: Severity, resolved_at: datetime) -> datetime | None:
+    """When the post-mortem of an incident of ``severity`` resolved at ``resolved_at`` is due;
+    None when the runbook asks for none."""
+    if severity not in POSTMORTEM_SEVERITIES:
+        return None
+    return resolved_at + POSTMORTEM_DUE
 
 
 class State(StrEnum):
@@ -188,9 +199,9 @@ class Incident:
     @property
     def postmortem_due(self) -> datetime | None:
         """Runbook 2.5: a post-mortem within 72 hours for P1 and P2."""
-        if self.resolved_at is None or self.severity not in (Severity.P1, Severity.P2):
+        if self.resolved_at is None:
             return None
-        return self.resolved_at + POSTMORTEM_DUE
+        return postmortem_due_after(self.severity, self.resolved_at)
 
 
 def declare(
