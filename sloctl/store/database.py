@@ -27,11 +27,14 @@ from typing import Any
 
 from sloctl.core.severity import Severity
 from sloctl.errors import SloctlError
+from sloctl.incidents.cadence import Status, StatusUpdate
 from sloctl.incidents.engine import Tracked
 from sloctl.incidents.lifecycle import Incident, Reading, State, Symptom, Transition
 from sloctl.incidents.policy import Cause, Condition
+from sloctl.incidents.public_summary import PublicSummary
+from sloctl.incidents.roles import Assignment, Role
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -168,7 +171,66 @@ def _to_4_slices(connection: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents, 4: _to_4_slices}
+RUNBOOK_TABLES_5 = (
+    """CREATE TABLE IF NOT EXISTS roles (
+        incident_id TEXT NOT NULL REFERENCES incidents(id),
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        who TEXT NOT NULL,
+        at TEXT NOT NULL,
+        assigned_by TEXT NOT NULL,
+        PRIMARY KEY (incident_id, seq)
+    )""",
+    """CREATE TABLE IF NOT EXISTS updates (
+        incident_id TEXT NOT NULL REFERENCES incidents(id),
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        text TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (incident_id, seq)
+    )""",
+    """CREATE TABLE IF NOT EXISTS reminders (
+        incident_id TEXT NOT NULL REFERENCES incidents(id),
+        kind TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (incident_id, kind, due_at)
+    )""",
+    """CREATE TABLE IF NOT EXISTS summaries (
+        incident_id TEXT NOT NULL REFERENCES incidents(id),
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        text TEXT NOT NULL,
+        services TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        PRIMARY KEY (incident_id, seq)
+    )""",
+    """CREATE TABLE IF NOT EXISTS postmortems (
+        incident_id TEXT PRIMARY KEY REFERENCES incidents(id),
+        done_at TEXT NOT NULL,
+        done_by TEXT NOT NULL,
+        link TEXT NOT NULL
+    )""",
+)
+
+
+def _to_5_runbook(connection: sqlite3.Connection) -> None:
+    """Schema 4 -> 5 (runbook roles and communication): new tables only, nothing rewritten.
+
+    - ``roles``: every role assignment (runbook 4), in order; the latest per role holds it.
+    - ``updates``: every 3.2 status update; the latest restarts the update clock.
+    - ``reminders``: each reminder sent (a missed update, a post-mortem coming due), keyed by
+      what it is about, so that no reminder is sent twice, restarts included.
+    - ``summaries``: the public summary (text, affected services), every version kept.
+    - ``postmortems``: post-mortems marked done (runbook 2.5), by whom, and where it is.
+    """
+    for statement in RUNBOOK_TABLES_5:
+        connection.execute(statement)
+
+
+MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents, 4: _to_4_slices, 5: _to_5_runbook}
 """Version -> the step that makes it from the previous version, run in order in one transaction."""
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed", "superseded", "expired")
@@ -465,6 +527,169 @@ class Store:
             )
             for row in rows
         ]
+
+    # --- Roles, updates, reminders, summaries, post-mortems (schema 5) -------------------------
+
+    def _next_seq(self, connection: sqlite3.Connection, table: str, incident_id: str) -> int:
+        row = connection.execute(
+            f"SELECT COALESCE(MAX(seq), -1) + 1 FROM {table} WHERE incident_id = ?",  # noqa: S608
+            (incident_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def save_assignment(self, assignment: Assignment, *, connection: sqlite3.Connection) -> None:
+        connection.execute(
+            "INSERT INTO roles VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                assignment.incident_id,
+                self._next_seq(connection, "roles", assignment.incident_id),
+                assignment.role.value,
+                assignment.who,
+                _time(assignment.at),
+                assignment.by,
+            ),
+        )
+
+    def assignments(self, incident_id: str | None = None) -> list[Assignment]:
+        """Role assignments, oldest first: of one incident, or of all."""
+        query = "SELECT * FROM roles"
+        params: tuple[str, ...] = ()
+        if incident_id is not None:
+            query += " WHERE incident_id = ?"
+            params = (incident_id,)
+        rows = self._db.execute(query + " ORDER BY incident_id, seq", params).fetchall()
+        return [
+            Assignment(
+                row["incident_id"],
+                Role(row["role"]),
+                row["who"],
+                datetime.fromisoformat(row["at"]),
+                row["assigned_by"],
+            )
+            for row in rows
+        ]
+
+    def commanders(self) -> dict[str, str]:
+        """Each incident's commander now, by incident id."""
+        found: dict[str, str] = {}
+        for assignment in self.assignments():
+            if assignment.role is Role.COMMANDER:
+                found[assignment.incident_id] = assignment.who
+        return found
+
+    def save_update(self, update: StatusUpdate, *, connection: sqlite3.Connection) -> None:
+        connection.execute(
+            "INSERT INTO updates VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                update.incident_id,
+                self._next_seq(connection, "updates", update.incident_id),
+                _time(update.at),
+                update.status.value,
+                update.text,
+                json.dumps(list(update.actions)),
+                update.by,
+            ),
+        )
+
+    def updates(self, incident_id: str) -> list[StatusUpdate]:
+        rows = self._db.execute(
+            "SELECT * FROM updates WHERE incident_id = ? ORDER BY seq", (incident_id,)
+        ).fetchall()
+        return [
+            StatusUpdate(
+                row["incident_id"],
+                datetime.fromisoformat(row["at"]),
+                Status(row["status"]),
+                row["text"],
+                tuple(json.loads(row["actions"])),
+                row["updated_by"],
+            )
+            for row in rows
+        ]
+
+    def claim_reminder(
+        self,
+        incident_id: str,
+        kind: str,
+        due_at: datetime,
+        *,
+        connection: sqlite3.Connection,
+        now: datetime,
+    ) -> bool:
+        """Record that the reminder about (``kind``, ``due_at``) is sent now: False when it was
+        already (commit it with the message, so it is queued exactly once)."""
+        changed = connection.execute(
+            "INSERT OR IGNORE INTO reminders VALUES (?, ?, ?, ?)",
+            (incident_id, kind, _time(due_at), _time(now)),
+        ).rowcount
+        return changed == 1
+
+    def reminders(self, incident_id: str) -> list[tuple[str, datetime, datetime]]:
+        """(kind, due at, sent at) of every reminder about ``incident_id``."""
+        rows = self._db.execute(
+            "SELECT kind, due_at, sent_at FROM reminders WHERE incident_id = ? ORDER BY sent_at",
+            (incident_id,),
+        ).fetchall()
+        return [
+            (row[0], datetime.fromisoformat(row[1]), datetime.fromisoformat(row[2])) for row in rows
+        ]
+
+    def save_summary(self, summary: PublicSummary, *, connection: sqlite3.Connection) -> None:
+        connection.execute(
+            "INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                summary.incident_id,
+                self._next_seq(connection, "summaries", summary.incident_id),
+                _time(summary.at),
+                summary.text,
+                json.dumps(list(summary.services)),
+                summary.by,
+            ),
+        )
+
+    def summaries(self, incident_id: str) -> list[PublicSummary]:
+        """Every public summary of ``incident_id``, oldest first (the last one is in force)."""
+        rows = self._db.execute(
+            "SELECT * FROM summaries WHERE incident_id = ? ORDER BY seq", (incident_id,)
+        ).fetchall()
+        return [
+            PublicSummary(
+                row["incident_id"],
+                datetime.fromisoformat(row["at"]),
+                row["text"],
+                tuple(json.loads(row["services"])),
+                row["set_by"],
+            )
+            for row in rows
+        ]
+
+    def mark_postmortem_done(
+        self,
+        incident_id: str,
+        *,
+        at: datetime,
+        by: str,
+        link: str,
+        connection: sqlite3.Connection,
+    ) -> bool:
+        """False when it was marked done already (the first mark stays)."""
+        changed = connection.execute(
+            "INSERT OR IGNORE INTO postmortems VALUES (?, ?, ?, ?)",
+            (incident_id, _time(at), by, link),
+        ).rowcount
+        return changed == 1
+
+    def postmortems_done(self) -> dict[str, tuple[datetime, str, str]]:
+        """(done at, by, link) of every post-mortem marked done, by incident id."""
+        rows = self._db.execute("SELECT * FROM postmortems").fetchall()
+        return {
+            row["incident_id"]: (
+                datetime.fromisoformat(row["done_at"]),
+                row["done_by"],
+                row["link"],
+            )
+            for row in rows
+        }
 
     def tracked(self, service: str) -> Tracked:
         """What the engine remembers about ``service`` between runs."""
