@@ -10,8 +10,9 @@ What a message is promised (docs/reliability.md has the table, with the tests th
   sink's documented refusal such as Slack's ``invalid_token``) ends it early, as "failed",
   logged, counted and shown by ``sloctl incidents show``.
 - In order, per incident and sink: a message is only sent once every earlier one of its queue
-  is settled. An UPDATED message followed by any later one is superseded (the later one says
-  where the incident is now); DECLARED, ESCALATED, ACKNOWLEDGED and RESOLVED are always sent.
+  is settled. An UPDATED message followed by any later one (but a role or reminder note) is
+  superseded (the later one says where the incident is now); DECLARED, ESCALATED,
+  ACKNOWLEDGED, RESOLVED, ASSIGNED and REMINDER are always sent.
   UPDATED messages are coalesced: after one is delivered, the next waits until ``coalesce``
   has passed (later ones replacing it meanwhile), so a flapping signal sends at most one
   status update per window and queue, the latest.
@@ -40,7 +41,7 @@ from typing import Any
 import requests
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from sloctl.incidents.events import Event, EventKind
+from sloctl.incidents.events import NOTE_KINDS, Event, EventKind
 from sloctl.incidents.policy import Cause
 from sloctl.notify.sinks import (
     PAGERDUTY_URL,
@@ -67,10 +68,13 @@ RETRY_AFTER_MAX = 3600.0
 """The longest ``Retry-After`` honoured, in seconds."""
 ALWAYS_SENT = frozenset(
     {EventKind.DECLARED, EventKind.ESCALATED, EventKind.ACKNOWLEDGED, EventKind.RESOLVED}
+    | NOTE_KINDS
 )
 """Kinds never superseded nor coalesced: each is a fact people act on."""
 POLL_SECONDS = 0.1
 """How often a flush waiting for answers looks whether it has been told to stop."""
+CHAT_SINKS = frozenset({"slack"})
+"""The sinks people read: role assignments and reminders (:data:`NOTE_KINDS`) go only there."""
 OUTCOMES = ("delivered", "retry", "failed", "superseded", "expired", "deferred")
 
 
@@ -132,11 +136,23 @@ def impact(event: Event) -> str:
     return "; ".join(parts) or "see the incident channel"
 
 
-def payload(event: Event) -> dict[str, Any]:
-    """What the outbox stores for ``event``: the fields of an IncidentEvent, as JSON."""
+def payload(event: Event, commander: str = "") -> dict[str, Any]:
+    """What the outbox stores for ``event``: the fields of an IncidentEvent, as JSON.
+
+    ``commander`` is the incident's commander when the event is queued (the 3.1 template's
+    "Incident Commander: @name"); the role fields are stored only when the event has them."""
     incident = event.incident
     last = incident.timeline[-1]
+    roles: dict[str, Any] = {
+        "commander": commander,
+        "status": event.status,
+        "actions": list(event.actions),
+        "role": event.role,
+        "who": event.who,
+        "due_at": None if event.due_at is None else event.due_at.astimezone(UTC).isoformat(),
+    }
     return {
+        **{key: value for key, value in roles.items() if value},
         "incident_id": incident.id,
         "kind": event.kind.value,
         "service": incident.service,
@@ -178,14 +194,29 @@ def incident_event(stored: Mapping[str, Any], installation: str = "") -> Inciden
         installation=installation,
         services=tuple(stored.get("services", ())),
         causes=tuple(stored.get("causes", ())),
+        commander=stored.get("commander", ""),
+        status=stored.get("status", ""),
+        actions=tuple(stored.get("actions", ())),
+        role=stored.get("role", ""),
+        who=stored.get("who", ""),
+        due_at=None if stored.get("due_at") is None else datetime.fromisoformat(stored["due_at"]),
     )
 
 
 def messages(
-    events: Sequence[Event], sinks: Mapping[str, Sink]
+    events: Sequence[Event],
+    sinks: Mapping[str, Sink],
+    commanders: Mapping[str, str] | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """One outbox message per event and sink, to store with the change."""
-    return [(name, payload(event)) for event in events for name in sorted(sinks)]
+    """One outbox message per event and sink, to store with the change (role assignments and
+    reminders to the chat sinks only). ``commanders``: each incident's commander, by id."""
+    named = commanders or {}
+    return [
+        (name, payload(event, named.get(event.incident.id, "")))
+        for event in events
+        for name in sorted(sinks)
+        if event.kind not in NOTE_KINDS or name in CHAT_SINKS
+    ]
 
 
 @dataclass(frozen=True)
@@ -360,7 +391,11 @@ class Courier:
         superseded: list[OutboxMessage] = []
         for lane in queues.values():
             for message, later in itertools.pairwise(lane):
-                if message.kind not in ALWAYS_SENT and not self._taken(message, now):
+                if (
+                    message.kind not in ALWAYS_SENT
+                    and later.kind not in NOTE_KINDS
+                    and not self._taken(message, now)
+                ):
                     superseded.append(message)
                     self._log_settled(message, "superseded", by=later.kind)
         if superseded:

@@ -34,17 +34,18 @@ from typing import Any, Protocol
 import requests
 import urllib3
 
+from sloctl.core.severity import Severity
 from sloctl.errors import UsageError
-from sloctl.incidents.events import EventKind
+from sloctl.incidents.cadence import next_update_text
+from sloctl.incidents.events import NOTE_KINDS, EventKind
+from sloctl.incidents.lifecycle import postmortem_due_after
+from sloctl.incidents.roles import Role
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 ALERTNAME = "SloctlIncident"
 DEDUP_PREFIX = "sloctl-"
 DEDUP_MAX = 255
 SUMMARY_MAX = 1024
-NEXT_UPDATE = "Next update in 15 minutes."
-POSTMORTEM_WITHIN = timedelta(hours=72)
-POSTMORTEM_SEVERITIES = frozenset({"P1", "P2"})
 SEVERITIES = ("P1", "P2", "P3", "P4")
 STATES = ("detected", "acknowledged", "mitigating", "monitoring", "resolved")
 HEADERS: Mapping[str, str] = {"Content-Type": "application/json", "User-Agent": "sloctl"}
@@ -105,6 +106,18 @@ class IncidentEvent:
     """Every service affected, ``service`` first (empty: ``service`` alone)."""
     causes: tuple[str, ...] = ()
     """Every cause of the incident (empty: ``cause`` alone)."""
+    commander: str = ""
+    """The incident commander when the event was queued (empty: nobody assigned)."""
+    status: str = ""
+    """A 3.2 update's status word; empty: the state's."""
+    actions: tuple[str, ...] = ()
+    """A 3.2 update's current actions; empty: what the state implies."""
+    role: str = ""
+    """ASSIGNED: the role given; REMINDER: what is overdue (``update`` or ``postmortem``)."""
+    who: str = ""
+    """ASSIGNED: who got the role; REMINDER: who is reminded."""
+    due_at: datetime | None = None
+    """REMINDER: when what is overdue was due."""
 
     def __post_init__(self) -> None:
         if not self.incident_id:
@@ -113,7 +126,7 @@ class IncidentEvent:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
         if self.state not in STATES:
             raise ValueError(f"state must be one of {', '.join(STATES)}")
-        for name in ("at", "started_at", "resolved_at"):
+        for name in ("at", "started_at", "resolved_at", "due_at"):
             moment = getattr(self, name)
             if moment is not None and moment.utcoffset() is None:
                 raise ValueError(f"{name} must be timezone-aware")
@@ -218,6 +231,10 @@ class SlackSink:
             return _initial(event)
         if event.kind is EventKind.RESOLVED:
             return _resolution(event)
+        if event.kind is EventKind.ASSIGNED:
+            return assignment_text(event)
+        if event.kind is EventKind.REMINDER:
+            return reminder_text(event)
         return _status_update(event)
 
 
@@ -239,10 +256,10 @@ def _initial(event: IncidentEvent) -> str:
         lines.append(f"Escalation: {_slack(', '.join(event.escalate_to))}")
     lines += [
         "",
-        f"Incident Commander: @{_slack(event.actor or 'unassigned')}",
+        f"Incident Commander: {_slack(_commander(event))}",
         _channel(event),
         "",
-        NEXT_UPDATE,
+        _next_update(event),
     ]
     return "\n".join(lines)
 
@@ -254,7 +271,7 @@ def _channel(event: IncidentEvent) -> str:
 
 def _status_update(event: IncidentEvent) -> str:
     update = event.note or event.summary
-    actions = [CURRENT_ACTION[event.state]]
+    actions = list(event.actions) or [CURRENT_ACTION[event.state]]
     if event.kind is EventKind.ACKNOWLEDGED:
         actions.insert(0, f"Acknowledged by @{event.actor or 'unassigned'}")
     return "\n".join(
@@ -264,7 +281,7 @@ def _status_update(event: IncidentEvent) -> str:
             f"Severity: {event.severity}",
             f"Service(s): {_slack(event.affected)}",
             f"Impact: {_slack(event.impact)}",
-            f"Status: {STATUS_WORD[event.state]}",
+            f"Status: {event.status.capitalize() or STATUS_WORD[event.state]}",
             "",
             f"Update: {_slack(update)}",
             "",
@@ -272,18 +289,16 @@ def _status_update(event: IncidentEvent) -> str:
             *(f"- {_slack(action)}" for action in actions),
             "",
             _channel(event),
-            NEXT_UPDATE,
+            _next_update(event),
         ]
     )
 
 
 def _resolution(event: IncidentEvent) -> str:
     ended = event.ended_at
-    if event.severity in POSTMORTEM_SEVERITIES:
-        postmortem = (
-            f"Post-mortem scheduled for no later than {_clock(ended + POSTMORTEM_WITHIN)} "
-            "(within 72 hours)."
-        )
+    due = postmortem_due_after(Severity(event.severity), ended)
+    if due is not None:
+        postmortem = f"Post-mortem scheduled for no later than {_clock(due)} (within 72 hours)."
     else:
         postmortem = f"Post-mortem not required ({event.severity})."
     cause = ", ".join(CAUSE_WORDS.get(c, c) for c in event.causes or (event.cause,))
@@ -302,6 +317,65 @@ def _resolution(event: IncidentEvent) -> str:
             "",
             postmortem,
             "Full timeline will be shared in #incidents.",
+            _channel(event),
+        ]
+    )
+
+
+# --- Roles and update cadence (runbook 3.1, 3.2 and 4) ---------------------------------------
+
+
+def _commander(event: IncidentEvent) -> str:
+    """The 3.1 "Incident Commander: @[name]": the commander assigned, else whoever declared
+    it (a person declaring by hand commands until someone else is named)."""
+    if event.commander:
+        return event.commander
+    actor = event.actor or "unassigned"
+    return actor if actor.startswith("@") else f"@{actor}"
+
+
+def _next_update(event: IncidentEvent) -> str:
+    """The cadence of the incident's severity (one rule, :mod:`sloctl.incidents.cadence`)."""
+    return next_update_text(Severity(event.severity))
+
+
+def _role_title(role: str) -> str:
+    return Role(role).runbook_name if role in set(Role) else role
+
+
+def assignment_text(event: IncidentEvent) -> str:
+    """ASSIGNED: who now holds which role (runbook 4), addressed to them."""
+    return "\n".join(
+        [
+            ":busts_in_silhouette: INCIDENT ROLE ASSIGNED",
+            "",
+            f"Severity: {event.severity}",
+            f"Service(s): {_slack(event.affected)}",
+            f"Status: {STATUS_WORD[event.state]}",
+            "",
+            f"{_role_title(event.role)}: {_slack(event.who)} (assigned by {_slack(event.actor)})",
+            _channel(event),
+        ]
+    )
+
+
+def reminder_text(event: IncidentEvent) -> str:
+    """REMINDER: a missed status update (3.2) or a post-mortem coming due (2.5)."""
+    due = "" if event.due_at is None else _clock(event.due_at)
+    if event.role == "postmortem":
+        what = f"the post-mortem of {event.incident_id} is due by {due} (runbook 2.5)"
+        heading = ":memo: POST-MORTEM DUE"
+    else:
+        what = f"the status update of {event.incident_id} was due at {due} (runbook 3.2)"
+        heading = ":alarm_clock: INCIDENT UPDATE OVERDUE"
+    return "\n".join(
+        [
+            heading,
+            "",
+            f"Severity: {event.severity}",
+            f"Service(s): {_slack(event.affected)}",
+            "",
+            f"{_slack(event.who or 'Incident commander')}: {what}.",
             _channel(event),
         ]
     )
@@ -363,6 +437,8 @@ class PagerDutySink:
         return "PagerDutySink(routing_key=[redacted])"
 
     def requests_for(self, event: IncidentEvent) -> list[Request]:
+        if event.kind in NOTE_KINDS:
+            return []  # role assignments and reminders are for people in chat, not pages
         action = PAGERDUTY_ACTION[event.kind]
         body: dict[str, Any] = {
             "routing_key": self._routing_key,
@@ -438,6 +514,8 @@ class AlertmanagerSink:
         return labels
 
     def requests_for(self, event: IncidentEvent) -> list[Request]:
+        if event.kind in NOTE_KINDS:
+            return []  # not a change of the alert
         alert: dict[str, Any] = {
             "labels": self.labels(event),
             "annotations": {
