@@ -14,6 +14,8 @@ policy: deploy/policy.yaml
 store: /var/lib/sloctl/incidents.db
 listen: 127.0.0.1:9464
 query_max_samples: 5000000             # most samples one query may load at its peak
+schedule: deploy/oncall.yaml           # on-call rotations: the commander named at declaration
+drafts: /var/lib/sloctl/drafts         # customer-communication drafts (default: beside the store)
 notifications:                         # no sink named: the SLOCTL_* variables, as for the CLI
   slack: {webhook_url_env: SLACK_WEBHOOK_URL}
   pagerduty:
@@ -215,6 +217,12 @@ class ConfigSpec(_Spec):
     query_max_samples: int = Field(DEFAULT_MAX_SAMPLES, ge=10_000)
     """The peak samples any one query may load; keep it below Prometheus's own
     ``--query.max-samples`` (50,000,000 by default)."""
+    schedule: Path | None = None
+    """The on-call schedule (:mod:`sloctl.loading.schedule_file`); none: nobody is named
+    commander at declaration."""
+    drafts: Path | None = None
+    """Where drafts for people to finish are written (the P1 customer communication);
+    default: a ``drafts`` directory beside the store."""
 
     @field_validator("listen")
     @classmethod
@@ -245,6 +253,13 @@ class Config:
     def relative(self, path: Path) -> Path:
         """Paths in the file are relative to the file's directory."""
         return path if path.is_absolute() else self.source.parent / path
+
+    @property
+    def drafts(self) -> Path:
+        """The drafts directory: configured, or ``drafts`` beside the store."""
+        if self.spec.drafts is not None:
+            return self.relative(self.spec.drafts)
+        return self.relative(self.spec.store).parent / "drafts"
 
     @property
     def limits(self) -> Limits:
