@@ -1,10 +1,77 @@
-"""Post-mortem drafts: the runbook's 2.5 template filled in from a stored incident."""
+"""Post-mortem drafts: the runbook's 2.5 template filled in from a stored incident, and the
+rule for when a post-mortem is reminded (the 72-hour due date itself is
+:func:`sloctl.incidents.lifecycle.postmortem_due_after`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sloctl.incidents.lifecycle import Incident, State
+from sloctl.incidents.roles import Assignment, Role, holders
+
+POSTMORTEM_REMINDER = "postmortem"
+"""The kind of a post-mortem reminder (as stored)."""
+REMIND_BEFORE = timedelta(hours=24)
+"""A post-mortem not marked done is reminded once, a day before it is due."""
+
+
+def reminder_at(incident: Incident) -> datetime | None:
+    """When ``incident``'s post-mortem is reminded; None when none is due."""
+    due = incident.postmortem_due
+    return None if due is None else due - REMIND_BEFORE
+
+
+def postmortem_pending(incident: Incident, done: Mapping[str, object]) -> bool:
+    """Whether ``incident`` owes a post-mortem not yet marked done (``done``: by id)."""
+    return incident.postmortem_due is not None and incident.id not in done
+
+
+@dataclass(frozen=True)
+class SloImpact:
+    """One SLO over the impact window: its events and the budget they cost."""
+
+    slo: str
+    total: float | None
+    bad: float | None
+    budget_percent: float | None
+    slices: bool = False
+    """A timeslice SLO: ``total`` and ``bad`` count slices, not requests."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One notification about the incident, as the outbox has it."""
+
+    at: datetime
+    sink: str
+    kind: str
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """A change (deploy, config, ...) recorded before the incident: the hook where change
+    events are listed in the draft."""
+
+    at: datetime
+    service: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DraftContext:
+    """What the store and Prometheus know beyond the incident itself."""
+
+    slos: tuple[SloImpact, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    sent: tuple[Sent, ...] = ()
+    changes: tuple[ChangeLine, ...] = ()
+    changes_known: bool = False
+    """Whether change events were looked for (False: nothing records them yet)."""
+
 
 PLACEHOLDER = "_To be written by the incident commander._"
 
@@ -64,8 +131,85 @@ def duration_of(incident: Incident, now: datetime) -> str:
     return f"{duration_text(end - incident.detected_at)}{ongoing}"
 
 
-def render(incident: Incident, budget_consumed_percent: float | None, now: datetime) -> str:
+def _count(value: float) -> str:
+    return f"{round(value):,}"
+
+
+def requests_text(slos: tuple[SloImpact, ...]) -> str | None:
+    """Failed requests over the impact window, from the request SLOs' counts (the largest
+    total: SLOs of one service count the same requests, so they are not added up)."""
+    counted = [s for s in slos if not s.slices and s.total is not None and s.bad is not None]
+    if not counted:
+        return None
+    worst = max(counted, key=lambda s: (s.total or 0.0, s.bad or 0.0))
+    total, bad = worst.total or 0.0, worst.bad or 0.0
+    share = bad / total if total else 0.0
+    return (
+        f"{_count(bad)} of {_count(total)} requests failed ({share:.1%}, "
+        f"{worst.slo}); these are requests, not users: the metrics do not say how many "
+        "distinct users sent them"
+    )
+
+
+def _budget_lines(context: DraftContext) -> list[str]:
+    lines = []
+    for one in context.slos:
+        spent = "unknown" if one.budget_percent is None else f"{one.budget_percent:.1f}%"
+        unit = "slices" if one.slices else "requests"
+        counted = (
+            ""
+            if one.total is None or one.bad is None
+            else f" ({_count(one.bad)} bad of {_count(one.total)} {unit})"
+        )
+        lines.append(f"  - {one.slo}: {spent} of its budget{counted}")
+    return lines
+
+
+def _roles_lines(context: DraftContext) -> list[str]:
+    current = holders(context.assignments)
+    if not current:
+        return ["- No roles were assigned."]
+    lines = [
+        f"- {role.runbook_name}: {held.who} (from {_clock(held.at)} UTC)"
+        for role, held in sorted(current.items(), key=lambda item: list(Role).index(item[0]))
+    ]
+    earlier = [a for a in context.assignments if current.get(a.role) != a]
+    lines += [
+        f"- Earlier {a.role.runbook_name.lower()}: {a.who} (from {_clock(a.at)} UTC)"
+        for a in earlier
+    ]
+    return lines
+
+
+def changes_section(context: DraftContext) -> str:
+    """The changes before the incident (deploys, config), or why none are listed."""
+    if context.changes:
+        return "\n".join(
+            f"- {_clock(c.at)} UTC {c.service}: {c.text}".replace("|", "\\|")
+            for c in sorted(context.changes, key=lambda c: c.at)
+        )
+    if context.changes_known:
+        return "- No change was recorded in the hours before the incident."
+    return "- Change events are not recorded by this installation: list deploys by hand."
+
+
+def _sent_lines(context: DraftContext) -> list[str]:
+    if not context.sent:
+        return ["- No notification was sent."]
+    return [
+        f"| {_clock(m.at)} | {m.sink} | {m.kind} | {m.status} | {m.attempts} |"
+        for m in sorted(context.sent, key=lambda m: (m.at, m.sink))
+    ]
+
+
+def render(
+    incident: Incident,
+    budget_consumed_percent: float | None,
+    now: datetime,
+    context: DraftContext | None = None,
+) -> str:
     """Markdown following runbook 2.5; what metrics cannot know is left to be written."""
+    context = context or DraftContext()
     impacted = (
         "unknown"
         if incident.peak_error_ratio is None
@@ -73,6 +217,8 @@ def render(incident: Incident, budget_consumed_percent: float | None, now: datet
     )
     if incident.peak_p95_seconds is not None:
         impacted += f"; p95 latency up to {incident.peak_p95_seconds * 1000:.0f} ms"
+    counted = requests_text(context.slos)
+    users = impacted if counted is None else f"{counted}; {impacted}"
     consumed = "unknown" if budget_consumed_percent is None else f"{budget_consumed_percent:.1f}%"
     events = [
         (line.at, 1, _event_text(incident, index)) for index, line in enumerate(incident.timeline)
@@ -85,6 +231,16 @@ def render(incident: Incident, budget_consumed_percent: float | None, now: datet
         f"| {_clock(moment)} | {text} |" for moment, _, text in sorted(events, key=lambda e: e[:2])
     )
     restore = _span_text(incident.time_to_restore)
+    per_slo = _budget_lines(context)
+    budget_lines = ("  (the worst SLO)\n" + "\n".join(per_slo)) if per_slo else ""
+    sent = _sent_lines(context)
+    sent_table = (
+        "\n".join(sent)
+        if not context.sent
+        else "\n".join(
+            ["| Time (UTC) | Sink | Kind | Status | Attempts |", "|---|---|---|---|---|", *sent]
+        )
+    )
     met = incident.resolution_met
     target = "" if met is None else f" ({'within' if met else 'past'} the resolution target)"
     return f"""# Incident Post-Mortem: {incident.id}
@@ -97,12 +253,18 @@ def render(incident: Incident, budget_consumed_percent: float | None, now: datet
 - Causes: {", ".join(c.value for c in incident.causes)}
 - Time to detect: {_span_text(incident.time_to_detect)}; to acknowledge: \
 {_span_text(incident.time_to_acknowledge)}; to restore: {restore}{target}
-- Users Impacted: {impacted} (share of failed requests)
+- Users Impacted: {users}
 
 ## Timeline
 | Time (UTC) | Event |
 |------------|-------|
 {rows}
+
+## Roles
+{chr(10).join(_roles_lines(context))}
+
+## Changes Before the Incident
+{changes_section(context)}
 
 ## Root Cause
 {PLACEHOLDER}
@@ -114,8 +276,8 @@ def render(incident: Incident, budget_consumed_percent: float | None, now: datet
 
 ## Impact
 - Revenue: $X
-- Users affected: {impacted}
-- Error budget consumed: {consumed}
+- Users affected: {users}
+- Error budget consumed: {consumed}{budget_lines}
 
 ## What Went Well
 1.
@@ -133,4 +295,7 @@ def render(incident: Incident, budget_consumed_percent: float | None, now: datet
 ## Lessons Learned
 1.
 2.
+
+## Notifications Sent
+{sent_table}
 """

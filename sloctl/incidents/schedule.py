@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sloctl.incidents.roles import Role
+from sloctl.incidents.lifecycle import Incident
+from sloctl.incidents.roles import Assignment, Role, assign
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,14 @@ def on_call(
         if found is not None:
             return found
     return None
+
+
+def default_commander(
+    schedule: Schedule, incident: Incident, at: datetime
+) -> tuple[Incident, Assignment] | None:
+    """The commander the schedule has on call for ``incident``'s service when it was
+    declared, assigned at ``at`` (by ``schedule:<rotation>``); None when nobody is on call."""
+    found = on_call(schedule, incident.detected_at, role=Role.COMMANDER, service=incident.service)
+    if found is None:
+        return None
+    return assign(incident, (), Role.COMMANDER, found.who, at, by=f"schedule:{found.source}")

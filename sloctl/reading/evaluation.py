@@ -660,6 +660,36 @@ def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
     return SloResult(slo, span, counts, burn_counts, budget, note)
 
 
+@dataclass(frozen=True)
+class SpanImpact:
+    """What one SLO's events were between two instants, and the budget that cost."""
+
+    counts: Counts | None
+    """Events (requests; slices for a timeslice SLO) and the bad ones; None: no traffic."""
+    spent_percent: float | None
+    """Share of the SLO's budget (over its own window) spent, in percent."""
+
+
+def impact_between(
+    slos: Sequence[Slo], reader: InstantReader, start: datetime, end: datetime
+) -> dict[str, SpanImpact]:
+    """Each SLO's events between ``start`` and ``end`` and the share of its budget they spent
+    (minutes of full outage the interval cost, over the budget minutes of its window)."""
+    seconds = max(1, int((end - start).total_seconds()))
+    requests = [CountRequest(slo=slo, time=end, windows=(seconds,)) for slo in slos]
+    readings, _ = read_counts(requests, reader, QueryBudget())
+    found: dict[str, SpanImpact] = {}
+    for slo in slos:
+        counts, _ = counts_from(slo, readings.get((slo.key, seconds)), seconds)
+        ratio = error_ratio(counts)
+        spent = None
+        if ratio is not None:
+            budget = budget_minutes(slo.error_budget, slo.rolling_length())
+            spent = ratio * float(minutes(end - start)) / float(budget) * 100
+        found[slo.key] = SpanImpact(counts if ratio is not None else None, spent)
+    return found
+
+
 def budget_spent(
     slos: Sequence[Slo], reader: InstantReader, start: datetime, end: datetime
 ) -> dict[str, float | None]:
@@ -668,16 +698,4 @@ def budget_spent(
     Minutes of full outage the interval cost, over the budget minutes of the SLO's window, in
     percent; None where there was no traffic to judge.
     """
-    seconds = max(1, int((end - start).total_seconds()))
-    requests = [CountRequest(slo=slo, time=end, windows=(seconds,)) for slo in slos]
-    readings, _ = read_counts(requests, reader, QueryBudget())
-    spent: dict[str, float | None] = {}
-    for slo in slos:
-        counts, _ = counts_from(slo, readings.get((slo.key, seconds)), seconds)
-        ratio = error_ratio(counts)
-        if ratio is None:
-            spent[slo.key] = None
-            continue
-        budget = budget_minutes(slo.error_budget, slo.rolling_length())
-        spent[slo.key] = ratio * float(minutes(end - start)) / float(budget) * 100
-    return spent
+    return {key: i.spent_percent for key, i in impact_between(slos, reader, start, end).items()}
