@@ -26,11 +26,19 @@ from sloctl.cli.options import (
 from sloctl.core.durations import format_duration, parse_duration
 from sloctl.core.severity import Severity
 from sloctl.core.slo import LatencyIndicator
-from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.daemon.cycle import (
+    customer_draft_path,
+    escalate_missed_targets,
+    evaluate_incidents,
+    remind_overdue,
+    write_customer_drafts,
+)
 from sloctl.errors import SloctlError, UsageError
 from sloctl.incidents.backtest import Explanation, Replayed
 from sloctl.incidents.backtest import backtest as run_backtest
 from sloctl.incidents.backtest import explain as run_explain
+from sloctl.incidents.cadence import Status, apply_update, update_due
+from sloctl.incidents.customer import needs_customer_draft, render_customer
 from sloctl.incidents.engine import reading
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
@@ -43,16 +51,21 @@ from sloctl.incidents.lifecycle import (
     move,
 )
 from sloctl.incidents.policy import Cause, Finding
+from sloctl.incidents.postmortem import DraftContext, Sent, SloImpact, postmortem_pending
 from sloctl.incidents.postmortem import render as render_postmortem
+from sloctl.incidents.public_summary import services_from, set_summary
+from sloctl.incidents.roles import Role, assign, handle, holders, roles_of
+from sloctl.incidents.schedule import Schedule, default_commander
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.config import delivery_policy, load_config, webhook_verify
 from sloctl.loading.config import sinks as configured_sinks
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import policy_in_force
+from sloctl.loading.schedule_file import load_schedule
 from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
 from sloctl.notify.sinks import Sink
 from sloctl.prometheus.client import PrometheusReader
-from sloctl.reading.evaluation import budget_spent
+from sloctl.reading.evaluation import impact_between
 from sloctl.report.render import timestamp
 from sloctl.store.database import Store, open_store
 
@@ -258,9 +271,19 @@ def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
     envvar="SLOCTL_CONFIG",
     help="The daemon's configuration: its notifications section and store (env SLOCTL_CONFIG).",
 )
+@click.option(
+    "--schedule",
+    "schedule_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="SLOCTL_SCHEDULE",
+    help="On-call schedule naming the commander at declaration (env SLOCTL_SCHEDULE; "
+    "default: the --config file's schedule).",
+)
 @click.pass_context
 @friendly_errors
-def incidents(ctx: click.Context, store_path: Path, config_path: Path | None) -> None:
+def incidents(
+    ctx: click.Context, store_path: Path, config_path: Path | None, schedule_path: Path | None
+) -> None:
     """Declare, follow and close incidents; draft post-mortems.
 
     Notifications go where the daemon sends them when --config names its configuration (the
@@ -287,6 +310,10 @@ def incidents(ctx: click.Context, store_path: Path, config_path: Path | None) ->
     )
     ctx.obj["store_path"] = store_path
     ctx.obj["read_only"] = ctx.invoked_subcommand in READ_ONLY
+    if schedule_path is None and config is not None and config.spec.schedule is not None:
+        schedule_path = config.relative(config.spec.schedule)
+    ctx.obj["schedule"] = None if schedule_path is None else load_schedule(schedule_path)
+    ctx.obj["drafts"] = store_path.parent / "drafts" if config is None else config.drafts
 
 
 output_option = click.option(
@@ -296,12 +323,52 @@ output_option = click.option(
 
 @incidents.command("list")
 @click.option("--all", "everything", is_flag=True, help="Resolved incidents too.")
+@click.option("--mine", is_flag=True, help="Only those where --who holds a role now.")
+@click.option("--who", help="The person for --mine, as @name.")
+@click.option(
+    "--postmortem-due",
+    "postmortem_due",
+    is_flag=True,
+    help="Resolved P1/P2 incidents whose post-mortem is not marked done (runbook 2.5).",
+)
 @output_option
 @click.pass_context
 @friendly_errors
-def list_incidents(ctx: click.Context, everything: bool, output: str) -> None:
-    """Open incidents (or all of them)."""
-    found = _store(ctx).incidents(open_only=not everything)
+def list_incidents(
+    ctx: click.Context,
+    everything: bool,
+    mine: bool,
+    who: str | None,
+    postmortem_due: bool,
+    output: str,
+) -> None:
+    """Open incidents (or all of them, or those of one person, or those owing a post-mortem)."""
+    store = _store(ctx)
+    if mine != (who is not None):
+        raise UsageError("--mine and --who @name go together")
+    found = store.incidents(open_only=not (everything or postmortem_due))
+    if who is not None:
+        person = handle(who)
+        found = [i for i in found if roles_of(person, store.assignments(i.id))]
+    if postmortem_due:
+        done = store.postmortems_done()
+        found = sorted(
+            (i for i in found if postmortem_pending(i, done)),
+            key=lambda i: i.postmortem_due or i.detected_at,
+        )
+        if output != "json":
+            now = _now()
+            for incident in found:
+                due = incident.postmortem_due
+                assert due is not None
+                late = " (overdue)" if now > due else ""
+                click.echo(
+                    f"{incident.id} {incident.severity.value} {', '.join(incident.services)}: "
+                    f"post-mortem due {_timestamp(due)}{late}"
+                )
+            if not found:
+                click.echo("no post-mortem is due")
+            return
     if output == "json":
         click.echo(json.dumps([incident_json(i) for i in found], indent=2))
     else:
@@ -330,6 +397,7 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
         }
         for m in deliveries
     ]
+    document |= _runbook_json(ctx, store, incident)
     if output == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -364,6 +432,103 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
             f"{item['attempts']} attempts{retry} {item['last_error']}",
             markup=False,
         )
+    for line in _runbook_text(document):
+        console.print(line, markup=False)
+
+
+def _runbook_json(ctx: click.Context, store: Store, incident: Incident) -> dict[str, Any]:
+    """Roles, updates, the public summary, the post-mortem and the customer draft."""
+    assignments = store.assignments(incident.id)
+    updates = store.updates(incident.id)
+    summaries = store.summaries(incident.id)
+    done = store.postmortems_done().get(incident.id)
+    customer = None
+    if needs_customer_draft(incident):
+        path = customer_draft_path(ctx.obj["drafts"], incident.id)
+        customer = {
+            "path": str(path) if path.is_file() else None,
+            "text": path.read_text(encoding="utf-8")
+            if path.is_file()
+            else render_customer(incident),
+        }
+    summary = summaries[-1] if summaries else None
+    return {
+        "roles": {
+            role.value: {"who": a.who, "since": _timestamp(a.at), "by": a.by}
+            for role, a in holders(assignments).items()
+        },
+        "role_history": [
+            {"role": a.role.value, "who": a.who, "at": _timestamp(a.at), "by": a.by}
+            for a in assignments
+        ],
+        "updates": [
+            {
+                "at": _timestamp(u.at),
+                "status": u.status.value,
+                "text": u.text,
+                "actions": list(u.actions),
+                "by": u.by,
+            }
+            for u in updates
+        ],
+        "next_update_due": _timestamp(update_due(incident, updates)),
+        "reminders": [
+            {"kind": kind, "due_at": _timestamp(due), "sent_at": _timestamp(sent)}
+            for kind, due, sent in store.reminders(incident.id)
+        ],
+        "public_summary": None
+        if summary is None
+        else {
+            "text": summary.text,
+            "services": list(summary.services),
+            "set_at": _timestamp(summary.at),
+            "set_by": summary.by,
+        },
+        "postmortem": None
+        if incident.postmortem_due is None
+        else {
+            "due": _timestamp(incident.postmortem_due),
+            "done_at": None if done is None else _timestamp(done[0]),
+            "done_by": None if done is None else done[1],
+            "link": None if done is None else done[2],
+        },
+        "customer_communication": customer,
+    }
+
+
+def _runbook_text(document: dict[str, Any]) -> list[str]:
+    lines = []
+    for role in Role:
+        held = document["roles"].get(role.value)
+        if held is not None:
+            lines.append(f"{role.runbook_name}: {held['who']} (since {held['since']})")
+    for update in document["updates"]:
+        lines.append(
+            f"update {update['at']} ({update['status']}) by {update['by']}: {update['text']}"
+        )
+    if document["next_update_due"] is not None:
+        lines.append(f"next update due {document['next_update_due']}")
+    for reminder in document["reminders"]:
+        lines.append(f"reminded: {reminder['kind']} due {reminder['due_at']}")
+    summary = document["public_summary"]
+    if summary is not None:
+        lines.append(
+            f"public summary ({', '.join(summary['services'])}; {summary['set_by']}, "
+            f"{summary['set_at']}): {summary['text']}"
+        )
+    postmortem = document["postmortem"]
+    if postmortem is not None:
+        state = (
+            f"done {postmortem['done_at']} by {postmortem['done_by']} {postmortem['link']}".rstrip()
+            if postmortem["done_at"]
+            else "not done yet"
+        )
+        lines.append(f"post-mortem due {postmortem['due']}: {state}")
+    customer = document["customer_communication"]
+    if customer is not None:
+        where = customer["path"] or "not written yet"
+        lines += [f"customer communication draft ({where}):", customer["text"].rstrip()]
+    return lines
 
 
 @friendly_errors
@@ -377,11 +542,26 @@ def _transition(ctx: click.Context, incident_id: str, to: State, person: str, no
         else:
             changed = move(incident, to, now, actor=person, note=note)
         event = Event(KIND_OF[to], changed, now, note=note)
-        store.save(
-            changed, connection=connection, events=messages([event], ctx.obj["sinks"]), now=now
-        )
+        events = messages([event], ctx.obj["sinks"], store.commanders())
+        store.save(changed, connection=connection, events=events, now=now)
     _deliver(ctx, changed.id, now)
     click.echo(f"{changed.id} is {changed.state.value}")
+    _write_drafts(ctx, [changed])
+
+
+def _write_drafts(ctx: click.Context, resolved: list[Incident]) -> None:
+    """The P1 customer communication (runbook 3.4) of incidents just resolved."""
+    try:
+        written = write_customer_drafts(ctx.obj["drafts"], resolved)
+    except OSError as exc:
+        click.echo(
+            f"sloctl: warning: customer communication draft not written to "
+            f"{ctx.obj['drafts']}: {exc.strerror}",
+            err=True,
+        )
+        return
+    for path in written:
+        click.echo(f"customer communication draft written to {path}")
 
 
 by_option = click.option("--by", "person", required=True, help="Who does it (for the timeline).")
@@ -447,11 +627,128 @@ def declare_incident(
             store.allocate_id(connection), service, finding, now, actor=person, manual=True
         )
         event = Event(EventKind.DECLARED, incident, now, escalation_targets(incident.severity))
-        store.save(
-            incident, connection=connection, events=messages([event], ctx.obj["sinks"]), now=now
-        )
+        schedule: Schedule | None = ctx.obj["schedule"]
+        named = None if schedule is None else default_commander(schedule, incident, now)
+        if named is None:  # nobody on call: whoever declares it commands until someone else does
+            named = assign(incident, (), Role.COMMANDER, handle(person), now, by=person)
+        kept, commander = named
+        events = messages([event], ctx.obj["sinks"], {incident.id: commander.who})
+        store.save(kept, connection=connection, events=events, now=now)
+        store.save_assignment(commander, connection=connection)
     _deliver(ctx, incident.id, now)
-    click.echo(f"{incident.id} declared: {severity} {service} ({cause})")
+    click.echo(f"{incident.id} declared: {severity} {service} ({cause}), commander {commander.who}")
+
+
+@incidents.command("assign")
+@click.argument("incident_id")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--who", required=True, help="Who takes the role, as @name.")
+@click.option("--by", "person", help="Who assigns it (default: --who, taking it).")
+@click.pass_context
+@friendly_errors
+def assign_role(
+    ctx: click.Context, incident_id: str, role: str, who: str, person: str | None
+) -> None:
+    """Give a role of the incident to someone (runbook 4); they are notified."""
+    store = _store(ctx)
+    now = _now()
+    assignee = handle(who)
+    by = assignee if person is None else handle(person)
+    with store.transaction() as connection:
+        incident = _require(store, incident_id)
+        changed, assignment = assign(
+            incident, store.assignments(incident.id), Role(role), assignee, now, by=by
+        )
+        store.save_assignment(assignment, connection=connection)
+        event = Event(EventKind.ASSIGNED, changed, now, role=role, who=assignee)
+        events = messages([event], ctx.obj["sinks"], store.commanders())
+        store.save(changed, connection=connection, events=events, now=now)
+    _deliver(ctx, changed.id, now)
+    click.echo(f"{changed.id}: {assignee} is {Role(role).runbook_name} (assigned by {by})")
+
+
+@incidents.command()
+@click.argument("incident_id")
+@click.option("--status", type=click.Choice([s.value for s in Status]), required=True)
+@click.option("--text", required=True, help="What has changed (the update's text).")
+@click.option("--action", "actions", multiple=True, help="A current action (repeat for several).")
+@by_option
+@click.pass_context
+@friendly_errors
+def update(
+    ctx: click.Context,
+    incident_id: str,
+    status: str,
+    text: str,
+    actions: tuple[str, ...],
+    person: str,
+) -> None:
+    """Send the runbook's 3.2 status update; the next one is due a period later."""
+    store = _store(ctx)
+    now = _now()
+    with store.transaction() as connection:
+        incident = _require(store, incident_id)
+        changed, sent = apply_update(incident, Status(status), text, actions, now, by=person)
+        store.save_update(sent, connection=connection)
+        event = Event(
+            EventKind.UPDATED, changed, now, note=text, status=status, actions=tuple(actions)
+        )
+        events = messages([event], ctx.obj["sinks"], store.commanders())
+        store.save(changed, connection=connection, events=events, now=now)
+    _deliver(ctx, changed.id, now)
+    due = update_due(changed, [sent])
+    then = "no update cadence" if due is None else f"next update due {_timestamp(due)}"
+    click.echo(f"{changed.id} update sent ({status}); {then}")
+
+
+@incidents.command()
+@click.argument("incident_id")
+@click.option("--text", required=True, help="What the status page says (at most 280 chars).")
+@click.option("--services", required=True, help="The services affected: api,auth.")
+@by_option
+@click.pass_context
+@friendly_errors
+def summary(ctx: click.Context, incident_id: str, text: str, services: str, person: str) -> None:
+    """Set the public summary the status page shows (the communications lead's)."""
+    store = _store(ctx)
+    now = _now()
+    with store.transaction() as connection:
+        incident = _require(store, incident_id)
+        written = set_summary(
+            incident,
+            store.assignments(incident.id),
+            text,
+            services_from(services),
+            now,
+            by=handle(person),
+        )
+        store.save_summary(written, connection=connection)
+    click.echo(f"{incident.id} public summary set ({', '.join(written.services)}): {written.text}")
+
+
+@incidents.command("postmortem-done")
+@click.argument("incident_id")
+@by_option
+@click.option("--link", default="", help="Where the post-mortem is (a URL or a path).")
+@click.pass_context
+@friendly_errors
+def postmortem_done(ctx: click.Context, incident_id: str, person: str, link: str) -> None:
+    """Mark the post-mortem of a resolved P1/P2 incident done (runbook 2.5)."""
+    store = _store(ctx)
+    now = _now()
+    with store.transaction() as connection:
+        incident = _require(store, incident_id)
+        if incident.postmortem_due is None:
+            raise UsageError(
+                f"{incident.id} owes no post-mortem "
+                f"({'not resolved yet' if incident.open else incident.severity.value})"
+            )
+        if not store.mark_postmortem_done(
+            incident.id, at=now, by=handle(person), link=link, connection=connection
+        ):
+            raise UsageError(f"{incident.id}'s post-mortem is already marked done")
+    late = " (after its due date)" if now > incident.postmortem_due else ""
+    click.echo(f"{incident.id} post-mortem done{late}")
 
 
 @incidents.command()
@@ -488,7 +785,9 @@ def evaluate(
         ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"]
     )
     planned = signal_plan(load_definitions(definitions), policy)
-    result = evaluate_incidents(store, sinks, policy, planned, reader, at)
+    result = evaluate_incidents(
+        store, sinks, policy, planned, reader, at, schedule=ctx.obj["schedule"]
+    )
     for service, reason in result.skipped.items():
         click.echo(f"sloctl: warning: {service} skipped: {reason}", err=True)
     for event in result.events:
@@ -498,6 +797,7 @@ def evaluate(
         )
     if result.events:
         _announced_nowhere(ctx, "what changed is")
+    _write_drafts(ctx, [e.incident for e in result.events if e.kind is EventKind.RESOLVED])
     courier = _courier(ctx)
     _flush(ctx, at)
     courier.refresh_alertmanager(store, at, deadline=courier.clock() + FLUSH_GRACE_SECONDS)
@@ -507,7 +807,7 @@ def evaluate(
 @click.pass_context
 @friendly_errors
 def notify(ctx: click.Context) -> None:
-    """Escalate missed response and resolution targets, then deliver what is due.
+    """Escalate missed targets, remind overdue updates and post-mortems, deliver what is due.
 
     Run it every minute (cron, or the daemon's loop) so that a target missed is escalated
     (runbook 2.2: P2 to the team lead, P1 to everyone) even with nobody at a terminal.
@@ -517,6 +817,8 @@ def notify(ctx: click.Context) -> None:
     now = _now()
     for event in escalate_missed_targets(store, sinks, now):
         click.echo(f"{event.incident.id}: {event.note}")
+    for event in remind_overdue(store, sinks, now):
+        click.echo(f"{event.incident.id}: {event.role} reminder to {event.who or 'nobody'}")
     courier = _courier(ctx)
     _announced_nowhere(ctx, "escalations and updates are")
     counts = _flush(ctx, now)
@@ -537,11 +839,22 @@ def notify(ctx: click.Context) -> None:
 def postmortem(
     ctx: click.Context, incident_id: str, out: Path | None, prometheus_url: str, definitions: Path
 ) -> None:
-    """Draft the runbook's 2.5 post-mortem for an incident."""
-    incident = _require(_store(ctx), incident_id)
+    """Draft the runbook's 2.5 post-mortem for an incident: with the budget and requests of
+    each SLO over the incident (from Prometheus), its roles and every notification sent."""
+    store = _store(ctx)
+    incident = _require(store, incident_id)
     now = _now()
-    consumed = _consumed(incident, prometheus_url, definitions, now)
-    text = render_postmortem(incident, consumed, now)
+    impacts = _impacts(incident, prometheus_url, definitions, now)
+    spent = [i.budget_percent for i in impacts if i.budget_percent is not None]
+    sent = tuple(
+        Sent(m.sent_at or m.created_at, m.sink, m.kind, m.status, m.attempts)
+        for m in store.outbox()
+        if m.incident_id == incident.id
+    )
+    context = DraftContext(
+        slos=impacts, assignments=tuple(store.assignments(incident.id)), sent=sent
+    )
+    text = render_postmortem(incident, max(spent) if spent else None, now, context)
     if out is None:
         click.echo(text, nl=False)
     else:
@@ -552,8 +865,11 @@ def postmortem(
         click.echo(f"post-mortem draft written to {out}")
 
 
-def _consumed(incident: Incident, url: str, definitions: Path, now: datetime) -> float | None:
-    """Budget spent during the incident by the SLOs of its service and cause, at worst."""
+def _impacts(
+    incident: Incident, url: str, definitions: Path, now: datetime
+) -> tuple[SloImpact, ...]:
+    """Each SLO of the incident's services and causes, from the first bad reading (or the
+    declaration) to the resolution (or now): its events and the budget they spent."""
     try:
         slos = [
             s
@@ -562,14 +878,25 @@ def _consumed(incident: Incident, url: str, definitions: Path, now: datetime) ->
             in incident.causes_of(s.service)
         ]
         if not slos:
-            return None
+            return ()
         start = min(incident.detected_at, incident.impact_started_at or incident.detected_at)
-        spent = budget_spent(slos, PrometheusReader(url), start, incident.resolved_at or now)
+        found = impact_between(slos, PrometheusReader(url), start, incident.resolved_at or now)
     except SloctlError as exc:
         click.echo(f"sloctl: warning: error budget consumed unknown: {exc}", err=True)
-        return None
-    values = [v for v in spent.values() if v is not None]
-    return max(values) if values else None
+        return ()
+    impacts = []
+    for slo in slos:
+        counts = found[slo.key].counts
+        impacts.append(
+            SloImpact(
+                slo.key,
+                None if counts is None else counts.total,
+                None if counts is None else counts.bad,
+                found[slo.key].spent_percent,
+                slices=slo.timeslices is not None,
+            )
+        )
+    return tuple(impacts)
 
 
 def signals_text(readings: tuple[Reading, ...]) -> str:

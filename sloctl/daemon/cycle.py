@@ -1,16 +1,23 @@
-"""One incident cycle, shared by ``sloctl incidents evaluate`` and the daemon."""
+"""One incident cycle, shared by ``sloctl incidents evaluate`` and the daemon: decisions, the
+commander named at declaration, escalations, reminders and the drafts written at resolution."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
+from sloctl.incidents.cadence import UPDATE_REMINDER, missed_update
+from sloctl.incidents.customer import needs_customer_draft, render_customer
 from sloctl.incidents.engine import breach_events, decide
-from sloctl.incidents.events import Event
-from sloctl.incidents.lifecycle import check_targets
+from sloctl.incidents.events import Event, EventKind
+from sloctl.incidents.lifecycle import Incident, check_targets
 from sloctl.incidents.policy import Policy, Signals
+from sloctl.incidents.postmortem import POSTMORTEM_REMINDER, postmortem_pending, reminder_at
+from sloctl.incidents.schedule import Schedule, default_commander
 from sloctl.incidents.signals import SignalPlan, SignalReader, Sli, read_signals
 from sloctl.notify.outbox import messages
 from sloctl.notify.sinks import Sink
@@ -41,12 +48,13 @@ def evaluate_incidents(
     *,
     slicing: Slicing | None = None,
     budget: QueryBudget | None = None,
+    schedule: Schedule | None = None,
 ) -> CycleResult:
     """Read every service's signals at ``at`` (``planned`` with :func:`signal_plan`, the counts
     from ``slicing``'s store when given), decide, and commit what changed.
 
     A service whose signals cannot be read is skipped: Prometheus trouble never opens or
-    closes an incident.
+    closes an incident. A new incident's commander is whoever ``schedule`` has on call.
     """
     reading = read_signals(planned, reader, at, slicing=slicing, budget=budget)
     result = CycleResult(
@@ -57,7 +65,7 @@ def evaluate_incidents(
     )
     try:
         result.events += _decide_and_commit(
-            store, sinks, policy, planned.depends_on, reading.signals, at
+            store, sinks, policy, planned.depends_on, reading.signals, at, schedule
         )
     except sqlite3.IntegrityError as exc:
         result.skipped.update(dict.fromkeys(reading.signals, f"changed meanwhile ({exc})"))
@@ -71,6 +79,7 @@ def _decide_and_commit(
     depends_on: Mapping[str, tuple[str, ...]],
     signals: Mapping[str, Signals],
     at: datetime,
+    schedule: Schedule | None = None,
 ) -> list[Event]:
     """Decide for every read service on fresh state and commit the result, under one lock.
 
@@ -89,9 +98,20 @@ def _decide_and_commit(
         fresh = {service: store.tracked(service) for service in signals}
         opened = store.incidents(open_only=True)
         outcome = decide(policy, signals, fresh, opened, new_id, depends_on)
-        for incident in outcome.changed:
-            related = [e for e in outcome.events if e.incident.id == incident.id]
-            store.save(incident, connection=connection, events=messages(related, sinks), now=at)
+        commanders = store.commanders()
+        for changed in outcome.changed:
+            related = [e for e in outcome.events if e.incident.id == changed.id]
+            declared = any(e.kind is EventKind.DECLARED for e in related)
+            named = None
+            if declared and schedule is not None and changed.id not in commanders:
+                named = default_commander(schedule, changed, at)
+            incident, assignment = named or (changed, None)
+            if assignment is not None:
+                commanders[incident.id] = assignment.who
+            events = messages(related, sinks, commanders)
+            store.save(incident, connection=connection, events=events, now=at)
+            if assignment is not None:  # after its incident: the role refers to it
+                store.save_assignment(assignment, connection=connection)
         for service, tracked in outcome.tracked.items():
             if tracked != fresh.get(service):
                 store.save_tracked(service, tracked, connection=connection)
@@ -110,6 +130,80 @@ def escalate_missed_targets(store: Store, sinks: Mapping[str, Sink], now: dateti
             if not breaches:
                 continue
             events = breach_events(checked, breaches, now)
-            store.save(checked, connection=connection, events=messages(events, sinks), now=now)
+            commanders = store.commanders()
+            store.save(
+                checked, connection=connection, events=messages(events, sinks, commanders), now=now
+            )
             found += events
     return found
+
+
+POSTMORTEM_HORIZON = timedelta(days=30)
+"""How long after its resolution an incident's post-mortem is still looked after."""
+
+
+def _overdue(
+    incident: Incident, store: Store, done: Mapping[str, object], now: datetime
+) -> tuple[str, datetime] | None:
+    """What ``incident`` has overdue at ``now``: (reminder kind, due time), or None."""
+    if incident.open:
+        due = missed_update(incident, store.updates(incident.id), now)
+        return None if due is None else (UPDATE_REMINDER, due)
+    remind = reminder_at(incident)
+    if remind is None or now < remind or not postmortem_pending(incident, done):
+        return None
+    assert incident.postmortem_due is not None
+    return POSTMORTEM_REMINDER, incident.postmortem_due
+
+
+def remind_overdue(store: Store, sinks: Mapping[str, Sink], now: datetime) -> list[Event]:
+    """Remind the commander, once, of a missed status update (runbook 3.2) and of a
+    post-mortem coming due (2.5). Each reminder is stored with its message in one transaction,
+    keyed by what it is about, so a restarted daemon never sends it again."""
+    found: list[Event] = []
+    done = store.postmortems_done()
+    for candidate in store.incidents(resolved_after=now - POSTMORTEM_HORIZON):
+        if _overdue(candidate, store, done, now) is None:
+            continue  # most cycles: nothing overdue, no write lock taken
+        with store.transaction() as connection:
+            incident = store.get(candidate.id)  # fresh, under the lock
+            overdue = None if incident is None else _overdue(incident, store, done, now)
+            if incident is None or overdue is None:
+                continue
+            kind, due = overdue
+            if not store.claim_reminder(incident.id, kind, due, connection=connection, now=now):
+                continue
+            commanders = store.commanders()
+            who = commanders.get(incident.id, "")
+            event = Event(EventKind.REMINDER, incident, now, role=kind, who=who, due_at=due)
+            store.save(
+                incident,
+                connection=connection,
+                events=messages([event], sinks, commanders),
+                now=now,
+            )
+            found.append(event)
+    return found
+
+
+def customer_draft_path(directory: Path, incident_id: str) -> Path:
+    return directory / f"{incident_id}-customer.md"
+
+
+def write_customer_drafts(directory: Path, incidents: Sequence[Incident]) -> list[Path]:
+    """Write the 3.4 customer communication of every resolved P1 in ``incidents`` that has
+    none yet (a draft already there may have been edited: it is left alone). Written to a
+    temporary file and renamed, so nobody reads half a draft. Raises OSError."""
+    written = []
+    for incident in incidents:
+        if not needs_customer_draft(incident):
+            continue
+        path = customer_draft_path(directory, incident.id)
+        if path.exists():
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(render_customer(incident), encoding="utf-8")
+        os.replace(partial, path)
+        written.append(path)
+    return written

@@ -30,10 +30,18 @@ from typing import Any
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from sloctl.core.slo import Slo
-from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.daemon.cycle import (
+    escalate_missed_targets,
+    evaluate_incidents,
+    remind_overdue,
+    write_customer_drafts,
+)
 from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
 from sloctl.errors import DefinitionError, Problem, SloctlError
+from sloctl.incidents.events import EventKind
+from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
+from sloctl.incidents.schedule import Schedule
 from sloctl.incidents.signals import SignalPlan, signal_plan
 from sloctl.loading.config import (
     CONFIGURATION,
@@ -45,6 +53,7 @@ from sloctl.loading.config import (
 )
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import policy_in_force
+from sloctl.loading.schedule_file import load_schedule
 from sloctl.notify.outbox import Courier
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql.slices import QueryBudget
@@ -172,6 +181,8 @@ class Daemon:
     crashed: BaseException | None = None
     slices: dict[str, Remembered] = field(default_factory=dict)
     """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
+    schedule: Schedule | None = None
+    """The on-call schedule of the configuration (``schedule``), reloaded with it."""
 
     def load(self) -> None:
         """(Re)load the configuration; keep the old one if the new one is invalid."""
@@ -182,6 +193,11 @@ class Daemon:
             slos = tuple(load_definitions(config.relative(config.spec.definitions)))
             policy = policy_in_force(
                 config.relative(config.spec.policy) if config.spec.policy else None
+            )
+            schedule = (
+                None
+                if config.spec.schedule is None
+                else load_schedule(config.relative(config.spec.schedule))
             )
         except SloctlError as exc:
             problems = exc.problems if isinstance(exc, DefinitionError) else ()
@@ -195,6 +211,7 @@ class Daemon:
                 raise
             return
         self.config, self.slos, self.policy = config, slos, policy
+        self.schedule = schedule
         self.planned = signal_plan(slos, policy)
         if self.delivery is not None:
             self.delivery.courier.policy = delivery_policy(config)
@@ -242,7 +259,7 @@ class Daemon:
         """One evaluation at ``at``; Prometheus trouble marks the SLOs of the failed queries
         stale and changes nothing about them."""
         assert self.config is not None
-        config, slos, policy = self.config, self.slos, self.policy
+        config, slos, policy, schedule = self.config, self.slos, self.policy, self.schedule
         reader = self.reader(config, deadline)
         started = time.monotonic()
         # Checked whole when the daemon started (check_store); every cycle reopens it.
@@ -271,12 +288,24 @@ class Daemon:
                 )
             configured = sinks(config, self.env)
             outcome = evaluate_incidents(
-                store, configured, policy, self.planned, reader, at, slicing=slicing, budget=budget
+                store,
+                configured,
+                policy,
+                self.planned,
+                reader,
+                at,
+                slicing=slicing,
+                budget=budget,
+                schedule=schedule,
             )
             stale |= set(outcome.failed_slos)
             for service, reason in outcome.skipped.items():
                 self.logger.warning("incidents_skipped", service=service, reason=reason)
             outcome.events += escalate_missed_targets(store, configured, at)
+            outcome.events += remind_overdue(store, configured, at)
+            self._write_drafts(
+                config, [e.incident for e in outcome.events if e.kind is EventKind.RESOLVED]
+            )
             for event in outcome.events:
                 self.logger.info(
                     "incident_event",
@@ -338,6 +367,17 @@ class Daemon:
             requests=report.requests,
         )
         return report
+
+    def _write_drafts(self, config: Config, resolved: list[Incident]) -> None:
+        """The P1 customer communications of the incidents resolved this cycle; a directory
+        that cannot be written is logged, and the cycle goes on."""
+        try:
+            for path in write_customer_drafts(config.drafts, resolved):
+                self.logger.info("customer_draft_written", path=str(path))
+        except OSError as exc:
+            self.logger.error(
+                "customer_draft_failed", directory=str(config.drafts), error=exc.strerror
+            )
 
     def ready(self, now: datetime) -> bool:
         """Prometheus answered a query within the last :data:`READY_CYCLES` intervals (one

@@ -96,6 +96,7 @@ def test_manual_incident_lifecycle_with_sla_dates(tmp_path: Path) -> None:
     assert shown["postmortem_due"] == "2026-11-05T11:12:00Z"  # within 72 hours
     assert [(t["to"], t["actor"]) for t in shown["timeline"]] == [
         ("detected", "alice"),
+        ("detected", "alice"),  # "Incident Commander: @alice": who declares commands at first
         ("acknowledged", "bob"),
         ("mitigating", "bob"),
         ("resolved", "bob"),
