@@ -20,7 +20,17 @@ from sloctl.incidents.lifecycle import (
     move,
 )
 from sloctl.incidents.policy import Cause, Finding
-from sloctl.incidents.postmortem import duration_text, render
+from sloctl.incidents.postmortem import (
+    ChangeLine,
+    DraftContext,
+    Sent,
+    SloImpact,
+    duration_text,
+    postmortem_pending,
+    reminder_at,
+    render,
+)
+from sloctl.incidents.roles import Assignment, Role
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
@@ -37,7 +47,10 @@ HEADINGS = [
     "Action Items",
     "Lessons Learned",
 ]
-ADDED = {"Timeline": ["Roles", "Changes Before the Incident"], "Lessons Learned": ["Notifications Sent"]}
+ADDED = {
+    "Timeline": ["Roles", "Changes Before the Incident"],
+    "Lessons Learned": ["Notifications Sent"],
+}
 """sloctl's sections beside the runbook's: after the heading named."""
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 TIME_CELL = re.compile(r"^(?:\d{4}-\d{2}-\d{2} )?(\d{2}:\d{2})$")
@@ -312,3 +325,112 @@ def test_a_resolved_incident_is_not_still_open() -> None:
     text = render(lifecycle(), None, NOW)
     assert "(still open)" not in text
     assert field(text, "Duration") == "57 minutes"  # to restoration, not to NOW
+
+
+# --- what the store and Prometheus add ---------------------------------------------------------
+
+
+CONTEXT = DraftContext(
+    slos=(
+        SloImpact("api/availability", 120_000.0, 4_800.0, 11.1),
+        SloImpact("api/latency", 120_000.0, 900.0, None),
+        SloImpact("api/minutes", 60.0, 12.0, 2.0, slices=True),
+    ),
+    assignments=(
+        Assignment("INC-0042", Role.COMMANDER, "@ann", at(1), "schedule:primary"),
+        Assignment("INC-0042", Role.SCRIBE, "@cat", at(6), "@ann"),
+        Assignment("INC-0042", Role.COMMANDER, "@ben", at(30), "@ann"),
+    ),
+    sent=(
+        Sent(at(0), "slack", "declared", "delivered", 1),
+        Sent(at(0), "pagerduty", "declared", "delivered", 2),
+        Sent(at(31), "slack", "assigned", "failed", 1),
+    ),
+)
+
+
+def test_budget_per_slo_and_requests_not_users() -> None:
+    text = render(lifecycle(), 11.1, NOW, CONTEXT)
+    assert field(text, "Users affected").startswith(
+        "4,800 of 120,000 requests failed (4.0%, api/availability); these are requests, not "
+        "users: the metrics do not say how many distinct users sent them"
+    )
+    impact = section(text, "Impact")
+    assert "- Error budget consumed: 11.1%  (the worst SLO)" in impact
+    assert "  - api/availability: 11.1% of its budget (4,800 bad of 120,000 requests)" in impact
+    assert "  - api/latency: unknown of its budget (900 bad of 120,000 requests)" in impact
+    assert "  - api/minutes: 2.0% of its budget (12 bad of 60 slices)" in impact
+
+
+def test_roles_current_and_earlier() -> None:
+    assert section(render(lifecycle(), None, NOW, CONTEXT), "Roles")[:4] == [
+        "- Incident Commander: @ben (from 2026-11-02 10:30 UTC)",
+        "- Scribe: @cat (from 2026-11-02 10:06 UTC)",
+        "- Earlier incident commander: @ann (from 2026-11-02 10:01 UTC)",
+        "",
+    ]
+    assert section(render(lifecycle(), None, NOW), "Roles")[0] == "- No roles were assigned."
+
+
+def test_every_notification_sent_in_time_order() -> None:
+    lines = [
+        line
+        for line in section(render(lifecycle(), None, NOW, CONTEXT), "Notifications Sent")
+        if line
+    ]
+    assert lines[0] == "| Time (UTC) | Sink | Kind | Status | Attempts |"
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[2:]]
+    assert rows == [
+        ["2026-11-02 10:00", "pagerduty", "declared", "delivered", "2"],
+        ["2026-11-02 10:00", "slack", "declared", "delivered", "1"],
+        ["2026-11-02 10:31", "slack", "assigned", "failed", "1"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "known", "first"),
+    [
+        pytest.param(
+            (),
+            False,
+            "- Change events are not recorded by this installation: list deploys by hand.",
+            id="not-recorded",
+        ),
+        pytest.param(
+            (), True, "- No change was recorded in the hours before the incident.", id="none"
+        ),
+        pytest.param(
+            (
+                ChangeLine(at(-30), "api", "deploy v1.4.2 by ci"),
+                ChangeLine(at(-90), "db", "config max_connections | 200"),
+            ),
+            True,
+            "- 2026-11-02 08:30 UTC db: config max_connections \\| 200",
+            id="listed-oldest-first",
+        ),
+    ],
+)
+def test_the_changes_hook(changes: tuple[ChangeLine, ...], known: bool, first: str) -> None:
+    context = DraftContext(changes=changes, changes_known=known)
+    lines = section(render(lifecycle(), None, NOW, context), "Changes Before the Incident")
+    assert lines[0] == first
+    assert len([line for line in lines if line.startswith("- ")]) == max(1, len(changes))
+
+
+@pytest.mark.parametrize(
+    ("severity", "resolved", "done", "reminded", "pending"),
+    [
+        (Severity.P1, True, False, datetime(2026, 11, 4, 11, 12, tzinfo=UTC), True),
+        (Severity.P2, True, True, datetime(2026, 11, 4, 11, 12, tzinfo=UTC), False),
+        (Severity.P3, True, False, None, False),
+        (Severity.P1, False, False, None, False),
+    ],
+)
+def test_post_mortems_pending_and_reminded_a_day_before_due(
+    severity: Severity, resolved: bool, done: bool, reminded: datetime | None, pending: bool
+) -> None:
+    incident = opened(severity=severity)
+    if resolved:
+        incident = move(incident, State.RESOLVED, at(72), actor="alice")
+    assert reminder_at(incident) == reminded
+    assert postmortem_pending(incident, {"INC-0042": 1} if done else {}) is pending
