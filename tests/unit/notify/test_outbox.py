@@ -424,3 +424,57 @@ def test_an_unreadable_message_fails_and_does_not_block_its_queue(
     assert (counts["failed"], counts["delivered"]) == (1, 1)
     assert "stored message unreadable (KeyError" in store.outbox()[0].last_error
     assert kinds_sent(slack.received) == ["update"]
+
+
+def test_role_notes_go_to_chat_only_with_the_commander_stored() -> None:
+    sinks = {
+        "alertmanager": AlertmanagerSink("http://127.0.0.1:9"),
+        "pagerduty": PagerDutySink("KEY"),
+        "slack": SlackSink("http://127.0.0.1:9/hook"),
+    }
+    declared = Event(EventKind.DECLARED, INCIDENT, T0)
+    assigned = Event(EventKind.ASSIGNED, INCIDENT, T0, role="scribe", who="@cat")
+    due = T0 + timedelta(minutes=15)
+    reminded = Event(EventKind.REMINDER, INCIDENT, due, role="update", who="@ann", due_at=due)
+    queued = messages([declared, assigned, reminded], sinks, {"INC-0001": "@ann"})
+    assert [(sink, body["kind"]) for sink, body in queued] == [
+        ("alertmanager", "declared"),
+        ("pagerduty", "declared"),
+        ("slack", "declared"),
+        ("slack", "assigned"),
+        ("slack", "reminder"),
+    ]
+    restored = incident_event(queued[-1][1])
+    assert (restored.commander, restored.role, restored.who, restored.due_at) == (
+        "@ann",
+        "update",
+        "@ann",
+        due,
+    )
+    # The payload of an event without role fields is what it was before them.
+    assert "status" not in payload(declared)
+    assert "due_at" not in payload(declared)
+
+
+def test_a_note_never_supersedes_the_update_before_it(store: Store, slack: FaultReceiver) -> None:
+    mitigating = move(INCIDENT, State.MITIGATING, START, actor="@ann")
+    events = [
+        Event(EventKind.UPDATED, mitigating, START, note="rolled back", status="mitigating"),
+        Event(EventKind.ASSIGNED, mitigating, START, role="scribe", who="@cat"),
+    ]
+    with store.transaction() as connection:
+        store.save(
+            mitigating,
+            connection=connection,
+            events=messages(events, {"slack": SlackSink("x")}),
+            now=START,
+        )
+    courier(slack.url).flush(store, T0)
+    assert [f"{m.kind}:{m.status}" for m in store.outbox()] == [
+        "updated:delivered",
+        "assigned:delivered",
+    ]
+    assert [r.text.splitlines()[0] for r in slack.received] == [
+        ":yellow_circle: INCIDENT UPDATE",
+        ":busts_in_silhouette: INCIDENT ROLE ASSIGNED",
+    ]

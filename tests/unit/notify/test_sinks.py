@@ -774,3 +774,93 @@ def test_every_affected_service_and_cause_is_named() -> None:
     )
     assert "(elevated error ratio, high latency)" in SlackSink.text(resolved)
     assert "Service(s): api" in SlackSink.text(resolved)  # no list: the service alone
+
+
+# --- roles and cadence ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        pytest.param({}, "Incident Commander: @sloctl", id="automatic-nobody-named"),
+        pytest.param({"actor": "alice"}, "Incident Commander: @alice", id="declared-by-hand"),
+        pytest.param(
+            {"actor": "alice", "commander": "@ann"}, "Incident Commander: @ann", id="from-schedule"
+        ),
+        pytest.param(
+            {"commander": "@<!channel>"}, "Incident Commander: @&lt;!channel&gt;", id="escaped"
+        ),
+    ],
+)
+def test_the_commander_line(changes: dict[str, Any], line: str) -> None:
+    assert line in slack_text(event(EventKind.DECLARED, **changes)).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("severity", "line"),
+    [
+        ("P1", "Next update in 15 minutes."),
+        ("P2", "Next update in 15 minutes."),
+        ("P3", "Next update in 60 minutes."),
+        ("P4", "Next update when the status changes."),
+    ],
+)
+def test_the_next_update_is_the_severitys_cadence(severity: str, line: str) -> None:
+    for kind in (EventKind.DECLARED, EventKind.UPDATED):
+        assert slack_text(event(kind, severity=severity)).splitlines()[-1] == line
+
+
+def test_a_status_update_with_its_status_and_actions() -> None:
+    text = slack_text(
+        event(
+            EventKind.UPDATED,
+            state="mitigating",
+            status="monitoring",
+            note="rolled back v1.4.2",
+            actions=("watching error ratio", "scaling db pool"),
+        )
+    )
+    assert text.splitlines()[5:13] == [
+        "Status: Monitoring",
+        "",
+        "Update: rolled back v1.4.2",
+        "",
+        "Current Actions:",
+        "- watching error ratio",
+        "- scaling db pool",
+        "",
+    ]
+
+
+def test_the_assignment_and_the_reminders() -> None:
+    assigned = event(EventKind.ASSIGNED, role="communications-lead", who="@lee", actor="@ann")
+    assert slack_text(assigned) == "\n".join(
+        [
+            ":busts_in_silhouette: INCIDENT ROLE ASSIGNED",
+            "",
+            "Severity: P1",
+            "Service(s): api",
+            "Status: Investigating",
+            "",
+            "Communications Lead: @lee (assigned by @ann)",
+            "Incident Channel: #incident-inc-0007",
+        ]
+    )
+    due = START + timedelta(minutes=15)
+    update = event(EventKind.REMINDER, role="update", who="@ann", due_at=due)
+    assert slack_text(update).splitlines()[0] == ":alarm_clock: INCIDENT UPDATE OVERDUE"
+    assert (
+        "@ann: the status update of INC-0007 was due at 2026-11-02 09:15 UTC (runbook 3.2)."
+        in slack_text(update)
+    )
+    postmortem = event(EventKind.REMINDER, role="postmortem", who="@ann", due_at=due)
+    assert "@ann: the post-mortem of INC-0007 is due by 2026-11-02 09:15 UTC (runbook 2.5)." in (
+        slack_text(postmortem)
+    )
+
+
+def test_notes_are_not_paged_nor_alerts() -> None:
+    for kind in (EventKind.ASSIGNED, EventKind.REMINDER):
+        note = event(kind, role="scribe", who="@cat")
+        assert PagerDutySink(ROUTING_KEY).requests_for(note) == []
+        assert AlertmanagerSink("http://127.0.0.1:9093").requests_for(note) == []

@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from sloctl.core.severity import Severity
+from sloctl.incidents.cadence import Status, StatusUpdate
 from sloctl.incidents.lifecycle import Reading, State, Symptom, declare, join, move
 from sloctl.incidents.policy import Cause, Finding
+from sloctl.incidents.public_summary import PublicSummary
+from sloctl.incidents.roles import Assignment, Role
 from sloctl.store.database import SCHEMA, SCHEMA_VERSION, StoreError, open_store
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -384,3 +387,71 @@ def test_the_integrity_check_is_skipped_only_when_asked(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="is corrupt"):
         open_store(path)
     open_store(path, check=False).close()  # the daemon's cycles, after its start-up check
+
+
+def test_a_schema_4_store_gains_the_runbook_tables_and_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = open_store(path)
+    incident = move(declare("INC-0001", "api", FINDING, T0), State.ACKNOWLEDGED, T0, actor="a")
+    with store.transaction() as connection:
+        store.save(incident, connection=connection, events=[("slack", {"kind": "x"})], now=T0)
+        for table in ("roles", "updates", "reminders", "summaries", "postmortems"):
+            connection.execute(f"DROP TABLE {table}")
+        connection.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    store.close()
+    # Opened for reading first, as `sloctl incidents show` does: migrated, then read.
+    reading = open_store(path, read_only=True)
+    assert reading.get("INC-0001") == incident
+    assert [m.event for m in reading.outbox()] == [{"kind": "x"}]
+    assert reading.assignments("INC-0001") == []
+    reading.close()
+    migrated = open_store(path)
+    with migrated.transaction() as connection:
+        migrated.save_assignment(
+            Assignment("INC-0001", Role.COMMANDER, "@ann", T0, "@ann"), connection=connection
+        )
+        migrated.save_update(
+            StatusUpdate("INC-0001", T0, Status.MITIGATING, "rolled back", ("watch",), "@ann"),
+            connection=connection,
+        )
+        migrated.save_summary(
+            PublicSummary("INC-0001", T0, "Logins fail", ("api", "auth"), "@lee"),
+            connection=connection,
+        )
+        assert migrated.mark_postmortem_done(
+            "INC-0001", at=T0, by="@ann", link="https://wiki/pm", connection=connection
+        )
+        assert not migrated.mark_postmortem_done(
+            "INC-0001", at=T0, by="@ben", link="", connection=connection
+        )
+    migrated.close()
+    again = open_store(path)
+    assert again.get("INC-0001") == incident
+    assert again.commanders() == {"INC-0001": "@ann"}
+    [update] = again.updates("INC-0001")
+    assert (update.status, update.actions) == (Status.MITIGATING, ("watch",))
+    assert again.summaries("INC-0001")[0].services == ("api", "auth")
+    assert again.postmortems_done() == {"INC-0001": (T0, "@ann", "https://wiki/pm")}
+    version = again._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION)
+    again.close()
+
+
+def test_a_reminder_is_claimed_once_even_across_opens(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = open_store(path)
+    with store.transaction() as connection:
+        store.save(declare("INC-0001", "api", FINDING, T0), connection=connection, now=T0)
+        assert store.claim_reminder("INC-0001", "update", T0, connection=connection, now=T0)
+    store.close()
+    reopened = open_store(path)
+    later = T0 + timedelta(minutes=5)
+    with reopened.transaction() as connection:
+        assert not reopened.claim_reminder(
+            "INC-0001", "update", T0, connection=connection, now=later
+        )
+        assert reopened.claim_reminder(
+            "INC-0001", "update", later, connection=connection, now=later
+        )
+    assert [kind for kind, _, _ in reopened.reminders("INC-0001")] == ["update", "update"]
+    reopened.close()
