@@ -27,7 +27,7 @@ from sloctl.notify.outbox import (
     payload,
     sinks_from_env,
 )
-from sloctl.notify.sinks import AlertmanagerSink, PagerDutySink, SlackSink
+from sloctl.notify.sinks import AlertmanagerSink, PagerDutySink, Sink, SlackSink
 from sloctl.runtime.logs import make_logger
 from sloctl.store.database import Store, open_store
 from tests.integration.receivers import (
@@ -427,7 +427,7 @@ def test_an_unreadable_message_fails_and_does_not_block_its_queue(
 
 
 def test_role_notes_go_to_chat_only_with_the_commander_stored() -> None:
-    sinks = {
+    sinks: dict[str, Sink] = {
         "alertmanager": AlertmanagerSink("http://127.0.0.1:9"),
         "pagerduty": PagerDutySink("KEY"),
         "slack": SlackSink("http://127.0.0.1:9/hook"),
