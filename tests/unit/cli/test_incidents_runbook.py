@@ -112,7 +112,7 @@ def test_an_incident_with_roles_updates_and_a_missed_update(
     update = texts(slack)[2].splitlines()
     assert update[0] == ":yellow_circle: INCIDENT UPDATE"
     assert "Status: Mitigating" in update
-    assert ["- watching errors", "- paging db team"] == update[10:12]
+    assert update[10:12] == ["- watching errors", "- paging db team"]
     assert update[-1] == "Next update in 15 minutes."
     # Before it is due, nothing; when it is missed, one reminder; then no other.
     with freeze_time("2026-11-02T10:24:00Z"):
