@@ -162,9 +162,10 @@ def remind_overdue(store: Store, sinks: Mapping[str, Sink], now: datetime) -> li
     keyed by what it is about, so a restarted daemon never sends it again."""
     found: list[Event] = []
     done = store.postmortems_done()
-    for candidate in store.incidents(resolved_after=now - POSTMORTEM_HORIZON):
-        if _overdue(candidate, store, done, now) is None:
-            continue  # most cycles: nothing overdue, no write lock taken
+    for candidate in store.reminder_candidates(now - POSTMORTEM_HORIZON):
+        found_overdue = _overdue(candidate, store, done, now)
+        if found_overdue is None or store.reminded(candidate.id, *found_overdue):
+            continue  # most cycles: nothing overdue or reminded already, no write lock taken
         with store.transaction() as connection:
             incident = store.get(candidate.id)  # fresh, under the lock
             overdue = None if incident is None else _overdue(incident, store, done, now)

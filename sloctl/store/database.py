@@ -29,8 +29,16 @@ from sloctl.core.severity import Severity
 from sloctl.errors import SloctlError
 from sloctl.incidents.cadence import Status, StatusUpdate
 from sloctl.incidents.engine import Tracked
-from sloctl.incidents.lifecycle import Incident, Reading, State, Symptom, Transition
+from sloctl.incidents.lifecycle import (
+    POSTMORTEM_SEVERITIES,
+    Incident,
+    Reading,
+    State,
+    Symptom,
+    Transition,
+)
 from sloctl.incidents.policy import Cause, Condition
+from sloctl.incidents.postmortem import POSTMORTEM_REMINDER
 from sloctl.incidents.public_summary import PublicSummary
 from sloctl.incidents.roles import Assignment, Role
 
@@ -623,6 +631,29 @@ class Store:
             (incident_id, kind, _time(due_at), _time(now)),
         ).rowcount
         return changed == 1
+
+    def reminded(self, incident_id: str, kind: str, due_at: datetime) -> bool:
+        """Whether the reminder about (``kind``, ``due_at``) was sent."""
+        row = self._db.execute(
+            "SELECT 1 FROM reminders WHERE incident_id = ? AND kind = ? AND due_at = ?",
+            (incident_id, kind, _time(due_at)),
+        ).fetchone()
+        return row is not None
+
+    def reminder_candidates(self, resolved_after: datetime) -> list[Incident]:
+        """What may have something to remind: the open incidents, and those resolved after
+        ``resolved_after`` that owe a post-mortem (runbook 2.5) not marked done nor reminded
+        yet; by number. (The rest of the store is not read: a cycle stays cheap however many
+        incidents it holds.)"""
+        severities = json.dumps(sorted(s.value for s in POSTMORTEM_SEVERITIES))
+        rows = self._db.execute(
+            "SELECT * FROM incidents WHERE state != 'resolved' OR (resolved_at > ? "
+            "AND severity IN (SELECT value FROM json_each(?)) "
+            "AND id NOT IN (SELECT incident_id FROM postmortems) "
+            "AND id NOT IN (SELECT incident_id FROM reminders WHERE kind = ?)) ORDER BY number",
+            (_time(resolved_after), severities, POSTMORTEM_REMINDER),
+        ).fetchall()
+        return [self._incident(row) for row in rows]
 
     def reminders(self, incident_id: str) -> list[tuple[str, datetime, datetime]]:
         """(kind, due at, sent at) of every reminder about ``incident_id``."""

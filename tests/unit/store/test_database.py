@@ -455,3 +455,34 @@ def test_a_reminder_is_claimed_once_even_across_opens(tmp_path: Path) -> None:
         )
     assert [kind for kind, _, _ in reopened.reminders("INC-0001")] == ["update", "update"]
     reopened.close()
+
+
+def test_reminder_candidates_are_open_incidents_and_post_mortems_owed(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    cases = {  # id: (severity, resolved hours ago, done, reminded)
+        "INC-0001": (Severity.P1, None, False, False),  # open
+        "INC-0002": (Severity.P1, 10, False, False),  # owed
+        "INC-0003": (Severity.P2, 10, True, False),  # done
+        "INC-0004": (Severity.P2, 10, False, True),  # reminded
+        "INC-0005": (Severity.P3, 10, False, False),  # none owed
+        "INC-0006": (Severity.P1, 24 * 40, False, False),  # past the horizon
+    }
+    now = T0 + timedelta(days=60)
+    with store.transaction() as connection:
+        for number, (incident_id, (severity, ago, done, reminded)) in enumerate(cases.items()):
+            finding = Finding(Cause.OTHER, severity, "x")
+            incident = declare(incident_id, f"svc-{number}", finding, T0, manual=True)
+            if ago is not None:
+                incident = move(incident, State.RESOLVED, now - timedelta(hours=ago), actor="a")
+            store.save(incident, connection=connection, now=T0)
+            if done:
+                store.mark_postmortem_done(
+                    incident_id, at=now, by="a", link="", connection=connection
+                )
+            if reminded:
+                store.claim_reminder(incident_id, "postmortem", now, connection=connection, now=now)
+    found = store.reminder_candidates(now - timedelta(days=30))
+    assert [i.id for i in found] == ["INC-0001", "INC-0002"]
+    assert store.reminded("INC-0004", "postmortem", now)
+    assert not store.reminded("INC-0002", "postmortem", now)
+    store.close()
