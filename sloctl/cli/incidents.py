@@ -31,6 +31,7 @@ from sloctl.daemon.cycle import (
     escalate_missed_targets,
     evaluate_incidents,
     remind_overdue,
+    scheduled_notes,
     write_customer_drafts,
 )
 from sloctl.errors import SloctlError, UsageError
@@ -55,7 +56,7 @@ from sloctl.incidents.postmortem import DraftContext, Sent, SloImpact, postmorte
 from sloctl.incidents.postmortem import render as render_postmortem
 from sloctl.incidents.public_summary import services_from, set_summary
 from sloctl.incidents.roles import Role, assign, handle, holders, roles_of
-from sloctl.incidents.schedule import Schedule, default_commander
+from sloctl.incidents.schedule import Schedule, default_roles
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.config import delivery_policy, load_config, webhook_verify
 from sloctl.loading.config import sinks as configured_sinks
@@ -628,13 +629,19 @@ def declare_incident(
         )
         event = Event(EventKind.DECLARED, incident, now, escalation_targets(incident.severity))
         schedule: Schedule | None = ctx.obj["schedule"]
-        named = None if schedule is None else default_commander(schedule, incident, now)
-        if named is None:  # nobody on call: whoever declares it commands until someone else does
-            named = assign(incident, (), Role.COMMANDER, handle(person), now, by=person)
-        kept, commander = named
-        events = messages([event], ctx.obj["sinks"], {incident.id: commander.who})
+        kept, assigned = (
+            (incident, ()) if schedule is None else default_roles(schedule, incident, now)
+        )
+        if not any(a.role is Role.COMMANDER for a in assigned):
+            # nobody on call: whoever declares it commands until someone else does
+            kept, mine = assign(kept, assigned, Role.COMMANDER, handle(person), now, by=person)
+            assigned = (mine, *assigned)
+        commander = next(a for a in assigned if a.role is Role.COMMANDER)
+        notes = scheduled_notes(kept, assigned, now)
+        events = messages([event, *notes], ctx.obj["sinks"], {incident.id: commander.who})
         store.save(kept, connection=connection, events=events, now=now)
-        store.save_assignment(commander, connection=connection)
+        for assignment in assigned:
+            store.save_assignment(assignment, connection=connection)
     _deliver(ctx, incident.id, now)
     click.echo(f"{incident.id} declared: {severity} {service} ({cause}), commander {commander.who}")
 

@@ -17,7 +17,8 @@ from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import Incident, check_targets
 from sloctl.incidents.policy import Policy, Signals
 from sloctl.incidents.postmortem import POSTMORTEM_REMINDER, postmortem_pending, reminder_at
-from sloctl.incidents.schedule import Schedule, default_commander
+from sloctl.incidents.roles import Assignment, Role
+from sloctl.incidents.schedule import Schedule, default_roles
 from sloctl.incidents.signals import SignalPlan, SignalReader, Sli, read_signals
 from sloctl.notify.outbox import messages
 from sloctl.notify.sinks import Sink
@@ -102,15 +103,17 @@ def _decide_and_commit(
         for changed in outcome.changed:
             related = [e for e in outcome.events if e.incident.id == changed.id]
             declared = any(e.kind is EventKind.DECLARED for e in related)
-            named = None
+            incident: Incident = changed
+            assigned: tuple[Assignment, ...] = ()
             if declared and schedule is not None and changed.id not in commanders:
-                named = default_commander(schedule, changed, at)
-            incident, assignment = named or (changed, None)
-            if assignment is not None:
-                commanders[incident.id] = assignment.who
+                incident, assigned = default_roles(schedule, changed, at)
+                notes = scheduled_notes(incident, assigned, at)
+                related += notes
+                outcome.events += notes
+            commanders.update({a.incident_id: a.who for a in assigned if a.role is Role.COMMANDER})
             events = messages(related, sinks, commanders)
             store.save(incident, connection=connection, events=events, now=at)
-            if assignment is not None:  # after its incident: the role refers to it
+            for assignment in assigned:  # after its incident: the role refers to it
                 store.save_assignment(assignment, connection=connection)
         for service, tracked in outcome.tracked.items():
             if tracked != fresh.get(service):
@@ -136,6 +139,18 @@ def escalate_missed_targets(store: Store, sinks: Mapping[str, Sink], now: dateti
             )
             found += events
     return found
+
+
+def scheduled_notes(
+    incident: Incident, assigned: Sequence[Assignment], at: datetime
+) -> list[Event]:
+    """ASSIGNED notes for the roles the schedule gave at declaration, but the commander's
+    (the 3.1 declaration names the commander)."""
+    return [
+        Event(EventKind.ASSIGNED, incident, at, role=a.role.value, who=a.who)
+        for a in assigned
+        if a.role is not Role.COMMANDER
+    ]
 
 
 POSTMORTEM_HORIZON = timedelta(days=30)

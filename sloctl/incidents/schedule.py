@@ -126,12 +126,18 @@ def on_call(
     return None
 
 
-def default_commander(
+def default_roles(
     schedule: Schedule, incident: Incident, at: datetime
-) -> tuple[Incident, Assignment] | None:
-    """The commander the schedule has on call for ``incident``'s service when it was
-    declared, assigned at ``at`` (by ``schedule:<rotation>``); None when nobody is on call."""
-    found = on_call(schedule, incident.detected_at, role=Role.COMMANDER, service=incident.service)
-    if found is None:
-        return None
-    return assign(incident, (), Role.COMMANDER, found.who, at, by=f"schedule:{found.source}")
+) -> tuple[Incident, tuple[Assignment, ...]]:
+    """Every role the schedule has someone on call for, for ``incident``'s service when it was
+    declared (the commander first: runbook 4 order), assigned at ``at`` by
+    ``schedule:<rotation>``, and the incident with them on its timeline."""
+    assignments: list[Assignment] = []
+    for role in Role:
+        found = on_call(schedule, incident.detected_at, role=role, service=incident.service)
+        if found is not None:
+            incident, assignment = assign(
+                incident, assignments, role, found.who, at, by=f"schedule:{found.source}"
+            )
+            assignments.append(assignment)
+    return incident, tuple(assignments)

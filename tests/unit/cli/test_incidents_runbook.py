@@ -279,3 +279,27 @@ def test_a_bad_schedule_is_every_problem_with_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{path}:5: rotations[0].every: hand-offs happen at a time of day" in result.output
     assert not (tmp_path / "incidents.db").exists()
+
+
+def test_the_shipped_schedule_names_every_scheduled_role_at_declaration(
+    tmp_path: Path, slack: FaultReceiver
+) -> None:
+    shipped = Path(__file__).resolve().parents[3] / "deploy" / "oncall.yaml"
+    store = tmp_path / "incidents.db"
+    env = {"SLOCTL_SLACK_WEBHOOK_URL": slack.url, "SLOCTL_SCHEDULE": str(shipped)}
+    with freeze_time("2026-11-10T08:00:00Z"):  # the second week: @ben commands, @mia talks
+        result = declare(store, env)
+    assert "commander @ben" in result.output
+    first_lines = [t.splitlines()[0] for t in texts(slack)]
+    assert first_lines == [
+        ":rotating_light: INCIDENT DECLARED",
+        ":busts_in_silhouette: INCIDENT ROLE ASSIGNED",
+    ]
+    assert "Incident Commander: @ben" in texts(slack)[0]
+    assert "Communications Lead: @mia (assigned by schedule:comms)" in texts(slack)[1]
+    with freeze_time("2026-12-25T08:00:00Z"):  # the override
+        run(store, "resolve", "INC-0001", "--by", "@ben", env=env)
+        declare(store, env)
+    shown = json.loads(run(store, "show", "INC-0002", "--output", "json", env=env).output)
+    assert shown["roles"]["commander"]["who"] == "@ben"
+    assert shown["roles"]["commander"]["by"] == "schedule:override"

@@ -17,7 +17,7 @@ from sloctl.incidents.schedule import (
     Override,
     Rotation,
     Schedule,
-    default_commander,
+    default_roles,
     on_call,
 )
 
@@ -119,14 +119,19 @@ def test_a_naive_instant_is_refused() -> None:
 
 
 @freeze_time("2026-03-26T08:30:00Z")
-def test_the_default_commander_is_whoever_was_on_call_at_detection() -> None:
+def test_the_default_roles_are_whoever_was_on_call_at_detection() -> None:
     now = datetime.now(UTC)
     finding = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")
+    comms = Rotation("comms", Role.COMMUNICATIONS_LEAD, datetime(2026, 3, 25, 9, 0), 1, ("@lee",))
     # Detected before the 08:00 UTC hand-off, declared (assigned) after it.
     incident = declare("INC-0001", "api", finding, now - timedelta(minutes=45))
-    named = default_commander(Schedule(BERLIN, (DAILY,)), incident, now)
-    assert named is not None
-    changed, assignment = named
-    assert (assignment.who, assignment.by, assignment.at) == ("@ann", "schedule:primary", now)
-    assert changed.timeline[-1].note == "Incident Commander: @ann"
-    assert default_commander(Schedule(BERLIN, ()), incident, now) is None
+    changed, assigned = default_roles(Schedule(BERLIN, (comms, DAILY)), incident, now)
+    assert [(a.role, a.who, a.by, a.at) for a in assigned] == [
+        (Role.COMMANDER, "@ann", "schedule:primary", now),
+        (Role.COMMUNICATIONS_LEAD, "@lee", "schedule:comms", now),
+    ]
+    assert [line.note for line in changed.timeline[1:]] == [
+        "Incident Commander: @ann",
+        "Communications Lead: @lee",
+    ]
+    assert default_roles(Schedule(BERLIN, ()), incident, now) == (incident, ())
