@@ -5,14 +5,26 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.daemon.cycle import (
+    escalate_missed_targets,
+    evaluate_incidents,
+    remind_overdue,
+    write_customer_drafts,
+)
 from sloctl.errors import PrometheusUnavailableError
 from sloctl.incidents.events import EventKind
-from sloctl.incidents.policy import Cause, Policy
+from sloctl.incidents.lifecycle import State, declare, move
+from sloctl.incidents.policy import Cause, Finding, Policy
+from sloctl.incidents.roles import Role
+from sloctl.incidents.schedule import Rotation, Schedule
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.definitions import load_definitions
 from sloctl.notify.sinks import SlackSink
@@ -156,3 +168,59 @@ def test_a_database_outage_hurting_api_is_one_incident_and_one_page(tmp_path: Pa
     ]
     assert store.tracked("api").bad_since == {}
     assert store.incidents()[0].restored_at == later
+
+
+def test_a_declaration_names_the_scheduled_roles_and_reminds_a_missed_update_once(
+    tmp_path: Path,
+) -> None:
+    store = open_store(tmp_path / "store.db")
+    schedule = Schedule(
+        ZoneInfo("UTC"),
+        (
+            Rotation("primary", Role.COMMANDER, datetime(2026, 11, 1, 9, 0), 1, ("@ann", "@ben")),
+            Rotation("talk", Role.COMMUNICATIONS_LEAD, datetime(2026, 11, 1), 7, ("@lee",)),
+        ),
+    )
+    planned = signal_plan(API, Policy())
+    result = evaluate_incidents(
+        store, SINKS, Policy(), planned, Prometheus(0.8), AT, schedule=schedule
+    )
+    assert [(e.kind, e.who) for e in result.events] == [
+        (EventKind.DECLARED, ""),
+        (EventKind.ASSIGNED, "@lee"),
+    ]
+    assert store.commanders() == {"INC-0001": "@ben"}  # 2 November, 10:00: the second day
+    [declared, assigned] = store.outbox()
+    assert declared.event["commander"] == "@ben"
+    assert (assigned.kind, assigned.event["role"]) == ("assigned", "communications-lead")
+    assert remind_overdue(store, SINKS, AT + timedelta(minutes=14)) == []
+    [reminder] = remind_overdue(store, SINKS, AT + timedelta(minutes=15))
+    assert (reminder.who, reminder.due_at) == ("@ben", AT + timedelta(minutes=15))
+    store.close()
+    reopened = open_store(tmp_path / "store.db")  # a restart: nothing is reminded again
+    assert remind_overdue(reopened, SINKS, AT + timedelta(minutes=40)) == []
+    assert [m.kind for m in reopened.outbox()] == ["declared", "assigned", "reminder"]
+    reopened.close()
+
+
+def test_customer_drafts_are_written_once_and_a_bad_directory_is_an_oserror(
+    tmp_path: Path,
+) -> None:
+    finding = Finding(Cause.ERRORS, Severity.P1, "outage")
+    p1 = move(declare("INC-0001", "api", finding, AT), State.RESOLVED, AT, actor="@a")
+    p2 = move(
+        declare("INC-0002", "auth", replace(finding, severity=Severity.P2), AT),
+        State.RESOLVED,
+        AT,
+        actor="@a",
+    )
+    drafts = tmp_path / "drafts"
+    assert write_customer_drafts(drafts, [p1, p2]) == [drafts / "INC-0001-customer.md"]
+    (drafts / "INC-0001-customer.md").write_text("edited", encoding="utf-8")
+    assert write_customer_drafts(drafts, [p1]) == []
+    assert (drafts / "INC-0001-customer.md").read_text(encoding="utf-8") == "edited"
+    assert sorted(p.name for p in drafts.iterdir()) == ["INC-0001-customer.md"]
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    with pytest.raises(OSError, match=r"exists|Not a directory"):
+        write_customer_drafts(blocked / "drafts", [p1])
