@@ -194,6 +194,13 @@ def _store(ctx: click.Context) -> Store:
     return store
 
 
+def _schedule(ctx: click.Context) -> Schedule | None:
+    """The on-call schedule, read when a command declares (so that reading commands never
+    fail on it)."""
+    path: Path | None = ctx.obj["schedule_path"]
+    return None if path is None else load_schedule(path)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -313,7 +320,7 @@ def incidents(
     ctx.obj["read_only"] = ctx.invoked_subcommand in READ_ONLY
     if schedule_path is None and config is not None and config.spec.schedule is not None:
         schedule_path = config.relative(config.spec.schedule)
-    ctx.obj["schedule"] = None if schedule_path is None else load_schedule(schedule_path)
+    ctx.obj["schedule_path"] = schedule_path
     ctx.obj["drafts"] = store_path.parent / "drafts" if config is None else config.drafts
 
 
@@ -611,6 +618,7 @@ def declare_incident(
     ctx: click.Context, service: str, severity: str, cause: str, summary: str, person: str
 ) -> None:
     """Declare an incident metrics cannot see (data loss, security breach, ...)."""
+    schedule = _schedule(ctx)
     store = _store(ctx)
     now = _now()
     finding = Finding(Cause(cause), Severity(severity), summary)
@@ -628,7 +636,6 @@ def declare_incident(
             store.allocate_id(connection), service, finding, now, actor=person, manual=True
         )
         event = Event(EventKind.DECLARED, incident, now, escalation_targets(incident.severity))
-        schedule: Schedule | None = ctx.obj["schedule"]
         kept, assigned = (
             (incident, ()) if schedule is None else default_roles(schedule, incident, now)
         )
@@ -780,6 +787,7 @@ def evaluate(
     whose signals cannot be read is skipped: Prometheus trouble never opens or closes an
     incident.
     """
+    schedule = _schedule(ctx)
     store = _store(ctx)
     sinks: dict[str, Sink] = ctx.obj["sinks"]
     at = past_time(at_text, _now(), "--at").replace(second=0, microsecond=0)
@@ -792,9 +800,7 @@ def evaluate(
         ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"]
     )
     planned = signal_plan(load_definitions(definitions), policy)
-    result = evaluate_incidents(
-        store, sinks, policy, planned, reader, at, schedule=ctx.obj["schedule"]
-    )
+    result = evaluate_incidents(store, sinks, policy, planned, reader, at, schedule=schedule)
     for service, reason in result.skipped.items():
         click.echo(f"sloctl: warning: {service} skipped: {reason}", err=True)
     for event in result.events:

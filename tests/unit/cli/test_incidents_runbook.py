@@ -303,3 +303,16 @@ def test_the_shipped_schedule_names_every_scheduled_role_at_declaration(
     shown = json.loads(run(store, "show", "INC-0002", "--output", "json", env=env).output)
     assert shown["roles"]["commander"]["who"] == "@ben"
     assert shown["roles"]["commander"]["by"] == "schedule:override"
+
+
+def test_a_bad_schedule_does_not_stop_reading_commands(
+    tmp_path: Path, slack: FaultReceiver
+) -> None:
+    store = tmp_path / "incidents.db"
+    env = {"SLOCTL_SLACK_WEBHOOK_URL": slack.url}
+    declare(store, env)
+    broken = tmp_path / "oncall.yaml"
+    broken.write_text("time_zone: Nowhere/Else\n", encoding="utf-8")
+    env["SLOCTL_SCHEDULE"] = str(broken)
+    assert run(store, "list", "--output", "json", env=env).exit_code == 0
+    assert run(store, "show", "INC-0001", env=env).exit_code == 0
