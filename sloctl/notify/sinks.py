@@ -273,7 +273,7 @@ def _status_update(event: IncidentEvent) -> str:
     update = event.note or event.summary
     actions = list(event.actions) or [CURRENT_ACTION[event.state]]
     if event.kind is EventKind.ACKNOWLEDGED:
-        actions.insert(0, f"Acknowledged by @{event.actor or 'unassigned'}")
+        actions.insert(0, f"Acknowledged by {_handle(event.actor or 'unassigned')}")
     return "\n".join(
         [
             ":yellow_circle: INCIDENT UPDATE",
@@ -328,10 +328,12 @@ def _resolution(event: IncidentEvent) -> str:
 def _commander(event: IncidentEvent) -> str:
     """The 3.1 "Incident Commander: @[name]": the commander assigned, else whoever declared
     it (a person declaring by hand commands until someone else is named)."""
-    if event.commander:
-        return event.commander
-    actor = event.actor or "unassigned"
-    return actor if actor.startswith("@") else f"@{actor}"
+    return event.commander or _handle(event.actor or "unassigned")
+
+
+def _handle(name: str) -> str:
+    """``alice`` and ``@alice`` both as ``@alice``."""
+    return name if name.startswith("@") else f"@{name}"
 
 
 def _next_update(event: IncidentEvent) -> str:

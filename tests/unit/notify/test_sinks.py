@@ -864,3 +864,9 @@ def test_notes_are_not_paged_nor_alerts() -> None:
         note = event(kind, role="scribe", who="@cat")
         assert PagerDutySink(ROUTING_KEY).requests_for(note) == []
         assert AlertmanagerSink("http://127.0.0.1:9093").requests_for(note) == []
+
+
+@pytest.mark.parametrize("actor", ["alice", "@alice"])
+def test_an_acknowledgement_names_a_handle_once(actor: str) -> None:
+    text = slack_text(event(EventKind.ACKNOWLEDGED, state="acknowledged", actor=actor))
+    assert "- Acknowledged by @alice" in text.splitlines()
