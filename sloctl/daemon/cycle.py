@@ -183,6 +183,7 @@ def remind_overdue(store: Store, sinks: Mapping[str, Sink], now: datetime) -> li
             continue  # most cycles: nothing overdue or reminded already, no write lock taken
         with store.transaction() as connection:
             incident = store.get(candidate.id)  # fresh, under the lock
+            done = store.postmortems_done()
             overdue = None if incident is None else _overdue(incident, store, done, now)
             if incident is None or overdue is None:
                 continue
