@@ -7,7 +7,7 @@ that role, only they may change it, so the page has one voice. Every version is 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,10 +49,10 @@ def set_summary(
     at: datetime,
     *,
     by: str,
-    known_services: Mapping[str, object] | None = None,
 ) -> PublicSummary:
-    """A new public summary of ``incident``, checked: short, not empty, from the
-    communications lead when there is one, about services that exist (when they are known)."""
+    """A new public summary of ``incident``, checked: short, not empty, and from the
+    communications lead when there is one. The services are the status page's to show: they
+    may include ones the incident's signals did not (a front end whose API is down)."""
     words = " ".join(text.split())
     if not words:
         raise UsageError("--text must not be empty")
@@ -64,8 +64,4 @@ def set_summary(
             f"{incident.id}'s communications lead is {lead.who}: the public summary is theirs "
             f"to set (or assign the role to {by} first)"
         )
-    if known_services is not None:
-        unknown = [s for s in services if s not in known_services]
-        if unknown:
-            raise UsageError(f"--services: no such service {', '.join(unknown)}")
     return PublicSummary(incident.id, at, words, services, by)
