@@ -29,10 +29,6 @@ class Status(StrEnum):
     MITIGATING = "mitigating"
     MONITORING = "monitoring"
 
-    @property
-    def word(self) -> str:
-        return self.value.capitalize()
-
 
 @dataclass(frozen=True)
 class StatusUpdate:
