@@ -224,6 +224,10 @@ RUNBOOK_TABLES_5 = (
 )
 
 
+SEQUENCED_TABLES = frozenset({"roles", "updates", "summaries"})
+"""The schema 5 tables numbering each incident's lines (``seq``), in the order written."""
+
+
 def _to_5_runbook(connection: sqlite3.Connection) -> None:
     """Schema 4 -> 5 (runbook roles and communication): new tables only, nothing rewritten.
 
@@ -539,6 +543,8 @@ class Store:
     # --- Roles, updates, reminders, summaries, post-mortems (schema 5) -------------------------
 
     def _next_seq(self, connection: sqlite3.Connection, table: str, incident_id: str) -> int:
+        """The next line number of ``incident_id`` in one of the schema's own tables."""
+        assert table in SEQUENCED_TABLES
         row = connection.execute(
             f"SELECT COALESCE(MAX(seq), -1) + 1 FROM {table} WHERE incident_id = ?",  # noqa: S608
             (incident_id,),
