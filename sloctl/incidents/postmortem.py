@@ -136,17 +136,28 @@ def _count(value: float) -> str:
 
 
 def requests_text(slos: tuple[SloImpact, ...]) -> str | None:
-    """Failed requests over the impact window, from the request SLOs' counts (the largest
-    total: SLOs of one service count the same requests, so they are not added up)."""
+    """Failed requests over the incident, per service, from the request SLOs' counts (a
+    service's SLOs count the same requests, so the one that counted most speaks for it; the
+    services are listed apart, since one user's request may pass through several)."""
     counted = [s for s in slos if not s.slices and s.total is not None and s.bad is not None]
     if not counted:
         return None
-    worst = max(counted, key=lambda s: (s.total or 0.0, s.bad or 0.0))
-    total, bad = worst.total or 0.0, worst.bad or 0.0
-    share = bad / total if total else 0.0
+    by_service: dict[str, SloImpact] = {}
+    for one in counted:
+        service = one.slo.partition("/")[0]
+        kept = by_service.get(service)
+        if kept is None or (one.total or 0.0, one.bad or 0.0) > (
+            kept.total or 0.0,
+            kept.bad or 0.0,
+        ):
+            by_service[service] = one
+    parts = []
+    for one in by_service.values():
+        total, bad = one.total or 0.0, one.bad or 0.0
+        share = bad / total if total else 0.0
+        parts.append(f"{_count(bad)} of {_count(total)} requests failed ({share:.1%}, {one.slo})")
     return (
-        f"{_count(bad)} of {_count(total)} requests failed ({share:.1%}, "
-        f"{worst.slo}); these are requests, not users: the metrics do not say how many "
+        "; ".join(parts) + "; these are requests, not users: the metrics do not say how many "
         "distinct users sent them"
     )
 

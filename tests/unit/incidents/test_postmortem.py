@@ -29,6 +29,7 @@ from sloctl.incidents.postmortem import (
     postmortem_pending,
     reminder_at,
     render,
+    requests_text,
 )
 from sloctl.incidents.roles import Assignment, Role
 
@@ -434,3 +435,18 @@ def test_post_mortems_pending_and_reminded_a_day_before_due(
         incident = move(incident, State.RESOLVED, at(72), actor="alice")
     assert reminder_at(incident) == reminded
     assert postmortem_pending(incident, {"INC-0042": 1} if done else {}) is pending
+
+
+def test_requests_per_service_the_largest_count_of_each() -> None:
+    slos = (
+        SloImpact("api/availability", 1_000.0, 10.0, 1.0),
+        SloImpact("api/latency", 900.0, 50.0, 1.0),
+        SloImpact("database/availability", 5_000.0, 500.0, 1.0),
+        SloImpact("database/minutes", 60.0, 30.0, 1.0, slices=True),
+    )
+    assert requests_text(slos) == (
+        "10 of 1,000 requests failed (1.0%, api/availability); "
+        "500 of 5,000 requests failed (10.0%, database/availability); "
+        "these are requests, not users: the metrics do not say how many distinct users sent them"
+    )
+    assert requests_text((SloImpact("api/minutes", 60.0, 3.0, 1.0, slices=True),)) is None
