@@ -12,8 +12,8 @@ from sloctl.incidents.events import Event
 from sloctl.incidents.lifecycle import check_targets
 from sloctl.incidents.policy import Policy, Signals
 from sloctl.incidents.signals import SignalPlan, SignalReader, Sli, read_signals
+from sloctl.notify.message import Sink
 from sloctl.notify.outbox import messages
-from sloctl.notify.sinks import Sink
 from sloctl.promql.slices import QueryBudget
 from sloctl.reading.evaluation import Slicing
 from sloctl.store.database import Store

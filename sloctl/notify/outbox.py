@@ -42,20 +42,13 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.policy import Cause
-from sloctl.notify.sinks import (
-    PAGERDUTY_URL,
-    AlertmanagerSink,
-    Attempt,
-    IncidentEvent,
-    Outcome,
-    PagerDutySink,
-    RetryPolicy,
-    Sink,
-    SlackSink,
-    retry_after_seconds,
-    secret_from,
-    send,
-)
+from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.message import IncidentEvent, Sink
+from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
+from sloctl.notify.secrets import secret_from
+from sloctl.notify.send import Attempt, Outcome, retry_after_seconds, send
+from sloctl.notify.sinks import RetryPolicy
+from sloctl.notify.slack import SlackSink
 from sloctl.runtime.logs import make_logger
 from sloctl.store.database import OutboxMessage, Store
 

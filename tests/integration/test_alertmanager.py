@@ -27,7 +27,10 @@ from click.testing import CliRunner
 from sloctl.cli.main import main
 from sloctl.demo.local_prometheus import free_port, stop_process
 from sloctl.incidents.events import EventKind
-from sloctl.notify.sinks import AlertmanagerSink, IncidentEvent, Outcome, RetryPolicy, deliver
+from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.message import IncidentEvent
+from sloctl.notify.send import Outcome
+from sloctl.notify.sinks import RetryPolicy, deliver
 from sloctl.store.database import open_store
 
 pytestmark = pytest.mark.integration

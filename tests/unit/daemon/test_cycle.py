@@ -15,7 +15,7 @@ from sloctl.incidents.events import EventKind
 from sloctl.incidents.policy import Cause, Policy
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.definitions import load_definitions
-from sloctl.notify.sinks import SlackSink
+from sloctl.notify.slack import SlackSink
 from sloctl.prometheus.client import Series
 from sloctl.promql.build import WINDOW_LABEL
 from sloctl.promql.plan import Sample

@@ -19,13 +19,10 @@ from sloctl.loading.config import (
     sinks,
     webhook_verify,
 )
-from sloctl.notify.sinks import (
-    PAGERDUTY_URL,
-    AlertmanagerSink,
-    IncidentEvent,
-    PagerDutySink,
-    SlackSink,
-)
+from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.message import IncidentEvent
+from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
+from sloctl.notify.slack import SlackSink
 from sloctl.prometheus.client import Limits
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -19,6 +19,7 @@ from sloctl.core.severity import Severity
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import State, declare, move
 from sloctl.incidents.policy import Cause, Finding
+from sloctl.notify.alertmanager import AlertmanagerSink
 from sloctl.notify.outbox import (
     Courier,
     DeliveryPolicy,
@@ -27,7 +28,8 @@ from sloctl.notify.outbox import (
     payload,
     sinks_from_env,
 )
-from sloctl.notify.sinks import AlertmanagerSink, PagerDutySink, SlackSink
+from sloctl.notify.pagerduty import PagerDutySink
+from sloctl.notify.slack import SlackSink
 from sloctl.runtime.logs import make_logger
 from sloctl.store.database import Store, open_store
 from tests.integration.receivers import (

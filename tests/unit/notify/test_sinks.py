@@ -19,26 +19,13 @@ import requests
 from sloctl.demo.local_prometheus import free_port
 from sloctl.errors import UsageError
 from sloctl.incidents.events import EventKind
-from sloctl.notify.sinks import (
-    PAGERDUTY_URL,
-    AlertmanagerSink,
-    Attempt,
-    IncidentEvent,
-    Outcome,
-    PagerDutySink,
-    Request,
-    RetryPolicy,
-    Sink,
-    SlackSink,
-    alertmanager_answer,
-    deliver,
-    pagerduty_answer,
-    retry_after_seconds,
-    secret_from,
-    send,
-    slack_answer,
-    spoken_duration,
-)
+from sloctl.notify.alertmanager import AlertmanagerSink, alertmanager_answer
+from sloctl.notify.message import IncidentEvent, Sink
+from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink, pagerduty_answer
+from sloctl.notify.secrets import secret_from
+from sloctl.notify.send import Attempt, Outcome, Request, retry_after_seconds, send
+from sloctl.notify.sinks import RetryPolicy, deliver
+from sloctl.notify.slack import SlackSink, slack_answer, spoken_duration
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ROUTING_KEY = "R0UTINGKEY0123456789abcdefSECRET"
