@@ -47,9 +47,9 @@ from sloctl.notify.message import IncidentEvent, Sink
 from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
 from sloctl.notify.secrets import secret_from
 from sloctl.notify.send import Attempt, Outcome, retry_after_seconds, send
-from sloctl.notify.sinks import RetryPolicy
 from sloctl.notify.slack import SlackSink
 from sloctl.runtime.logs import make_logger
+from sloctl.runtime.retry import RetryPolicy
 from sloctl.store.database import OutboxMessage, Store
 
 SLACK = "SLOCTL_SLACK_WEBHOOK_URL"

@@ -24,6 +24,8 @@ from typing import Any
 import requests
 import urllib3
 
+from sloctl.runtime.errno_text import errno_text
+
 HEADERS: Mapping[str, str] = {"Content-Type": "application/json", "User-Agent": "sloctl"}
 MAX_ANSWER_BYTES = 64 * 1024
 """How much of a receiver's answer is read: enough for any documented answer, no more."""
@@ -109,14 +111,6 @@ def _scrubbed(text: str, request: Request) -> str:
     return text
 
 
-def _network_reason(exc: Exception) -> str:
-    """``Connection refused``: the errno text only, never requests' message with the URL in it."""
-    errno = re.search(r"\[Errno -?\d+\] ([^'\"()\[\]]+)", str(exc))
-    if errno is not None:
-        return errno.group(1).strip()
-    return type(exc).__name__
-
-
 def _hint(text: str, request: Request) -> str:
     return capped(_scrubbed(" ".join(text[:300].split()), request), 120)
 
@@ -182,7 +176,7 @@ def send(
         urllib3.exceptions.HTTPError,
         OSError,
     ) as exc:
-        return Attempt(Outcome.RETRY, None, f"cannot connect ({_network_reason(exc)})")
+        return Attempt(Outcome.RETRY, None, f"cannot connect ({errno_text(exc)})")
     except requests.RequestException as exc:
         return Attempt(Outcome.FAILED, None, f"request not sent ({type(exc).__name__})")
     if raw is None:

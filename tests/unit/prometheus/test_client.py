@@ -22,12 +22,12 @@ from sloctl.prometheus.client import (
     Credentials,
     Limits,
     PrometheusReader,
-    RetryPolicy,
     range_chunks,
     redact,
     scrub,
     secrets_of,
 )
+from sloctl.runtime.retry import RetryPolicy
 
 AT = datetime(2026, 11, 2, tzinfo=UTC)
 VECTOR = {
