@@ -147,6 +147,10 @@ def test_a_message_older_than_max_age_expires_visibly(store: Store, slack: Fault
         (Answer(404, b"no_service"), "failed", "HTTP 404: no_service"),
         (Answer(403, b"invalid_token"), "failed", "HTTP 403: invalid_token"),
         (Answer(410, b"channel_is_archived"), "failed", "HTTP 410"),
+        (Answer(400, b"ok"), "failed", "HTTP 400: ok"),
+        (Answer(401, b"ok"), "failed", "HTTP 401: ok"),
+        (Answer(422, b"ok"), "failed", "HTTP 422: ok"),
+        (Answer(307, b"ok", {"Location": "http://127.0.0.1:1/elsewhere"}), "failed", "HTTP 307"),
         (Answer(200, b"invalid_token"), "failed", "Slack refused the message (invalid_token)"),
         (Answer(200, b'{"ok":false,"error":"invalid_token"}'), "failed", "invalid_token"),
         (Answer(200, b"<html>proxy login</html>"), "pending", "HTTP 200 without Slack's ok"),
@@ -177,8 +181,43 @@ def test_only_a_permanent_refusal_ends_a_message_early(
         lines = [json.loads(x) for x in logs.getvalue().splitlines() if '"failed"' in x]
         assert [line["level"] for line in lines] == ["warning", "warning"]
         assert len(slack.received) == 2
+        slack.set(SLACK_OK)
+        assert set(mail.flush(store, T0 + timedelta(hours=1)).values()) == {0}
+        assert len(slack.received) == 2  # never retried, redirects never followed
     else:
         assert len(slack.received) == 1  # the ack waits behind the declaration
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [
+        pytest.param([500, 200], id="500-then-ok"),
+        pytest.param([429, 429, 200], id="429-twice-then-ok"),
+        pytest.param([502, 503, 429, 200], id="ok-on-the-fourth"),
+    ],
+)
+def test_retried_at_jittered_pauses_until_delivered(
+    store: Store, slack: FaultReceiver, answered: list[int]
+) -> None:
+    lifecycle(store, ["slack"], START, resolve=False)
+    slack.play([Answer(status, b"ok") for status in answered])
+    mail = courier(slack.url)
+    now = T0
+    for number, status in enumerate(answered[:-1]):
+        started = time.monotonic()
+        assert mail.flush(store, now)["retry"] == 1
+        took = time.monotonic() - started
+        head = store.outbox()[0]
+        assert (head.attempts, head.last_error) == (number + 1, f"HTTP {status}: ok")
+        # Full jitter under the capped exponential ceiling, from the attempt's end.
+        ceiling = min(FAST.max_delay, FAST.base_delay * 2**number)
+        assert timedelta(0) <= head.next_attempt_at - now <= timedelta(seconds=ceiling + took)
+        early = head.next_attempt_at - timedelta(milliseconds=1)
+        assert set(mail.flush(store, early).values()) == {0}  # not before the pause ends
+        now = head.next_attempt_at
+    assert mail.flush(store, now)["delivered"] == 2
+    assert len(slack.received) == len(answered) + 1
+    assert statuses(store) == ["delivered", "delivered"]
 
 
 def test_each_sinks_documented_success(store: Store) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +22,7 @@ from sloctl.notify.alertmanager import AlertmanagerSink, alertmanager_answer
 from sloctl.notify.message import IncidentEvent, Sink
 from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink, pagerduty_answer
 from sloctl.notify.secrets import secret_from
-from sloctl.notify.send import Attempt, Outcome, Request, retry_after_seconds, send
-from sloctl.notify.sinks import RetryPolicy, deliver
+from sloctl.notify.send import Outcome, Request, retry_after_seconds, send
 from sloctl.notify.slack import SlackSink, slack_answer, spoken_duration
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -566,24 +564,9 @@ def server() -> Iterator[tuple[str, Script]]:
         httpd.server_close()
 
 
-POLICY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=1.5)
-
-
 def hook_request(url: str) -> Request:
     [request] = SlackSink(url + HOOK_PATH).requests_for(LIFECYCLE[0])
     return request
-
-
-def run(request: Request, pauses: list[float], timeout: float = 5.0) -> Attempt:
-    with requests.Session() as session:
-        return deliver(
-            request,
-            session=session,
-            timeout=timeout,
-            retry=POLICY,
-            sleep=pauses.append,
-            rng=random.Random(7),
-        )
 
 
 @pytest.mark.parametrize(
@@ -621,88 +604,6 @@ def test_send_classifies_one_attempt(
 
 
 @pytest.mark.parametrize(
-    ("replies", "sent"),
-    [
-        pytest.param([Reply(500), Reply(200)], 2, id="500-then-ok"),
-        pytest.param([Reply(429), Reply(429), Reply(200)], 3, id="429-twice-then-ok"),
-        pytest.param([Reply(502), Reply(503), Reply(429), Reply(200)], 4, id="ok-on-last"),
-        pytest.param([Reply(200, delay=1.0), Reply(200)], 2, id="timeout-then-ok"),
-    ],
-)
-def test_deliver_retries_with_jittered_backoff(
-    server: tuple[str, Script], replies: list[Reply], sent: int
-) -> None:
-    url, script = server
-    script.replies = replies
-    pauses: list[float] = []
-    attempt = run(hook_request(url), pauses, timeout=0.3)
-    assert attempt.outcome is Outcome.DELIVERED
-    assert len(script.received) == sent
-    assert len(pauses) == sent - 1
-    for number, pause in enumerate(pauses):
-        assert 0 <= pause <= min(POLICY.max_delay, POLICY.base_delay * 2**number)
-
-
-@pytest.mark.parametrize("status", [400, 401, 404, 422])
-def test_deliver_never_retries_a_client_error(server: tuple[str, Script], status: int) -> None:
-    url, script = server
-    script.replies = [Reply(status), Reply(200)]
-    pauses: list[float] = []
-    attempt = run(hook_request(url), pauses)
-    assert attempt == Attempt(Outcome.FAILED, status, f"HTTP {status}: ok")
-    assert len(script.received) == 1
-    assert pauses == []
-
-
-@pytest.mark.parametrize(
-    ("replies", "expected", "sent"),
-    [
-        pytest.param(
-            [Reply(500)],
-            Attempt(Outcome.RETRY, 500, "HTTP 500: ok"),
-            4,
-            id="500-until-the-attempts-run-out",
-        ),
-        pytest.param(
-            [Reply(503), Reply(429), Reply(429), Reply(502)],
-            Attempt(Outcome.RETRY, 502, "HTTP 502: ok"),
-            4,
-            id="last-attempt-returned",
-        ),
-        pytest.param(
-            [Reply(500), Reply(500), Reply(400)],
-            Attempt(Outcome.FAILED, 400, "HTTP 400: ok"),
-            3,
-            id="finally-fails",
-        ),
-        pytest.param(
-            [Reply(200, delay=1.0)],
-            Attempt(Outcome.RETRY, None, "no answer within 0.3 s"),
-            4,
-            id="hangs",
-        ),
-    ],
-)
-def test_deliver_is_bounded_and_returns_the_last_attempt(
-    server: tuple[str, Script], replies: list[Reply], expected: Attempt, sent: int
-) -> None:
-    url, script = server
-    script.replies = replies
-    pauses: list[float] = []
-    assert run(hook_request(url), pauses, timeout=0.3) == expected
-    assert len(script.received) == sent
-    assert len(pauses) == sent - 1
-    assert all(0 <= pause <= POLICY.max_delay for pause in pauses)
-
-
-def test_refused_connection_is_retried_then_given_up() -> None:
-    pauses: list[float] = []
-    attempt = run(hook_request(f"http://127.0.0.1:{free_port()}"), pauses)
-    assert attempt == Attempt(Outcome.RETRY, None, "cannot connect (Connection refused)")
-    assert len(pauses) == POLICY.attempts - 1
-
-
-@pytest.mark.parametrize(
     "reply",
     [Reply(400, echo=True), Reply(500, echo=True), Reply(200, delay=1.0), None],
     ids=["400-echo", "500-echo", "timeout", "refused"],
@@ -731,23 +632,6 @@ def test_reasons_never_hold_the_webhook_path_or_routing_key(
             assert secret not in attempt.reason
     if reply is not None and reply.echo:
         assert "[redacted]" in attempt.reason  # the echo was there, and was scrubbed
-
-
-@pytest.mark.parametrize("attempt", range(8))
-def test_retry_delay_is_full_jitter_under_the_ceiling(attempt: int) -> None:
-    policy = RetryPolicy(attempts=9, base_delay=1.0, max_delay=60.0)
-    rng = random.Random(attempt)
-    ceiling = min(60.0, 2.0**attempt)
-    pauses = [policy.delay(attempt, rng) for _ in range(200)]
-    assert all(0 <= pause <= ceiling for pause in pauses)
-    assert min(pauses) < ceiling / 4  # spread over the whole range, not pinned to the ceiling
-    assert max(pauses) > ceiling * 3 / 4
-
-
-@pytest.mark.parametrize("changes", [{"attempts": 0}, {"base_delay": -1.0}, {"max_delay": -1.0}])
-def test_retry_policy_refuses_nonsense(changes: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=r"."):
-        RetryPolicy(**changes)
 
 
 def test_every_affected_service_and_cause_is_named() -> None:
