@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink, pagerduty_answ
 from sloctl.notify.secrets import secret_from
 from sloctl.notify.send import Outcome, Request, retry_after_seconds, send
 from sloctl.notify.slack import SlackSink, slack_answer, spoken_duration
+from tests.integration.receivers import HANG, SLACK_OK, Answer, FaultReceiver, receiver
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ROUTING_KEY = "R0UTINGKEY0123456789abcdefSECRET"
@@ -502,66 +500,10 @@ def test_secret_file_that_is_missing_is_a_usage_error(tmp_path: Path) -> None:
 # --- Delivery against loopback servers --------------------------------------------------------
 
 
-@dataclass
-class Reply:
-    status: int
-    delay: float = 0.0
-    echo: bool = False  # answer with the request's path and body, as a careless server might
-
-
-@dataclass
-class Received:
-    path: str
-    body: Any
-    headers: dict[str, str]
-
-
-@dataclass
-class Script:
-    """Replies handed out in order (the last one repeats) and the requests received."""
-
-    replies: list[Reply]
-    received: list[Received] = field(default_factory=list)
-
-    def next(self) -> Reply:
-        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-
-
 @pytest.fixture
-def server() -> Iterator[tuple[str, Script]]:
-    script = Script([Reply(200)])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            raw = self.rfile.read(length).decode()
-            script.received.append(Received(self.path, json.loads(raw), dict(self.headers)))
-            reply = script.next()
-            if reply.delay:
-                time.sleep(reply.delay)
-            payload = f"refused {self.path}: {raw}".encode() if reply.echo else b"ok"
-            try:
-                self.send_response(reply.status)
-                if 300 <= reply.status < 400:
-                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except BrokenPipeError:
-                pass  # a delayed reply after the client gave up: the timeout under test
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", script
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def server() -> Iterator[FaultReceiver]:
+    with receiver(SLACK_OK) as started:
+        yield started
 
 
 def hook_request(url: str) -> Request:
@@ -586,36 +528,34 @@ def hook_request(url: str) -> Request:
         (307, Outcome.FAILED),
     ],
 )
-def test_send_classifies_one_attempt(
-    server: tuple[str, Script], status: int, outcome: Outcome
-) -> None:
-    url, script = server
-    script.replies = [Reply(status)]
-    request = hook_request(url)
+def test_send_classifies_one_attempt(server: FaultReceiver, status: int, outcome: Outcome) -> None:
+    elsewhere = {"Location": "http://127.0.0.1:1/elsewhere"} if 300 <= status < 400 else {}
+    server.set(Answer(status, b"ok", elsewhere))
+    request = hook_request(server.url)
     with requests.Session() as session:
         attempt = send(request, session, timeout=5.0)
     assert attempt.outcome is outcome
     assert attempt.status == status
     assert f"HTTP {status}" in attempt.reason
-    assert len(script.received) == 1  # redirects are not followed
-    assert script.received[0].path == HOOK_PATH
-    assert script.received[0].body == request.body
-    assert script.received[0].headers["Content-Type"] == "application/json"
+    [received] = server.received  # redirects are not followed
+    assert received.path == HOOK_PATH
+    assert received.body == request.body
+    assert received.headers["Content-Type"] == "application/json"
 
 
 @pytest.mark.parametrize(
     "reply",
-    [Reply(400, echo=True), Reply(500, echo=True), Reply(200, delay=1.0), None],
+    [Answer(400, echo=True), Answer(500, echo=True), HANG, None],
     ids=["400-echo", "500-echo", "timeout", "refused"],
 )
 def test_reasons_never_hold_the_webhook_path_or_routing_key(
-    server: tuple[str, Script], reply: Reply | None
+    server: FaultReceiver, reply: Answer | None
 ) -> None:
-    url, script = server
+    url = server.url
     if reply is None:
         url = f"http://127.0.0.1:{free_port()}"
     else:
-        script.replies = [reply]
+        server.set(reply)
     secret_url = f"http://user:pa55word@{url.removeprefix('http://')}"
     requests_ = [
         *SlackSink(url + HOOK_PATH).requests_for(LIFECYCLE[0]),
