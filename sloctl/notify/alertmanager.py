@@ -56,8 +56,8 @@ class AlertmanagerSink:
             "annotations": {
                 "summary": event.summary,
                 "impact": event.impact,
-                "state": event.state,
-                "severity": event.severity,
+                "state": event.state.value,
+                "severity": event.severity.value,
             },
             "startsAt": iso_utc(event.started_at),
         }

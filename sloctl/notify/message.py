@@ -7,22 +7,25 @@ that announce it (:class:`~sloctl.notify.send.Request`), with no I/O, no clock a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sloctl.incidents.events import EventKind
+from sloctl.core.severity import Severity
+from sloctl.incidents.events import Event, EventKind
+from sloctl.incidents.lifecycle import State
+from sloctl.incidents.policy import Cause
 from sloctl.notify.send import Request
-
-SEVERITIES = ("P1", "P2", "P3", "P4")
-STATES = ("detected", "acknowledged", "mitigating", "monitoring", "resolved")
 
 
 @dataclass(frozen=True)
 class IncidentEvent:
-    """One change of one incident, as every sink needs to know it.
+    """One change of one incident, as every sink needs to know it, and as the outbox stores it.
 
-    All times must be timezone-aware (UTC is expected); a naive time is refused at
+    Made from an engine or CLI :class:`~sloctl.incidents.events.Event` by :meth:`of`; stored as
+    JSON by :meth:`to_stored` and read back by :meth:`from_stored`, the one pair that knows the
+    stored form. All times must be timezone-aware (UTC is expected); a naive time is refused at
     construction rather than guessed at while a page is going out.
     """
 
@@ -30,8 +33,8 @@ class IncidentEvent:
     kind: EventKind
     service: str
     cause: str
-    severity: str
-    state: str
+    severity: Severity
+    state: State
     at: datetime
     started_at: datetime
     summary: str
@@ -51,14 +54,86 @@ class IncidentEvent:
     def __post_init__(self) -> None:
         if not self.incident_id:
             raise ValueError("an incident event needs an incident id")
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
-        if self.state not in STATES:
-            raise ValueError(f"state must be one of {', '.join(STATES)}")
         for name in ("at", "started_at", "resolved_at"):
             moment = getattr(self, name)
             if moment is not None and moment.utcoffset() is None:
                 raise ValueError(f"{name} must be timezone-aware")
+
+    @classmethod
+    def of(cls, event: Event, installation: str = "") -> IncidentEvent:
+        """What ``event`` tells people: the incident as it is after the change."""
+        incident = event.incident
+        last = incident.timeline[-1]
+        return cls(
+            incident_id=incident.id,
+            kind=event.kind,
+            service=incident.service,
+            cause=incident.cause.value,
+            severity=incident.severity,
+            state=incident.state,
+            at=event.at,
+            started_at=incident.detected_at,
+            summary=incident.summary,
+            impact=impact(event),
+            actor=last.actor,
+            note=event.note or last.note,
+            escalate_to=event.escalate_to,
+            resolved_at=incident.resolved_at,
+            installation=installation,
+            services=incident.services,
+            causes=tuple(c.value for c in incident.causes),
+        )
+
+    def to_stored(self) -> dict[str, Any]:
+        """The JSON document the outbox stores (times in UTC, RFC 3339). The installation is
+        not in it: it is the store's, added back by :meth:`from_stored`."""
+        return {
+            "incident_id": self.incident_id,
+            "kind": self.kind.value,
+            "service": self.service,
+            "cause": self.cause,
+            "severity": self.severity.value,
+            "state": self.state.value,
+            "at": self.at.astimezone(UTC).isoformat(),
+            "started_at": self.started_at.astimezone(UTC).isoformat(),
+            "summary": self.summary,
+            "impact": self.impact,
+            "actor": self.actor,
+            "note": self.note,
+            "escalate_to": list(self.escalate_to),
+            "resolved_at": None
+            if self.resolved_at is None
+            else self.resolved_at.astimezone(UTC).isoformat(),
+            "services": list(self.services),
+            "causes": list(self.causes),
+        }
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any], installation: str = "") -> IncidentEvent:
+        """The event :meth:`to_stored` wrote, in this version's form or an earlier one's
+        (without ``services`` and ``causes``). A document that is not one (a missing field,
+        an unknown kind, severity or state, a time that is not RFC 3339) raises KeyError,
+        TypeError or ValueError."""
+        resolved = stored.get("resolved_at")
+        return cls(
+            incident_id=stored["incident_id"],
+            kind=EventKind(stored["kind"]),
+            service=stored["service"],
+            cause=stored["cause"],
+            severity=Severity(stored["severity"]),
+            state=State(stored["state"]),
+            at=datetime.fromisoformat(stored["at"]),
+            started_at=datetime.fromisoformat(stored["started_at"]),
+            summary=stored["summary"],
+            impact=stored["impact"],
+            actor=stored["actor"],
+            note=stored["note"],
+            escalate_to=tuple(stored["escalate_to"]),
+            resolved_at=None if resolved is None else datetime.fromisoformat(resolved),
+            installation=installation,
+            services=tuple(stored.get("services", ())),
+            causes=tuple(stored.get("causes", ())),
+        )
 
     @property
     def affected(self) -> str:
@@ -69,6 +144,17 @@ class IncidentEvent:
     def ended_at(self) -> datetime:
         """When the incident ended: ``resolved_at``, or the event's time if that is missing."""
         return self.resolved_at or self.at
+
+
+def impact(event: Event) -> str:
+    """The impact line: the worst error ratio and p95 seen, as far as they were measured."""
+    incident = event.incident
+    parts = []
+    if incident.peak_error_ratio is not None:
+        parts.append(f"{incident.peak_error_ratio * 100:.1f}% of requests failing at worst")
+    if incident.peak_p95_seconds is not None and Cause.LATENCY in incident.causes:
+        parts.append(f"p95 latency up to {incident.peak_p95_seconds * 1000:.0f} ms")
+    return "; ".join(parts) or "see the incident channel"
 
 
 class Sink(Protocol):

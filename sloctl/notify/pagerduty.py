@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from sloctl.core.severity import Severity
 from sloctl.incidents.events import EventKind
 from sloctl.notify.message import IncidentEvent, iso_utc
 from sloctl.notify.send import HEADERS, Outcome, Request, capped
@@ -15,7 +16,12 @@ DEDUP_PREFIX = "sloctl-"
 DEDUP_MAX = 255
 SUMMARY_MAX = 1024
 
-PAGERDUTY_SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning", "P4": "info"}
+PAGERDUTY_SEVERITY: dict[Severity, str] = {
+    Severity.P1: "critical",
+    Severity.P2: "error",
+    Severity.P3: "warning",
+    Severity.P4: "info",
+}
 PAGERDUTY_ACTION = {
     EventKind.DECLARED: "trigger",
     EventKind.UPDATED: "trigger",
@@ -80,8 +86,8 @@ class PagerDutySink:
                 "custom_details": {
                     "incident": event.incident_id,
                     "event": event.kind.value,
-                    "severity": event.severity,
-                    "state": event.state,
+                    "severity": event.severity.value,
+                    "state": event.state.value,
                     "impact": event.impact,
                     "summary": event.summary,
                     "started_at": iso_utc(event.started_at),

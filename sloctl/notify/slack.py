@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from sloctl.incidents.events import EventKind
+from sloctl.incidents.lifecycle import State
 from sloctl.notify.message import IncidentEvent
 from sloctl.notify.send import HEADERS, Outcome, Request
 
@@ -37,19 +38,19 @@ SLACK_REFUSALS = frozenset(
 """Slack webhook errors that will not go away by themselves (https://api.slack.com/messaging/webhooks#handling_errors)."""
 
 
-STATUS_WORD = {
-    "detected": "Investigating",
-    "acknowledged": "Investigating",
-    "mitigating": "Mitigating",
-    "monitoring": "Monitoring",
-    "resolved": "Resolved",
+STATUS_WORD: dict[State, str] = {
+    State.DETECTED: "Investigating",
+    State.ACKNOWLEDGED: "Investigating",
+    State.MITIGATING: "Mitigating",
+    State.MONITORING: "Monitoring",
+    State.RESOLVED: "Resolved",
 }
-CURRENT_ACTION = {
-    "detected": "Investigating the cause",
-    "acknowledged": "Investigating the cause",
-    "mitigating": "Mitigating the impact",
-    "monitoring": "Verifying recovery before resolving (runbook 2.4)",
-    "resolved": "None: the incident is resolved",
+CURRENT_ACTION: dict[State, str] = {
+    State.DETECTED: "Investigating the cause",
+    State.ACKNOWLEDGED: "Investigating the cause",
+    State.MITIGATING: "Mitigating the impact",
+    State.MONITORING: "Verifying recovery before resolving (runbook 2.4)",
+    State.RESOLVED: "None: the incident is resolved",
 }
 CAUSE_WORDS = {"errors": "elevated error ratio", "latency": "high latency"}
 

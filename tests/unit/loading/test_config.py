@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sloctl.core.severity import Severity
 from sloctl.errors import DefinitionError
 from sloctl.incidents.events import EventKind
+from sloctl.incidents.lifecycle import State
 from sloctl.loading.config import (
     Config,
     ConfigSpec,
@@ -32,8 +34,8 @@ EVENT = IncidentEvent(
     EventKind.DECLARED,
     "api",
     "errors",
-    "P1",
-    "detected",
+    Severity.P1,
+    State.DETECTED,
     AT,
     AT,
     "outage",

@@ -6,7 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sloctl.core.severity import Severity
 from sloctl.incidents.events import EventKind
+from sloctl.incidents.lifecycle import State
 from sloctl.notify.message import IncidentEvent
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -20,8 +22,8 @@ def event(kind: EventKind, **changes: Any) -> IncidentEvent:
         kind=kind,
         service="api",
         cause="errors",
-        severity="P1",
-        state="detected",
+        severity=Severity.P1,
+        state=State.DETECTED,
         at=START,
         started_at=START,
         summary="error ratio above 50% (complete service outage)",
@@ -31,7 +33,7 @@ def event(kind: EventKind, **changes: Any) -> IncidentEvent:
 
 
 LIFECYCLE = [
-    event(EventKind.DECLARED, severity="P3", summary="p95 above 300 ms"),
+    event(EventKind.DECLARED, severity=Severity.P3, summary="p95 above 300 ms"),
     event(
         EventKind.ESCALATED,
         at=START + timedelta(minutes=4),
@@ -39,25 +41,28 @@ LIFECYCLE = [
         escalate_to=("everyone", "leadership"),
     ),
     event(
-        EventKind.ACKNOWLEDGED, at=START + timedelta(minutes=5), state="acknowledged", actor="alice"
+        EventKind.ACKNOWLEDGED,
+        at=START + timedelta(minutes=5),
+        state=State.ACKNOWLEDGED,
+        actor="alice",
     ),
     event(
         EventKind.UPDATED,
         at=START + timedelta(minutes=20),
-        state="mitigating",
+        state=State.MITIGATING,
         actor="alice",
         note="rolled back deploy 42",
     ),
     event(
         EventKind.UPDATED,
         at=START + timedelta(minutes=40),
-        state="monitoring",
+        state=State.MONITORING,
         summary="error rate below 0.1% and latency within SLO (runbook 2.4)",
     ),
     event(
         EventKind.RESOLVED,
         at=START + timedelta(hours=1, minutes=12, seconds=30),
-        state="resolved",
+        state=State.RESOLVED,
         resolved_at=START + timedelta(hours=1, minutes=12, seconds=30),
         summary="verification held for 15 minutes (runbook 2.4)",
     ),

@@ -17,13 +17,13 @@ import pytest
 
 from sloctl.core.severity import Severity
 from sloctl.incidents.events import Event, EventKind
-from sloctl.incidents.lifecycle import State, declare, move
+from sloctl.incidents.lifecycle import Incident, State, acknowledge, declare, move, observe
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.message import IncidentEvent
 from sloctl.notify.outbox import (
     Courier,
     DeliveryPolicy,
-    incident_event,
     messages,
     payload,
     sinks_from_env,
@@ -88,12 +88,66 @@ def test_messages_for_other_sinks_stay_pending(store: Store) -> None:
 
 def test_stored_payload_round_trips_to_an_incident_event() -> None:
     event = Event(EventKind.DECLARED, INCIDENT, T0, ("everyone", "leadership"))
-    restored = incident_event(payload(event), "a1b2c3")
+    restored = IncidentEvent.from_stored(payload(event), "a1b2c3")
+    assert restored == IncidentEvent.of(event, "a1b2c3")
     assert restored.incident_id == "INC-0001"
     assert restored.kind is EventKind.DECLARED
+    assert restored.severity is Severity.P1
+    assert restored.state is State.DETECTED
     assert restored.escalate_to == ("everyone", "leadership")
     assert restored.started_at == T0
     assert restored.installation == "a1b2c3"
+
+
+EARLIER = (
+    '{"actor": "alice", "at": "2026-11-02T09:59:00+00:00", "cause": "errors", "causes": '
+    '["errors"], "escalate_to": [], "impact": "62.0% of requests failing at worst", '
+    '"incident_id": "INC-0001", "kind": "resolved", "note": "rolled back deploy 42", '
+    '"resolved_at": "2026-11-02T09:59:00+00:00", "service": "api", "services": ["api"], '
+    '"severity": "P1", "started_at": "2026-11-02T09:40:00+00:00", "state": "resolved", '
+    '"summary": "error ratio above 50%"}'
+)
+"""A resolution as sloctl stored it before its stored form became a typed value (the outbox's
+``event`` column, byte for byte)."""
+
+
+def resolved_twenty_minutes_in() -> Incident:
+    finding = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")
+    incident = observe(declare("INC-0001", "api", finding, T0 - timedelta(minutes=20)), 0.62, None)
+    incident = acknowledge(incident, T0 - timedelta(minutes=15), actor="alice", note="on it")
+    return move(
+        incident,
+        State.RESOLVED,
+        T0 - timedelta(minutes=1),
+        actor="alice",
+        note="rolled back deploy 42",
+    )
+
+
+def test_the_stored_form_is_the_earlier_one() -> None:
+    incident = resolved_twenty_minutes_in()
+    event = Event(EventKind.RESOLVED, incident, T0 - timedelta(minutes=1))
+    assert json.dumps(payload(event), sort_keys=True) == EARLIER
+
+
+def test_a_message_stored_by_an_earlier_version_is_delivered(
+    store: Store, slack: FaultReceiver
+) -> None:
+    with store.transaction() as connection:
+        store.save(
+            resolved_twenty_minutes_in(),
+            connection=connection,
+            events=[("slack", json.loads(EARLIER))],
+            now=T0,
+        )
+    [(stored,)] = store._db.execute("SELECT event FROM outbox").fetchall()
+    assert stored == EARLIER
+    assert courier(slack.url).flush(store, T0)["delivered"] == 1
+    [sent] = slack.received
+    assert sent.text.startswith(":large_green_circle: INCIDENT RESOLVED")
+    assert "Duration: 19 minutes" in sent.text
+    assert "Root Cause: rolled back deploy 42" in sent.text
+    assert "Post-mortem scheduled for no later than 2026-11-05 09:59 UTC" in sent.text
 
 
 def test_one_message_per_event_and_configured_sink() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sloctl.core.severity import Severity
 from sloctl.incidents.events import EventKind
 from sloctl.notify.alertmanager import AlertmanagerSink
 from sloctl.notify.message import IncidentEvent
@@ -72,9 +73,14 @@ def test_the_pagerduty_events_url_is_the_sinks() -> None:
 
 @pytest.mark.parametrize(
     ("severity", "expected"),
-    [("P1", "critical"), ("P2", "error"), ("P3", "warning"), ("P4", "info")],
+    [
+        (Severity.P1, "critical"),
+        (Severity.P2, "error"),
+        (Severity.P3, "warning"),
+        (Severity.P4, "info"),
+    ],
 )
-def test_pagerduty_severity_mapping(severity: str, expected: str) -> None:
+def test_pagerduty_severity_mapping(severity: Severity, expected: str) -> None:
     assert pagerduty_body(event(EventKind.DECLARED, severity=severity))["payload"]["severity"] == (
         expected
     )

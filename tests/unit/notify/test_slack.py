@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from sloctl.core.severity import Severity
 from sloctl.incidents.events import EventKind
+from sloctl.incidents.lifecycle import State
 from sloctl.notify.message import IncidentEvent
 from sloctl.notify.slack import SlackSink, spoken_duration
 from tests.unit.notify.examples import HOOK_PATH, LIFECYCLE, START, event
@@ -101,13 +103,13 @@ def test_slack_declaration_is_the_runbook_initial_notification() -> None:
             id="resolved-p1-needs-postmortem",
         ),
         pytest.param(
-            replace(LIFECYCLE[5], severity="P2"),
+            replace(LIFECYCLE[5], severity=Severity.P2),
             ["Post-mortem scheduled for no later than"],
             ["not required"],
             id="resolved-p2-needs-postmortem",
         ),
         pytest.param(
-            replace(LIFECYCLE[5], severity="P3"),
+            replace(LIFECYCLE[5], severity=Severity.P3),
             ["Post-mortem not required (P3)."],
             ["scheduled"],
             id="resolved-p3-no-postmortem",
@@ -115,7 +117,7 @@ def test_slack_declaration_is_the_runbook_initial_notification() -> None:
         pytest.param(
             replace(
                 LIFECYCLE[5],
-                severity="P4",
+                severity=Severity.P4,
                 resolved_at=None,
                 at=START + timedelta(days=1, hours=2, minutes=3),
             ),
@@ -167,7 +169,7 @@ def test_every_affected_service_and_cause_is_named() -> None:
     assert "Service(s): database, api" in SlackSink.text(declared)
     resolved = event(
         EventKind.RESOLVED,
-        state="resolved",
+        state=State.RESOLVED,
         resolved_at=START + timedelta(minutes=30),
         causes=("errors", "latency"),
     )
