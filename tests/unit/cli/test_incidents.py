@@ -17,6 +17,7 @@ from sloctl.incidents.lifecycle import Reading, State, Symptom, declare, impacte
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.store.database import open_store
 from tests.integration.receivers import SLACK_OK, Answer, FaultReceiver, receiver
+from tests.paths import ROOT
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -438,7 +439,7 @@ def test_show_gives_services_causes_and_times(tmp_path: Path) -> None:
 
 
 def test_backtest_options_that_do_not_go_together(tmp_path: Path) -> None:
-    shipped = str(Path(__file__).resolve().parents[3] / "slo-definitions")
+    shipped = str(ROOT / "slo-definitions")
     base = [
         "backtest",
         "--prometheus-url",

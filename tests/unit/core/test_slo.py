@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sloctl.core.slo import Slo, by_service
 from sloctl.loading.definitions import load_definitions
+from tests.paths import ROOT
 
-SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"
+SHIPPED = ROOT / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 
 

@@ -20,8 +20,8 @@ from sloctl.prometheus.client import Series
 from sloctl.promql.build import WINDOW_LABEL
 from sloctl.promql.plan import Sample
 from sloctl.store.database import Store, open_store
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 API = [s for s in load_definitions(ROOT / "slo-definitions") if s.service == "api"]
 SINKS = {"slack": SlackSink("http://127.0.0.1:9/hook")}

@@ -26,9 +26,10 @@ from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
 from sloctl.promql import build as promql
+from tests.paths import ROOT
 
 POLICY = shipped_policy()
-SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"
+SHIPPED = ROOT / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 DAY = 86400
 

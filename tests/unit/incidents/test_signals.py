@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ from sloctl.loading.definitions import load_definitions
 from sloctl.prometheus.client import Series
 from sloctl.promql.build import WINDOW_LABEL
 from sloctl.promql.plan import Sample
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 SLOS = load_definitions(ROOT / "slo-definitions")
 

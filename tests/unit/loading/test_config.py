@@ -26,8 +26,8 @@ from sloctl.notify.message import IncidentEvent
 from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
 from sloctl.notify.slack import SlackSink
 from sloctl.prometheus.client import Limits
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EVENT = IncidentEvent(
     "INC-0001",

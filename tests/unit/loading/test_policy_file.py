@@ -12,10 +12,11 @@ import pytest
 from sloctl.errors import DefinitionError
 from sloctl.incidents.policy import Thresholds
 from sloctl.loading.policy_file import load_policy, policy_in_force, shipped_policy
+from tests.paths import ROOT
 
 
 def test_the_shipped_policy_is_the_runbook_with_one_override() -> None:
-    policy = load_policy(Path(__file__).resolve().parents[3] / "deploy" / "policy.yaml")
+    policy = load_policy(ROOT / "deploy" / "policy.yaml")
     assert policy.defaults == Thresholds()
     assert policy.for_service("ai-worker") == replace(
         Thresholds(), healthy_error_ratio=Decimal("0.005")
@@ -24,8 +25,8 @@ def test_the_shipped_policy_is_the_runbook_with_one_override() -> None:
 
 
 def test_deploy_policy_is_the_built_in_default() -> None:
-    deploy = Path(__file__).resolve().parents[3] / "deploy" / "policy.yaml"
-    packaged = Path(__file__).resolve().parents[3] / "sloctl" / "loading" / "policy.yaml"
+    deploy = ROOT / "deploy" / "policy.yaml"
+    packaged = ROOT / "sloctl" / "loading" / "policy.yaml"
     assert deploy.read_bytes() == packaged.read_bytes(), (
         "copy sloctl/loading/policy.yaml to deploy/"
     )
@@ -36,7 +37,7 @@ def test_deploy_policy_is_the_built_in_default() -> None:
 
 def test_the_shipped_defaults_state_every_threshold() -> None:
     """The shipped file writes every value out, so that reading it tells the whole policy."""
-    text = (Path(__file__).resolve().parents[3] / "sloctl" / "loading" / "policy.yaml").read_text()
+    text = (ROOT / "sloctl" / "loading" / "policy.yaml").read_text()
     written = {
         line.split(":")[0].strip()
         for line in text.split("services:")[0].splitlines()
