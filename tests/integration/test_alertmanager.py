@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from sloctl.incidents.policy import Cause, Finding
 from sloctl.notify.alertmanager import AlertmanagerSink
 from sloctl.notify.outbox import Courier, DeliveryPolicy, messages
 from sloctl.store.database import Store, open_store
+from tests.integration.receivers import ALERTMANAGER_OK, FaultReceiver, receiver
 
 pytestmark = pytest.mark.integration
 
@@ -51,56 +50,27 @@ receivers:
 """
 
 
-@dataclass
+@dataclass(frozen=True)
 class Inbox:
     """Webhook notifications received from Alertmanager, in order."""
 
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
+    receiver: FaultReceiver
 
-    def add(self, message: dict[str, Any]) -> None:
-        with self.changed:
-            self.messages.append(message)
-            self.changed.notify_all()
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.receiver.bodies()
 
     def wait_for(self, wanted: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                for message in self.messages:
-                    if wanted(message):
-                        return message
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"no matching notification within {timeout:g} s; got {self.messages!r}"
-                    )
-                self.changed.wait(left)
+        got = self.receiver.wait_for(
+            "a matching notification", lambda got: any(wanted(r.body) for r in got), timeout
+        )
+        return next(r.body for r in got if wanted(r.body))
 
 
 @pytest.fixture
 def inbox() -> Iterator[tuple[str, Inbox]]:
-    box = Inbox()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            box.add(json.loads(self.rfile.read(length)))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", box
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with receiver(ALERTMANAGER_OK) as started:
+        yield f"{started.url}/hook", Inbox(started)
 
 
 def alertmanager_binary() -> str:
