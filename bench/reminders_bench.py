@@ -17,7 +17,7 @@ from sloctl.core.severity import Severity
 from sloctl.daemon.cycle import remind_overdue
 from sloctl.incidents.lifecycle import State, declare, move
 from sloctl.incidents.policy import Cause, Finding
-from sloctl.notify.sinks import SlackSink
+from sloctl.notify.slack import SlackSink
 from sloctl.store.database import Store, open_store
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

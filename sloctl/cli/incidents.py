@@ -63,8 +63,8 @@ from sloctl.loading.config import sinks as configured_sinks
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import policy_in_force
 from sloctl.loading.schedule_file import load_schedule
+from sloctl.notify.message import Sink
 from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
-from sloctl.notify.sinks import Sink
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.reading.evaluation import impact_between
 from sloctl.report.render import timestamp

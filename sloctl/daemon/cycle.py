@@ -20,8 +20,8 @@ from sloctl.incidents.postmortem import POSTMORTEM_REMINDER, postmortem_pending,
 from sloctl.incidents.roles import Assignment, Role
 from sloctl.incidents.schedule import Schedule, default_roles
 from sloctl.incidents.signals import SignalPlan, SignalReader, Sli, read_signals
+from sloctl.notify.message import Sink
 from sloctl.notify.outbox import messages
-from sloctl.notify.sinks import Sink
 from sloctl.promql.slices import QueryBudget
 from sloctl.reading.evaluation import Slicing
 from sloctl.store.database import Store

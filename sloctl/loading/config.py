@@ -59,8 +59,11 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from sloctl.core.durations import parse_duration
 from sloctl.errors import DefinitionError, Problem
 from sloctl.loading.definitions import read_document, validation_problems
+from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.message import Sink
 from sloctl.notify.outbox import DeliveryPolicy, sinks_from_env
-from sloctl.notify.sinks import PAGERDUTY_URL, AlertmanagerSink, PagerDutySink, Sink, SlackSink
+from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
+from sloctl.notify.slack import SlackSink
 from sloctl.prometheus.client import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
 from sloctl.promql.slices import DEFAULT_MAX_SAMPLES
 

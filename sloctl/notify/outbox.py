@@ -35,29 +35,21 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from sloctl.incidents.events import NOTE_KINDS, Event, EventKind
-from sloctl.incidents.policy import Cause
-from sloctl.notify.sinks import (
-    PAGERDUTY_URL,
-    AlertmanagerSink,
-    Attempt,
-    IncidentEvent,
-    Outcome,
-    PagerDutySink,
-    RetryPolicy,
-    Sink,
-    SlackSink,
-    retry_after_seconds,
-    secret_from,
-    send,
-)
+from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.message import IncidentEvent, Sink
+from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
+from sloctl.notify.secrets import secret_from
+from sloctl.notify.send import Attempt, Outcome, retry_after_seconds, send
+from sloctl.notify.slack import SlackSink
 from sloctl.runtime.logs import make_logger
+from sloctl.runtime.retry import RetryPolicy
 from sloctl.store.database import OutboxMessage, Store
 
 SLACK = "SLOCTL_SLACK_WEBHOOK_URL"
@@ -126,81 +118,10 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def impact(event: Event) -> str:
-    incident = event.incident
-    parts = []
-    if incident.peak_error_ratio is not None:
-        parts.append(f"{incident.peak_error_ratio * 100:.1f}% of requests failing at worst")
-    if incident.peak_p95_seconds is not None and Cause.LATENCY in incident.causes:
-        parts.append(f"p95 latency up to {incident.peak_p95_seconds * 1000:.0f} ms")
-    return "; ".join(parts) or "see the incident channel"
-
-
 def payload(event: Event, commander: str = "") -> dict[str, Any]:
-    """What the outbox stores for ``event``: the fields of an IncidentEvent, as JSON.
-
-    ``commander`` is the incident's commander when the event is queued (the 3.1 template's
-    "Incident Commander: @name"); the role fields are stored only when the event has them."""
-    incident = event.incident
-    last = incident.timeline[-1]
-    roles: dict[str, Any] = {
-        "commander": commander,
-        "status": event.status,
-        "actions": list(event.actions),
-        "role": event.role,
-        "who": event.who,
-        "due_at": None if event.due_at is None else event.due_at.astimezone(UTC).isoformat(),
-    }
-    return {
-        **{key: value for key, value in roles.items() if value},
-        "incident_id": incident.id,
-        "kind": event.kind.value,
-        "service": incident.service,
-        "cause": incident.cause.value,
-        "severity": incident.severity.value,
-        "state": incident.state.value,
-        "at": event.at.astimezone(UTC).isoformat(),
-        "started_at": incident.detected_at.astimezone(UTC).isoformat(),
-        "summary": incident.summary,
-        "impact": impact(event),
-        "actor": last.actor,
-        "note": event.note or last.note,
-        "escalate_to": list(event.escalate_to),
-        "resolved_at": None
-        if incident.resolved_at is None
-        else incident.resolved_at.astimezone(UTC).isoformat(),
-        "services": list(incident.services),
-        "causes": [c.value for c in incident.causes],
-    }
-
-
-def incident_event(stored: Mapping[str, Any], installation: str = "") -> IncidentEvent:
-    resolved = stored.get("resolved_at")
-    return IncidentEvent(
-        incident_id=stored["incident_id"],
-        kind=EventKind(stored["kind"]),
-        service=stored["service"],
-        cause=stored["cause"],
-        severity=stored["severity"],
-        state=stored["state"],
-        at=datetime.fromisoformat(stored["at"]),
-        started_at=datetime.fromisoformat(stored["started_at"]),
-        summary=stored["summary"],
-        impact=stored["impact"],
-        actor=stored["actor"],
-        note=stored["note"],
-        escalate_to=tuple(stored["escalate_to"]),
-        resolved_at=None if resolved is None else datetime.fromisoformat(resolved),
-        installation=installation,
-        services=tuple(stored.get("services", ())),
-        causes=tuple(stored.get("causes", ())),
-        commander=stored.get("commander", ""),
-        status=stored.get("status", ""),
-        actions=tuple(stored.get("actions", ())),
-        role=stored.get("role", ""),
-        who=stored.get("who", ""),
-        due_at=None if stored.get("due_at") is None else datetime.fromisoformat(stored["due_at"]),
-    )
+    """What the outbox stores for ``event`` (see :meth:`IncidentEvent.to_stored`); ``commander``
+    is the incident's commander when the event is queued."""
+    return IncidentEvent.of(event, commander=commander).to_stored()
 
 
 def messages(
@@ -339,7 +260,9 @@ class Courier:
                     continue  # one attempt per sink at a time
                 if store.claim(head, self.owner, wall() + self.policy.lease):
                     try:
-                        event = incident_event(head.event, store.installation_for(head.incident_id))
+                        event = IncidentEvent.from_stored(
+                            head.event, store.installation_for(head.incident_id)
+                        )
                     except (KeyError, TypeError, ValueError) as exc:
                         # Never sendable: it must not hold up its queue forever.
                         at = wall()
@@ -568,8 +491,8 @@ class Courier:
             if self._past(deadline):
                 break
             kind = EventKind.UPDATED if incident.open else EventKind.RESOLVED
-            event = incident_event(
-                payload(Event(kind, incident, now)), store.installation_for(incident.id)
+            event = IncidentEvent.of(
+                Event(kind, incident, now), store.installation_for(incident.id)
             )
             if sink.keep_sending(event, now):
                 attempt = self._attempt(sink, event, deadline)

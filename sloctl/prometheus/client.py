@@ -52,7 +52,9 @@ from sloctl.errors import (
 )
 from sloctl.prometheus.cutoff import LATE, Cutoff, CutoffAdapter, Watchdog, cutoff_session
 from sloctl.promql.plan import Sample
+from sloctl.runtime.errno_text import errno_text
 from sloctl.runtime.logs import make_logger
+from sloctl.runtime.retry import RetryPolicy
 
 MAX_POINTS = 11_000
 RETRY_STATUS = frozenset({503})
@@ -135,18 +137,6 @@ class _AttemptError(Exception):
     def __init__(self, problem: str, reason: str, *, retry: bool) -> None:
         super().__init__(problem)
         self.problem, self.reason, self.retry = problem, reason, retry
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter: a uniform pick below the exponential ceiling for this attempt."""
-        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
-        return rng.uniform(0, ceiling)
 
 
 @dataclass(frozen=True)
@@ -448,15 +438,15 @@ class PrometheusReader:
                 retry=True,
             ) from exc
         except requests.exceptions.SSLError as exc:
-            problem = f"TLS failed ({self._scrub(_reason(exc))})"
+            problem = f"TLS failed ({self._scrub(errno_text(exc))})"
             raise _AttemptError(problem, "unreachable", retry=False) from exc
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            why = self._scrub(_reason(exc))
+            why = self._scrub(errno_text(exc))
             if _cannot_connect(exc):
                 raise _AttemptError(f"cannot connect ({why})", "unreachable", retry=True) from exc
             raise _AttemptError(f"connection lost ({why})", "timeout", retry=True) from exc
         except requests.RequestException as exc:
-            problem = f"request failed ({self._scrub(_reason(exc))})"
+            problem = f"request failed ({self._scrub(errno_text(exc))})"
             raise _AttemptError(problem, "http_error", retry=False) from exc
         try:
             limit = self.limits.max_body_bytes if response.status_code == 200 else ERROR_BODY_BYTES
@@ -500,7 +490,7 @@ class PrometheusReader:
             except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
                 if self.clock() >= ends or isinstance(exc, urllib3.exceptions.ReadTimeoutError):
                     raise _AttemptError(late, "timeout", retry=True) from exc
-                problem = f"connection lost ({_reason(exc)})"
+                problem = f"connection lost ({errno_text(exc)})"
                 raise _AttemptError(problem, "timeout", retry=True) from exc
             ended = not chunk
             if decoder is not None:
@@ -606,15 +596,6 @@ def _cannot_connect(exc: BaseException) -> bool:
             seen.append(reason)
         seen.extend(a for a in current.args if isinstance(a, BaseException))
     return False
-
-
-def _reason(exc: Exception) -> str:
-    """A short reason (``Connection refused``), without URLs that could hold credentials."""
-    text = str(exc)
-    errno = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", text)
-    if errno is not None:
-        return errno.group(1).strip()
-    return type(exc).__name__
 
 
 def redact(url: str) -> str:

@@ -4,14 +4,16 @@ One :class:`FaultReceiver` stands in for Slack, PagerDuty or Alertmanager. What 
 the next request is its :class:`Answer`, which a test changes at any time:
 
 - answer with a status, headers and a body (``SLACK_OK``, ``PAGERDUTY_OK``,
-  ``ALERTMANAGER_OK``, a 429 with ``Retry-After``, a 200 with an error body...);
+  ``ALERTMANAGER_OK``, a 429 with ``Retry-After``, a 200 with an error body...), or ``echo``
+  the request's path and body back, as a careless server might;
 - ``hang``: read the request, then say nothing until released (or closed);
 - ``trickle``: send the status line and headers, then the body one byte a second;
   ``trickle_headers``: the status line and headers too;
 - :meth:`FaultReceiver.down` closes the listening socket (connections are refused) and
   :meth:`FaultReceiver.up` listens again on the same port.
 
-Every request is recorded, with the time it arrived, before it is answered (or not).
+:meth:`FaultReceiver.play` hands out several answers in turn (the last one repeats). Every
+request is recorded, with the time it arrived and its headers, before it is answered (or not).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,6 +51,8 @@ class Answer:
     """Send everything, status line first, byte by byte."""
     every: float = 1.0
     """Seconds between two trickled bytes (the first goes at once)."""
+    echo: bool = False
+    """Answer with ``refused <path>: <body>`` instead of ``body``."""
 
 
 SLACK_OK = Answer(200, b"ok")
@@ -70,6 +74,7 @@ class Received:
     """``time.monotonic()`` when the request had been read."""
     path: str
     body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -82,6 +87,8 @@ class FaultReceiver:
         self, answer: Answer = SLACK_OK, port: int = 0, tls: ssl.SSLContext | None = None
     ) -> None:
         self.answer = answer
+        self.queued: list[Answer] = []
+        """Answers for the next requests, before ``answer`` (see :meth:`play`)."""
         self.tls = tls
         self.received: list[Received] = []
         self.answered = 0
@@ -97,12 +104,19 @@ class FaultReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
-                answer = receiver.answer
                 with receiver.changed:
+                    answer = receiver.queued.pop(0) if receiver.queued else receiver.answer
                     receiver.received.append(
-                        Received(time.monotonic(), self.path, json.loads(raw or b"null"))
+                        Received(
+                            time.monotonic(),
+                            self.path,
+                            json.loads(raw or b"null"),
+                            dict(self.headers),
+                        )
                     )
                     receiver.changed.notify_all()
+                if answer.echo:
+                    answer = replace(answer, body=b"refused " + self.path.encode() + b": " + raw)
                 try:
                     self._answer(answer)
                 except (BrokenPipeError, ConnectionResetError):
@@ -156,9 +170,18 @@ class FaultReceiver:
 
     def set(self, answer: Answer) -> None:
         """Answer the next requests so; requests hanging now are let go (unanswered)."""
-        self.answer = answer
+        with self.changed:
+            self.queued = []
+            self.answer = answer
         hanging, self.release = self.release, threading.Event()
         hanging.set()
+
+    def play(self, answers: Sequence[Answer]) -> None:
+        """Answer the next requests with ``answers`` in turn, then with the last one."""
+        *first, last = answers
+        self.set(last)
+        with self.changed:
+            self.queued = list(first)
 
     def down(self) -> None:
         """Stop listening: every connection is refused until :meth:`up`."""

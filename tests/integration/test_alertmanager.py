@@ -8,15 +8,12 @@ real receiver would get: a "firing" notification with the incident's labels, the
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +22,15 @@ import requests
 from click.testing import CliRunner
 
 from sloctl.cli.main import main
+from sloctl.core.severity import Severity
 from sloctl.demo.local_prometheus import free_port, stop_process
-from sloctl.incidents.events import EventKind
-from sloctl.notify.sinks import AlertmanagerSink, IncidentEvent, Outcome, RetryPolicy, deliver
-from sloctl.store.database import open_store
+from sloctl.incidents.events import Event, EventKind
+from sloctl.incidents.lifecycle import Incident, State, declare, escalate, move, observe
+from sloctl.incidents.policy import Cause, Finding
+from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.outbox import Courier, DeliveryPolicy, messages
+from sloctl.store.database import Store, open_store
+from tests.integration.receivers import ALERTMANAGER_OK, FaultReceiver, receiver
 
 pytestmark = pytest.mark.integration
 
@@ -48,56 +50,27 @@ receivers:
 """
 
 
-@dataclass
+@dataclass(frozen=True)
 class Inbox:
     """Webhook notifications received from Alertmanager, in order."""
 
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
+    receiver: FaultReceiver
 
-    def add(self, message: dict[str, Any]) -> None:
-        with self.changed:
-            self.messages.append(message)
-            self.changed.notify_all()
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.receiver.bodies()
 
     def wait_for(self, wanted: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                for message in self.messages:
-                    if wanted(message):
-                        return message
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"no matching notification within {timeout:g} s; got {self.messages!r}"
-                    )
-                self.changed.wait(left)
+        got = self.receiver.wait_for(
+            "a matching notification", lambda got: any(wanted(r.body) for r in got), timeout
+        )
+        return next(r.body for r in got if wanted(r.body))
 
 
 @pytest.fixture
 def inbox() -> Iterator[tuple[str, Inbox]]:
-    box = Inbox()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            box.add(json.loads(self.rfile.read(length)))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", box
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with receiver(ALERTMANAGER_OK) as started:
+        yield f"{started.url}/hook", Inbox(started)
 
 
 def alertmanager_binary() -> str:
@@ -147,18 +120,14 @@ def alertmanager(tmp_path: Path, inbox: tuple[str, Inbox]) -> Iterator[str]:
         stop_process(process, timeout=10)
 
 
-def send_event(sink: AlertmanagerSink, event: IncidentEvent) -> None:
-    [request] = sink.requests_for(event)
-    with requests.Session() as session:
-        attempt = deliver(
-            request,
-            session=session,
-            timeout=5.0,
-            retry=RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0),
-            sleep=time.sleep,
-            rng=random.Random(0),
+def announce(store: Store, courier: Courier, incident: Incident, event: Event) -> None:
+    """Store ``incident`` with its message, as the CLI and the daemon do, and deliver it."""
+    with store.transaction() as connection:
+        store.save(
+            incident, connection=connection, events=messages([event], courier.sinks), now=event.at
         )
-    assert attempt.outcome is Outcome.DELIVERED, attempt
+    counts = courier.flush(store, event.at)
+    assert counts["delivered"] == 1, (counts, store.outbox()[-1].last_error)
 
 
 def alerts_of(message: dict[str, Any], incident: str) -> list[dict[str, Any]]:
@@ -170,48 +139,42 @@ def when(text: str) -> datetime:
 
 
 def test_incident_fires_escalates_and_resolves_as_one_alert(
-    alertmanager: str, inbox: tuple[str, Inbox]
+    alertmanager: str, inbox: tuple[str, Inbox], tmp_path: Path
 ) -> None:
     _, box = inbox
-    sink = AlertmanagerSink(alertmanager)
+    store = open_store(tmp_path / "store.db")
+    courier = Courier({"alertmanager": AlertmanagerSink(alertmanager)}, DeliveryPolicy())
     now = datetime.now(UTC).replace(microsecond=0)
-    declared = IncidentEvent(
-        incident_id="INC-0042",
-        kind=EventKind.DECLARED,
-        service="api",
-        cause="errors",
-        severity="P2",
-        state="detected",
-        at=now,
-        started_at=now - timedelta(minutes=2),
-        summary="error ratio above 10% for more than 30 minutes",
-        impact="12.5% of requests failing",
-    )
+    started = now - timedelta(minutes=2)
+    finding = Finding(Cause.ERRORS, Severity.P2, "error ratio above 10% for more than 30 minutes")
+    declared = observe(declare("INC-0042", "api", finding, started), 0.125, None)
     labels = {
         "alertname": "SloctlIncident",
         "incident": "INC-0042",
         "service": "api",
         "cause": "errors",
+        "installation": store.installation,
     }
 
-    send_event(sink, declared)
+    announce(store, courier, declared, Event(EventKind.DECLARED, declared, now))
     firing = box.wait_for(
         lambda m: m["status"] == "firing" and bool(alerts_of(m, "INC-0042")), timeout=20
     )
     [alert] = alerts_of(firing, "INC-0042")
     assert alert["labels"] == labels
     assert alert["annotations"]["severity"] == "P2"
-    assert alert["annotations"]["impact"] == "12.5% of requests failing"
-    assert when(alert["startsAt"]) == declared.started_at
+    assert alert["annotations"]["impact"] == "12.5% of requests failing at worst"
+    assert when(alert["startsAt"]) == started
 
     # An escalation changes the severity: still the same single alert in Alertmanager.
-    send_event(
-        sink,
-        replace(
-            declared,
-            kind=EventKind.ESCALATED,
-            severity="P1",
-            escalate_to=("everyone", "leadership"),
+    worse = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")
+    escalated = escalate(declared, worse, now + timedelta(seconds=1))
+    announce(
+        store,
+        courier,
+        escalated,
+        Event(
+            EventKind.ESCALATED, escalated, now + timedelta(seconds=1), ("everyone", "leadership")
         ),
     )
     held = requests.get(
@@ -222,15 +185,9 @@ def test_incident_fires_escalates_and_resolves_as_one_alert(
     assert held[0]["status"]["state"] == "active"
 
     resolved_at = datetime.now(UTC)
-    ended = replace(
-        declared,
-        kind=EventKind.RESOLVED,
-        severity="P1",
-        state="resolved",
-        at=resolved_at,
-        resolved_at=resolved_at,
-    )
-    send_event(sink, ended)
+    ended = move(escalated, State.RESOLVED, resolved_at, actor="alice", note="rolled back")
+    announce(store, courier, ended, Event(EventKind.RESOLVED, ended, resolved_at))
+    store.close()
     resolved = box.wait_for(
         lambda m: m["status"] == "resolved" and bool(alerts_of(m, "INC-0042")), timeout=20
     )

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from sloctl.errors import PrometheusUnavailableError
-from sloctl.prometheus.client import Credentials, PrometheusReader, RetryPolicy
+from sloctl.prometheus.client import Credentials, PrometheusReader
+from sloctl.runtime.retry import RetryPolicy
 from tests.integration.conftest import Served
 from tests.integration.fault_proxy import Fault, FaultProxy
 from tests.integration.fixture import END, START

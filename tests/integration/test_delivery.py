@@ -18,7 +18,7 @@ from sloctl.daemon.loop import STOP_SECONDS
 from sloctl.demo.local_prometheus import free_port
 from sloctl.loading.config import load_config, webhook_verify
 from sloctl.notify.outbox import Courier, DeliveryPolicy
-from sloctl.notify.sinks import SlackSink
+from sloctl.notify.slack import SlackSink
 from sloctl.store.database import open_store
 from tests.integration.conftest import Served
 from tests.integration.daemon_process import SloctlRun, cycle_gaps

@@ -19,8 +19,9 @@ from sloctl.daemon.exporter import exposition
 from sloctl.daemon.loop import Daemon
 from sloctl.errors import PrometheusUnavailableError, QueryError
 from sloctl.loading.definitions import load_definitions
-from sloctl.prometheus.client import Credentials, Limits, PrometheusReader, RetryPolicy
+from sloctl.prometheus.client import Credentials, Limits, PrometheusReader
 from sloctl.reading.evaluation import evaluate
+from sloctl.runtime.retry import RetryPolicy
 from tests.integration.conftest import Served
 from tests.integration.fault_proxy import Fault, FaultProxy
 from tests.integration.fixture import END

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,45 +16,19 @@ from sloctl.core.severity import Severity
 from sloctl.incidents.lifecycle import Reading, State, Symptom, declare, impacted, join, move
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.store.database import open_store
+from tests.integration.receivers import SLACK_OK, Answer, FaultReceiver, receiver
+from tests.paths import ROOT
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
-@dataclass
-class Receiver:
-    """A Slack-compatible webhook on loopback answering with the given statuses in turn."""
-
-    statuses: list[int]
-    bodies: list[dict[str, object]] = field(default_factory=list)
-    url: str = ""
+HOOK_PATH = "/services/T000/B000/secret-token"
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver([200])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            state.bodies.append(json.loads(self.rfile.read(length)))
-            status = state.statuses.pop(0) if len(state.statuses) > 1 else state.statuses[0]
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/secret-token"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
+def slack() -> Iterator[FaultReceiver]:
+    with receiver(SLACK_OK) as started:
+        yield started
 
 
 def run(store: Path, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -175,10 +146,10 @@ def test_one_open_incident_per_service_and_cause(tmp_path: Path) -> None:
     assert "INC-0001 is already open" in again.output
 
 
-def test_notifications_are_retried_and_never_lost(tmp_path: Path, receiver: Receiver) -> None:
+def test_notifications_are_retried_and_never_lost(tmp_path: Path, slack: FaultReceiver) -> None:
     store = tmp_path / "incidents.db"
-    receiver.statuses = [500, 429, 200]
-    env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
+    slack.play([Answer(500), Answer(429), SLACK_OK])
+    env = {"SLOCTL_SLACK_WEBHOOK_URL": slack.url + HOOK_PATH}
     with freeze_time("2026-11-02T10:00:00Z"):
         result = run(
             store,
@@ -206,19 +177,19 @@ def test_notifications_are_retried_and_never_lost(tmp_path: Path, receiver: Rece
         run(store, "notify", env=env)
     with freeze_time("2026-11-02T10:04:00Z"):  # before the 5-minute response target
         assert "1 delivered" in run(store, "notify", env=env).output
-    assert len(receiver.bodies) == 3
-    assert ":rotating_light: INCIDENT DECLARED" in str(receiver.bodies[-1]["text"])
+    assert len(slack.bodies()) == 3
+    assert ":rotating_light: INCIDENT DECLARED" in str(slack.bodies()[-1]["text"])
     shown = json.loads(run(store, "show", "INC-0001", "--output", "json", env=env).output)
     assert shown["notifications"][0]["status"] == "delivered"
     assert shown["notifications"][0]["attempts"] == 3
 
 
 def test_a_rejected_notification_is_not_retried_and_stays_visible(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, slack: FaultReceiver
 ) -> None:
     store = tmp_path / "incidents.db"
-    receiver.statuses = [400]
-    env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
+    slack.set(Answer(400))
+    env = {"SLOCTL_SLACK_WEBHOOK_URL": slack.url + HOOK_PATH}
     with freeze_time("2026-11-02T10:00:00Z"):
         run(
             store,
@@ -237,7 +208,7 @@ def test_a_rejected_notification_is_not_retried_and_stays_visible(
         )
     with freeze_time("2026-11-02T10:05:00Z"):
         run(store, "notify", env=env)
-    assert len(receiver.bodies) == 1
+    assert len(slack.bodies()) == 1
     shown = json.loads(run(store, "show", "INC-0001", "--output", "json", env=env).output)
     [notification] = shown["notifications"]
     assert notification["status"] == "failed"
@@ -254,9 +225,9 @@ def test_a_corrupt_store_fails_loudly(tmp_path: Path) -> None:
     assert store.read_bytes() == b"garbage" * 1000
 
 
-def test_a_missed_response_target_is_escalated_once(tmp_path: Path, receiver: Receiver) -> None:
+def test_a_missed_response_target_is_escalated_once(tmp_path: Path, slack: FaultReceiver) -> None:
     store = tmp_path / "incidents.db"
-    env = {"SLOCTL_SLACK_WEBHOOK_URL": receiver.url}
+    env = {"SLOCTL_SLACK_WEBHOOK_URL": slack.url + HOOK_PATH}
     with freeze_time("2026-11-02T10:00:00Z"):
         run(
             store,
@@ -282,7 +253,7 @@ def test_a_missed_response_target_is_escalated_once(tmp_path: Path, receiver: Re
         )
     with freeze_time("2026-11-02T10:07:00Z"):
         assert "target" not in run(store, "notify", env=env).output
-    texts = [str(body["text"]) for body in receiver.bodies]
+    texts = [str(body["text"]) for body in slack.bodies()]
     assert len(texts) == 2
     assert "everyone" in texts[1]
     assert "not acknowledged within the P1 response target" in texts[1]
@@ -319,14 +290,14 @@ def test_postmortem_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
 
 
 def test_config_names_the_sinks_and_store_as_for_the_daemon(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, slack: FaultReceiver
 ) -> None:
     config = tmp_path / "sloctl.yaml"
     config.write_text(
         "store: incidents.db\nnotifications:\n  slack: {webhook_url_env: TEAM_HOOK}\n",
         encoding="utf-8",
     )
-    env = {"TEAM_HOOK": receiver.url}  # no SLOCTL_* variable at all
+    env = {"TEAM_HOOK": slack.url + HOOK_PATH}  # no SLOCTL_* variable at all
     declared = CliRunner().invoke(
         main,
         [
@@ -354,7 +325,7 @@ def test_config_names_the_sinks_and_store_as_for_the_daemon(
     )
     assert acked.exit_code == 0, acked.output
     assert (tmp_path / "incidents.db").exists()  # the config's store, relative to the file
-    texts = [str(body["text"]) for body in receiver.bodies]
+    texts = [str(body["text"]) for body in slack.bodies()]
     assert [t.splitlines()[0] for t in texts] == [
         ":rotating_light: INCIDENT DECLARED",
         ":yellow_circle: INCIDENT UPDATE",
@@ -469,7 +440,7 @@ def test_show_gives_services_causes_and_times(tmp_path: Path) -> None:
 
 
 def test_backtest_options_that_do_not_go_together(tmp_path: Path) -> None:
-    shipped = str(Path(__file__).resolve().parents[3] / "slo-definitions")
+    shipped = str(ROOT / "slo-definitions")
     base = [
         "backtest",
         "--prometheus-url",

@@ -15,8 +15,9 @@ from sloctl.cli.main import main
 from sloctl.cli.options import past_time
 from sloctl.cli.times import parse_time
 from sloctl.demo.local_prometheus import free_port
+from tests.paths import ROOT
 
-SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"
+SHIPPED = ROOT / "slo-definitions"
 
 
 def sloctl(*args: str) -> subprocess.CompletedProcess[str]:

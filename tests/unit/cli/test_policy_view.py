@@ -13,8 +13,8 @@ from sloctl.generate.rules import alerts
 from sloctl.incidents.conditions import bounds, service_conditions
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "slo-definitions"
 
 

@@ -4,7 +4,7 @@ query touches nothing, a missed target escalates once, a dependency's outage is 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,6 @@ from sloctl.daemon.cycle import (
     remind_overdue,
     write_customer_drafts,
 )
-from sloctl.errors import PrometheusUnavailableError
 from sloctl.incidents.events import EventKind
 from sloctl.incidents.lifecycle import State, declare, move
 from sloctl.incidents.policy import Cause, Finding, Policy
@@ -27,58 +26,47 @@ from sloctl.incidents.roles import Role
 from sloctl.incidents.schedule import Rotation, Schedule
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.definitions import load_definitions
-from sloctl.notify.sinks import SlackSink
-from sloctl.prometheus.client import Series
-from sloctl.promql.build import WINDOW_LABEL
-from sloctl.promql.plan import Sample
+from sloctl.notify.slack import SlackSink
+from sloctl.prometheus.client import PrometheusReader
 from sloctl.store.database import Store, open_store
+from tests.fake_prometheus import FakePrometheus, ServiceTraffic, fake_prometheus
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 API = [s for s in load_definitions(ROOT / "slo-definitions") if s.service == "api"]
 SINKS = {"slack": SlackSink("http://127.0.0.1:9/hook")}
 API_AND_DB = ("api", "database")
 
 
-class Prometheus:
-    """Answers the signal queries with ``error_share`` of 1,000 requests failing (and all
-    fast), or refuses everything when ``down``."""
-
-    def __init__(self, error_share: float, *, down: bool = False) -> None:
-        self.error_share = error_share
-        self.down = down
-
-    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
-        if self.down:
-            raise PrometheusUnavailableError("Prometheus at http://127.0.0.1:9 is unavailable")
-        if expr.startswith("histogram_quantile"):
-            return [Sample({"service": "api"}, 0.05)]
-        count = 1000.0 * self.error_share if 'code=~"5.."' in expr else 1000.0
-        windows = (300, 1800, 3600, 21600)
-        return [Sample({"service": "api", WINDOW_LABEL: str(w)}, count) for w in windows]
-
-    def range(
-        self,
-        expr: str,
-        start: datetime,
-        end: datetime,
-        step: timedelta,
-        *,
-        slos: Sequence[str] = (),
-    ) -> list[Series]:
-        raise AssertionError("a cycle asks instant queries only")
+@pytest.fixture
+def prometheus() -> Iterator[FakePrometheus]:
+    with fake_prometheus() as started:
+        yield started
 
 
-def cycle(store: Store, prometheus: Prometheus, at: datetime = AT) -> list[EventKind]:
+def answering(prometheus: FakePrometheus, traffic: ServiceTraffic) -> PrometheusReader:
+    """A reader of ``prometheus``, which answers with ``traffic`` from now on."""
+    prometheus.answer = traffic
+    return prometheus.reader()
+
+
+def cycle(
+    store: Store, prometheus: FakePrometheus, api_errors: float, at: datetime = AT
+) -> list[EventKind]:
+    """One cycle over api's SLOs with ``api_errors`` of its requests failing."""
+    traffic = ServiceTraffic({"api": api_errors})
     planned = signal_plan(API, Policy())
-    result = evaluate_incidents(store, SINKS, Policy(), planned, prometheus, at)
+    result = evaluate_incidents(store, SINKS, Policy(), planned, answering(prometheus, traffic), at)
+    assert traffic.range_asked == []  # a cycle asks instant queries only
     return [event.kind for event in result.events]
 
 
-def test_an_outage_is_declared_once_with_its_messages(tmp_path: Path) -> None:
+def test_an_outage_is_declared_once_with_its_messages(
+    tmp_path: Path, prometheus: FakePrometheus
+) -> None:
     store = open_store(tmp_path / "store.db")
-    assert cycle(store, Prometheus(0.8)) == [EventKind.DECLARED]
-    assert cycle(store, Prometheus(0.8), AT + timedelta(seconds=30)) == []
+    assert cycle(store, prometheus, 0.8) == [EventKind.DECLARED]
+    assert cycle(store, prometheus, 0.8, AT + timedelta(seconds=30)) == []
     [incident] = store.incidents()
     assert (incident.service, incident.cause, incident.severity) == (
         "api",
@@ -88,34 +76,39 @@ def test_an_outage_is_declared_once_with_its_messages(tmp_path: Path) -> None:
     assert [m.sink for m in store.outbox()] == ["slack"]
 
 
-def test_a_quiet_cycle_takes_no_write_lock(tmp_path: Path) -> None:
+def test_a_quiet_cycle_takes_no_write_lock(tmp_path: Path, prometheus: FakePrometheus) -> None:
     store = open_store(tmp_path / "store.db")
-    cycle(store, Prometheus(0.0))  # the first one may record that nothing holds
+    cycle(store, prometheus, 0.0)  # the first one may record that nothing holds
     other = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # someone else holds the write lock
     try:
-        assert cycle(store, Prometheus(0.0), AT + timedelta(seconds=30)) == []
+        assert cycle(store, prometheus, 0.0, AT + timedelta(seconds=30)) == []
     finally:
         other.execute("ROLLBACK")
         other.close()
     assert store.incidents() == []
 
 
-def test_a_failed_query_skips_the_service_and_changes_nothing(tmp_path: Path) -> None:
+def test_a_failed_query_skips_the_service_and_changes_nothing(
+    tmp_path: Path, prometheus: FakePrometheus
+) -> None:
     store = open_store(tmp_path / "store.db")
-    cycle(store, Prometheus(0.8))
+    cycle(store, prometheus, 0.8)
     [before] = store.incidents()
     planned = signal_plan(API, Policy())
     later = AT + timedelta(hours=2)  # long after: recovery, had it been measured
-    result = evaluate_incidents(store, SINKS, Policy(), planned, Prometheus(0, down=True), later)
+    down = answering(prometheus, ServiceTraffic({"api": 0.0}, down=True))
+    result = evaluate_incidents(store, SINKS, Policy(), planned, down, later)
     assert result.events == []
     assert set(result.skipped) == {"api"}
     assert store.incidents() == [before]
 
 
-def test_a_missed_response_target_escalates_once(tmp_path: Path) -> None:
+def test_a_missed_response_target_escalates_once(
+    tmp_path: Path, prometheus: FakePrometheus
+) -> None:
     store = open_store(tmp_path / "store.db")
-    cycle(store, Prometheus(0.8))
+    cycle(store, prometheus, 0.8)
     late = AT + timedelta(minutes=30)  # a P1 is acknowledged within 15 min, resolved in 1 h
     events = escalate_missed_targets(store, SINKS, late)
     assert [(e.kind, e.escalate_to) for e in events] == [
@@ -127,32 +120,13 @@ def test_a_missed_response_target_escalates_once(tmp_path: Path) -> None:
     assert len(store.outbox()) == 2
 
 
-class Services(Prometheus):
-    """Answers for several services, each with its own share of failing requests."""
-
-    def __init__(self, shares: dict[str, float]) -> None:
-        super().__init__(0.0)
-        self.shares = shares
-
-    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
-        if expr.startswith("histogram_quantile"):
-            return [Sample({"service": name}, 0.05) for name in self.shares]
-        windows = (300, 1800, 3600, 21600)
-        return [
-            Sample(
-                {"service": name, WINDOW_LABEL: str(w)},
-                1000.0 * share if 'code=~"5.."' in expr else 1000.0,
-            )
-            for name, share in self.shares.items()
-            for w in windows
-        ]
-
-
-def test_a_database_outage_hurting_api_is_one_incident_and_one_page(tmp_path: Path) -> None:
+def test_a_database_outage_hurting_api_is_one_incident_and_one_page(
+    tmp_path: Path, prometheus: FakePrometheus
+) -> None:
     slos = [s for s in load_definitions(ROOT / "slo-definitions") if s.service in API_AND_DB]
     planned = signal_plan(slos, Policy())
     store = open_store(tmp_path / "store.db")
-    down = Services({"api": 0.8, "database": 1.0})
+    down = answering(prometheus, ServiceTraffic({"api": 0.8, "database": 1.0}))
     result = evaluate_incidents(store, SINKS, Policy(), planned, down, AT)
     assert [e.kind for e in result.events] == [EventKind.DECLARED]
     [incident] = store.incidents()
@@ -160,9 +134,8 @@ def test_a_database_outage_hurting_api_is_one_incident_and_one_page(tmp_path: Pa
     assert [m.event["services"] for m in store.outbox()] == [["database", "api"]]
     assert store.tracked("api").bad_since == {Cause.ERRORS: AT}
     later = AT + timedelta(minutes=1)
-    result = evaluate_incidents(
-        store, SINKS, Policy(), planned, Services(dict.fromkeys(API_AND_DB, 0.0)), later
-    )
+    healthy = answering(prometheus, ServiceTraffic(dict.fromkeys(API_AND_DB, 0.0)))
+    result = evaluate_incidents(store, SINKS, Policy(), planned, healthy, later)
     assert [(e.kind, e.incident.state.value) for e in result.events] == [
         (EventKind.UPDATED, "monitoring")
     ]
@@ -171,7 +144,7 @@ def test_a_database_outage_hurting_api_is_one_incident_and_one_page(tmp_path: Pa
 
 
 def test_a_declaration_names_the_scheduled_roles_and_reminds_a_missed_update_once(
-    tmp_path: Path,
+    tmp_path: Path, prometheus: FakePrometheus
 ) -> None:
     store = open_store(tmp_path / "store.db")
     schedule = Schedule(
@@ -182,9 +155,8 @@ def test_a_declaration_names_the_scheduled_roles_and_reminds_a_missed_update_onc
         ),
     )
     planned = signal_plan(API, Policy())
-    result = evaluate_incidents(
-        store, SINKS, Policy(), planned, Prometheus(0.8), AT, schedule=schedule
-    )
+    reader = answering(prometheus, ServiceTraffic({"api": 0.8}))
+    result = evaluate_incidents(store, SINKS, Policy(), planned, reader, AT, schedule=schedule)
     assert [(e.kind, e.who) for e in result.events] == [
         (EventKind.DECLARED, ""),
         (EventKind.ASSIGNED, "@lee"),

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +24,11 @@ from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
 from sloctl.promql import build as promql
+from tests.paths import ROOT
 from tests.unit.daemon.test_exporter import snapshot as full_snapshot
 
 POLICY = shipped_policy()
-SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"
+SHIPPED = ROOT / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 FILES = ("overview.json", *(f"{service}.json" for service in SERVICES))
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}

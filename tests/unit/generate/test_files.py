@@ -22,9 +22,10 @@ from sloctl.generate.rule_tests import render_tests
 from sloctl.generate.rules import HEADER, GenerationError, render_rules
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
+from tests.paths import ROOT
 
 POLICY = shipped_policy()
-SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"
+SHIPPED = ROOT / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 RULE_FILES = sorted(
     [f"{s}.yaml" for s in (*SERVICES, "sloctl-watchdog")]

@@ -33,9 +33,10 @@ from sloctl.incidents.conditions import ConditionSpec, service_conditions
 from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
+from tests.paths import ROOT
 
 POLICY = shipped_policy()
-SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"
+SHIPPED = ROOT / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 TOTAL = 'http_requests_total{service="api"}'
 BAD = 'http_requests_total{service="api",code=~"5.."}'

@@ -19,16 +19,17 @@ import yaml
 from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Selector, parse_selector, quote
 from sloctl.core.severity import LEVELS, Severity, spoken
-from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, by_service
+from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo
 from sloctl.generate import rules
 from sloctl.incidents.conditions import seconds_text, service_conditions
 from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
 from sloctl.promql import build as promql
+from tests.paths import ROOT
 
 POLICY = shipped_policy()
-SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"
+SHIPPED = ROOT / "slo-definitions"
 SERVICES = ("ai-worker", "api", "auth", "database")
 DAY = 86400
 
@@ -663,13 +664,6 @@ def test_services_with_distinct_file_names_each_get_a_file() -> None:
         for name in ("b", "a", "c")
     ]
     assert list(rules.render_rules(slos, POLICY)) == ["a.yaml", "b.yaml", "c.yaml"]
-
-
-def test_by_service_groups_and_sorts() -> None:
-    grouped = by_service(shipped())
-    assert list(grouped) == list(SERVICES)
-    assert all(len(slos) == 2 for slos in grouped.values())
-    assert all(s.service == service for service, slos in grouped.items() for s in slos)
 
 
 API_OVERRIDE = replace(

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -34,8 +33,8 @@ from sloctl.incidents.policy import Cause, Condition, Held, Policy, Signals, Thr
 from sloctl.incidents.signals import Measured, signal_plan, windows_of
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 SLOS = load_definitions(ROOT / "slo-definitions")
 RUNBOOK = Thresholds()
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)

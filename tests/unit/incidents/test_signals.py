@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from sloctl.core.selector import Matcher
 from sloctl.core.slo import LatencyIndicator, Slo
-from sloctl.errors import QueryError
 from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.incidents.signals import Measured, read_signals, signal_plan, windows_of
 from sloctl.loading.definitions import load_definitions
-from sloctl.prometheus.client import Series
-from sloctl.promql.build import WINDOW_LABEL
-from sloctl.promql.plan import Sample
+from tests.fake_prometheus import ServiceTraffic, fake_prometheus
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 SLOS = load_definitions(ROOT / "slo-definitions")
 
@@ -106,48 +101,21 @@ def test_no_traffic_is_no_data_never_zero_or_nan() -> None:
     assert not signals.burning
 
 
-class Answers:
-    """Answers a count query with fixed per-service totals and refuses one family."""
-
-    def __init__(self, refuse: str) -> None:
-        self.refuse = refuse
-        self.asked: list[str] = []
-
-    def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
-        self.asked.append(expr)
-        if self.refuse in expr:
-            raise QueryError("bad_data: refused", query=expr, slos=slos)
-        if expr.startswith("histogram_quantile"):
-            return [Sample({"service": s}, 0.1) for s in ("api", "auth", "ai-worker", "database")]
-        count = 0.0 if 'code=~"5.."' in expr else 1000.0  # no errors, all fast
-        samples = []
-        for service in ("api", "auth", "ai-worker", "database"):
-            for window in (300, 1800, 3600, 21600):
-                samples.append(Sample({"service": service, WINDOW_LABEL: str(window)}, count))
-        return samples
-
-    def range(
-        self,
-        expr: str,
-        start: datetime,
-        end: datetime,
-        step: timedelta,
-        *,
-        slos: Sequence[str] = (),
-    ) -> list[Series]:
-        raise AssertionError("a live reading asks instant queries only")
-
-
 def test_a_failed_query_leaves_out_only_the_services_it_was_for() -> None:
     # api has a latency SLO and auth has not: a refused histogram query costs api only.
     slos = [s for s in SLOS if s.service == "api" or s.key == "auth/availability"]
     planned = signal_plan(slos, Policy())
-    reading = read_signals(planned, Answers(refuse="http_request_duration_seconds_bucket"), AT)
+    everyone = dict.fromkeys(("api", "auth", "ai-worker", "database"), 0.0)  # no errors, all fast
+    refusing = ServiceTraffic(everyone, p95=0.1, refuse="http_request_duration_seconds_bucket")
+    with fake_prometheus(refusing) as prometheus:
+        reading = read_signals(planned, prometheus.reader(), AT)
+    assert refusing.range_asked == []  # a live reading asks instant queries only
     assert set(reading.failed) == {"api"}
     assert "refused" in reading.failed["api"]
     assert set(reading.signals) == {"auth"}
     assert reading.signals["auth"].error_ratio == 0.0
-    reading = read_signals(planned, Answers(refuse="nothing matches this"), AT)
+    with fake_prometheus(ServiceTraffic(everyone, p95=0.1)) as prometheus:
+        reading = read_signals(planned, prometheus.reader(), AT)
     assert reading.failed == {}
     assert set(reading.signals) == {"api", "auth"}
     assert reading.signals["api"].p95_seconds == 0.1

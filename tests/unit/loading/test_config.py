@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sloctl.core.severity import Severity
 from sloctl.errors import DefinitionError
 from sloctl.incidents.events import EventKind
+from sloctl.incidents.lifecycle import State
 from sloctl.loading.config import (
     Config,
     ConfigSpec,
@@ -19,24 +21,21 @@ from sloctl.loading.config import (
     sinks,
     webhook_verify,
 )
-from sloctl.notify.sinks import (
-    PAGERDUTY_URL,
-    AlertmanagerSink,
-    IncidentEvent,
-    PagerDutySink,
-    SlackSink,
-)
+from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.message import IncidentEvent
+from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
+from sloctl.notify.slack import SlackSink
 from sloctl.prometheus.client import Limits
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EVENT = IncidentEvent(
     "INC-0001",
     EventKind.DECLARED,
     "api",
     "errors",
-    "P1",
-    "detected",
+    Severity.P1,
+    State.DETECTED,
     AT,
     AT,
     "outage",

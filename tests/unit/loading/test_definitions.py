@@ -24,8 +24,9 @@ from sloctl.core.slo import (
 )
 from sloctl.errors import DefinitionError, Problem
 from sloctl.loading.definitions import load_definitions
+from tests.paths import ROOT
 
-SHIPPED = Path(__file__).resolve().parents[3] / "slo-definitions"
+SHIPPED = ROOT / "slo-definitions"
 THIRTY_DAYS = timedelta(days=30)
 
 RATIO: dict[str, Any] = {

@@ -17,17 +17,19 @@ import pytest
 
 from sloctl.core.severity import Severity
 from sloctl.incidents.events import Event, EventKind
-from sloctl.incidents.lifecycle import State, declare, move
+from sloctl.incidents.lifecycle import Incident, State, acknowledge, declare, move, observe
 from sloctl.incidents.policy import Cause, Finding
+from sloctl.notify.alertmanager import AlertmanagerSink
+from sloctl.notify.message import IncidentEvent, Sink
 from sloctl.notify.outbox import (
     Courier,
     DeliveryPolicy,
-    incident_event,
     messages,
     payload,
     sinks_from_env,
 )
-from sloctl.notify.sinks import AlertmanagerSink, PagerDutySink, Sink, SlackSink
+from sloctl.notify.pagerduty import PagerDutySink
+from sloctl.notify.slack import SlackSink
 from sloctl.runtime.logs import make_logger
 from sloctl.store.database import Store, open_store
 from tests.integration.receivers import (
@@ -86,12 +88,66 @@ def test_messages_for_other_sinks_stay_pending(store: Store) -> None:
 
 def test_stored_payload_round_trips_to_an_incident_event() -> None:
     event = Event(EventKind.DECLARED, INCIDENT, T0, ("everyone", "leadership"))
-    restored = incident_event(payload(event), "a1b2c3")
+    restored = IncidentEvent.from_stored(payload(event), "a1b2c3")
+    assert restored == IncidentEvent.of(event, "a1b2c3")
     assert restored.incident_id == "INC-0001"
     assert restored.kind is EventKind.DECLARED
+    assert restored.severity is Severity.P1
+    assert restored.state is State.DETECTED
     assert restored.escalate_to == ("everyone", "leadership")
     assert restored.started_at == T0
     assert restored.installation == "a1b2c3"
+
+
+EARLIER = (
+    '{"actor": "alice", "at": "2026-11-02T09:59:00+00:00", "cause": "errors", "causes": '
+    '["errors"], "escalate_to": [], "impact": "62.0% of requests failing at worst", '
+    '"incident_id": "INC-0001", "kind": "resolved", "note": "rolled back deploy 42", '
+    '"resolved_at": "2026-11-02T09:59:00+00:00", "service": "api", "services": ["api"], '
+    '"severity": "P1", "started_at": "2026-11-02T09:40:00+00:00", "state": "resolved", '
+    '"summary": "error ratio above 50%"}'
+)
+"""A resolution as sloctl stored it before its stored form became a typed value (the outbox's
+``event`` column, byte for byte)."""
+
+
+def resolved_twenty_minutes_in() -> Incident:
+    finding = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")
+    incident = observe(declare("INC-0001", "api", finding, T0 - timedelta(minutes=20)), 0.62, None)
+    incident = acknowledge(incident, T0 - timedelta(minutes=15), actor="alice", note="on it")
+    return move(
+        incident,
+        State.RESOLVED,
+        T0 - timedelta(minutes=1),
+        actor="alice",
+        note="rolled back deploy 42",
+    )
+
+
+def test_the_stored_form_is_the_earlier_one() -> None:
+    incident = resolved_twenty_minutes_in()
+    event = Event(EventKind.RESOLVED, incident, T0 - timedelta(minutes=1))
+    assert json.dumps(payload(event), sort_keys=True) == EARLIER
+
+
+def test_a_message_stored_by_an_earlier_version_is_delivered(
+    store: Store, slack: FaultReceiver
+) -> None:
+    with store.transaction() as connection:
+        store.save(
+            resolved_twenty_minutes_in(),
+            connection=connection,
+            events=[("slack", json.loads(EARLIER))],
+            now=T0,
+        )
+    [(stored,)] = store._db.execute("SELECT event FROM outbox").fetchall()
+    assert stored == EARLIER
+    assert courier(slack.url).flush(store, T0)["delivered"] == 1
+    [sent] = slack.received
+    assert sent.text.startswith(":large_green_circle: INCIDENT RESOLVED")
+    assert "Duration: 19 minutes" in sent.text
+    assert "Root Cause: rolled back deploy 42" in sent.text
+    assert "Post-mortem scheduled for no later than 2026-11-05 09:59 UTC" in sent.text
 
 
 def test_one_message_per_event_and_configured_sink() -> None:
@@ -145,6 +201,10 @@ def test_a_message_older_than_max_age_expires_visibly(store: Store, slack: Fault
         (Answer(404, b"no_service"), "failed", "HTTP 404: no_service"),
         (Answer(403, b"invalid_token"), "failed", "HTTP 403: invalid_token"),
         (Answer(410, b"channel_is_archived"), "failed", "HTTP 410"),
+        (Answer(400, b"ok"), "failed", "HTTP 400: ok"),
+        (Answer(401, b"ok"), "failed", "HTTP 401: ok"),
+        (Answer(422, b"ok"), "failed", "HTTP 422: ok"),
+        (Answer(307, b"ok", {"Location": "http://127.0.0.1:1/elsewhere"}), "failed", "HTTP 307"),
         (Answer(200, b"invalid_token"), "failed", "Slack refused the message (invalid_token)"),
         (Answer(200, b'{"ok":false,"error":"invalid_token"}'), "failed", "invalid_token"),
         (Answer(200, b"<html>proxy login</html>"), "pending", "HTTP 200 without Slack's ok"),
@@ -175,8 +235,43 @@ def test_only_a_permanent_refusal_ends_a_message_early(
         lines = [json.loads(x) for x in logs.getvalue().splitlines() if '"failed"' in x]
         assert [line["level"] for line in lines] == ["warning", "warning"]
         assert len(slack.received) == 2
+        slack.set(SLACK_OK)
+        assert set(mail.flush(store, T0 + timedelta(hours=1)).values()) == {0}
+        assert len(slack.received) == 2  # never retried, redirects never followed
     else:
         assert len(slack.received) == 1  # the ack waits behind the declaration
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [
+        pytest.param([500, 200], id="500-then-ok"),
+        pytest.param([429, 429, 200], id="429-twice-then-ok"),
+        pytest.param([502, 503, 429, 200], id="ok-on-the-fourth"),
+    ],
+)
+def test_retried_at_jittered_pauses_until_delivered(
+    store: Store, slack: FaultReceiver, answered: list[int]
+) -> None:
+    lifecycle(store, ["slack"], START, resolve=False)
+    slack.play([Answer(status, b"ok") for status in answered])
+    mail = courier(slack.url)
+    now = T0
+    for number, status in enumerate(answered[:-1]):
+        started = time.monotonic()
+        assert mail.flush(store, now)["retry"] == 1
+        took = time.monotonic() - started
+        head = store.outbox()[0]
+        assert (head.attempts, head.last_error) == (number + 1, f"HTTP {status}: ok")
+        # Full jitter under the capped exponential ceiling, from the attempt's end.
+        ceiling = min(FAST.max_delay, FAST.base_delay * 2**number)
+        assert timedelta(0) <= head.next_attempt_at - now <= timedelta(seconds=ceiling + took)
+        early = head.next_attempt_at - timedelta(milliseconds=1)
+        assert set(mail.flush(store, early).values()) == {0}  # not before the pause ends
+        now = head.next_attempt_at
+    assert mail.flush(store, now)["delivered"] == 2
+    assert len(slack.received) == len(answered) + 1
+    assert statuses(store) == ["delivered", "delivered"]
 
 
 def test_each_sinks_documented_success(store: Store) -> None:
@@ -444,7 +539,7 @@ def test_role_notes_go_to_chat_only_with_the_commander_stored() -> None:
         ("slack", "assigned"),
         ("slack", "reminder"),
     ]
-    restored = incident_event(queued[-1][1])
+    restored = IncidentEvent.from_stored(queued[-1][1])
     assert (restored.commander, restored.role, restored.who, restored.due_at) == (
         "@ann",
         "update",

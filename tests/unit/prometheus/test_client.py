@@ -1,17 +1,12 @@
-"""The reader against a scripted HTTP server on loopback: retries, errors and range chunks."""
+"""The reader against the fake Prometheus on loopback: retries, errors and range chunks."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import random
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 
@@ -22,12 +17,13 @@ from sloctl.prometheus.client import (
     Credentials,
     Limits,
     PrometheusReader,
-    RetryPolicy,
     range_chunks,
     redact,
     scrub,
     secrets_of,
 )
+from sloctl.runtime.retry import RetryPolicy
+from tests.fake_prometheus import FakePrometheus, Reply, fake_prometheus
 
 AT = datetime(2026, 11, 2, tzinfo=UTC)
 VECTOR = {
@@ -42,58 +38,11 @@ VECTOR = {
 }
 
 
-@dataclass
-class Reply:
-    status: int
-    body: object = None
-    delay: float = 0.0
-    raw: bytes | None = None
-    """Sent as is instead of ``body`` as JSON (with ``encoding`` as its Content-Encoding)."""
-    encoding: str | None = None
-
-
-@dataclass
-class Script:
-    """Replies handed out in order (the last one repeats) and the requests received."""
-
-    replies: list[Reply]
-    received: list[dict[str, list[str]]] = field(default_factory=list)
-
-    def next(self) -> Reply:
-        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-
-
 @pytest.fixture
-def server() -> Iterator[tuple[str, Script]]:
-    script = Script([Reply(200, VECTOR)])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            script.received.append(parse_qs(self.rfile.read(length).decode()))
-            reply = script.next()
-            if reply.delay:
-                time.sleep(reply.delay)
-            payload = json.dumps(reply.body).encode() if reply.raw is None else reply.raw
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            if reply.encoding:
-                self.send_header("Content-Encoding", reply.encoding)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", script
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def server() -> Iterator[FakePrometheus]:
+    with fake_prometheus() as started:
+        started.play([Reply(200, VECTOR)])
+        yield started
 
 
 def reader(url: str, pauses: list[float], timeout: float = 5.0) -> PrometheusReader:
@@ -106,11 +55,11 @@ def reader(url: str, pauses: list[float], timeout: float = 5.0) -> PrometheusRea
     )
 
 
-def test_instant_query_is_pinned_and_parsed(server: tuple[str, Script]) -> None:
-    url, script = server
+def test_instant_query_is_pinned_and_parsed(server: FakePrometheus) -> None:
+    url = server.url
     samples = reader(url, []).instant("up", AT)
-    assert script.received[0]["time"] == [f"{AT.timestamp():.3f}"]
-    assert script.received[0]["query"] == ["up"]
+    assert server.received[0].params["time"] == [f"{AT.timestamp():.3f}"]
+    assert server.received[0].params["query"] == ["up"]
     assert samples[0].labels == {"service": "api"}
     assert samples[0].value == 42.0
     assert samples[1].value != samples[1].value  # NaN arrives as a string and stays NaN
@@ -124,10 +73,10 @@ def test_instant_query_is_pinned_and_parsed(server: tuple[str, Script]) -> None:
     ],
 )
 def test_503_is_retried_with_jittered_backoff(
-    server: tuple[str, Script], replies: list[Reply], requests: int
+    server: FakePrometheus, replies: list[Reply], requests: int
 ) -> None:
-    url, script = server
-    script.replies = replies
+    url = server.url
+    server.play(replies)
     pauses: list[float] = []
     client = reader(url, pauses)
     assert client.instant("up", AT)[0].value == 42.0
@@ -137,9 +86,9 @@ def test_503_is_retried_with_jittered_backoff(
         assert 0 <= pause <= 0.5 * 2**attempt  # full jitter under the exponential ceiling
 
 
-def test_503_that_persists_gives_up_after_the_attempts(server: tuple[str, Script]) -> None:
-    url, script = server
-    script.replies = [Reply(503, {"error": "query timed out"})]
+def test_503_that_persists_gives_up_after_the_attempts(server: FakePrometheus) -> None:
+    url = server.url
+    server.play([Reply(503, {"error": "query timed out"})])
     client = reader(url, [])
     with pytest.raises(PrometheusUnavailableError, match=r"after 4 attempts.*503"):
         client.instant("up", AT)
@@ -148,10 +97,10 @@ def test_503_that_persists_gives_up_after_the_attempts(server: tuple[str, Script
 
 @pytest.mark.parametrize("status", [400, 422])
 def test_bad_query_is_not_retried_and_names_slo_and_query(
-    server: tuple[str, Script], status: int
+    server: FakePrometheus, status: int
 ) -> None:
-    url, script = server
-    script.replies = [Reply(status, {"status": "error", "error": "parse error: boom"})]
+    url = server.url
+    server.play([Reply(status, {"status": "error", "error": "parse error: boom"})])
     client = reader(url, [])
     with pytest.raises(QueryError) as caught:
         client.instant("sum(rate(x[5m])", AT, slos=["api/availability"])
@@ -163,18 +112,18 @@ def test_bad_query_is_not_retried_and_names_slo_and_query(
     assert f"HTTP {status}" in message
 
 
-def test_other_4xx_is_not_retried(server: tuple[str, Script]) -> None:
-    url, script = server
-    script.replies = [Reply(401, {"error": "unauthorized"})]
+def test_other_4xx_is_not_retried(server: FakePrometheus) -> None:
+    url = server.url
+    server.play([Reply(401, {"error": "unauthorized"})])
     client = reader(url, [])
     with pytest.raises(PrometheusUnavailableError, match="401"):
         client.instant("up", AT)
     assert client.requests_made == 1
 
 
-def test_timeout_is_retried_then_reported(server: tuple[str, Script]) -> None:
-    url, script = server
-    script.replies = [Reply(200, VECTOR, delay=1.5)]
+def test_timeout_is_retried_then_reported(server: FakePrometheus) -> None:
+    url = server.url
+    server.play([Reply(200, VECTOR, delay=1.5)])
     client = reader(url, [], timeout=0.3)
     with pytest.raises(PrometheusUnavailableError, match=r"no whole answer within 0\.3 s"):
         client.instant("up", AT)
@@ -202,9 +151,9 @@ def test_credentials_never_appear_in_errors() -> None:
     assert redact("https://u:p@host:9090/prom") == "https://host:9090/prom"
 
 
-def test_non_vector_answer_is_a_query_error(server: tuple[str, Script]) -> None:
-    url, script = server
-    script.replies = [Reply(200, {"status": "success", "data": {"resultType": "scalar"}})]
+def test_non_vector_answer_is_a_query_error(server: FakePrometheus) -> None:
+    url = server.url
+    server.play([Reply(200, {"status": "success", "data": {"resultType": "scalar"}})])
     with pytest.raises(QueryError, match="instant vector"):
         reader(url, []).instant("1", AT)
 
@@ -236,8 +185,8 @@ def test_range_chunks_respect_the_point_limit(
     assert points == int(span / step) + 1
 
 
-def test_range_query_is_sent_in_chunks_and_stitched(server: tuple[str, Script]) -> None:
-    url, script = server
+def test_range_query_is_sent_in_chunks_and_stitched(server: FakePrometheus) -> None:
+    url = server.url
     start = AT - timedelta(days=10)
 
     def matrix(first: float, count: int) -> object:
@@ -252,14 +201,16 @@ def test_range_query_is_sent_in_chunks_and_stitched(server: tuple[str, Script]) 
 
     first_count = MAX_POINTS
     second_count = int(timedelta(days=10) / timedelta(minutes=1)) + 1 - first_count
-    script.replies = [
-        Reply(200, matrix(start.timestamp(), first_count)),
-        Reply(200, matrix(start.timestamp() + first_count * 60, second_count)),
-    ]
+    server.play(
+        [
+            Reply(200, matrix(start.timestamp(), first_count)),
+            Reply(200, matrix(start.timestamp() + first_count * 60, second_count)),
+        ]
+    )
     series = reader(url, []).range("up", start, AT, timedelta(minutes=1))
-    assert len(script.received) == 2
-    for request in script.received:
-        begin, end = float(request["start"][0]), float(request["end"][0])
+    assert len(server.received) == 2
+    for request in server.received:
+        begin, end = float(request.params["start"][0]), float(request.params["end"][0])
         assert (end - begin) / 60 + 1 <= MAX_POINTS
     assert len(series) == 1
     stamps = [t for t, _ in series[0].points]
@@ -267,30 +218,30 @@ def test_range_query_is_sent_in_chunks_and_stitched(server: tuple[str, Script]) 
     assert len(stamps) == 14401
 
 
-def test_a_gzip_bomb_is_cut_off_at_the_decompressed_limit(server: tuple[str, Script]) -> None:
-    url, script = server
+def test_a_gzip_bomb_is_cut_off_at_the_decompressed_limit(server: FakePrometheus) -> None:
+    url = server.url
     bomb = gzip.compress(
         b'{"status":"success","data":{"resultType":"vector","result":['
         + b" " * (64 * 2**20)
         + b"]}}"
     )
     assert len(bomb) < 2**20
-    script.replies = [Reply(200, raw=bomb, encoding="gzip")]
+    server.play([Reply(200, raw=bomb, encoding="gzip")])
     client = PrometheusReader(url, limits=Limits(max_body_bytes=2**20))
     with pytest.raises(QueryError, match="larger than 1048576 bytes") as caught:
         client.instant("up", AT)
     assert caught.value.reason == "too_large"
 
 
-def test_a_gzipped_answer_is_read(server: tuple[str, Script]) -> None:
-    url, script = server
-    script.replies = [Reply(200, raw=gzip.compress(json.dumps(VECTOR).encode()), encoding="gzip")]
+def test_a_gzipped_answer_is_read(server: FakePrometheus) -> None:
+    url = server.url
+    server.play([Reply(200, raw=gzip.compress(json.dumps(VECTOR).encode()), encoding="gzip")])
     assert reader(url, []).instant("up", AT)[0].value == 42.0
 
 
-def test_one_persistent_503_does_not_fail_the_next_query(server: tuple[str, Script]) -> None:
-    url, script = server
-    script.replies = [Reply(503), Reply(503), Reply(503), Reply(503), Reply(200, VECTOR)]
+def test_one_persistent_503_does_not_fail_the_next_query(server: FakePrometheus) -> None:
+    url = server.url
+    server.play([Reply(503), Reply(503), Reply(503), Reply(503), Reply(200, VECTOR)])
     client = reader(url, [])
     with pytest.raises(PrometheusUnavailableError) as caught:
         client.instant("up", AT)
@@ -300,14 +251,16 @@ def test_one_persistent_503_does_not_fail_the_next_query(server: tuple[str, Scri
     assert client.answered == 1
 
 
-def test_failures_are_counted_by_reason(server: tuple[str, Script]) -> None:
-    url, script = server
+def test_failures_are_counted_by_reason(server: FakePrometheus) -> None:
+    url = server.url
     scalar = {"status": "success", "data": {"resultType": "scalar"}}
-    script.replies = [
-        Reply(422, {"status": "error", "error": "bad"}),
-        Reply(401, {"error": "no"}),
-        Reply(200, scalar),
-    ]
+    server.play(
+        [
+            Reply(422, {"status": "error", "error": "bad"}),
+            Reply(401, {"error": "no"}),
+            Reply(200, scalar),
+        ]
+    )
     client = reader(url, [])
     for _ in range(3):
         with pytest.raises((QueryError, PrometheusUnavailableError)):
@@ -337,31 +290,31 @@ def test_secrets_include_the_forms_they_take_on_the_wire() -> None:
     )
 
 
-def test_too_many_samples_is_its_own_error_and_not_retried(server: tuple[str, Script]) -> None:
-    url, script = server
+def test_too_many_samples_is_its_own_error_and_not_retried(server: FakePrometheus) -> None:
+    url = server.url
     error = "query processing would load too many samples into memory in query execution"
-    script.replies = [Reply(422, {"status": "error", "errorType": "execution", "error": error})]
+    server.play([Reply(422, {"status": "error", "errorType": "execution", "error": error})])
     client = reader(url, [])
     with pytest.raises(TooManySamplesError, match="too many samples"):
         client.instant("increase(x[30d])", AT)
     assert client.requests_made == 1
-    script.replies = [Reply(422, {"status": "error", "error": "vector cannot contain metrics"})]
+    server.play([Reply(422, {"status": "error", "error": "vector cannot contain metrics"})])
     with pytest.raises(QueryError) as caught:
         client.instant("x", AT)
     assert not isinstance(caught.value, TooManySamplesError)
 
 
-def test_stats_are_asked_for_and_added_up(server: tuple[str, Script]) -> None:
-    url, script = server
+def test_stats_are_asked_for_and_added_up(server: FakePrometheus) -> None:
+    url = server.url
     stats = {"samples": {"totalQueryableSamples": 1200, "peakSamples": 300}}
     body = {"status": "success", "data": {**VECTOR["data"], "stats": stats}}  # type: ignore[dict-item]
-    script.replies = [Reply(200, body)]
+    server.play([Reply(200, body)])
     client = reader(url, [])
     client.stats = True
     client.instant("up", AT)
     client.instant("up", AT)
-    assert script.received[-1]["stats"] == ["all"]
+    assert server.received[-1].params["stats"] == ["all"]
     assert (client.samples_read, client.peak_samples) == (2400, 300)
     plain = reader(url, [])
     plain.instant("up", AT)
-    assert "stats" not in script.received[-1]
+    assert "stats" not in server.received[-1].params
