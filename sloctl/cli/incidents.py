@@ -27,7 +27,7 @@ from sloctl.core.durations import format_duration, parse_duration
 from sloctl.core.severity import Severity
 from sloctl.core.slo import LatencyIndicator
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
-from sloctl.errors import SloctlError, UsageError
+from sloctl.errors import InvalidRequestError, SloctlError
 from sloctl.incidents.backtest import Explanation, Replayed
 from sloctl.incidents.backtest import backtest as run_backtest
 from sloctl.incidents.backtest import explain as run_explain
@@ -187,7 +187,7 @@ def _now() -> datetime:
 def _require(store: Store, incident_id: str) -> Incident:
     incident = store.get(incident_id)
     if incident is None:
-        raise UsageError(f"no incident {incident_id!r} in {store.path}")
+        raise InvalidRequestError(f"no incident {incident_id!r} in {store.path}")
     return incident
 
 
@@ -440,7 +440,7 @@ def declare_incident(
             if i.service == service and i.cause is Cause(cause)
         ]
         if open_one:
-            raise UsageError(
+            raise InvalidRequestError(
                 f"{open_one[0].id} is already open for {service} ({cause}); update that one"
             )
         incident = declare(
@@ -548,7 +548,7 @@ def postmortem(
         try:
             out.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+            raise InvalidRequestError(f"cannot write {out}: {exc.strerror}") from exc
         click.echo(f"post-mortem draft written to {out}")
 
 
@@ -616,7 +616,7 @@ def backtest_command(
     slos = load_definitions(definitions)
     if explain_service is not None or explain_at is not None:
         if explain_service is None or explain_at is None:
-            raise UsageError("--explain SERVICE and --at TIME go together")
+            raise InvalidRequestError("--explain SERVICE and --at TIME go together")
         found = run_explain(slos, reader, policy, start, explain_at, explain_service, step_delta)
         if output == "json":
             click.echo(json.dumps(explanation_json(found), indent=2))
@@ -624,9 +624,9 @@ def backtest_command(
             click.echo(explanation_text(found))
         return
     if end is None:
-        raise UsageError("--to is required (unless --explain SERVICE --at TIME is given)")
+        raise InvalidRequestError("--to is required (unless --explain SERVICE --at TIME is given)")
     if end <= start:
-        raise UsageError("--to must be after --from")
+        raise InvalidRequestError("--to must be after --from")
     rows = [backtest_row(r) for r in run_backtest(slos, reader, policy, start, end, step_delta)]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))

@@ -12,7 +12,7 @@ import click
 from click.core import ParameterSource
 
 from sloctl.cli.times import parse_time
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.loading.config import load_config
 from sloctl.prometheus.client import PrometheusReader, redact
 
@@ -86,7 +86,7 @@ def prometheus_reader(
             return PrometheusReader(url, logger=logger)
         return PrometheusReader(url, timeout=timeout, logger=logger)
     if ctx.get_parameter_source("prometheus_url") is ParameterSource.COMMANDLINE:
-        raise UsageError("give --config or --prometheus-url, not both")
+        raise InvalidRequestError("give --config or --prometheus-url, not both")
     config = load_config(config_path)
     if ctx.get_parameter_source("timeout") is not ParameterSource.COMMANDLINE:
         timeout = float(config.timeout_seconds)

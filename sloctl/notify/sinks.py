@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import requests
 import urllib3
 
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.incidents.events import EventKind
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -716,7 +716,7 @@ def secret_from(env: Mapping[str, str], name: str) -> str | None:
     """``env[name]``, else the stripped content of the file named by ``env[name + "_FILE"]``.
 
     None when neither is set (or both are empty). A ``_FILE`` that cannot be read is a
-    :class:`~sloctl.errors.UsageError` naming the variable and the file, never the secret.
+    :class:`~sloctl.errors.InvalidRequestError` naming the variable and the file, never the secret.
     """
     value = env.get(name)
     if value:
@@ -728,5 +728,5 @@ def secret_from(env: Mapping[str, str], name: str) -> str | None:
         content = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-        raise UsageError(f"{name}_FILE: cannot read {path}: {problem}") from exc
+        raise InvalidRequestError(f"{name}_FILE: cannot read {path}: {problem}") from exc
     return content or None

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from sloctl.demo.local_prometheus import free_port
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.incidents.events import EventKind
 from sloctl.notify.sinks import (
     PAGERDUTY_URL,
@@ -510,7 +510,7 @@ def test_secret_from(
 
 
 def test_secret_file_that_is_missing_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"HOOK_FILE: cannot read .*missing"):
+    with pytest.raises(InvalidRequestError, match=r"HOOK_FILE: cannot read .*missing"):
         secret_from({"HOOK_FILE": str(tmp_path / "missing")}, "HOOK")
 
 
