@@ -1,20 +1,22 @@
-"""``sloctl incidents ...`` and ``sloctl backtest``: incidents from the command line."""
+"""``sloctl incidents ...`` and ``sloctl backtest``: incidents from the command line.
+
+Like every command module, this one imports what a command needs when the command runs, not
+with the module: ``sloctl --help`` and ``sloctl incidents --help`` read the declarations only.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from sloctl.cli.error_reporting import friendly_errors
 from sloctl.cli.options import (
     config_option,
     definitions_option,
@@ -23,15 +25,10 @@ from sloctl.cli.options import (
     prometheus_reader,
     prometheus_url_option,
 )
-from sloctl.core.durations import format_duration, parse_duration
+from sloctl.cli.state import cli_state, find
+from sloctl.core.durations import format_duration
 from sloctl.core.severity import Severity
-from sloctl.core.slo import LatencyIndicator
-from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.errors import InvalidRequestError, SloctlError
-from sloctl.incidents.backtest import Explanation, Replayed
-from sloctl.incidents.backtest import backtest as run_backtest
-from sloctl.incidents.backtest import explain as run_explain
-from sloctl.incidents.engine import reading
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
     Incident,
@@ -43,18 +40,16 @@ from sloctl.incidents.lifecycle import (
     move,
 )
 from sloctl.incidents.policy import Cause, Finding
-from sloctl.incidents.postmortem import render as render_postmortem
-from sloctl.incidents.signals import signal_plan
-from sloctl.loading.config import delivery_policy, load_config, webhook_verify
-from sloctl.loading.config import sinks as configured_sinks
-from sloctl.loading.definitions import load_definitions
-from sloctl.loading.policy_file import policy_in_force
-from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
-from sloctl.notify.sinks import Sink
-from sloctl.prometheus.client import PrometheusReader
-from sloctl.reading.evaluation import budget_spent
-from sloctl.report.render import timestamp
-from sloctl.store.database import Store, open_store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sloctl.incidents.backtest import Explanation, Replayed
+    from sloctl.notify.outbox import Courier
+    from sloctl.notify.sinks import Sink
+    from sloctl.prometheus.client import PrometheusReader
+    from sloctl.store.database import Store
 
 DEFAULT_STORE = Path("sloctl-incidents.db")
 OUTPUTS = ("table", "json")
@@ -63,6 +58,8 @@ READ_ONLY = frozenset({"list", "show", "postmortem"})
 
 
 def _timestamp(moment: datetime | None) -> str | None:
+    from sloctl.report.render import timestamp
+
     return None if moment is None else timestamp(moment)
 
 
@@ -150,10 +147,15 @@ def times_text(incident: Incident) -> str:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160, soft_wrap=False)
 
 
 def _incident_table(incidents: list[Incident]) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table()
     for header in ("ID", "Services", "Causes", "Severity", "State", "Detected", "Summary"):
         table.add_column(header)
@@ -170,14 +172,40 @@ def _incident_table(incidents: list[Incident]) -> Table:
     return table
 
 
+@dataclass(frozen=True)
+class IncidentSettings:
+    """What the ``incidents`` group makes of its options, for its subcommands: where the
+    store is, where notifications go and the courier that delivers them."""
+
+    store_path: Path
+    read_only: bool
+    config_path: Path | None
+    sinks: dict[str, Sink]
+    sinks_from: str
+    """Why no sink is configured, when none is (for the warning that says so)."""
+    courier: Courier
+
+    @cached_property
+    def store(self) -> Store:
+        """The store, opened when a command first needs it (so ``--help`` opens nothing) and
+        closed when sloctl exits."""
+        from sloctl.store.database import open_store
+
+        store = open_store(self.store_path, read_only=self.read_only)
+        click.get_current_context().find_root().call_on_close(store.close)
+        return store
+
+
+def _settings(ctx: click.Context) -> IncidentSettings:
+    return find(ctx, IncidentSettings)
+
+
 def _store(ctx: click.Context) -> Store:
-    """The store, opened when a command first needs it (so ``--help`` opens nothing)."""
-    store: Store | None = ctx.obj.get("store")
-    if store is None:
-        store = open_store(ctx.obj["store_path"], read_only=ctx.obj["read_only"])
-        ctx.obj["store"] = store
-        ctx.find_root().call_on_close(store.close)
-    return store
+    return _settings(ctx).store
+
+
+def _sinks(ctx: click.Context) -> dict[str, Sink]:
+    return _settings(ctx).sinks
 
 
 def _now() -> datetime:
@@ -204,8 +232,7 @@ FLUSH_GRACE_SECONDS = 5.0
 
 
 def _courier(ctx: click.Context) -> Courier:
-    courier: Courier = ctx.obj["courier"]
-    return courier
+    return _settings(ctx).courier
 
 
 def _flush(ctx: click.Context, now: datetime) -> dict[str, int]:
@@ -217,17 +244,17 @@ def _flush(ctx: click.Context, now: datetime) -> dict[str, int]:
 
 
 def _announced_nowhere(ctx: click.Context, what: str) -> None:
-    if not ctx.obj["sinks"]:
+    if not _sinks(ctx):
         click.echo(
             f"sloctl: warning: {what} announced nowhere: no notification sink is "
-            f"configured ({ctx.obj['sinks_from']})",
+            f"configured ({_settings(ctx).sinks_from})",
             err=True,
         )
 
 
 def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
     """Try to deliver what the committed change queued; say so when some is left to retry."""
-    if not ctx.obj["sinks"]:
+    if not _sinks(ctx):
         _announced_nowhere(ctx, f"this change of {incident_id} is")
         return
     counts = _flush(ctx, now)
@@ -259,7 +286,6 @@ def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
     help="The daemon's configuration: its notifications section and store (env SLOCTL_CONFIG).",
 )
 @click.pass_context
-@friendly_errors
 def incidents(ctx: click.Context, store_path: Path, config_path: Path | None) -> None:
     """Declare, follow and close incidents; draft post-mortems.
 
@@ -269,6 +295,10 @@ def incidents(ctx: click.Context, store_path: Path, config_path: Path | None) ->
     SLOCTL_ALERTMANAGER_URL (or the same names ending in _FILE). A change that would be
     announced nowhere says so.
     """
+    from sloctl.loading.config import delivery_policy, load_config, webhook_verify
+    from sloctl.loading.config import sinks as configured_sinks
+    from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, sinks_from_env
+
     config = None if config_path is None else load_config(config_path)
     names = f"{SLACK}, {PAGERDUTY} and {ALERTMANAGER} are not set"
     if config is not None:
@@ -279,14 +309,16 @@ def incidents(ctx: click.Context, store_path: Path, config_path: Path | None) ->
     else:
         found = sinks_from_env(os.environ)
         sinks_from = f"no --config, and {names}"
-    ctx.obj["config_path"] = config_path
-    ctx.obj["sinks"] = found
-    ctx.obj["sinks_from"] = sinks_from
-    ctx.obj["courier"] = Courier(
-        found, delivery_policy(config), webhook_verify(config), logger=ctx.obj["logger"]
+    ctx.obj = IncidentSettings(
+        store_path=store_path,
+        read_only=ctx.invoked_subcommand in READ_ONLY,
+        config_path=config_path,
+        sinks=found,
+        sinks_from=sinks_from,
+        courier=Courier(
+            found, delivery_policy(config), webhook_verify(config), logger=cli_state(ctx).logger
+        ),
     )
-    ctx.obj["store_path"] = store_path
-    ctx.obj["read_only"] = ctx.invoked_subcommand in READ_ONLY
 
 
 output_option = click.option(
@@ -298,7 +330,6 @@ output_option = click.option(
 @click.option("--all", "everything", is_flag=True, help="Resolved incidents too.")
 @output_option
 @click.pass_context
-@friendly_errors
 def list_incidents(ctx: click.Context, everything: bool, output: str) -> None:
     """Open incidents (or all of them)."""
     found = _store(ctx).incidents(open_only=not everything)
@@ -312,9 +343,11 @@ def list_incidents(ctx: click.Context, everything: bool, output: str) -> None:
 @click.argument("incident_id")
 @output_option
 @click.pass_context
-@friendly_errors
 def show(ctx: click.Context, incident_id: str, output: str) -> None:
     """One incident with its timeline and the notifications sent about it."""
+    from rich.markup import escape
+    from rich.table import Table
+
     store = _store(ctx)
     incident = _require(store, incident_id)
     deliveries = [m for m in store.outbox() if m.incident_id == incident.id]
@@ -366,8 +399,9 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
         )
 
 
-@friendly_errors
 def _transition(ctx: click.Context, incident_id: str, to: State, person: str, note: str) -> None:
+    from sloctl.notify.outbox import messages
+
     store = _store(ctx)
     now = _now()
     with store.transaction() as connection:  # read and write under one lock: no lost update
@@ -377,9 +411,7 @@ def _transition(ctx: click.Context, incident_id: str, to: State, person: str, no
         else:
             changed = move(incident, to, now, actor=person, note=note)
         event = Event(KIND_OF[to], changed, now, note=note)
-        store.save(
-            changed, connection=connection, events=messages([event], ctx.obj["sinks"]), now=now
-        )
+        store.save(changed, connection=connection, events=messages([event], _sinks(ctx)), now=now)
     _deliver(ctx, changed.id, now)
     click.echo(f"{changed.id} is {changed.state.value}")
 
@@ -425,11 +457,12 @@ def resolve(ctx: click.Context, incident_id: str, person: str, note: str) -> Non
 @click.option("--summary", required=True, help="What is happening, in one line.")
 @by_option
 @click.pass_context
-@friendly_errors
 def declare_incident(
     ctx: click.Context, service: str, severity: str, cause: str, summary: str, person: str
 ) -> None:
     """Declare an incident metrics cannot see (data loss, security breach, ...)."""
+    from sloctl.notify.outbox import messages
+
     store = _store(ctx)
     now = _now()
     finding = Finding(Cause(cause), Severity(severity), summary)
@@ -447,9 +480,7 @@ def declare_incident(
             store.allocate_id(connection), service, finding, now, actor=person, manual=True
         )
         event = Event(EventKind.DECLARED, incident, now, escalation_targets(incident.severity))
-        store.save(
-            incident, connection=connection, events=messages([event], ctx.obj["sinks"]), now=now
-        )
+        store.save(incident, connection=connection, events=messages([event], _sinks(ctx)), now=now)
     _deliver(ctx, incident.id, now)
     click.echo(f"{incident.id} declared: {severity} {service} ({cause})")
 
@@ -461,7 +492,6 @@ def declare_incident(
 @policy_option
 @click.option("--at", "at_text", metavar="TIME", help="Evaluate as of this RFC 3339 time.")
 @click.pass_context
-@friendly_errors
 def evaluate(
     ctx: click.Context,
     prometheus_url: str,
@@ -476,16 +506,21 @@ def evaluate(
     whose signals cannot be read is skipped: Prometheus trouble never opens or closes an
     incident.
     """
+    from sloctl.daemon.cycle import evaluate_incidents
+    from sloctl.incidents.signals import signal_plan
+    from sloctl.loading.definitions import load_definitions
+    from sloctl.loading.policy_file import policy_in_force
+
     store = _store(ctx)
-    sinks: dict[str, Sink] = ctx.obj["sinks"]
+    sinks = _sinks(ctx)
     at = past_time(at_text, _now(), "--at").replace(second=0, microsecond=0)
     policy = policy_in_force(policy_path)
     if config_path is None and (
         ctx.get_parameter_source("prometheus_url") is not click.core.ParameterSource.COMMANDLINE
     ):
-        config_path = ctx.obj["config_path"]  # `sloctl incidents --config FILE evaluate`
+        config_path = _settings(ctx).config_path  # `sloctl incidents --config FILE evaluate`
     reader = prometheus_reader(
-        ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"]
+        ctx, config_path, prometheus_url, env=os.environ, logger=cli_state(ctx).logger
     )
     planned = signal_plan(load_definitions(definitions), policy)
     result = evaluate_incidents(store, sinks, policy, planned, reader, at)
@@ -505,15 +540,16 @@ def evaluate(
 
 @incidents.command()
 @click.pass_context
-@friendly_errors
 def notify(ctx: click.Context) -> None:
     """Escalate missed response and resolution targets, then deliver what is due.
 
     Run it every minute (cron, or the daemon's loop) so that a target missed is escalated
     (runbook 2.2: P2 to the team lead, P1 to everyone) even with nobody at a terminal.
     """
+    from sloctl.daemon.cycle import escalate_missed_targets
+
     store = _store(ctx)
-    sinks: dict[str, Sink] = ctx.obj["sinks"]
+    sinks = _sinks(ctx)
     now = _now()
     for event in escalate_missed_targets(store, sinks, now):
         click.echo(f"{event.incident.id}: {event.note}")
@@ -533,11 +569,12 @@ def notify(ctx: click.Context) -> None:
 @prometheus_url_option
 @definitions_option
 @click.pass_context
-@friendly_errors
 def postmortem(
     ctx: click.Context, incident_id: str, out: Path | None, prometheus_url: str, definitions: Path
 ) -> None:
     """Draft the runbook's 2.5 post-mortem for an incident."""
+    from sloctl.incidents.postmortem import render as render_postmortem
+
     incident = _require(_store(ctx), incident_id)
     now = _now()
     consumed = _consumed(incident, prometheus_url, definitions, now)
@@ -554,6 +591,11 @@ def postmortem(
 
 def _consumed(incident: Incident, url: str, definitions: Path, now: datetime) -> float | None:
     """Budget spent during the incident by the SLOs of its service and cause, at worst."""
+    from sloctl.core.slo import LatencyIndicator
+    from sloctl.loading.definitions import load_definitions
+    from sloctl.prometheus.client import PrometheusReader
+    from sloctl.reading.evaluation import budget_spent
+
     try:
         slos = [
             s
@@ -605,19 +647,26 @@ def backtest_command(
     policy_path: Path | None,
     start: datetime,
     end: datetime | None,
-    step: str,
+    step: timedelta,
     output: str,
     explain_service: str | None = None,
     explain_at: datetime | None = None,
 ) -> None:
     """Run the backtest and print what it would have declared (or explain one instant)."""
-    step_delta = timedelta(seconds=parse_duration(step))
+    from rich.markup import escape
+    from rich.table import Table
+
+    from sloctl.incidents.backtest import backtest as run_backtest
+    from sloctl.incidents.backtest import explain as run_explain
+    from sloctl.loading.definitions import load_definitions
+    from sloctl.loading.policy_file import policy_in_force
+
     policy = policy_in_force(policy_path)
     slos = load_definitions(definitions)
     if explain_service is not None or explain_at is not None:
         if explain_service is None or explain_at is None:
             raise InvalidRequestError("--explain SERVICE and --at TIME go together")
-        found = run_explain(slos, reader, policy, start, explain_at, explain_service, step_delta)
+        found = run_explain(slos, reader, policy, start, explain_at, explain_service, step)
         if output == "json":
             click.echo(json.dumps(explanation_json(found), indent=2))
         else:
@@ -627,7 +676,7 @@ def backtest_command(
         raise InvalidRequestError("--to is required (unless --explain SERVICE --at TIME is given)")
     if end <= start:
         raise InvalidRequestError("--to must be after --from")
-    rows = [backtest_row(r) for r in run_backtest(slos, reader, policy, start, end, step_delta)]
+    rows = [backtest_row(r) for r in run_backtest(slos, reader, policy, start, end, step)]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -669,6 +718,8 @@ def backtest_command(
 
 
 def explanation_json(found: Explanation) -> dict[str, Any]:
+    from sloctl.incidents.engine import reading
+
     assessment = found.assessment
     return {
         "service": assessment.service,

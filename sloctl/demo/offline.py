@@ -14,7 +14,8 @@ from sloctl.errors import InvalidRequestError
 from sloctl.loading.definitions import load_definitions
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.reading.evaluation import evaluate
-from sloctl.report.render import OutputFormat, render
+from sloctl.report.formats import OutputFormat
+from sloctl.report.render import render
 
 MARKER = ".sloctl-demo"
 
