@@ -97,13 +97,14 @@ def prometheus_reader(
 ) -> PrometheusReader:
     """The reader a command asks for: from ``--config`` like the daemon's (a ``--timeout``
     given on the command line still wins), else from ``--prometheus-url``."""
-    from sloctl.loading.config import load_config
     from sloctl.prometheus.client import PrometheusReader
 
     if config_path is None:
         if timeout is None:
             return PrometheusReader(url, logger=logger)
         return PrometheusReader(url, timeout=timeout, logger=logger)
+    from sloctl.loading.config import load_config  # and so the notification code: only here
+
     if ctx.get_parameter_source("prometheus_url") is ParameterSource.COMMANDLINE:
         raise InvalidRequestError("give --config or --prometheus-url, not both")
     config = load_config(config_path)

@@ -81,7 +81,6 @@ def report(
     max_samples: int,
 ) -> None:
     """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
-    from sloctl.loading.config import load_config
     from sloctl.loading.definitions import load_definitions
     from sloctl.reading.evaluation import evaluate
     from sloctl.report.render import render
@@ -99,6 +98,8 @@ def report(
         config_path is not None
         and ctx.get_parameter_source("max_samples") is not ParameterSource.COMMANDLINE
     ):
+        from sloctl.loading.config import load_config
+
         max_samples = load_config(config_path).spec.query_max_samples
     evaluation = evaluate(
         slos,

@@ -225,13 +225,13 @@ HEAVY = (
 """What no command line that only shows help may load: what made `sloctl --help` take 0.4 s."""
 
 
-def loaded_after(code: str) -> set[str]:
-    """The modules of :data:`HEAVY` (or inside them) loaded by ``code`` in a fresh interpreter."""
+def loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
+    """The modules of ``heavy`` (or inside them) loaded by ``code`` in a fresh interpreter."""
     quiet = "".join(f"\n    {line}" for line in code.splitlines())
     probe = (
         "import contextlib, io, sys\n"
         f"with contextlib.redirect_stdout(io.StringIO()):{quiet}\n"
-        f"heavy = {HEAVY!r}\n"
+        f"heavy = {heavy!r}\n"
         "print('\\n'.join(sorted({h for h in heavy for m in sys.modules "
         "if m == h or m.startswith(h + '.')})))\n"
     )
@@ -264,3 +264,25 @@ def test_the_commands_listed_are_the_commands_declared() -> None:
         command = main.get_command(click.Context(main), name)
         assert command is not None
         assert command.name == name
+
+
+def test_a_report_loads_what_it_needs_and_no_more() -> None:
+    """Not the daemon, the store, the notifications, the generators; structlog only when
+    something is logged."""
+    needless = (
+        "grafana_foundation_sdk",
+        "prometheus_client",
+        "sqlite3",
+        "structlog",
+        "sloctl.daemon",
+        "sloctl.demo",
+        "sloctl.generate",
+        "sloctl.incidents",
+        "sloctl.loading.config",
+        "sloctl.notify",
+        "sloctl.store",
+    )
+    url = f"http://127.0.0.1:{free_port()}"
+    args = ["report", "--definitions", str(SHIPPED), "--prometheus-url", url]
+    code = f"from sloctl.cli.main import main\nassert main({args!r}, standalone_mode=False) == 3"
+    assert loaded_after(code, needless) == set()
