@@ -1,18 +1,42 @@
-"""The exceptions sloctl raises on purpose.
+"""The exceptions sloctl raises on purpose, every one of them in this module.
 
-Every one of them derives from :class:`SloctlError`, so the CLI can turn it into one clear
-line and an exit code; anything else is a bug and keeps its traceback::
+Every error a user can meet derives from :class:`SloctlError`; it carries the process's exit
+code, and the command line (``sloctl.cli.main``, in one place) turns it into one clear message
+on stderr; anything else is a bug and keeps its traceback::
 
-    SloctlError
-    ├── UsageError             a command-line value that cannot be used
-    ├── DefinitionError        invalid or hostile SLO definitions (every problem at once)
-    └── PrometheusError        anything that went wrong talking to Prometheus
-        ├── PrometheusUnavailableError   unreachable, timing out or overloaded after retries
-        └── QueryError              Prometheus refused a query (400 / 422) or answered garbage
-            └── TooManySamplesError  422 "too many samples": ask again in smaller pieces
+    SloctlError                       exit 1  base; a step of the demo that failed
+    ├── InvalidRequestError           exit 2  a value or request that cannot be carried out
+    │   └── TransitionError                   a step the incident lifecycle does not allow
+    ├── DefinitionError               exit 2  invalid SLO definitions (every problem at once)
+    │   ├── ConfigError                       the daemon's configuration file
+    │   ├── PolicyFileError                   a severity policy file
+    │   └── ScheduleError                     an on-call schedule file
+    ├── GenerationError               exit 2  definitions that cannot be written as files
+    ├── LocalPrometheusError          exit 1  the demo's Prometheus could not be set up
+    ├── PrometheusError               exit 3  anything that went wrong talking to Prometheus
+    │   ├── PrometheusUnavailableError        unreachable, timing out or overloaded after retries
+    │   └── QueryError                        Prometheus refused a query or answered garbage
+    │       └── TooManySamplesError           422 "too many samples": ask in smaller pieces
+    └── StoreError                    exit 4  an incident store that cannot be used
+
+A :class:`DefinitionError` and its subclasses list every problem of their files at once and
+name the documentation of that kind of file (:attr:`DefinitionError.docs`).
 
 Every :class:`PrometheusError` carries a ``reason`` (one of :data:`QUERY_ERROR_REASONS`), the
 label ``sloctl_query_errors_total`` counts it by.
+
+Raised and caught inside sloctl, and turned into one of the above (or into a
+:class:`Problem` of a file) where they are caught, so no user sees them as such::
+
+    ValueError
+    ├── YamlError                 a YAML document that cannot be loaded (with its line)
+    ├── SelectorSyntaxError       a selector that cannot be parsed
+    └── UnsupportedSelectorError  no example series for a selector (its SLO gets no tests)
+    Exception
+    └── ListenError               an address that cannot be listened on
+
+(The Prometheus client's per-attempt failure, which decides whether to retry, is private to
+its retry loop and never leaves it.)
 """
 
 from __future__ import annotations
@@ -27,10 +51,20 @@ class SloctlError(Exception):
     exit_code = 1
 
 
-class UsageError(SloctlError):
-    """A command-line value that cannot be used (a month that does not exist, say)."""
+class InvalidRequestError(SloctlError):
+    """What was asked cannot be carried out: a command-line value that cannot be used (a
+    month that does not exist, say), an incident that is not in the store, a secret file that
+    cannot be read.
+
+    Not click's ``UsageError`` (a malformed command line, which click reports itself with the
+    command's usage): this one is sloctl's own, and carries sloctl's exit code.
+    """
 
     exit_code = 2
+
+
+class TransitionError(InvalidRequestError):
+    """A transition the lifecycle does not allow (resolving twice, acknowledging late...)."""
 
 
 @dataclass(frozen=True)
@@ -49,18 +83,66 @@ class Problem:
 
 
 class DefinitionError(SloctlError):
-    """The definitions are invalid; carries every problem found, in every file."""
+    """The SLO definitions are invalid; carries every problem found, in every file.
+
+    Its subclasses are the other files sloctl reads the same way: each says what it is
+    (:attr:`what`) and where its format is described (:attr:`docs`).
+    """
 
     exit_code = 2
+    what = "SLO definitions"
+    docs = "slo-definitions/README.md"
 
-    def __init__(self, problems: Sequence[Problem], what: str = "SLO definitions") -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{count} {noun} in {what}")
+        super().__init__(f"{count} {noun} in {self.what}")
 
     def render(self) -> str:
-        return "\n".join([str(self), *(f"  {p}" for p in self.problems)])
+        """The count, every problem on a line of its own, and where the format is described."""
+        return "\n".join(
+            [str(self), *(f"  {p}" for p in self.problems), f"  (the format: {self.docs})"]
+        )
+
+
+class ConfigError(DefinitionError):
+    """The daemon's configuration file (``sloctl run --config``) is invalid, or a secret it
+    names cannot be read."""
+
+    what = "the configuration"
+    docs = "README.md, section Running in a cluster, and deploy/kubernetes.yaml"
+
+
+class PolicyFileError(DefinitionError):
+    """A severity policy file (``--policy``) is invalid."""
+
+    what = "the severity policy"
+    docs = "the shipped policy, deploy/policy.yaml, and README.md, section Incidents"
+
+
+class ScheduleError(DefinitionError):
+    """An on-call schedule file (``--schedule``, or the configuration's ``schedule``) is
+    invalid."""
+
+    what = "the on-call schedule"
+    docs = "deploy/oncall.yaml and README.md, section Running an incident"
+
+
+class GenerationError(SloctlError):
+    """The definitions cannot be turned into files (two services would share one)."""
+
+    exit_code = 2
+
+
+class LocalPrometheusError(SloctlError):
+    """The demo's local Prometheus could not be set up or started."""
+
+
+class StoreError(SloctlError):
+    """The store cannot be used: corrupt, from another schema, or not a database at all."""
+
+    exit_code = 4
 
 
 QUERY_ERROR_REASONS = (
@@ -117,3 +199,27 @@ class TooManySamplesError(QueryError):
 
     def __init__(self, message: str, *, query: str, slos: Sequence[str] = ()) -> None:
         super().__init__(message, query=query, slos=slos, reason="too_many_samples")
+
+
+class YamlError(ValueError):
+    """The document cannot be loaded; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class SelectorSyntaxError(ValueError):
+    """A selector could not be parsed; the message says where and why."""
+
+
+class UnsupportedSelectorError(ValueError):
+    """No example series could be built for a selector; its SLO gets no generated tests."""
+
+
+class ListenError(Exception):
+    """The address cannot be listened on (taken, not local, or no such port)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        self.host, self.port, self.reason = host, port, reason
+        super().__init__(f"cannot listen on {host}:{port} ({reason})")

@@ -1,32 +1,27 @@
-"""How the command line reports sloctl's own errors: one clear line and an exit code."""
+"""How the command line reports sloctl's own errors: one clear message and an exit code.
+
+:class:`sloctl.cli.group.SloctlGroup` hands every :class:`~sloctl.errors.SloctlError` a
+command raises to :func:`report`: one place for every command. Anything else is a bug and
+keeps its traceback. The messages are the errors' own, which never carry a secret (they are
+worded, and secrets masked, where they are raised).
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import NoReturn
 
 import click
 
 from sloctl.errors import DefinitionError, SloctlError
 
-P = ParamSpec("P")
-R = TypeVar("R")
+
+def message(error: SloctlError) -> str:
+    """What the user reads: every problem of a file, each on a line of its own; else one line."""
+    return error.render() if isinstance(error, DefinitionError) else str(error)
 
 
-def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn sloctl's own errors into one clear line on stderr and an exit code."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except DefinitionError as exc:
-            click.echo(f"sloctl: {exc.render()}", err=True)
-            sys.exit(exc.exit_code)
-        except SloctlError as exc:
-            click.echo(f"sloctl: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper
+def report(ctx: click.Context, error: SloctlError) -> NoReturn:
+    """``sloctl: <message>`` on stderr, then exit with the error's code (closing the store and
+    whatever else the commands opened first)."""
+    click.echo(f"sloctl: {message(error)}", err=True)
+    ctx.exit(error.exit_code)

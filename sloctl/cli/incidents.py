@@ -1,20 +1,22 @@
-"""``sloctl incidents ...`` and ``sloctl backtest``: incidents from the command line."""
+"""``sloctl incidents ...`` and ``sloctl backtest``: incidents from the command line.
+
+Like every command module, this one imports what a command needs when the command runs, not
+with the module: ``sloctl --help`` and ``sloctl incidents --help`` read the declarations only.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from sloctl.cli.error_reporting import friendly_errors
 from sloctl.cli.options import (
     config_option,
     definitions_option,
@@ -23,24 +25,12 @@ from sloctl.cli.options import (
     prometheus_reader,
     prometheus_url_option,
 )
-from sloctl.core.durations import format_duration, parse_duration
+from sloctl.cli.state import cli_state, find
+from sloctl.core.durations import format_duration
 from sloctl.core.severity import Severity
-from sloctl.core.slo import LatencyIndicator
-from sloctl.daemon.cycle import (
-    customer_draft_path,
-    escalate_missed_targets,
-    evaluate_incidents,
-    remind_overdue,
-    scheduled_notes,
-    write_customer_drafts,
-)
-from sloctl.errors import SloctlError, UsageError
-from sloctl.incidents.backtest import Explanation, Replayed
-from sloctl.incidents.backtest import backtest as run_backtest
-from sloctl.incidents.backtest import explain as run_explain
+from sloctl.errors import InvalidRequestError, SloctlError
 from sloctl.incidents.cadence import Status, apply_update, update_due
 from sloctl.incidents.customer import needs_customer_draft, render_customer
-from sloctl.incidents.engine import reading
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
     Incident,
@@ -56,19 +46,18 @@ from sloctl.incidents.postmortem import DraftContext, Sent, SloImpact, postmorte
 from sloctl.incidents.postmortem import render as render_postmortem
 from sloctl.incidents.public_summary import services_from, set_summary
 from sloctl.incidents.roles import Role, assign, handle, holders, roles_of
-from sloctl.incidents.schedule import Schedule, default_roles
-from sloctl.incidents.signals import signal_plan
-from sloctl.loading.config import delivery_policy, load_config, webhook_verify
-from sloctl.loading.config import sinks as configured_sinks
-from sloctl.loading.definitions import load_definitions
-from sloctl.loading.policy_file import policy_in_force
-from sloctl.loading.schedule_file import load_schedule
-from sloctl.notify.message import Sink
-from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
-from sloctl.prometheus.client import PrometheusReader
-from sloctl.reading.evaluation import impact_between
-from sloctl.report.render import timestamp
-from sloctl.store.database import Store, open_store
+from sloctl.incidents.schedule import default_roles
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sloctl.incidents.backtest import Explanation, Replayed
+    from sloctl.incidents.schedule import Schedule
+    from sloctl.notify.message import Sink
+    from sloctl.notify.outbox import Courier
+    from sloctl.prometheus.client import PrometheusReader
+    from sloctl.store.database import Store
 
 DEFAULT_STORE = Path("sloctl-incidents.db")
 OUTPUTS = ("table", "json")
@@ -77,6 +66,8 @@ READ_ONLY = frozenset({"list", "show", "postmortem"})
 
 
 def _timestamp(moment: datetime | None) -> str | None:
+    from sloctl.report.render import timestamp
+
     return None if moment is None else timestamp(moment)
 
 
@@ -164,10 +155,15 @@ def times_text(incident: Incident) -> str:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160, soft_wrap=False)
 
 
 def _incident_table(incidents: list[Incident]) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table()
     for header in ("ID", "Services", "Causes", "Severity", "State", "Detected", "Summary"):
         table.add_column(header)
@@ -184,20 +180,52 @@ def _incident_table(incidents: list[Incident]) -> Table:
     return table
 
 
+@dataclass(frozen=True)
+class IncidentSettings:
+    """What the ``incidents`` group makes of its options, for its subcommands: where the
+    store is, where notifications go and the courier that delivers them."""
+
+    store_path: Path
+    read_only: bool
+    config_path: Path | None
+    sinks: dict[str, Sink]
+    sinks_from: str
+    """Why no sink is configured, when none is (for the warning that says so)."""
+    courier: Courier
+    schedule_path: Path | None
+    """The on-call schedule file, read when a command declares."""
+    drafts: Path
+    """Where customer communication drafts are written."""
+
+    @cached_property
+    def store(self) -> Store:
+        """The store, opened when a command first needs it (so ``--help`` opens nothing) and
+        closed when sloctl exits."""
+        from sloctl.store.database import open_store
+
+        store = open_store(self.store_path, read_only=self.read_only)
+        click.get_current_context().find_root().call_on_close(store.close)
+        return store
+
+
+def _settings(ctx: click.Context) -> IncidentSettings:
+    return find(ctx, IncidentSettings)
+
+
 def _store(ctx: click.Context) -> Store:
-    """The store, opened when a command first needs it (so ``--help`` opens nothing)."""
-    store: Store | None = ctx.obj.get("store")
-    if store is None:
-        store = open_store(ctx.obj["store_path"], read_only=ctx.obj["read_only"])
-        ctx.obj["store"] = store
-        ctx.find_root().call_on_close(store.close)
-    return store
+    return _settings(ctx).store
+
+
+def _sinks(ctx: click.Context) -> dict[str, Sink]:
+    return _settings(ctx).sinks
 
 
 def _schedule(ctx: click.Context) -> Schedule | None:
     """The on-call schedule, read when a command declares (so that reading commands never
     fail on it)."""
-    path: Path | None = ctx.obj["schedule_path"]
+    from sloctl.loading.schedule_file import load_schedule
+
+    path = _settings(ctx).schedule_path
     return None if path is None else load_schedule(path)
 
 
@@ -208,7 +236,7 @@ def _now() -> datetime:
 def _require(store: Store, incident_id: str) -> Incident:
     incident = store.get(incident_id)
     if incident is None:
-        raise UsageError(f"no incident {incident_id!r} in {store.path}")
+        raise InvalidRequestError(f"no incident {incident_id!r} in {store.path}")
     return incident
 
 
@@ -225,8 +253,7 @@ FLUSH_GRACE_SECONDS = 5.0
 
 
 def _courier(ctx: click.Context) -> Courier:
-    courier: Courier = ctx.obj["courier"]
-    return courier
+    return _settings(ctx).courier
 
 
 def _flush(ctx: click.Context, now: datetime) -> dict[str, int]:
@@ -238,17 +265,17 @@ def _flush(ctx: click.Context, now: datetime) -> dict[str, int]:
 
 
 def _announced_nowhere(ctx: click.Context, what: str) -> None:
-    if not ctx.obj["sinks"]:
+    if not _sinks(ctx):
         click.echo(
             f"sloctl: warning: {what} announced nowhere: no notification sink is "
-            f"configured ({ctx.obj['sinks_from']})",
+            f"configured ({_settings(ctx).sinks_from})",
             err=True,
         )
 
 
 def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
     """Try to deliver what the committed change queued; say so when some is left to retry."""
-    if not ctx.obj["sinks"]:
+    if not _sinks(ctx):
         _announced_nowhere(ctx, f"this change of {incident_id} is")
         return
     counts = _flush(ctx, now)
@@ -288,7 +315,6 @@ def _deliver(ctx: click.Context, incident_id: str, now: datetime) -> None:
     "default: the --config file's schedule).",
 )
 @click.pass_context
-@friendly_errors
 def incidents(
     ctx: click.Context, store_path: Path, config_path: Path | None, schedule_path: Path | None
 ) -> None:
@@ -300,6 +326,10 @@ def incidents(
     SLOCTL_ALERTMANAGER_URL (or the same names ending in _FILE). A change that would be
     announced nowhere says so.
     """
+    from sloctl.loading.config import delivery_policy, load_config, webhook_verify
+    from sloctl.loading.config import sinks as configured_sinks
+    from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, sinks_from_env
+
     config = None if config_path is None else load_config(config_path)
     names = f"{SLACK}, {PAGERDUTY} and {ALERTMANAGER} are not set"
     if config is not None:
@@ -310,18 +340,20 @@ def incidents(
     else:
         found = sinks_from_env(os.environ)
         sinks_from = f"no --config, and {names}"
-    ctx.obj["config_path"] = config_path
-    ctx.obj["sinks"] = found
-    ctx.obj["sinks_from"] = sinks_from
-    ctx.obj["courier"] = Courier(
-        found, delivery_policy(config), webhook_verify(config), logger=ctx.obj["logger"]
-    )
-    ctx.obj["store_path"] = store_path
-    ctx.obj["read_only"] = ctx.invoked_subcommand in READ_ONLY
     if schedule_path is None and config is not None and config.spec.schedule is not None:
         schedule_path = config.relative(config.spec.schedule)
-    ctx.obj["schedule_path"] = schedule_path
-    ctx.obj["drafts"] = store_path.parent / "drafts" if config is None else config.drafts
+    ctx.obj = IncidentSettings(
+        store_path=store_path,
+        read_only=ctx.invoked_subcommand in READ_ONLY,
+        config_path=config_path,
+        sinks=found,
+        sinks_from=sinks_from,
+        courier=Courier(
+            found, delivery_policy(config), webhook_verify(config), logger=cli_state(ctx).logger
+        ),
+        schedule_path=schedule_path,
+        drafts=store_path.parent / "drafts" if config is None else config.drafts,
+    )
 
 
 output_option = click.option(
@@ -341,7 +373,6 @@ output_option = click.option(
 )
 @output_option
 @click.pass_context
-@friendly_errors
 def list_incidents(
     ctx: click.Context,
     everything: bool,
@@ -353,7 +384,7 @@ def list_incidents(
     """Open incidents (or all of them, or those of one person, or those owing a post-mortem)."""
     store = _store(ctx)
     if mine != (who is not None):
-        raise UsageError("--mine and --who @name go together")
+        raise InvalidRequestError("--mine and --who @name go together")
     found = store.incidents(open_only=not (everything or postmortem_due))
     if who is not None:
         person = handle(who)
@@ -387,9 +418,11 @@ def list_incidents(
 @click.argument("incident_id")
 @output_option
 @click.pass_context
-@friendly_errors
 def show(ctx: click.Context, incident_id: str, output: str) -> None:
     """One incident with its timeline and the notifications sent about it."""
+    from rich.markup import escape
+    from rich.table import Table
+
     store = _store(ctx)
     incident = _require(store, incident_id)
     deliveries = [m for m in store.outbox() if m.incident_id == incident.id]
@@ -446,13 +479,15 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
 
 def _runbook_json(ctx: click.Context, store: Store, incident: Incident) -> dict[str, Any]:
     """Roles, updates, the public summary, the post-mortem and the customer draft."""
+    from sloctl.daemon.cycle import customer_draft_path
+
     assignments = store.assignments(incident.id)
     updates = store.updates(incident.id)
     summaries = store.summaries(incident.id)
     done = store.postmortems_done().get(incident.id)
     customer = None
     if needs_customer_draft(incident):
-        path = customer_draft_path(ctx.obj["drafts"], incident.id)
+        path = customer_draft_path(_settings(ctx).drafts, incident.id)
         customer = {
             "path": str(path) if path.is_file() else None,
             "text": path.read_text(encoding="utf-8")
@@ -539,8 +574,9 @@ def _runbook_text(document: dict[str, Any]) -> list[str]:
     return lines
 
 
-@friendly_errors
 def _transition(ctx: click.Context, incident_id: str, to: State, person: str, note: str) -> None:
+    from sloctl.notify.outbox import messages
+
     store = _store(ctx)
     now = _now()
     with store.transaction() as connection:  # read and write under one lock: no lost update
@@ -550,7 +586,7 @@ def _transition(ctx: click.Context, incident_id: str, to: State, person: str, no
         else:
             changed = move(incident, to, now, actor=person, note=note)
         event = Event(KIND_OF[to], changed, now, note=note)
-        events = messages([event], ctx.obj["sinks"], store.commanders())
+        events = messages([event], _sinks(ctx), store.commanders())
         store.save(changed, connection=connection, events=events, now=now)
     _deliver(ctx, changed.id, now)
     click.echo(f"{changed.id} is {changed.state.value}")
@@ -559,12 +595,14 @@ def _transition(ctx: click.Context, incident_id: str, to: State, person: str, no
 
 def _write_drafts(ctx: click.Context, resolved: list[Incident]) -> None:
     """The P1 customer communication (runbook 3.4) of incidents just resolved."""
+    from sloctl.daemon.cycle import write_customer_drafts
+
     try:
-        written = write_customer_drafts(ctx.obj["drafts"], resolved)
+        written = write_customer_drafts(_settings(ctx).drafts, resolved)
     except OSError as exc:
         click.echo(
             f"sloctl: warning: customer communication draft not written to "
-            f"{ctx.obj['drafts']}: {exc.strerror}",
+            f"{_settings(ctx).drafts}: {exc.strerror}",
             err=True,
         )
         return
@@ -613,11 +651,13 @@ def resolve(ctx: click.Context, incident_id: str, person: str, note: str) -> Non
 @click.option("--summary", required=True, help="What is happening, in one line.")
 @by_option
 @click.pass_context
-@friendly_errors
 def declare_incident(
     ctx: click.Context, service: str, severity: str, cause: str, summary: str, person: str
 ) -> None:
     """Declare an incident metrics cannot see (data loss, security breach, ...)."""
+    from sloctl.daemon.cycle import scheduled_notes
+    from sloctl.notify.outbox import messages
+
     schedule = _schedule(ctx)
     store = _store(ctx)
     now = _now()
@@ -629,7 +669,7 @@ def declare_incident(
             if i.service == service and i.cause is Cause(cause)
         ]
         if open_one:
-            raise UsageError(
+            raise InvalidRequestError(
                 f"{open_one[0].id} is already open for {service} ({cause}); update that one"
             )
         incident = declare(
@@ -645,7 +685,7 @@ def declare_incident(
             assigned = (mine, *assigned)
         commander = next(a for a in assigned if a.role is Role.COMMANDER)
         notes = scheduled_notes(kept, assigned, now)
-        events = messages([event, *notes], ctx.obj["sinks"], {incident.id: commander.who})
+        events = messages([event, *notes], _sinks(ctx), {incident.id: commander.who})
         store.save(kept, connection=connection, events=events, now=now)
         for assignment in assigned:
             store.save_assignment(assignment, connection=connection)
@@ -659,11 +699,12 @@ def declare_incident(
 @click.option("--who", required=True, help="Who takes the role, as @name.")
 @click.option("--by", "person", help="Who assigns it (default: --who, taking it).")
 @click.pass_context
-@friendly_errors
 def assign_role(
     ctx: click.Context, incident_id: str, role: str, who: str, person: str | None
 ) -> None:
     """Give a role of the incident to someone (runbook 4); they are notified."""
+    from sloctl.notify.outbox import messages
+
     store = _store(ctx)
     now = _now()
     assignee = handle(who)
@@ -675,7 +716,7 @@ def assign_role(
         )
         store.save_assignment(assignment, connection=connection)
         event = Event(EventKind.ASSIGNED, changed, now, role=role, who=assignee)
-        events = messages([event], ctx.obj["sinks"], store.commanders())
+        events = messages([event], _sinks(ctx), store.commanders())
         store.save(changed, connection=connection, events=events, now=now)
     _deliver(ctx, changed.id, now)
     click.echo(f"{changed.id}: {assignee} is {Role(role).runbook_name} (assigned by {by})")
@@ -688,7 +729,6 @@ def assign_role(
 @click.option("--action", "actions", multiple=True, help="A current action (repeat for several).")
 @by_option
 @click.pass_context
-@friendly_errors
 def update(
     ctx: click.Context,
     incident_id: str,
@@ -698,6 +738,8 @@ def update(
     person: str,
 ) -> None:
     """Send the runbook's 3.2 status update; the next one is due a period later."""
+    from sloctl.notify.outbox import messages
+
     store = _store(ctx)
     now = _now()
     with store.transaction() as connection:
@@ -707,7 +749,7 @@ def update(
         event = Event(
             EventKind.UPDATED, changed, now, note=text, status=status, actions=tuple(actions)
         )
-        events = messages([event], ctx.obj["sinks"], store.commanders())
+        events = messages([event], _sinks(ctx), store.commanders())
         store.save(changed, connection=connection, events=events, now=now)
     _deliver(ctx, changed.id, now)
     due = update_due(changed, [sent])
@@ -721,7 +763,6 @@ def update(
 @click.option("--services", required=True, help="The services affected: api,auth.")
 @by_option
 @click.pass_context
-@friendly_errors
 def summary(ctx: click.Context, incident_id: str, text: str, services: str, person: str) -> None:
     """Set the public summary the status page shows (the communications lead's)."""
     store = _store(ctx)
@@ -745,7 +786,6 @@ def summary(ctx: click.Context, incident_id: str, text: str, services: str, pers
 @by_option
 @click.option("--link", default="", help="Where the post-mortem is (a URL or a path).")
 @click.pass_context
-@friendly_errors
 def postmortem_done(ctx: click.Context, incident_id: str, person: str, link: str) -> None:
     """Mark the post-mortem of a resolved P1/P2 incident done (runbook 2.5)."""
     store = _store(ctx)
@@ -753,14 +793,14 @@ def postmortem_done(ctx: click.Context, incident_id: str, person: str, link: str
     with store.transaction() as connection:
         incident = _require(store, incident_id)
         if incident.postmortem_due is None:
-            raise UsageError(
+            raise InvalidRequestError(
                 f"{incident.id} owes no post-mortem "
                 f"({'not resolved yet' if incident.open else incident.severity.value})"
             )
         if not store.mark_postmortem_done(
             incident.id, at=now, by=handle(person), link=link, connection=connection
         ):
-            raise UsageError(f"{incident.id}'s post-mortem is already marked done")
+            raise InvalidRequestError(f"{incident.id}'s post-mortem is already marked done")
     late = " (after its due date)" if now > incident.postmortem_due else ""
     click.echo(f"{incident.id} post-mortem done{late}")
 
@@ -772,7 +812,6 @@ def postmortem_done(ctx: click.Context, incident_id: str, person: str, link: str
 @policy_option
 @click.option("--at", "at_text", metavar="TIME", help="Evaluate as of this RFC 3339 time.")
 @click.pass_context
-@friendly_errors
 def evaluate(
     ctx: click.Context,
     prometheus_url: str,
@@ -788,16 +827,21 @@ def evaluate(
     incident.
     """
     schedule = _schedule(ctx)
+    from sloctl.daemon.cycle import evaluate_incidents
+    from sloctl.incidents.signals import signal_plan
+    from sloctl.loading.definitions import load_definitions
+    from sloctl.loading.policy_file import policy_in_force
+
     store = _store(ctx)
-    sinks: dict[str, Sink] = ctx.obj["sinks"]
+    sinks = _sinks(ctx)
     at = past_time(at_text, _now(), "--at").replace(second=0, microsecond=0)
     policy = policy_in_force(policy_path)
     if config_path is None and (
         ctx.get_parameter_source("prometheus_url") is not click.core.ParameterSource.COMMANDLINE
     ):
-        config_path = ctx.obj["config_path"]  # `sloctl incidents --config FILE evaluate`
+        config_path = _settings(ctx).config_path  # `sloctl incidents --config FILE evaluate`
     reader = prometheus_reader(
-        ctx, config_path, prometheus_url, env=os.environ, logger=ctx.obj["logger"]
+        ctx, config_path, prometheus_url, env=os.environ, logger=cli_state(ctx).logger
     )
     planned = signal_plan(load_definitions(definitions), policy)
     result = evaluate_incidents(store, sinks, policy, planned, reader, at, schedule=schedule)
@@ -818,15 +862,16 @@ def evaluate(
 
 @incidents.command()
 @click.pass_context
-@friendly_errors
 def notify(ctx: click.Context) -> None:
     """Escalate missed targets, remind overdue updates and post-mortems, deliver what is due.
 
     Run it every minute (cron, or the daemon's loop) so that a target missed is escalated
     (runbook 2.2: P2 to the team lead, P1 to everyone) even with nobody at a terminal.
     """
+    from sloctl.daemon.cycle import escalate_missed_targets, remind_overdue
+
     store = _store(ctx)
-    sinks: dict[str, Sink] = ctx.obj["sinks"]
+    sinks = _sinks(ctx)
     now = _now()
     for event in escalate_missed_targets(store, sinks, now):
         click.echo(f"{event.incident.id}: {event.note}")
@@ -848,7 +893,6 @@ def notify(ctx: click.Context) -> None:
 @prometheus_url_option
 @definitions_option
 @click.pass_context
-@friendly_errors
 def postmortem(
     ctx: click.Context, incident_id: str, out: Path | None, prometheus_url: str, definitions: Path
 ) -> None:
@@ -874,7 +918,7 @@ def postmortem(
         try:
             out.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
+            raise InvalidRequestError(f"cannot write {out}: {exc.strerror}") from exc
         click.echo(f"post-mortem draft written to {out}")
 
 
@@ -883,6 +927,11 @@ def _impacts(
 ) -> tuple[SloImpact, ...]:
     """Each SLO of the incident's services and causes, from the first bad reading (or the
     declaration) to the resolution (or now): its events and the budget they spent."""
+    from sloctl.core.slo import LatencyIndicator
+    from sloctl.loading.definitions import load_definitions
+    from sloctl.prometheus.client import PrometheusReader
+    from sloctl.reading.evaluation import impact_between
+
     try:
         slos = [
             s
@@ -945,29 +994,36 @@ def backtest_command(
     policy_path: Path | None,
     start: datetime,
     end: datetime | None,
-    step: str,
+    step: timedelta,
     output: str,
     explain_service: str | None = None,
     explain_at: datetime | None = None,
 ) -> None:
     """Run the backtest and print what it would have declared (or explain one instant)."""
-    step_delta = timedelta(seconds=parse_duration(step))
+    from rich.markup import escape
+    from rich.table import Table
+
+    from sloctl.incidents.backtest import backtest as run_backtest
+    from sloctl.incidents.backtest import explain as run_explain
+    from sloctl.loading.definitions import load_definitions
+    from sloctl.loading.policy_file import policy_in_force
+
     policy = policy_in_force(policy_path)
     slos = load_definitions(definitions)
     if explain_service is not None or explain_at is not None:
         if explain_service is None or explain_at is None:
-            raise UsageError("--explain SERVICE and --at TIME go together")
-        found = run_explain(slos, reader, policy, start, explain_at, explain_service, step_delta)
+            raise InvalidRequestError("--explain SERVICE and --at TIME go together")
+        found = run_explain(slos, reader, policy, start, explain_at, explain_service, step)
         if output == "json":
             click.echo(json.dumps(explanation_json(found), indent=2))
         else:
             click.echo(explanation_text(found))
         return
     if end is None:
-        raise UsageError("--to is required (unless --explain SERVICE --at TIME is given)")
+        raise InvalidRequestError("--to is required (unless --explain SERVICE --at TIME is given)")
     if end <= start:
-        raise UsageError("--to must be after --from")
-    rows = [backtest_row(r) for r in run_backtest(slos, reader, policy, start, end, step_delta)]
+        raise InvalidRequestError("--to must be after --from")
+    rows = [backtest_row(r) for r in run_backtest(slos, reader, policy, start, end, step)]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -1009,6 +1065,8 @@ def backtest_command(
 
 
 def explanation_json(found: Explanation) -> dict[str, Any]:
+    from sloctl.incidents.engine import reading
+
     assessment = found.assessment
     return {
         "service": assessment.service,

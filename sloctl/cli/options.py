@@ -1,20 +1,26 @@
-"""Command-line options several commands share, declared once with their checks."""
+"""Command-line options several commands share, declared once with their checks.
+
+Declaring them loads nothing but click: what a check or the reader needs is imported when it
+runs (``sloctl --help`` reads these declarations).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
 from click.core import ParameterSource
 
 from sloctl.cli.times import parse_time
-from sloctl.errors import UsageError
-from sloctl.loading.config import load_config
-from sloctl.prometheus.client import PrometheusReader, redact
+from sloctl.core.durations import parse_duration
+from sloctl.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from sloctl.prometheus.client import PrometheusReader
 
 DEFAULT_DEFINITIONS = Path("slo-definitions")
 CLOCK_SKEW = timedelta(minutes=1)
@@ -24,6 +30,8 @@ but budgets at a time that has not happened yet are made up."""
 
 def check_url(ctx: click.Context, param: click.Parameter, url: str) -> str:
     """An http(s) URL with a host and a valid port, checked before anything connects."""
+    from sloctl.prometheus.client import redact
+
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - reading it validates it
@@ -32,6 +40,14 @@ def check_url(ctx: click.Context, param: click.Parameter, url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter(f"{redact(url)!r} must look like http://host:9090")
     return url
+
+
+def duration(ctx: click.Context, param: click.Parameter, text: str) -> timedelta:
+    """A whole-second duration such as ``1m`` or ``1h30m``, parsed once, into a timedelta."""
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 prometheus_url_option = click.option(
@@ -81,12 +97,16 @@ def prometheus_reader(
 ) -> PrometheusReader:
     """The reader a command asks for: from ``--config`` like the daemon's (a ``--timeout``
     given on the command line still wins), else from ``--prometheus-url``."""
+    from sloctl.prometheus.client import PrometheusReader
+
     if config_path is None:
         if timeout is None:
             return PrometheusReader(url, logger=logger)
         return PrometheusReader(url, timeout=timeout, logger=logger)
+    from sloctl.loading.config import load_config  # and so the notification code: only here
+
     if ctx.get_parameter_source("prometheus_url") is ParameterSource.COMMANDLINE:
-        raise UsageError("give --config or --prometheus-url, not both")
+        raise InvalidRequestError("give --config or --prometheus-url, not both")
     config = load_config(config_path)
     if ctx.get_parameter_source("timeout") is not ParameterSource.COMMANDLINE:
         timeout = float(config.timeout_seconds)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from sloctl.errors import SelectorSyntaxError
+
 MatchOp = Literal["=", "!=", "=~", "!~"]
 
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -91,10 +93,6 @@ class Selector:
     def with_matcher(self, matcher: Matcher) -> Selector:
         kept = tuple(m for m in self.matchers if m.label != matcher.label)
         return Selector(self.metric, (*kept, matcher))
-
-
-class SelectorSyntaxError(ValueError):
-    """A selector could not be parsed; the message says where and why."""
 
 
 class _Parser:

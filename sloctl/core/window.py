@@ -8,7 +8,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sloctl.core.slo import CalendarWindow, Slo
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 
 
 class WindowKind(StrEnum):
@@ -26,9 +26,11 @@ class Month:
         try:
             parsed = datetime.strptime(text, "%Y-%m")
         except ValueError as exc:
-            raise UsageError(f"--month {text!r}: expected YYYY-MM, such as 2026-11") from exc
+            raise InvalidRequestError(
+                f"--month {text!r}: expected YYYY-MM, such as 2026-11"
+            ) from exc
         if not 1971 <= parsed.year <= 8999:
-            raise UsageError(f"--month {text!r}: the year must be from 1971 to 8999")
+            raise InvalidRequestError(f"--month {text!r}: the year must be from 1971 to 8999")
         return cls(parsed.year, parsed.month)
 
     def next(self) -> Month:
@@ -79,7 +81,7 @@ def calendar_span(month: Month, timezone: str, at: datetime | None) -> Span:
     end = full_end if at is None or at >= full_end else at
     if end - start < timedelta(seconds=1):
         moment = end.astimezone(UTC)
-        raise UsageError(
+        raise InvalidRequestError(
             f"month {month} ({timezone}) has not started at {moment:%Y-%m-%dT%H:%M:%SZ}"
         )
     return Span(start, end, full_end, WindowKind.CALENDAR)

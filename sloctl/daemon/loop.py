@@ -37,14 +37,20 @@ from sloctl.daemon.cycle import (
     write_customer_drafts,
 )
 from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
-from sloctl.errors import DefinitionError, Problem, SloctlError
+from sloctl.errors import (
+    ConfigError,
+    DefinitionError,
+    ListenError,
+    Problem,
+    SloctlError,
+    StoreError,
+)
 from sloctl.incidents.events import EventKind
 from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.schedule import Schedule
 from sloctl.incidents.signals import SignalPlan, signal_plan
 from sloctl.loading.config import (
-    CONFIGURATION,
     Config,
     delivery_policy,
     load_config,
@@ -58,8 +64,8 @@ from sloctl.notify.outbox import Courier
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql.slices import QueryBudget
 from sloctl.reading.evaluation import Remembered, Slicing, evaluate
-from sloctl.runtime.http_server import ListenError, QuietHandler, start_server
-from sloctl.store.database import Store, StoreError, open_store
+from sloctl.runtime.http_server import QuietHandler, start_server
+from sloctl.store.database import Store, open_store
 
 STOP_SECONDS = 10.0
 """SIGTERM to exit, at most, whatever the receivers do (what the README promises)."""
@@ -409,7 +415,7 @@ class Daemon:
             return start_server(self.config.listen, Handler)
         except ListenError as exc:
             problem = Problem(str(self.config.source), "listen", str(exc))
-            raise DefinitionError([problem], CONFIGURATION) from exc
+            raise ConfigError([problem]) from exc
 
     def run(self) -> None:
         """Load, check the store, serve, and evaluate every interval until SIGTERM or SIGINT."""

@@ -13,17 +13,13 @@ from types import TracebackType
 
 import requests
 
-from sloctl.errors import SloctlError
+from sloctl.errors import LocalPrometheusError
 
 CONFIG = """\
 global:
   scrape_interval: 15s
   evaluation_interval: 15s
 """
-
-
-class LocalPrometheusError(SloctlError):
-    """The local Prometheus could not be set up or started."""
 
 
 def free_port() -> int:

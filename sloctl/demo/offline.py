@@ -10,11 +10,12 @@ from typing import Any, TextIO
 
 from sloctl.demo.history import History, demo_scenario
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.loading.definitions import load_definitions
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.reading.evaluation import evaluate
-from sloctl.report.render import OutputFormat, render
+from sloctl.report.formats import OutputFormat
+from sloctl.report.render import render
 
 MARKER = ".sloctl-demo"
 
@@ -24,7 +25,7 @@ def prepare_workdir(workdir: Path) -> None:
     if workdir.exists():
         if not (workdir / MARKER).is_file():
             if any(workdir.iterdir()):
-                raise UsageError(
+                raise InvalidRequestError(
                     f"--workdir {workdir} exists and was not made by sloctl demo; "
                     "pick a new or empty directory"
                 )
@@ -37,7 +38,7 @@ def prepare_workdir(workdir: Path) -> None:
 def prepare_live_workdir(workdir: Path) -> Path:
     """``workdir/live``, emptied; ``workdir`` must be the demo's own or new."""
     if workdir.exists() and any(workdir.iterdir()) and not (workdir / MARKER).is_file():
-        raise UsageError(
+        raise InvalidRequestError(
             f"--workdir {workdir} exists and was not made by sloctl demo; "
             "pick a new or empty directory"
         )

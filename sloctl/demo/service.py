@@ -21,8 +21,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from sloctl.errors import UsageError
-from sloctl.runtime.http_server import ListenError, QuietHandler, start_server
+from sloctl.errors import InvalidRequestError, ListenError
+from sloctl.runtime.http_server import QuietHandler, start_server
 
 BUCKETS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0)
 
@@ -116,7 +116,7 @@ def serve(
     try:
         server = start_server((host, port), Handler)
     except ListenError as exc:
-        raise UsageError(f"--listen {host}:{port}: cannot listen ({exc.reason})") from exc
+        raise InvalidRequestError(f"--listen {host}:{port}: cannot listen ({exc.reason})") from exc
 
     def simulate() -> None:
         last = time.monotonic()

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sloctl.core.slo import Slo
+from sloctl.errors import GenerationError
 from sloctl.generate.dashboards import render_dashboards
 from sloctl.generate.rule_tests import render_tests
-from sloctl.generate.rules import HEADER, GenerationError, dump, render_rules
+from sloctl.generate.rules import HEADER, dump, render_rules
 from sloctl.generate.watchdog import FILE_STEM, watchdog_rules, watchdog_tests
 from sloctl.incidents.policy import Policy
 

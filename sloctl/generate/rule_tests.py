@@ -21,6 +21,7 @@ from typing import Any
 from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Matcher, Selector, parse_selector, quote
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, by_service
+from sloctl.errors import UnsupportedSelectorError
 from sloctl.generate.rules import SLI_WINDOWS, Alert, alerts, dump, file_stem, ratio_windows
 from sloctl.incidents.conditions import (
     Bound,
@@ -58,10 +59,6 @@ CANDIDATES = (
     "failure",
     "x",
 )
-
-
-class UnsupportedSelectorError(ValueError):
-    """No example series could be built for a selector; its SLO gets no generated tests."""
 
 
 def _satisfies(value: str | None, matcher: Matcher) -> bool:

@@ -29,7 +29,7 @@ from sloctl.core.conventions import P95
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import LEVELS, Severity, spoken
 from sloctl.core.slo import LatencyIndicator, Slo, by_service
-from sloctl.errors import SloctlError
+from sloctl.errors import GenerationError
 from sloctl.incidents.conditions import Bound, ConditionSpec, Measure, bounds, service_conditions
 from sloctl.incidents.policy import Policy
 from sloctl.promql import build as promql
@@ -300,12 +300,6 @@ def file_stem(service: str) -> str:
     """A file name for ``service``: characters other than letters, digits, ``._-`` become ``_``."""
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", service).strip(".")
     return stem or "_"
-
-
-class GenerationError(SloctlError):
-    """The definitions cannot be turned into files (two services would share one)."""
-
-    exit_code = 2
 
 
 def unique_name(service: str, name: str, taken: Iterable[str]) -> str:

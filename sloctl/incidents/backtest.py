@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sloctl.core.slo import Slo, dependencies
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.incidents.engine import Assessment, Outcome, Tracked, decide
 from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
@@ -105,9 +105,9 @@ def explain(
     """``service`` at the last step at or before ``at``, replayed from ``start`` (so that how
     long each condition has held is what the daemon would have known)."""
     if service not in {slo.service for slo in slos}:
-        raise UsageError(f"no SLO of service {service!r} in the definitions")
+        raise InvalidRequestError(f"no SLO of service {service!r} in the definitions")
     if at < start:
-        raise UsageError("--at must not be before --from")
+        raise InvalidRequestError("--at must not be before --from")
     last: Explanation | None = None
     for outcome, opened, closed in _steps(slos, reader, policy, start, at, step):
         assessment = outcome.assessments[service]

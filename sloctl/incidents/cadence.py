@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sloctl.core.severity import UPDATE_EVERY, Severity
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.incidents.lifecycle import Incident, State, Transition, move
 
 UPDATE_REMINDER = "update"
@@ -88,9 +88,9 @@ def apply_update(
     """A 3.2 update: the incident (moved to mitigating or monitoring when the status says
     so, else with the update on its timeline) and the update to store."""
     if not incident.open:
-        raise UsageError(f"{incident.id} is resolved; send the resolution, not an update")
+        raise InvalidRequestError(f"{incident.id} is resolved; send the resolution, not an update")
     if not text.strip():
-        raise UsageError("--text must say what has changed")
+        raise InvalidRequestError("--text must say what has changed")
     target = {Status.MITIGATING: State.MITIGATING, Status.MONITORING: State.MONITORING}.get(status)
     note = f"update ({status.value}): {text}"
     if target is not None and target is not incident.state:

@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import LEVELS, Severity
-from sloctl.errors import UsageError
+from sloctl.errors import TransitionError
 from sloctl.incidents.policy import Cause, Finding, Thresholds, rank
 
 SLOCTL = "sloctl"
@@ -60,10 +60,6 @@ ALLOWED: dict[State, frozenset[State]] = {
     State.MONITORING: frozenset({State.MITIGATING, State.RESOLVED}),
     State.RESOLVED: frozenset(),
 }
-
-
-class TransitionError(UsageError):
-    """A transition the lifecycle does not allow (resolving twice, acknowledging late...)."""
 
 
 @dataclass(frozen=True)

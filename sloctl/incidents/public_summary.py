@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.roles import Assignment, Role, holders
 
@@ -34,7 +34,7 @@ def services_from(text: str) -> tuple[str, ...]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     wrong = [name for name in names if SERVICE_NAME.match(name) is None]
     if wrong or not names:
-        raise UsageError(
+        raise InvalidRequestError(
             f"--services: {', '.join(wrong) or 'nothing'} is not a service name list "
             "(expected names such as api,auth)"
         )
@@ -55,12 +55,14 @@ def set_summary(
     may include ones the incident's signals did not (a front end whose API is down)."""
     words = " ".join(text.split())
     if not words:
-        raise UsageError("--text must not be empty")
+        raise InvalidRequestError("--text must not be empty")
     if len(words) > SUMMARY_MAX:
-        raise UsageError(f"--text is {len(words)} characters; a public summary has at most 280")
+        raise InvalidRequestError(
+            f"--text is {len(words)} characters; a public summary has at most 280"
+        )
     lead = holders(assignments).get(Role.COMMUNICATIONS_LEAD)
     if lead is not None and lead.who != by:
-        raise UsageError(
+        raise InvalidRequestError(
             f"{incident.id}'s communications lead is {lead.who}: the public summary is theirs "
             f"to set (or assign the role to {by} first)"
         )

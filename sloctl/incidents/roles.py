@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.incidents.lifecycle import Incident, Transition
 
 HANDLE = re.compile(r"^@?([A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
@@ -42,10 +42,10 @@ TITLES: Mapping[Role, str] = {
 
 
 def handle(text: str) -> str:
-    """``alice`` or ``@alice`` as ``@alice``; a UsageError for anything else."""
+    """``alice`` or ``@alice`` as ``@alice``; a InvalidRequestError for anything else."""
     match = HANDLE.match(text.strip())
     if match is None:
-        raise UsageError(
+        raise InvalidRequestError(
             f"{text!r} is not a handle (expected @name: letters, digits, '.', '_' or '-')"
         )
     return f"@{match.group(1)}"
@@ -90,10 +90,12 @@ def assign(
     resolved incident takes no new roles.
     """
     if not incident.open:
-        raise UsageError(f"{incident.id} is resolved; its roles are kept as they were")
+        raise InvalidRequestError(f"{incident.id} is resolved; its roles are kept as they were")
     current = holders(assignments).get(role)
     if current is not None and current.who == who:
-        raise UsageError(f"{who} is already the {role.runbook_name.lower()} of {incident.id}")
+        raise InvalidRequestError(
+            f"{who} is already the {role.runbook_name.lower()} of {incident.id}"
+        )
     note = f"{role.runbook_name}: {who}"
     if current is not None:
         note += f" (was {current.who})"

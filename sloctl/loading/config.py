@@ -57,7 +57,7 @@ from pydantic import (
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from sloctl.core.durations import parse_duration
-from sloctl.errors import DefinitionError, Problem
+from sloctl.errors import ConfigError, Problem
 from sloctl.loading.definitions import read_document, validation_problems
 from sloctl.notify.alertmanager import AlertmanagerSink
 from sloctl.notify.message import Sink
@@ -66,8 +66,6 @@ from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
 from sloctl.notify.slack import SlackSink
 from sloctl.prometheus.client import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
 from sloctl.promql.slices import DEFAULT_MAX_SAMPLES
-
-CONFIGURATION = "the configuration"
 
 
 def _duration(value: Any) -> str:
@@ -296,20 +294,17 @@ def _secret(
             problem = Problem(
                 str(config.source), location, f"environment variable {name} is not set"
             )
-            raise DefinitionError([problem], CONFIGURATION)
+            raise ConfigError([problem])
         return value
     if file is not None:
         try:
             content = config.relative(file).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise DefinitionError(
-                [Problem(str(config.source), location, f"cannot read {file}: {exc.strerror}")],
-                CONFIGURATION,
+            raise ConfigError(
+                [Problem(str(config.source), location, f"cannot read {file}: {exc.strerror}")]
             ) from exc
         if not content:
-            raise DefinitionError(
-                [Problem(str(config.source), location, f"{file} is empty")], CONFIGURATION
-            )
+            raise ConfigError([Problem(str(config.source), location, f"{file} is empty")])
         return content
     return None
 
@@ -367,10 +362,10 @@ def webhook_verify(config: Config | None) -> str:
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate ``path``; raises DefinitionError listing every problem."""
-    document = read_document(path, CONFIGURATION)
+    """Read and validate ``path``; raises ConfigError listing every problem."""
+    document = read_document(path, ConfigError)
     try:
         spec = ConfigSpec.model_validate(document.data or {})
     except ValidationError as exc:
-        raise DefinitionError(validation_problems(exc, document, str(path)), CONFIGURATION) from exc
+        raise ConfigError(validation_problems(exc, document, str(path))) from exc
     return Config(spec, path)

@@ -53,8 +53,8 @@ from sloctl.core.slo import (
     Timeslices,
     Window,
 )
-from sloctl.errors import DefinitionError, Problem
-from sloctl.loading.yaml_document import Document, Location, YamlError, load_yaml
+from sloctl.errors import DefinitionError, Problem, YamlError
+from sloctl.loading.yaml_document import Document, Location, load_yaml
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 MAX_NUMBER_TEXT = 40
@@ -375,16 +375,14 @@ def validation_problems(
     return located
 
 
-def read_document(path: Path, what: str = "SLO definitions") -> Document:
-    """``path`` parsed as safe YAML; DefinitionError (naming ``what``) when it cannot be."""
+def read_document(path: Path, error: type[DefinitionError] = DefinitionError) -> Document:
+    """``path`` parsed as safe YAML; ``error`` (the kind of file it is) when it cannot be."""
     try:
         return load_yaml(path)
     except YamlError as exc:
-        raise DefinitionError([Problem(str(path), "", str(exc), exc.line)], what) from exc
+        raise error([Problem(str(path), "", str(exc), exc.line)]) from exc
     except OSError as exc:
-        raise DefinitionError(
-            [Problem(str(path), "", f"cannot read: {exc.strerror}")], what
-        ) from exc
+        raise error([Problem(str(path), "", f"cannot read: {exc.strerror}")]) from exc
 
 
 def parse_definition(document: Document, source: str) -> tuple[list[Slo], list[Problem]]:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
 
 from sloctl.core.durations import parse_duration, parse_seconds
-from sloctl.errors import DefinitionError
+from sloctl.errors import PolicyFileError
 from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import read_document, validation_problems
 
@@ -116,10 +116,10 @@ def load_policy(path: Path) -> Policy:
 
     Problems are reported like definition problems: file, line, location and reason.
     """
-    document = read_document(path)
+    document = read_document(path, PolicyFileError)
     try:
         spec = _PolicySpec.model_validate(document.data or {})
     except ValidationError as exc:
-        raise DefinitionError(validation_problems(exc, document, str(path))) from exc
+        raise PolicyFileError(validation_problems(exc, document, str(path))) from exc
     defaults = spec.defaults.over(Thresholds())
     return Policy(defaults, {name: s.over(defaults) for name, s in spec.services.items()})

@@ -32,12 +32,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from sloctl.core.durations import parse_duration
-from sloctl.errors import DefinitionError, UsageError
+from sloctl.errors import InvalidRequestError, ScheduleError
 from sloctl.incidents.roles import Role, handle
 from sloctl.incidents.schedule import Override, Rotation, Schedule
 from sloctl.loading.definitions import read_document, validation_problems
 
-SCHEDULE = "the on-call schedule"
 DAY_SECONDS = 86400
 
 
@@ -80,7 +79,7 @@ def _handle(value: Any) -> str:
         raise ValueError("expected a handle such as @alice")
     try:
         return handle(value)
-    except UsageError as exc:
+    except InvalidRequestError as exc:
         raise ValueError(str(exc)) from exc
 
 
@@ -132,12 +131,12 @@ class _ScheduleSpec(_Spec):
 
 
 def load_schedule(path: Path) -> Schedule:
-    """Read and validate ``path``; raises DefinitionError listing every problem."""
-    document = read_document(path, SCHEDULE)
+    """Read and validate ``path``; raises ScheduleError listing every problem."""
+    document = read_document(path, ScheduleError)
     try:
         spec = _ScheduleSpec.model_validate(document.data or {})
     except ValidationError as exc:
-        raise DefinitionError(validation_problems(exc, document, str(path)), SCHEDULE) from exc
+        raise ScheduleError(validation_problems(exc, document, str(path))) from exc
     return Schedule(
         ZoneInfo(spec.time_zone),
         tuple(

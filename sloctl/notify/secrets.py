@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 
 
 def secret_from(env: Mapping[str, str], name: str) -> str | None:
     """``env[name]``, else the stripped content of the file named by ``env[name + "_FILE"]``.
 
     None when neither is set (or both are empty). A ``_FILE`` that cannot be read is a
-    :class:`~sloctl.errors.UsageError` naming the variable and the file, never the secret.
+    :class:`~sloctl.errors.InvalidRequestError` naming the variable and the file, never the secret.
     """
     value = env.get(name)
     if value:
@@ -24,5 +24,5 @@ def secret_from(env: Mapping[str, str], name: str) -> str | None:
         content = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
         problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-        raise UsageError(f"{name}_FILE: cannot read {path}: {problem}") from exc
+        raise InvalidRequestError(f"{name}_FILE: cannot read {path}: {problem}") from exc
     return content or None

@@ -9,7 +9,6 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -18,18 +17,12 @@ from rich.table import Table
 
 from sloctl.core.budget import Status
 from sloctl.reading.evaluation import BURN_WINDOWS, Evaluation, SloResult
+from sloctl.report.formats import OutputFormat
 
 SIGNIFICANT_DIGITS = 12
 COMPLETE_COVERAGE = 0.99
 """Below this share of the window with data, the status says the judgement is partial."""
 BURN_NAMES = (*(name for name, _ in BURN_WINDOWS), "window")
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
-    CSV = "csv"
 
 
 def clean(value: float | Decimal | None) -> float | None:

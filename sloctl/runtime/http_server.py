@@ -7,13 +7,7 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-
-class ListenError(Exception):
-    """The address cannot be listened on (taken, not local, or no such port)."""
-
-    def __init__(self, host: str, port: int, reason: str) -> None:
-        self.host, self.port, self.reason = host, port, reason
-        super().__init__(f"cannot listen on {host}:{port} ({reason})")
+from sloctl.errors import ListenError
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -7,8 +7,6 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
-import structlog
-
 LEVELS = ("debug", "info", "warning", "error")
 SECRET_KEYS = frozenset({"password", "token", "authorization", "routing_key", "webhook_url"})
 
@@ -22,8 +20,12 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
 def make_logger(level: str = "warning", *, json: bool = True, stream: TextIO | None = None) -> Any:
     """A logger writing one JSON object per event to ``stream`` (stderr by default).
 
-    Nothing global is configured: the logger is returned and passed along.
+    Nothing global is configured: the logger is returned and passed along. structlog is
+    imported here, not with this module, so a command line that only offers :data:`LEVELS`
+    does not load it.
     """
+    import structlog
+
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )

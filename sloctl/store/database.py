@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sloctl.core.severity import Severity
-from sloctl.errors import SloctlError
+from sloctl.errors import StoreError
 from sloctl.incidents.cadence import Status, StatusUpdate
 from sloctl.incidents.engine import Tracked
 from sloctl.incidents.lifecycle import (
@@ -246,12 +246,6 @@ MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents, 4: _to_4_slices, 5: _to_5_r
 """Version -> the step that makes it from the previous version, run in order in one transaction."""
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed", "superseded", "expired")
-
-
-class StoreError(SloctlError):
-    """The store cannot be used: corrupt, from another schema, or not a database at all."""
-
-    exit_code = 4
 
 
 def _time(moment: datetime | None) -> str | None:

@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from sloctl.cli.main import main
+from sloctl.cli.main import COMMANDS, main
 from sloctl.cli.options import past_time
 from sloctl.cli.times import parse_time
 from sloctl.demo.local_prometheus import free_port
@@ -202,3 +202,88 @@ def test_past_time_allows_a_little_clock_skew() -> None:
     assert past_time("2026-11-02T12:00:59Z", now, "--at") == now + timedelta(seconds=59)
     with pytest.raises(click.BadParameter, match="in the future"):
         past_time("2026-11-02T12:01:01Z", now, "--at")
+
+
+HEAVY = (
+    "grafana_foundation_sdk",
+    "prometheus_client",
+    "pydantic",
+    "requests",
+    "rich",
+    "sqlite3",
+    "structlog",
+    "urllib3",
+    "yaml",
+    "sloctl.daemon",
+    "sloctl.demo",
+    "sloctl.generate",
+    "sloctl.loading",
+    "sloctl.notify",
+    "sloctl.prometheus",
+    "sloctl.reading",
+    "sloctl.store",
+)
+"""What no command line that only shows help may load: what made `sloctl --help` take 0.4 s."""
+
+
+def loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
+    """The modules of ``heavy`` (or inside them) loaded by ``code`` in a fresh interpreter."""
+    quiet = "".join(f"\n    {line}" for line in code.splitlines())
+    probe = (
+        "import contextlib, io, sys\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):{quiet}\n"
+        f"heavy = {heavy!r}\n"
+        "print('\\n'.join(sorted({h for h in heavy for m in sys.modules "
+        "if m == h or m.startswith(h + '.')})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(done.stdout.split())
+
+
+def test_importing_the_command_line_loads_no_command_dependencies() -> None:
+    assert loaded_after("import sloctl.cli.main") == set()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], *([name, "--help"] for name in COMMANDS), ["generate", "rules", "--help"]],
+    ids=" ".join,
+)
+def test_help_loads_no_command_dependencies(args: list[str]) -> None:
+    shown = f"from sloctl.cli.main import main\nmain({args!r}, standalone_mode=False)"
+    assert loaded_after(shown) == set()
+
+
+def test_the_commands_listed_are_the_commands_declared() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.split("Commands:")[1].splitlines()
+    assert [line.split()[0] for line in lines if line.startswith("  ")] == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = main.get_command(click.Context(main), name)
+        assert command is not None
+        assert command.name == name
+
+
+def test_a_report_loads_what_it_needs_and_no_more() -> None:
+    """Not the daemon, the store, the notifications, the generators; structlog only when
+    something is logged."""
+    needless = (
+        "grafana_foundation_sdk",
+        "prometheus_client",
+        "sqlite3",
+        "structlog",
+        "sloctl.daemon",
+        "sloctl.demo",
+        "sloctl.generate",
+        "sloctl.incidents",
+        "sloctl.loading.config",
+        "sloctl.notify",
+        "sloctl.store",
+    )
+    url = f"http://127.0.0.1:{free_port()}"
+    args = ["report", "--definitions", str(SHIPPED), "--prometheus-url", url]
+    code = f"from sloctl.cli.main import main\nassert main({args!r}, standalone_mode=False) == 3"
+    assert loaded_after(code, needless) == set()

@@ -3,10 +3,12 @@ with its password."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 import pytest
 
-from sloctl.cli.options import check_url
+from sloctl.cli.options import check_url, duration
 
 
 @pytest.mark.parametrize(
@@ -29,3 +31,10 @@ def test_unusable_urls_are_refused_without_their_secrets(url: str, message: str)
     with pytest.raises(click.BadParameter, match=message) as caught:
         check_url(click.Context(click.Command("x")), click.Option(["--u"]), url)
     assert "se/cret" not in str(caught.value)
+
+
+def test_a_duration_is_parsed_once_into_a_timedelta() -> None:
+    ctx, option = click.Context(click.Command("x")), click.Option(["--step"])
+    assert duration(ctx, option, "1h30m") == timedelta(hours=1, minutes=30)
+    with pytest.raises(click.BadParameter, match="not a duration"):
+        duration(ctx, option, "soon")

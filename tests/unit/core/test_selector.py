@@ -10,12 +10,12 @@ import pytest
 from sloctl.core.selector import (
     Matcher,
     Selector,
-    SelectorSyntaxError,
     number_regex,
     parse_selector,
     quote,
     regex_escape,
 )
+from sloctl.errors import SelectorSyntaxError
 
 HOSTILE_VALUE = 'api"} or vector(1) #'
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from sloctl.demo.offline import MARKER, prepare_live_workdir, prepare_workdir
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 
 
 def test_a_directory_with_someone_elses_files_is_left_alone(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("important")
-    with pytest.raises(UsageError, match="was not made by sloctl demo"):
+    with pytest.raises(InvalidRequestError, match="was not made by sloctl demo"):
         prepare_workdir(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "important"
 
@@ -44,6 +44,6 @@ def test_the_live_demo_keeps_the_report_demos_data_and_rebuilds_its_own(tmp_path
 
 def test_the_live_demo_leaves_someone_elses_directory_alone(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("important")
-    with pytest.raises(UsageError, match="was not made by sloctl demo"):
+    with pytest.raises(InvalidRequestError, match="was not made by sloctl demo"):
         prepare_live_workdir(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

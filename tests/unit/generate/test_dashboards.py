@@ -18,8 +18,8 @@ from sloctl.core import burn
 from sloctl.core.selector import parse_selector, quote
 from sloctl.core.slo import CalendarWindow, RatioIndicator, RollingWindow, Slo, Window
 from sloctl.daemon.exporter import CycleDurations, exposition
+from sloctl.errors import GenerationError
 from sloctl.generate import dashboards, rules
-from sloctl.generate.rules import GenerationError
 from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy

@@ -16,10 +16,11 @@ from click.testing import CliRunner, Result
 
 from sloctl.cli.main import main
 from sloctl.core.slo import Slo
+from sloctl.errors import GenerationError
 from sloctl.generate.dashboards import render_dashboards
 from sloctl.generate.files import TESTS_DIR, Output, dashboards_output, rules_output
 from sloctl.generate.rule_tests import render_tests
-from sloctl.generate.rules import HEADER, GenerationError, render_rules
+from sloctl.generate.rules import HEADER, render_rules
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
 from tests.paths import ROOT

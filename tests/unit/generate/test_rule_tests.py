@@ -17,6 +17,7 @@ import yaml
 from sloctl.core import burn
 from sloctl.core.selector import parse_selector, quote
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo
+from sloctl.errors import UnsupportedSelectorError
 from sloctl.generate import rule_tests, rules
 from sloctl.generate.rule_tests import (
     GAP,
@@ -24,7 +25,6 @@ from sloctl.generate.rule_tests import (
     STALE_AT,
     Load,
     Schedule,
-    UnsupportedSelectorError,
     counter_example,
     example,
     matches,

@@ -20,6 +20,7 @@ from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Selector, parse_selector, quote
 from sloctl.core.severity import LEVELS, Severity, spoken
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo
+from sloctl.errors import GenerationError
 from sloctl.generate import rules
 from sloctl.incidents.conditions import seconds_text, service_conditions
 from sloctl.incidents.policy import Policy, Thresholds
@@ -647,7 +648,7 @@ def test_services_sharing_a_file_name_are_refused(first: str, second: str) -> No
         for name in (first, second)
     ]
     assert rules.file_stem(first) == rules.file_stem(second)
-    with pytest.raises(rules.GenerationError, match=re.escape(f"{rules.file_stem(first)}.yaml")):
+    with pytest.raises(GenerationError, match=re.escape(f"{rules.file_stem(first)}.yaml")):
         rules.render_rules(slos, POLICY)
 
 
@@ -712,5 +713,5 @@ def test_defaults_of_a_policy_reach_every_service() -> None:
 
 def test_a_signal_window_the_rules_do_not_record_is_refused() -> None:
     odd = Policy(services={"auth": replace(Thresholds(), signal_window=timedelta(minutes=7))})
-    with pytest.raises(rules.GenerationError, match=r"service 'auth'.*over 7m"):
+    with pytest.raises(GenerationError, match=r"service 'auth'.*over 7m"):
         rules.render_rules(shipped(), odd)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.incidents.cadence import (
     Status,
     StatusUpdate,
@@ -111,5 +111,5 @@ def test_updates_that_cannot_be_sent(text: str, resolved: bool, message: str) ->
     start = incident()
     if resolved:
         start = move(start, State.RESOLVED, T0 + timedelta(minutes=1), actor="@a")
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(InvalidRequestError, match=message):
         apply_update(start, Status.MITIGATING, text, (), T0 + timedelta(minutes=2), by="@a")

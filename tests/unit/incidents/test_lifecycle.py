@@ -8,13 +8,12 @@ import pytest
 
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import Severity
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError, TransitionError
 from sloctl.incidents.lifecycle import (
     SLOCTL,
     Breach,
     Incident,
     State,
-    TransitionError,
     acknowledge,
     check_targets,
     declare,
@@ -150,13 +149,13 @@ def test_every_refused_transition(step: tuple[State, State]) -> None:
     incident = in_state(before)
     with pytest.raises(TransitionError, match=f"INC-0001 is {before.value}") as raised:
         move(incident, after, at(30), actor="alice")
-    assert isinstance(raised.value, UsageError)
+    assert isinstance(raised.value, InvalidRequestError)
     assert after.value in str(raised.value)
 
 
 def test_resolving_twice_is_refused() -> None:
     resolved = move(fresh(), State.RESOLVED, at(20), actor="alice")
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidRequestError):
         move(resolved, State.RESOLVED, at(21), actor="alice")
 
 

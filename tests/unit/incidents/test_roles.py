@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.incidents.lifecycle import State, declare, move
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.incidents.public_summary import SUMMARY_MAX, services_from, set_summary
@@ -28,7 +28,7 @@ def test_handles(text: str, kept: str) -> None:
 
 @pytest.mark.parametrize("text", ["", "@", "two words", "@-lead", "<!channel>", "a" * 65])
 def test_what_is_not_a_handle(text: str) -> None:
-    with pytest.raises(UsageError, match="is not a handle"):
+    with pytest.raises(InvalidRequestError, match="is not a handle"):
         handle(text)
 
 
@@ -58,10 +58,10 @@ def test_assignments_keep_their_history_and_the_latest_holds_the_role() -> None:
 
 def test_assigning_the_holder_again_or_a_resolved_incident_is_refused() -> None:
     incident, one = assign(INCIDENT, [], Role.COMMANDER, "@ann", T0, by="@ann")
-    with pytest.raises(UsageError, match="already the incident commander"):
+    with pytest.raises(InvalidRequestError, match="already the incident commander"):
         assign(incident, [one], Role.COMMANDER, "@ann", T0, by="@ben")
     resolved = move(incident, State.RESOLVED, T0 + timedelta(minutes=5), actor="@ann")
-    with pytest.raises(UsageError, match="is resolved"):
+    with pytest.raises(InvalidRequestError, match="is resolved"):
         assign(resolved, [one], Role.SCRIBE, "@cat", T0, by="@ann")
 
 
@@ -69,7 +69,7 @@ def test_the_public_summary_is_the_communications_leads() -> None:
     lead = Assignment("INC-0001", Role.COMMUNICATIONS_LEAD, "@lee", T0, "@ann")
     written = set_summary(INCIDENT, [lead], " Logins  fail ", ("api", "auth"), T0, by="@lee")
     assert (written.text, written.services, written.by) == ("Logins fail", ("api", "auth"), "@lee")
-    with pytest.raises(UsageError, match="communications lead is @lee"):
+    with pytest.raises(InvalidRequestError, match="communications lead is @lee"):
         set_summary(INCIDENT, [lead], "x", ("api",), T0, by="@ann")
     # Nobody holds the role yet: whoever sets it is recorded.
     assert set_summary(INCIDENT, [], "x", ("api",), T0, by="@ann").by == "@ann"
@@ -80,7 +80,7 @@ def test_the_public_summary_is_the_communications_leads() -> None:
     [(" \n ", "must not be empty"), ("x" * (SUMMARY_MAX + 1), "at most 280")],
 )
 def test_public_summaries_that_are_refused(text: str, message: str) -> None:
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(InvalidRequestError, match=message):
         set_summary(INCIDENT, [], text, ("api",), T0, by="@a")
 
 
@@ -94,5 +94,5 @@ def test_services_lists(text: str, names: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize("text", ["", " , ", "api,no such"])
 def test_services_lists_refused(text: str) -> None:
-    with pytest.raises(UsageError, match="--services"):
+    with pytest.raises(InvalidRequestError, match="--services"):
         services_from(text)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from sloctl.errors import YamlError
 from sloctl.loading.yaml_document import (
     MAX_FILE_BYTES,
     Document,
     Location,
-    YamlError,
     load_yaml,
     parse_yaml,
 )

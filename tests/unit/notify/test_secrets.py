@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sloctl.errors import UsageError
+from sloctl.errors import InvalidRequestError
 from sloctl.notify.secrets import secret_from
 
 
@@ -39,5 +39,5 @@ def test_secret_from(
 
 
 def test_secret_file_that_is_missing_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"HOOK_FILE: cannot read .*missing"):
+    with pytest.raises(InvalidRequestError, match=r"HOOK_FILE: cannot read .*missing"):
         secret_from({"HOOK_FILE": str(tmp_path / "missing")}, "HOOK")

@@ -22,9 +22,9 @@ from sloctl.core.slo import CalendarWindow, LatencyIndicator, RatioIndicator, Sl
 from sloctl.core.window import Month, Span, WindowKind, calendar_span, span_for
 from sloctl.promql.plan import counts_from
 from sloctl.reading.evaluation import BURN_WINDOWS, CURRENT_BURN, Evaluation, SloResult
+from sloctl.report.formats import OutputFormat
 from sloctl.report.render import (
     HEADERS,
-    OutputFormat,
     clean,
     format_duration,
     format_minutes,

@@ -8,7 +8,8 @@ import socket
 import pytest
 import requests
 
-from sloctl.runtime.http_server import ListenError, QuietHandler, start_server
+from sloctl.errors import ListenError
+from sloctl.runtime.http_server import QuietHandler, start_server
 
 
 class Hello(QuietHandler):

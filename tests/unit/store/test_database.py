@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from sloctl.core.severity import Severity
+from sloctl.errors import StoreError
 from sloctl.incidents.cadence import Status, StatusUpdate
 from sloctl.incidents.lifecycle import Reading, State, Symptom, declare, join, move
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.incidents.public_summary import PublicSummary
 from sloctl.incidents.roles import Assignment, Role
-from sloctl.store.database import SCHEMA, SCHEMA_VERSION, StoreError, open_store
+from sloctl.store.database import SCHEMA, SCHEMA_VERSION, open_store
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 FINDING = Finding(Cause.ERRORS, Severity.P1, "error ratio above 50%")

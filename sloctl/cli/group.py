@@ -1,0 +1,49 @@
+"""The root command group: each command loaded when it is needed, every error reported alike."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from sloctl.cli.error_reporting import report
+from sloctl.errors import SloctlError
+
+
+class SloctlGroup(click.Group):
+    """A group whose commands are named in ``lazy_commands`` (name to ``module:attribute``)
+    and imported only when one of them is run or its help shown (click's lazy-loading
+    pattern), so that ``sloctl --help`` loads no command's dependencies.
+
+    It is also the one place where sloctl's own errors become a message and an exit code: a
+    :class:`~sloctl.errors.SloctlError` raised by any command below it, or by its own
+    callback, becomes one message on stderr and the error's exit code
+    (:func:`sloctl.cli.error_reporting.report`).
+    """
+
+    def __init__(self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            self.add_command(self._load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, name: str) -> click.Command:
+        module_name, _, attribute = self.lazy_commands[name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.lazy_commands[name]} is not a click command")
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SloctlError as exc:
+            report(ctx, exc)

@@ -1,0 +1,29 @@
+"""``sloctl run``: the daemon."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from sloctl.cli.state import cli_state
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--check", is_flag=True, help="Validate the configuration (and what it names), then exit."
+)
+@click.pass_context
+def run(ctx: click.Context, config_path: Path, check: bool) -> None:
+    """The daemon: evaluate every interval, follow incidents, serve /metrics, /healthz, /readyz."""
+    from sloctl.daemon.loop import Daemon
+
+    daemon = Daemon(config_path, dict(os.environ), cli_state(ctx).logger)
+    if check:
+        daemon.load()
+        daemon.check_store(create=False)
+        click.echo(f"{config_path} is valid")
+        return
+    daemon.run()
