@@ -49,7 +49,8 @@ from sloctl.loading.config import delivery_policy, load_config, webhook_verify
 from sloctl.loading.config import sinks as configured_sinks
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import policy_in_force
-from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
+from sloctl.loading.secrets import ALERTMANAGER, PAGERDUTY, SLACK, sinks_from_env
+from sloctl.notify.outbox import Courier, messages
 from sloctl.notify.sinks import Sink
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.reading.evaluation import budget_spent

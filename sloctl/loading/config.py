@@ -57,7 +57,8 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from sloctl.core.durations import parse_duration
 from sloctl.errors import DefinitionError, Problem
 from sloctl.loading.definitions import read_document, validation_problems
-from sloctl.notify.outbox import DeliveryPolicy, sinks_from_env
+from sloctl.loading.secrets import SecretFileError, read_secret, sinks_from_env
+from sloctl.notify.outbox import DeliveryPolicy
 from sloctl.notify.sinks import PAGERDUTY_URL, AlertmanagerSink, PagerDutySink, Sink, SlackSink
 from sloctl.prometheus.client import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
 from sloctl.promql.slices import DEFAULT_MAX_SAMPLES
@@ -272,28 +273,20 @@ def _secret(
     location: str = "prometheus",
 ) -> str | None:
     """The secret named by variable or file, read now; a missing one is a located problem."""
-    if name is not None:
-        value = env.get(name)
-        if not value:
-            problem = Problem(
-                str(config.source), location, f"environment variable {name} is not set"
-            )
-            raise DefinitionError([problem], CONFIGURATION)
-        return value
-    if file is not None:
-        try:
-            content = config.relative(file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise DefinitionError(
-                [Problem(str(config.source), location, f"cannot read {file}: {exc.strerror}")],
-                CONFIGURATION,
-            ) from exc
-        if not content:
-            raise DefinitionError(
-                [Problem(str(config.source), location, f"{file} is empty")], CONFIGURATION
-            )
-        return content
-    return None
+    if name is not None and not env.get(name):
+        problem = Problem(str(config.source), location, f"environment variable {name} is not set")
+        raise DefinitionError([problem], CONFIGURATION)
+    try:
+        value = read_secret(env, name, None if file is None else config.relative(file))
+    except SecretFileError as exc:
+        raise DefinitionError(
+            [Problem(str(config.source), location, f"cannot read {file}: {exc}")], CONFIGURATION
+        ) from exc
+    if value == "":
+        raise DefinitionError(
+            [Problem(str(config.source), location, f"{file} is empty")], CONFIGURATION
+        )
+    return value
 
 
 def sinks(config: Config, env: Mapping[str, str]) -> dict[str, Sink]:

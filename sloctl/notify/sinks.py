@@ -13,7 +13,8 @@ Two halves, kept apart so each can be tested alone:
   try again.
 
 Webhook URLs and routing keys are secrets: they stay out of ``repr`` of :class:`Request`, out of
-every :attr:`Attempt.reason`, and out of the sinks' ``repr``. Read them with :func:`secret_from`.
+every :attr:`Attempt.reason`, and out of the sinks' ``repr``. They are read by
+:mod:`sloctl.loading.secrets`.
 """
 
 from __future__ import annotations
@@ -28,13 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Protocol
 
 import requests
 import urllib3
 
-from sloctl.errors import UsageError
 from sloctl.incidents.events import EventKind
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -707,26 +706,3 @@ def deliver(
         sleep(retry.delay(number - 1, rng))
         attempt = send(request, session, timeout)
     return attempt
-
-
-# --- Secrets ----------------------------------------------------------------------------------
-
-
-def secret_from(env: Mapping[str, str], name: str) -> str | None:
-    """``env[name]``, else the stripped content of the file named by ``env[name + "_FILE"]``.
-
-    None when neither is set (or both are empty). A ``_FILE`` that cannot be read is a
-    :class:`~sloctl.errors.UsageError` naming the variable and the file, never the secret.
-    """
-    value = env.get(name)
-    if value:
-        return value
-    path = env.get(f"{name}_FILE")
-    if not path:
-        return None
-    try:
-        content = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-        raise UsageError(f"{name}_FILE: cannot read {path}: {problem}") from exc
-    return content or None

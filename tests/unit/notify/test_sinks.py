@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from sloctl.demo.local_prometheus import free_port
-from sloctl.errors import UsageError
 from sloctl.incidents.events import EventKind
 from sloctl.notify.sinks import (
     PAGERDUTY_URL,
@@ -34,10 +32,8 @@ from sloctl.notify.sinks import (
     deliver,
     pagerduty_answer,
     retry_after_seconds,
-    secret_from,
     send,
     slack_answer,
-    spoken_duration,
 )
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -228,23 +224,6 @@ def test_slack_text_per_event(ev: IncidentEvent, present: list[str], absent: lis
         assert line in text
     for line in absent:
         assert line not in text
-
-
-@pytest.mark.parametrize(
-    ("span", "spoken"),
-    [
-        (timedelta(seconds=59), "less than 1 minute"),
-        (timedelta(minutes=1), "1 minute"),
-        (timedelta(minutes=45, seconds=59), "45 minutes"),
-        (timedelta(hours=1), "1 hour"),
-        (timedelta(hours=1, minutes=12), "1 hour 12 minutes"),
-        (timedelta(hours=2, minutes=1), "2 hours 1 minute"),
-        (timedelta(days=2, minutes=5), "2 days 5 minutes"),
-        (timedelta(seconds=-30), "less than 1 minute"),
-    ],
-)
-def test_spoken_duration(span: timedelta, spoken: str) -> None:
-    assert spoken_duration(span) == spoken
 
 
 # --- PagerDuty --------------------------------------------------------------------------------
@@ -479,39 +458,6 @@ def test_sinks_keep_secrets_out_of_their_repr() -> None:
             shown = f"{sink!r} {request!r}"
             assert HOOK_PATH not in shown
             assert ROUTING_KEY not in shown
-
-
-@pytest.mark.parametrize(
-    ("env", "files", "expected"),
-    [
-        pytest.param({"HOOK": "https://h/1"}, {}, "https://h/1", id="env"),
-        pytest.param({}, {"hook.txt": "  https://h/2\n"}, "https://h/2", id="file-stripped"),
-        pytest.param(
-            {"HOOK": "https://h/1"}, {"hook.txt": "https://h/2"}, "https://h/1", id="env-wins"
-        ),
-        pytest.param(
-            {"HOOK": ""},
-            {"hook.txt": "https://h/2"},
-            "https://h/2",
-            id="empty-env-falls-back-to-file",
-        ),
-        pytest.param({}, {"hook.txt": "\n"}, None, id="empty-file"),
-        pytest.param({}, {}, None, id="neither"),
-        pytest.param({"OTHER": "x", "HOOKS": "y"}, {}, None, id="other-names"),
-    ],
-)
-def test_secret_from(
-    tmp_path: Path, env: dict[str, str], files: dict[str, str], expected: str | None
-) -> None:
-    for name, content in files.items():
-        (tmp_path / name).write_text(content, encoding="utf-8")
-        env = {**env, "HOOK_FILE": str(tmp_path / name)}
-    assert secret_from(env, "HOOK") == expected
-
-
-def test_secret_file_that_is_missing_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"HOOK_FILE: cannot read .*missing"):
-        secret_from({"HOOK_FILE": str(tmp_path / "missing")}, "HOOK")
 
 
 # --- Delivery against loopback servers --------------------------------------------------------
