@@ -26,10 +26,10 @@ from sloctl.report.render import (
     HEADERS,
     OutputFormat,
     clean,
-    format_duration,
     format_minutes,
     format_percent,
     format_rate,
+    format_time_amount,
     render,
     render_csv,
     render_json,
@@ -201,7 +201,7 @@ def test_format_minutes(value: float | Decimal | None, expected: str) -> None:
     ],
 )
 def test_format_duration(value: timedelta | None, expected: str) -> None:
-    assert format_duration(value) == expected
+    assert format_time_amount(value) == expected
 
 
 @pytest.mark.parametrize(
