@@ -23,7 +23,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
-from sloctl.core import burn
+from sloctl.core import burn, conventions
 from sloctl.core.durations import format_duration
 from sloctl.core.selector import quote
 from sloctl.core.slo import LatencyIndicator, Slo, by_service
@@ -189,7 +189,9 @@ def _legend() -> common_builder.VizLegendOptions:
 
 
 def _ratio(slo: Slo, seconds: int) -> str:
-    return promql.slo_selector(promql.error_ratio_name(seconds), slo.service, slo.name).render()
+    return promql.slo_selector(
+        conventions.error_ratio_name(seconds), slo.service, slo.name
+    ).render()
 
 
 def big_number(
@@ -218,7 +220,7 @@ def big_number(
 
 
 def budget_stat(slo: Slo) -> stat.Panel:
-    expr = promql.slo_selector(promql.BUDGET_REMAINING, slo.service, slo.name).render()
+    expr = promql.slo_selector(conventions.BUDGET_REMAINING, slo.service, slo.name).render()
     window = format_duration(window_seconds(slo))
     return (
         big_number(
@@ -239,7 +241,7 @@ def budget_stat(slo: Slo) -> stat.Panel:
 
 
 def burn_down(slo: Slo) -> timeseries.Panel:
-    expr = promql.slo_selector(promql.BUDGET_REMAINING, slo.service, slo.name).render()
+    expr = promql.slo_selector(conventions.BUDGET_REMAINING, slo.service, slo.name).render()
     panel = (
         timeseries.Panel()
         .title(f"{slo.name}: error budget burn-down")
@@ -260,7 +262,7 @@ def signal(slo: Slo, found: Sequence[Bound]) -> timeseries.Panel:
     panel = timeseries.Panel().datasource(DATASOURCE).legend(_legend()).height(7).span(8)
     single = [b.rows[0].limit for b in found if b.spec.measure is not Measure.BURN_PAIRS]
     if isinstance(slo.indicator, LatencyIndicator):
-        expr = promql.slo_selector(promql.LATENCY_P95, slo.service, slo.name).render()
+        expr = promql.slo_selector(conventions.LATENCY_P95, slo.service, slo.name).render()
         panel = (
             panel.title(f"{slo.name}: p95 latency")
             .with_target(query(expr, "p95", "A"))
@@ -411,16 +413,22 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
         .annotation(incidents_annotation(None))
         .with_panel(open_incidents)
         .with_panel(
-            gauge("Error budget left", promql.BUDGET_REMAINING, "percentunit", BUDGET_STEPS)
+            gauge("Error budget left", conventions.BUDGET_REMAINING, "percentunit", BUDGET_STEPS)
         )
         .with_panel(
             gauge(
-                "Burn rate (1h)", promql.burn_rate(promql.error_ratio_name(3600)), "x", burn_steps
+                "Burn rate (1h)",
+                promql.burn_rate(conventions.error_ratio_name(3600)),
+                "x",
+                burn_steps,
             )
         )
         .with_panel(
             gauge(
-                "Burn rate (6h)", promql.burn_rate(promql.error_ratio_name(21600)), "x", burn_steps
+                "Burn rate (6h)",
+                promql.burn_rate(conventions.error_ratio_name(21600)),
+                "x",
+                burn_steps,
             )
         )
         .build()

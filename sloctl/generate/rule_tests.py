@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sloctl.core import conventions
 from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Matcher, Selector, parse_selector, quote
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, by_service
@@ -480,11 +481,11 @@ def recorded_checks(slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> lis
     ratio = Decimal(load.bad_per_minute()) / EVENTS_PER_MINUTE
     labels = f"{{service={quote(slo.service)}, slo={quote(slo.name)}}}"
     expected: list[tuple[str, Decimal]] = [
-        (promql.error_ratio_name(seconds), ratio)
+        (conventions.error_ratio_name(seconds), ratio)
         for seconds in (promql.SLICE_SECONDS, *SLI_WINDOWS, *ratio_windows(slo))
     ]
     if isinstance(slo.indicator, LatencyIndicator):
-        expected.append((promql.LATENCY_P95, _p95_of(slo.indicator, load, p95_limits(found))))
+        expected.append((conventions.LATENCY_P95, _p95_of(slo.indicator, load, p95_limits(found))))
     return [
         {
             "expr": f"abs({promql.slo_selector(name, slo.service, slo.name).render()} "

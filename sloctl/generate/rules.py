@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from sloctl.core import burn
+from sloctl.core import burn, conventions
 from sloctl.core.conventions import P95
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import LEVELS, Severity, spoken
@@ -127,9 +127,9 @@ def sli_records(slo: Slo) -> list[Record]:
     labels = slo_labels(slo)
     seconds = rate_seconds(slo)
     records = [
-        Record(promql.EVENTS_RATE, promql.summed_rate(indicator.total, seconds), labels),
+        Record(conventions.EVENTS_RATE, promql.summed_rate(indicator.total, seconds), labels),
         Record(
-            promql.BAD_EVENTS_RATE,
+            conventions.BAD_EVENTS_RATE,
             promql.bad_rate(
                 indicator.total,
                 indicator.bad,
@@ -140,18 +140,22 @@ def sli_records(slo: Slo) -> list[Record]:
             labels,
         ),
         Record(
-            promql.error_ratio_name(promql.SLICE_SECONDS),
+            conventions.error_ratio_name(promql.SLICE_SECONDS),
             promql.short_ratio(slo.service, slo.name),
             labels,
         ),
     ]
     records += [
-        Record(promql.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels)
+        Record(
+            conventions.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels
+        )
         for w in SLI_WINDOWS
     ]
     if isinstance(indicator, LatencyIndicator):
         buckets = indicator.histogram.with_metric(f"{indicator.histogram.metric}_bucket")
-        records.append(Record(promql.LATENCY_P95, promql.quantile(buckets, P95, seconds), labels))
+        records.append(
+            Record(conventions.LATENCY_P95, promql.quantile(buckets, P95, seconds), labels)
+        )
     return records
 
 
@@ -164,15 +168,17 @@ def budget_records(slo: Slo) -> list[Record]:
     labels = slo_labels(slo)
     window = window_seconds(slo)
     records = [
-        Record(promql.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels)
+        Record(
+            conventions.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels
+        )
         for w in ratio_windows(slo)
     ]
-    records.append(Record(promql.OBJECTIVE, promql.constant(slo.target), labels))
+    records.append(Record(conventions.OBJECTIVE, promql.constant(slo.target), labels))
     if slo.timeslices is not None:
         return records  # the budget left of a timeslice SLO comes from `sloctl report`
     records.append(
         Record(
-            promql.BUDGET_REMAINING,
+            conventions.BUDGET_REMAINING,
             promql.budget_remaining(slo.service, slo.name, window, slo.error_budget),
             labels,
         )
@@ -209,7 +215,7 @@ def _measured(bound: Bound, seconds: int) -> str:
             f"{'the p95' if bound.on_p95 else 'error ratios'} over "
             f"{', '.join(format_duration(w) for w in recorded)} only; set signal_window to 5m"
         )
-    name = promql.LATENCY_P95 if bound.on_p95 else promql.error_ratio_name(seconds)
+    name = conventions.LATENCY_P95 if bound.on_p95 else conventions.error_ratio_name(seconds)
     return promql.slo_selector(name, slo.service, slo.name).render()
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sloctl.core.conventions import QUERY_WINDOW_LABEL
 from sloctl.core.severity import Severity
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.errors import PrometheusUnavailableError
@@ -17,7 +18,6 @@ from sloctl.incidents.signals import signal_plan
 from sloctl.loading.definitions import load_definitions
 from sloctl.notify.sinks import SlackSink
 from sloctl.prometheus.client import Series
-from sloctl.promql.build import WINDOW_LABEL
 from sloctl.promql.plan import Sample
 from sloctl.store.database import Store, open_store
 
@@ -43,7 +43,7 @@ class Prometheus:
             return [Sample({"service": "api"}, 0.05)]
         count = 1000.0 * self.error_share if 'code=~"5.."' in expr else 1000.0
         windows = (300, 1800, 3600, 21600)
-        return [Sample({"service": "api", WINDOW_LABEL: str(w)}, count) for w in windows]
+        return [Sample({"service": "api", QUERY_WINDOW_LABEL: str(w)}, count) for w in windows]
 
     def range(
         self,
@@ -128,7 +128,7 @@ class Services(Prometheus):
         windows = (300, 1800, 3600, 21600)
         return [
             Sample(
-                {"service": name, WINDOW_LABEL: str(w)},
+                {"service": name, QUERY_WINDOW_LABEL: str(w)},
                 1000.0 * share if 'code=~"5.."' in expr else 1000.0,
             )
             for name, share in self.shares.items()

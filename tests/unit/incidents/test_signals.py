@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sloctl.core.conventions import QUERY_WINDOW_LABEL
 from sloctl.core.selector import Matcher
 from sloctl.core.slo import LatencyIndicator, Slo
 from sloctl.errors import QueryError
@@ -17,7 +18,6 @@ from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.incidents.signals import Measured, read_signals, signal_plan, windows_of
 from sloctl.loading.definitions import load_definitions
 from sloctl.prometheus.client import Series
-from sloctl.promql.build import WINDOW_LABEL
 from sloctl.promql.plan import Sample
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -123,7 +123,7 @@ class Answers:
         samples = []
         for service in ("api", "auth", "ai-worker", "database"):
             for window in (300, 1800, 3600, 21600):
-                samples.append(Sample({"service": service, WINDOW_LABEL: str(window)}, count))
+                samples.append(Sample({"service": service, QUERY_WINDOW_LABEL: str(window)}, count))
         return samples
 
     def range(
