@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from sloctl.core import burn, conventions
-from sloctl.core.conventions import P95
+from sloctl.core.conventions import P95, SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL, URGENCY_LABEL
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import LEVELS, Severity, spoken
 from sloctl.core.slo import LatencyIndicator, Slo, by_service
@@ -96,7 +96,7 @@ class Group:
 
 
 def slo_labels(slo: Slo) -> dict[str, str]:
-    return {"service": slo.service, "slo": slo.name}
+    return {SERVICE_LABEL: slo.service, SLO_LABEL: slo.name}
 
 
 def window_seconds(slo: Slo) -> int:
@@ -243,8 +243,8 @@ def condition_alert(bound: Bound) -> Alert:
     urgency = burn.Urgency.PAGE if spec.severity is not None else burn.Urgency.TICKET
     labels = {
         **slo_labels(slo),
-        "severity": spec.severity.value if spec.severity else "ticket",
-        "urgency": urgency.value,
+        SEVERITY_LABEL: spec.severity.value if spec.severity else "ticket",
+        URGENCY_LABEL: urgency.value,
     }
     summary = f"{bound.summary()} ({spec.meaning})"
     return Alert(
@@ -262,7 +262,7 @@ def no_data_alert(slo: Slo) -> Alert:
         "SloctlNoData",
         f"absent({slo.indicator.total.render()})",
         NO_DATA_FOR,
-        {**slo_labels(slo), "severity": "ticket", "urgency": "ticket"},
+        {**slo_labels(slo), SEVERITY_LABEL: "ticket", URGENCY_LABEL: "ticket"},
         _annotations(
             slo,
             None,
