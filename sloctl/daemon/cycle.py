@@ -10,7 +10,7 @@ from datetime import datetime
 from sloctl.incidents.engine import breach_events, decide
 from sloctl.incidents.events import Event
 from sloctl.incidents.lifecycle import check_targets
-from sloctl.incidents.policy import Policy, Signals
+from sloctl.incidents.policy import Policy, ServiceSignals
 from sloctl.incidents.signals import SignalPlan, SignalReader, Sli, read_signals
 from sloctl.notify.outbox import messages
 from sloctl.notify.sinks import Sink
@@ -69,7 +69,7 @@ def _decide_and_commit(
     sinks: Mapping[str, Sink],
     policy: Policy,
     depends_on: Mapping[str, tuple[str, ...]],
-    signals: Mapping[str, Signals],
+    signals: Mapping[str, ServiceSignals],
     at: datetime,
 ) -> list[Event]:
     """Decide for every read service on fresh state and commit the result, under one lock.

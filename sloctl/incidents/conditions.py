@@ -49,7 +49,7 @@ from sloctl.incidents.policy import (
     Condition,
     Finding,
     Held,
-    Signals,
+    ServiceSignals,
     Thresholds,
     rank,
 )
@@ -302,7 +302,7 @@ def paging(limits: Thresholds) -> tuple[ConditionSpec, ...]:
 # The engine: how long each condition has held, and what severity that reaches.
 
 
-def observed(spec: ConditionSpec, signals: Signals) -> bool | None:
+def observed(spec: ConditionSpec, signals: ServiceSignals) -> bool | None:
     """Whether ``spec`` holds in ``signals``; None when its measure was not measured."""
     if spec.measure is Measure.BURN_PAIRS:
         return signals.burning if spec.cause is Cause.ERRORS else signals.latency_burning
@@ -315,12 +315,12 @@ def observed(spec: ConditionSpec, signals: Signals) -> bool | None:
     return None if value is None else value > spec.threshold
 
 
-def holding(signals: Signals, limits: Thresholds) -> set[Condition]:
+def holding(signals: ServiceSignals, limits: Thresholds) -> set[Condition]:
     """The conditions that hold right now."""
     return {s.condition for s in paging(limits) if observed(s, signals)}
 
 
-def track(previous: Held, signals: Signals, limits: Thresholds) -> dict[Condition, datetime]:
+def track(previous: Held, signals: ServiceSignals, limits: Thresholds) -> dict[Condition, datetime]:
     """Carry the start of every condition that still holds; forget the ones that stopped.
 
     A condition whose signal was not measured this time is neither started nor stopped: a

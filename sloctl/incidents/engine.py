@@ -47,7 +47,7 @@ from sloctl.incidents.policy import (
     Finding,
     Held,
     Policy,
-    Signals,
+    ServiceSignals,
     healthy,
     rank,
 )
@@ -73,7 +73,7 @@ class Assessment:
     """One service at one instant, as the engine judges it (``sloctl backtest --explain``)."""
 
     service: str
-    signals: Signals
+    signals: ServiceSignals
     tracked: Tracked
     checks: Mapping[Cause, bool | None]
     """Runbook 2.4 verification of each cause on the current signals (None: not measured)."""
@@ -121,7 +121,7 @@ def breach_events(incident: Incident, breaches: list[Breach], at: datetime) -> l
     ]
 
 
-def reading(service: str, signals: Signals) -> Reading:
+def reading(service: str, signals: ServiceSignals) -> Reading:
     threshold = signals.latency_threshold
     return Reading(
         service,
@@ -137,7 +137,7 @@ def reading(service: str, signals: Signals) -> Reading:
 class _Readings:
     """Each service's :class:`Reading`, made when a timeline line needs it."""
 
-    signals: Mapping[str, Signals]
+    signals: Mapping[str, ServiceSignals]
     made: dict[str, Reading] = field(default_factory=dict)
 
     def __getitem__(self, service: str) -> Reading:
@@ -146,7 +146,9 @@ class _Readings:
         return self.made[service]
 
 
-def assess_service(policy: Policy, service: str, signals: Signals, before: Tracked) -> Assessment:
+def assess_service(
+    policy: Policy, service: str, signals: ServiceSignals, before: Tracked
+) -> Assessment:
     """How long conditions have held, whether the current signals verify, what they reach."""
     limits = policy.for_service(service)
     held = track(before.held, signals, limits)
@@ -220,7 +222,7 @@ def _host(
 
 def decide(
     policy: Policy,
-    signals: Mapping[str, Signals],
+    signals: Mapping[str, ServiceSignals],
     tracked: Mapping[str, Tracked],
     open_incidents: Sequence[Incident],
     new_id: Callable[[], str],

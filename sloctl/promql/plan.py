@@ -64,7 +64,8 @@ class Batch:
         return tuple(sorted({key for pairs in self.members.values() for key, _ in pairs}))
 
 
-Readings = dict[tuple[str, int], dict[str, float]]
+SloCounts = dict[tuple[str, int], dict[str, float]]
+"""What one answer counted: per SLO key and window (in seconds), each role's count."""
 
 
 @dataclass
@@ -355,11 +356,11 @@ def targets(batch: Batch, labels: Mapping[str, str]) -> list[tuple[tuple[str, in
 
 
 def split_answer(
-    batch: Batch, samples: Sequence[Sample], *, into: Readings | None = None
-) -> Readings:
+    batch: Batch, samples: Sequence[Sample], *, into: SloCounts | None = None
+) -> SloCounts:
     """Hand each sample of ``batch``'s answer to the SLOs it belongs to (adding to ``into``
     when given, so that several batches fill one set of readings)."""
-    readings: Readings = {} if into is None else into
+    readings: SloCounts = {} if into is None else into
     for sample in samples:
         piece = QUERY_PIECE_LABEL in sample.labels  # one of several runs: they add up
         for where, role in targets(batch, sample.labels):

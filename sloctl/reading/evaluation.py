@@ -35,8 +35,8 @@ from sloctl.promql.build import Shape
 from sloctl.promql.plan import (
     CountRequest,
     Family,
-    Readings,
     Sample,
+    SloCounts,
     counts_from,
     families,
     millis,
@@ -243,7 +243,7 @@ def evaluate(
 
 
 def judge(
-    slos: Sequence[Slo], spans: Mapping[str, Span], readings: Readings
+    slos: Sequence[Slo], spans: Mapping[str, Span], readings: SloCounts
 ) -> tuple[SloResult, ...]:
     """Every SLO judged over its span from the counts read."""
     return tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
@@ -327,7 +327,7 @@ def read_counts(
     slicing: Slicing | None = None,
     *,
     failed: dict[str, PrometheusError] | None = None,
-) -> tuple[Readings, int]:
+) -> tuple[SloCounts, int]:
     """Every request's counts, and how many queries were sent (those refused as too large
     and asked again in pieces included; retries of unanswered requests not).
 
@@ -335,7 +335,7 @@ def read_counts(
     with the error, and every other query is still asked.
     """
     found, rest = families(requests)
-    readings: Readings = {}
+    readings: SloCounts = {}
     queries = _read_timeslices(rest, reader, readings, failed=failed)
     for family in found:
         try:
@@ -358,7 +358,7 @@ MAX_RUNS = 64
 def _read_timeslices(
     requests: Sequence[CountRequest],
     reader: InstantReader,
-    readings: Readings,
+    readings: SloCounts,
     parts: int = 1,
     *,
     failed: dict[str, PrometheusError] | None = None,
@@ -403,7 +403,7 @@ def count_family(
     return _windows_from_slices(family, slicing, budget)
 
 
-def hand_out(family: Family, values: WindowCounts, readings: Readings) -> None:
+def hand_out(family: Family, values: WindowCounts, readings: SloCounts) -> None:
     """Each SLO side's share of ``values``, into ``readings``."""
     members, into = family.members, readings.setdefault
     for (key, seconds), value in values.items():
@@ -638,7 +638,7 @@ def _rebuild(
     return rows, sent
 
 
-def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
+def _judge(slo: Slo, span: Span, readings: SloCounts) -> SloResult:
     key, measured = slo.key, span.measured_seconds
     counts, note = counts_from(slo, readings.get((key, measured)), measured)
     burn_counts = {
