@@ -21,10 +21,10 @@ budget-burn-ticket (and    ticket    burn-rate pairs              1 d and 2 h, 3
 latency-budget-burn-ticket)                                       15 min
 =========================  ========  ===========================  ==============================
 
-Who reads it: the engine (:func:`track` and :func:`assess`, on a service's signals), the rule
-generator (one alert per condition and SLO, from :func:`bounds`), the promtool-test simulator
-(when each of those alerts must fire), the dashboards (their threshold lines), ``sloctl
-policy show``, and every reason text, which is written from the values here.
+Who reads it: the engine (:func:`track` and :func:`severity_findings`, on a service's
+signals), the rule generator (one alert per condition and SLO, from :func:`bounds`), the
+promtool-test simulator (when each of those alerts must fire), the dashboards (their threshold
+lines), ``sloctl policy show``, and every reason text, which is written from the values here.
 
 A condition that an SLO makes concrete (a threshold relative to its error budget or its
 latency threshold, burn-rate factors derived from its window) is a :class:`Bound`. Pure.
@@ -332,7 +332,7 @@ def track(previous: Held, signals: ServiceSignals, limits: Thresholds) -> dict[C
     return dict(sorted({**kept, **started}.items()))
 
 
-def assess(held: Held, at: datetime, limits: Thresholds) -> dict[Cause, Finding]:
+def severity_findings(held: Held, at: datetime, limits: Thresholds) -> dict[Cause, Finding]:
     """The highest severity each cause reaches at ``at``, given how long conditions held."""
     findings: dict[Cause, Finding] = {}
     for spec in paging(limits):

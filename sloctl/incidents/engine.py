@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sloctl.incidents.conditions import assess, track
+from sloctl.incidents.conditions import severity_findings, track
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
     Breach,
@@ -99,7 +99,10 @@ class Assessment:
 
 
 @dataclass
-class Outcome:
+class Decision:
+    """What :func:`decide` made of one instant: the new tracking, the incidents changed, the
+    events to announce and each service's assessment."""
+
     tracked: dict[str, Tracked] = field(default_factory=dict)
     changed: list[Incident] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -160,7 +163,7 @@ def assess_service(
     }
     if not held and not bad_since:  # the usual case: all is well, nothing to remember
         return Assessment(service, signals, QUIET, checks, {})
-    found = assess(held, signals.at, limits) if held else {}
+    found = severity_findings(held, signals.at, limits) if held else {}
     findings = {cause: f for cause, f in found.items() if checks.get(cause) is not True}
     return Assessment(service, signals, Tracked(held, bad_since), checks, findings)
 
@@ -227,7 +230,7 @@ def decide(
     open_incidents: Sequence[Incident],
     new_id: Callable[[], str],
     depends_on: Mapping[str, Sequence[str]] | None = None,
-) -> Outcome:
+) -> Decision:
     """One evaluation of every measured service at one instant.
 
     ``signals`` holds the services that could be read (all at the same ``at``); ``tracked``
@@ -236,7 +239,7 @@ def decide(
     included) and the events to announce, in order.
     """
     depends = depends_on or {}
-    outcome = Outcome()
+    outcome = Decision()
     followed = {
         i.id: i for i in open_incidents if i.open and (not i.manual or i.cause in METRIC_CAUSES)
     }
@@ -337,7 +340,7 @@ def _verify(
     assessments: Mapping[str, Assessment],
     readings: _Readings,
     at: datetime,
-    outcome: Outcome,
+    outcome: Decision,
 ) -> Incident:
     """Runbook 2.4 over every symptom of the incident (each affected service's causes):
     monitoring, resolution, relapse."""

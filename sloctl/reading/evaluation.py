@@ -20,7 +20,7 @@ from typing import Protocol
 from sloctl.core.budget import (
     Budget,
     Counts,
-    assess,
+    assess_budget,
     budget_minutes,
     burn_rate,
     error_ratio,
@@ -648,7 +648,7 @@ def _judge(slo: Slo, span: Span, readings: SloCounts) -> SloResult:
     slice_length = (
         None if slo.timeslices is None else timedelta(seconds=slo.timeslices.slice_seconds)
     )
-    budget = assess(
+    budget = assess_budget(
         error_budget=slo.error_budget,
         window_length=span.length,
         measured=span.measured,

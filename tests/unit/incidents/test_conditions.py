@@ -19,12 +19,12 @@ from sloctl.core.slo import LatencyIndicator, RatioIndicator, RollingWindow, Slo
 from sloctl.incidents.conditions import (
     ConditionSpec,
     Measure,
-    assess,
     bind,
     bounds,
     observed,
     paging,
     service_conditions,
+    severity_findings,
     track,
 )
 from sloctl.incidents.engine import Tracked, decide
@@ -367,7 +367,7 @@ def test_sustained_errors_severity(
     minutes: int, measured: dict[str, float], limits: Thresholds, expected: Severity | None
 ) -> None:
     held = held_for(minutes, limits, **measured)
-    finding = assess(held, T0 + timedelta(minutes=minutes), limits).get(Cause.ERRORS)
+    finding = severity_findings(held, T0 + timedelta(minutes=minutes), limits).get(Cause.ERRORS)
     assert (None if finding is None else finding.severity) == expected
 
 
@@ -376,7 +376,7 @@ def test_a_scrape_gap_keeps_the_sustained_clock() -> None:
     held = track(held, ServiceSignals(T0 + timedelta(minutes=4)), RUNBOOK)  # nothing measured
     assert held[Condition.SUSTAINED_ERRORS] == T0
     held = track(held, ServiceSignals(T0 + timedelta(minutes=5), burn_rate=20.0), RUNBOOK)
-    finding = assess(held, T0 + timedelta(minutes=5), RUNBOOK)[Cause.ERRORS]
+    finding = severity_findings(held, T0 + timedelta(minutes=5), RUNBOOK)[Cause.ERRORS]
     assert finding.severity is Severity.P3
     assert finding.reason.startswith("error ratio above 10x the error budget")
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.incidents.engine import Outcome, Tracked, decide, dependency_order, reading
+from sloctl.incidents.engine import Decision, Tracked, decide, dependency_order, reading
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import SLOCTL, Incident, State, declare, move
 from sloctl.incidents.policy import (
@@ -105,7 +105,7 @@ def one_step(
     opened: Iterable[Incident] = (),
     new_id: Callable[[], str] | None = None,
     service: str = "api",
-) -> Outcome:
+) -> Decision:
     return decide(
         POLICY,
         {service: signals},

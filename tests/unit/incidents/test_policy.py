@@ -11,8 +11,8 @@ import pytest
 
 from sloctl.core.severity import Severity
 from sloctl.errors import DefinitionError
-from sloctl.incidents.conditions import assess, track
 from sloctl.incidents.conditions import holding as conditions
+from sloctl.incidents.conditions import severity_findings, track
 from sloctl.incidents.policy import (
     Cause,
     Condition,
@@ -47,7 +47,7 @@ def steady(minutes: int, **measured: object) -> list[tuple[timedelta, ServiceSig
 
 def severity_after(minutes: int, **measured: object) -> dict[Cause, Severity]:
     held = run(steady(minutes, **measured))
-    findings = assess(held, T0 + timedelta(minutes=minutes), RUNBOOK)
+    findings = severity_findings(held, T0 + timedelta(minutes=minutes), RUNBOOK)
     return {cause: finding.severity for cause, finding in findings.items()}
 
 
@@ -159,12 +159,15 @@ def test_errors_escalate_from_p3_to_p2_to_p1() -> None:
     seen = []
     for offset, signals in steps:
         held = track(held, signals, RUNBOOK)
-        finding = assess(held, T0 + offset, RUNBOOK).get(Cause.ERRORS)
+        finding = severity_findings(held, T0 + offset, RUNBOOK).get(Cause.ERRORS)
         seen.append(None if finding is None else finding.severity)
     assert seen[0] == Severity.P3
     assert seen[-1] == Severity.P2
     held = track(held, ServiceSignals(T0 + timedelta(minutes=72), error_ratio=0.9), RUNBOOK)
-    assert assess(held, T0 + timedelta(minutes=72), RUNBOOK)[Cause.ERRORS].severity is Severity.P1
+    assert (
+        severity_findings(held, T0 + timedelta(minutes=72), RUNBOOK)[Cause.ERRORS].severity
+        is Severity.P1
+    )
 
 
 def test_a_condition_that_stops_starts_its_clock_again() -> None:
@@ -174,7 +177,7 @@ def test_a_condition_that_stops_starts_its_clock_again() -> None:
     assert Condition.MAJOR_ERRORS not in held
     held = track(held, ServiceSignals(T0 + timedelta(minutes=22), error_ratio=0.2), RUNBOOK)
     assert held[Condition.MAJOR_ERRORS] == T0 + timedelta(minutes=22)
-    assert assess(held, T0 + timedelta(minutes=45), RUNBOOK) == {}
+    assert severity_findings(held, T0 + timedelta(minutes=45), RUNBOOK) == {}
 
 
 def test_per_service_thresholds_override_the_defaults() -> None:
@@ -183,7 +186,10 @@ def test_per_service_thresholds_override_the_defaults() -> None:
     assert policy.for_service("database") is strict
     assert policy.for_service("api") == RUNBOOK
     held = run(steady(11, error_ratio=0.2), strict)
-    assert assess(held, T0 + timedelta(minutes=11), strict)[Cause.ERRORS].severity is Severity.P2
+    assert (
+        severity_findings(held, T0 + timedelta(minutes=11), strict)[Cause.ERRORS].severity
+        is Severity.P2
+    )
 
 
 @pytest.mark.parametrize(
@@ -229,7 +235,7 @@ def test_a_scrape_gap_neither_restarts_nor_stops_a_clock() -> None:
     held = track(held, ServiceSignals(T0 + timedelta(minutes=21)), RUNBOOK)  # nothing measured
     assert held[Condition.MAJOR_ERRORS] == T0
     held = track(held, ServiceSignals(T0 + timedelta(minutes=31), error_ratio=0.2), RUNBOOK)
-    found = assess(held, T0 + timedelta(minutes=31), RUNBOOK)
+    found = severity_findings(held, T0 + timedelta(minutes=31), RUNBOOK)
     assert found[Cause.ERRORS].severity is Severity.P2
 
 
