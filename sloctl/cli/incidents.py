@@ -26,7 +26,7 @@ from sloctl.cli.options import (
 from sloctl.core.durations import format_duration, parse_duration
 from sloctl.core.severity import Severity
 from sloctl.core.slo import LatencyIndicator
-from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.daemon.incident_pass import escalate_missed_targets, evaluate_incidents
 from sloctl.errors import SloctlError, UsageError
 from sloctl.incidents.backtest import Explanation, Replayed
 from sloctl.incidents.backtest import backtest as run_backtest

@@ -1,7 +1,7 @@
 """sloctl's own metrics: a prometheus-client collector that reads one snapshot per scrape.
 
 Whoever evaluates builds a new :class:`Snapshot` and swaps it in whole; a scrape reads the
-snapshot that is current when it starts, so it never sees half an evaluation. Nothing is
+snapshot that is current when it starts, so it never sees half a cycle. Nothing is
 registered globally: :func:`exposition` renders a private registry.
 """
 
@@ -32,7 +32,7 @@ from sloctl.reading.evaluation import SloResult
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything one evaluation cycle knows, frozen for scrapes."""
+    """Everything one cycle of the daemon knows, frozen for scrapes."""
 
     results: Sequence[SloResult] = ()
     stale: frozenset[str] = frozenset()
@@ -59,7 +59,7 @@ DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 @dataclass(frozen=True)
 class CycleDurations:
-    """How long evaluation cycles took: cumulative bucket counts, sum and count."""
+    """How long the daemon's cycles took: cumulative bucket counts, sum and count."""
 
     buckets: tuple[int, ...] = (0,) * len(DURATION_BUCKETS)
     total_seconds: float = 0.0

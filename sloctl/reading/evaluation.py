@@ -6,6 +6,9 @@ pieces that add up exactly, and a 422 "too many samples" cuts them shorter and a
 With a slice store (the daemon), whole settled slices come from the store and only the edges
 of each window are read every cycle; slices missing from the store (after a restart or a
 changed definition) are read again from Prometheus, as range queries within the budget.
+
+An *evaluation* is this budget reading at one time: ``sloctl report`` makes one, and so does
+each cycle of the daemon (:mod:`sloctl.daemon.loop`) before its incident pass.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""One incident cycle, shared by ``sloctl incidents evaluate`` and the daemon."""
+"""The incident pass, shared by ``sloctl incidents evaluate`` and each cycle of the daemon.
+
+One pass, at one pinned time: read every service's signals, decide (policy, lifecycle), and
+commit the incidents with the notifications they cause in one transaction of the store, then
+escalate missed targets. A *pass* is this incident work alone; a *cycle* is one iteration of
+the daemon's loop (:mod:`sloctl.daemon.loop`), which runs a budget evaluation and then a pass.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from sloctl.store.database import Store
 
 
 @dataclass
-class CycleResult:
+class IncidentPassResult:
     events: list[Event] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     """Services whose signals could not be read (or changed meanwhile), and why."""
@@ -41,7 +47,7 @@ def evaluate_incidents(
     *,
     slicing: Slicing | None = None,
     budget: QueryBudget | None = None,
-) -> CycleResult:
+) -> IncidentPassResult:
     """Read every service's signals at ``at`` (``planned`` with :func:`signal_plan`, the counts
     from ``slicing``'s store when given), decide, and commit what changed.
 
@@ -49,7 +55,7 @@ def evaluate_incidents(
     closes an incident.
     """
     reading = read_signals(planned, reader, at, slicing=slicing, budget=budget)
-    result = CycleResult(
+    result = IncidentPassResult(
         skipped=dict(reading.failed),
         queries=reading.queries,
         slis=dict(reading.slis),
@@ -74,7 +80,7 @@ def _decide_and_commit(
 ) -> list[Event]:
     """Decide for every read service on fresh state and commit the result, under one lock.
 
-    Most cycles change nothing; that is found out first, without taking the write lock.
+    Most passes change nothing; that is found out first, without taking the write lock.
     """
     previous = {service: store.tracked(service) for service in signals}
     opened = store.incidents(open_only=True)

@@ -1,4 +1,4 @@
-"""One incident cycle over the store: declared once, quiet cycles write nothing, a failed
+"""One incident pass over the store: declared once, quiet passes write nothing, a failed
 query touches nothing, a missed target escalates once, a dependency's outage is one page."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sloctl.core.conventions import QUERY_WINDOW_LABEL
 from sloctl.core.severity import Severity
-from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.daemon.incident_pass import escalate_missed_targets, evaluate_incidents
 from sloctl.errors import PrometheusUnavailableError
 from sloctl.incidents.events import EventKind
 from sloctl.incidents.policy import Cause, Policy
