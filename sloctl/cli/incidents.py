@@ -23,7 +23,7 @@ from sloctl.cli.options import (
     prometheus_reader,
     prometheus_url_option,
 )
-from sloctl.core.durations import format_duration, parse_duration
+from sloctl.core.durations import format_elapsed, parse_duration
 from sloctl.core.severity import Severity
 from sloctl.core.slo import LatencyIndicator
 from sloctl.daemon.incident_pass import escalate_missed_targets, evaluate_incidents
@@ -73,10 +73,7 @@ def _seconds(span: timedelta | None) -> int | None:
 
 def _span(span: timedelta | None) -> str:
     """``4m``, ``1h5m``, ``0s``; ``-`` when unknown."""
-    if span is None:
-        return "-"
-    seconds = int(span.total_seconds())
-    return format_duration(seconds) if seconds > 0 else "0s"
+    return "-" if span is None else format_elapsed(span)
 
 
 def reading_json(reading: Reading) -> dict[str, Any]:

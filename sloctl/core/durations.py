@@ -72,6 +72,13 @@ def spoken_duration(span: timedelta, units: int = 3) -> str:
     return " ".join(parts[:units]) or "less than a minute"
 
 
+def format_elapsed(span: timedelta) -> str:
+    """A span in whole seconds the way Prometheus writes it (``4m``, ``1h5m``), ``0s`` when it
+    is shorter than a second (or negative)."""
+    seconds = int(span.total_seconds())
+    return format_duration(seconds) if seconds > 0 else "0s"
+
+
 def parse_amount_minutes(text: str) -> Decimal:
     """Parse an amount of time with one unit (``43.2m``, ``3.6h``, ``2592s``) into exact minutes."""
     cleaned = text.strip()

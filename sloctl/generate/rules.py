@@ -19,14 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import yaml
 
 from sloctl.core import burn, conventions
 from sloctl.core.conventions import P95, SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL, URGENCY_LABEL
-from sloctl.core.durations import format_duration
+from sloctl.core.durations import format_duration, format_elapsed
 from sloctl.core.severity import LEVELS, Severity, spoken
 from sloctl.core.slo import LatencyIndicator, Slo, by_service
 from sloctl.errors import SloctlError
@@ -233,11 +232,6 @@ def condition_expr(bound: Bound) -> str:
     return "\nor\n".join(clauses)
 
 
-def for_text(duration: timedelta) -> str:
-    seconds = int(duration.total_seconds())
-    return format_duration(seconds) if seconds else "0s"
-
-
 def condition_alert(bound: Bound) -> Alert:
     spec, slo = bound.spec, bound.slo
     urgency = burn.Urgency.PAGE if spec.severity is not None else burn.Urgency.TICKET
@@ -250,7 +244,7 @@ def condition_alert(bound: Bound) -> Alert:
     return Alert(
         spec.alert,
         condition_expr(bound),
-        for_text(spec.duration),
+        format_elapsed(spec.duration),
         labels,
         _annotations(slo, spec.severity, summary, spec.runbook),
         bound,

@@ -12,6 +12,7 @@ import pytest
 from sloctl.core.durations import (
     amount_resolution_minutes,
     format_duration,
+    format_elapsed,
     parse_amount_minutes,
     parse_duration,
     parse_seconds,
@@ -216,3 +217,18 @@ def test_spoken_duration(span: timedelta, spoken: str) -> None:
 )
 def test_spoken_duration_in_two_units(span: timedelta, text: str) -> None:
     assert spoken_duration(span, units=2) == text
+
+
+@pytest.mark.parametrize(
+    ("span", "text"),
+    [
+        (timedelta(0), "0s"),
+        (timedelta(milliseconds=999), "0s"),
+        (timedelta(seconds=-5), "0s"),
+        (timedelta(minutes=4), "4m"),
+        (timedelta(hours=1, minutes=5), "1h5m"),
+        (timedelta(days=14), "2w"),
+    ],
+)
+def test_format_elapsed(span: timedelta, text: str) -> None:
+    assert format_elapsed(span) == text
