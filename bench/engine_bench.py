@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sloctl.incidents.engine import Tracked, decide
-from sloctl.incidents.policy import Policy, Signals
+from sloctl.incidents.policy import Policy, ServiceSignals
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 STEPS = 30 * 1440
@@ -33,7 +33,9 @@ def main() -> None:
     for step in range(STEPS):
         at = START + timedelta(minutes=step)
         signals = {
-            service: Signals(at, error_ratio=0.0003, p95_seconds=0.1, latency_threshold=threshold)
+            service: ServiceSignals(
+                at, error_ratio=0.0003, p95_seconds=0.1, latency_threshold=threshold
+            )
             for service in SERVICES
         }
         outcome = decide(policy, signals, tracked, [], lambda: "unused", DEPENDS)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sloctl.core.severity import Severity
-from sloctl.daemon.cycle import remind_overdue
+from sloctl.daemon.incident_pass import remind_overdue
 from sloctl.incidents.lifecycle import State, declare, move
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.notify.slack import SlackSink

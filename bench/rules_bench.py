@@ -31,6 +31,7 @@ from typing import Any
 import requests
 import yaml
 
+from sloctl.core import conventions
 from sloctl.core.slo import Slo, by_service
 from sloctl.demo.history import History, Scenario, runbook_profiles
 from sloctl.demo.local_prometheus import CONFIG, LocalPrometheus, backfill
@@ -148,7 +149,8 @@ def run(count: int, days: int, work: Path) -> dict[str, dict[str, float]]:
                             r
                             for g in yaml.safe_load(text)["groups"]
                             for r in g["rules"]
-                            if r.get("record") in (promql.EVENTS_RATE, promql.BAD_EVENTS_RATE)
+                            if r.get("record")
+                            in (conventions.EVENTS_RATE, conventions.BAD_EVENTS_RATE)
                         ],
                     }
                     for service, text in (

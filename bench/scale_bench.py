@@ -54,7 +54,7 @@ from sloctl.loading.config import Config
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
 from sloctl.prometheus.client import PrometheusReader
-from sloctl.promql.plan import CountRequest, Readings, plan, split_answer
+from sloctl.promql.plan import CountRequest, SloCounts, plan, split_answer
 from sloctl.reading.evaluation import BURN_WINDOWS, Slicing, evaluate, judge
 from sloctl.store.database import Store
 
@@ -101,7 +101,7 @@ def todays_report(slos: Any, reader: PrometheusReader, at: datetime) -> None:
         span = span_for(slo, at)
         windows = (span.measured_seconds, *(int(w.total_seconds()) for _, w in BURN_WINDOWS))
         requests_.append(CountRequest(slo, span.end, windows))
-    readings: Readings = {}
+    readings: SloCounts = {}
     for batch in plan(requests_):
         samples = reader.instant(batch.expr, batch.time, slos=batch.slo_keys)
         split_answer(batch, samples, into=readings)

@@ -30,6 +30,7 @@ Raised and caught inside sloctl, and turned into one of the above (or into a
 
     ValueError
     ├── YamlError                 a YAML document that cannot be loaded (with its line)
+    ├── SecretFileError           a secret's file that cannot be read (never what it holds)
     ├── SelectorSyntaxError       a selector that cannot be parsed
     └── UnsupportedSelectorError  no example series for a selector (its SLO gets no tests)
     Exception
@@ -199,6 +200,10 @@ class TooManySamplesError(QueryError):
 
     def __init__(self, message: str, *, query: str, slos: Sequence[str] = ()) -> None:
         super().__init__(message, query=query, slos=slos, reason="too_many_samples")
+
+
+class SecretFileError(ValueError):
+    """A secret's file cannot be read; the message says why, never what it holds."""
 
 
 class YamlError(ValueError):

@@ -25,8 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from sloctl.core.conventions import QUERY_WINDOW_LABEL
 from sloctl.prometheus.client import PrometheusReader
-from sloctl.promql.build import WINDOW_LABEL
 from sloctl.promql.plan import Sample
 from sloctl.runtime.retry import RetryPolicy
 
@@ -177,7 +177,7 @@ class ServiceTraffic:
         bad = 'code=~"5.."' in expr
         return vector(
             Sample(
-                {"service": service, WINDOW_LABEL: str(window)},
+                {"service": service, QUERY_WINDOW_LABEL: str(window)},
                 1000.0 * share if bad else 1000.0,
             )
             for service, share in self.errors.items()

@@ -26,7 +26,7 @@ from sloctl.cli.options import (
     prometheus_url_option,
 )
 from sloctl.cli.state import cli_state, find
-from sloctl.core.durations import format_duration
+from sloctl.core.durations import format_elapsed
 from sloctl.core.severity import Severity
 from sloctl.errors import InvalidRequestError, SloctlError
 from sloctl.incidents.cadence import Status, apply_update, update_due
@@ -77,10 +77,7 @@ def _seconds(span: timedelta | None) -> int | None:
 
 def _span(span: timedelta | None) -> str:
     """``4m``, ``1h5m``, ``0s``; ``-`` when unknown."""
-    if span is None:
-        return "-"
-    seconds = int(span.total_seconds())
-    return format_duration(seconds) if seconds > 0 else "0s"
+    return "-" if span is None else format_elapsed(span)
 
 
 def reading_json(reading: Reading) -> dict[str, Any]:
@@ -328,7 +325,8 @@ def incidents(
     """
     from sloctl.loading.config import delivery_policy, load_config, webhook_verify
     from sloctl.loading.config import sinks as configured_sinks
-    from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, sinks_from_env
+    from sloctl.loading.secrets import ALERTMANAGER, PAGERDUTY, SLACK, sinks_from_env
+    from sloctl.notify.outbox import Courier
 
     config = None if config_path is None else load_config(config_path)
     names = f"{SLACK}, {PAGERDUTY} and {ALERTMANAGER} are not set"
@@ -479,7 +477,7 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
 
 def _runbook_json(ctx: click.Context, store: Store, incident: Incident) -> dict[str, Any]:
     """Roles, updates, the public summary, the post-mortem and the customer draft."""
-    from sloctl.daemon.cycle import customer_draft_path
+    from sloctl.daemon.incident_pass import customer_draft_path
 
     assignments = store.assignments(incident.id)
     updates = store.updates(incident.id)
@@ -595,7 +593,7 @@ def _transition(ctx: click.Context, incident_id: str, to: State, person: str, no
 
 def _write_drafts(ctx: click.Context, resolved: list[Incident]) -> None:
     """The P1 customer communication (runbook 3.4) of incidents just resolved."""
-    from sloctl.daemon.cycle import write_customer_drafts
+    from sloctl.daemon.incident_pass import write_customer_drafts
 
     try:
         written = write_customer_drafts(_settings(ctx).drafts, resolved)
@@ -655,7 +653,7 @@ def declare_incident(
     ctx: click.Context, service: str, severity: str, cause: str, summary: str, person: str
 ) -> None:
     """Declare an incident metrics cannot see (data loss, security breach, ...)."""
-    from sloctl.daemon.cycle import scheduled_notes
+    from sloctl.daemon.incident_pass import scheduled_notes
     from sloctl.notify.outbox import messages
 
     schedule = _schedule(ctx)
@@ -827,7 +825,7 @@ def evaluate(
     incident.
     """
     schedule = _schedule(ctx)
-    from sloctl.daemon.cycle import evaluate_incidents
+    from sloctl.daemon.incident_pass import evaluate_incidents
     from sloctl.incidents.signals import signal_plan
     from sloctl.loading.definitions import load_definitions
     from sloctl.loading.policy_file import policy_in_force
@@ -868,7 +866,7 @@ def notify(ctx: click.Context) -> None:
     Run it every minute (cron, or the daemon's loop) so that a target missed is escalated
     (runbook 2.2: P2 to the team lead, P1 to everyone) even with nobody at a terminal.
     """
-    from sloctl.daemon.cycle import escalate_missed_targets, remind_overdue
+    from sloctl.daemon.incident_pass import escalate_missed_targets, remind_overdue
 
     store = _store(ctx)
     sinks = _sinks(ctx)

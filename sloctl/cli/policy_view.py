@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sloctl.core.durations import format_duration
+from sloctl.core.durations import format_duration, format_elapsed
 from sloctl.core.slo import Slo, by_service
 from sloctl.incidents.conditions import Bound, Measure, Row, bounds, percent, seconds_text
 from sloctl.incidents.conditions import service_conditions as conditions_of
@@ -55,11 +55,6 @@ def in_force(slos: Sequence[Slo], policy: Policy) -> list[ServicePolicy]:
             )
         )
     return found
-
-
-def _span(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    return format_duration(seconds) if seconds else "0s"
 
 
 def _window(row: Row) -> str:
@@ -101,15 +96,15 @@ def render_table(services: Sequence[ServicePolicy], out: TextIO, width: int = 11
                     bound.spec.measure.value if first else "",
                     _window(row),
                     _limit(bound, row),
-                    _span(bound.spec.duration) if first else "",
+                    format_elapsed(bound.spec.duration) if first else "",
                 )
                 table.add_row(*(escape(c) for c in cells))
         console.print(table)
         limits = entry.limits
         console.print(
             f"verification (runbook 2.4): error ratio below {percent(limits.healthy_error_ratio)}"
-            f" and p95 within the SLO over {_span(limits.signal_window)}, held for "
-            f"{_span(limits.stable_for)}",
+            f" and p95 within the SLO over {format_elapsed(limits.signal_window)}, held for "
+            f"{format_elapsed(limits.stable_for)}",
             markup=False,
         )
         console.print("")
@@ -126,7 +121,7 @@ def as_json(entry: ServicePolicy) -> dict[str, Any]:
         "overrides": list(entry.overrides),
         "thresholds": {
             f.name: (
-                _span(value)
+                format_elapsed(value)
                 if isinstance(value := getattr(limits, f.name), timedelta)
                 else _number(value)
             )
@@ -138,7 +133,7 @@ def as_json(entry: ServicePolicy) -> dict[str, Any]:
                 "condition": bound.spec.condition.value,
                 "severity": _severity(bound),
                 "measure": bound.spec.measure.value,
-                "for": _span(bound.spec.duration),
+                "for": format_elapsed(bound.spec.duration),
                 "alert": bound.spec.alert,
                 "summary": bound.summary(),
                 "rows": [

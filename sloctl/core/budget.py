@@ -113,7 +113,7 @@ class Budget:
         return None if share is None else 1.0 - share
 
 
-def assess(
+def assess_budget(
     *,
     error_budget: Decimal,
     window_length: timedelta,

@@ -1,8 +1,10 @@
-"""Durations as Prometheus writes them (``30d``, ``1h30m``) and budget amounts (``43.2m``)."""
+"""Durations as Prometheus writes them (``30d``, ``1h30m``), budget amounts (``43.2m``), and
+spans as people say them (``1 hour 12 minutes``)."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 _UNIT_SECONDS: dict[str, int] = {
@@ -54,6 +56,27 @@ def format_duration(seconds: int) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+def spoken_duration(span: timedelta, units: int = 3) -> str:
+    """``1 hour 12 minutes``, ``2 days 3 hours``, ``45 minutes``: whole minutes, rounded down,
+    in at most ``units`` units, the largest first (days, hours, minutes)."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        f"{count} {unit}{'' if count == 1 else 's'}"
+        for count, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
+        if count
+    ]
+    return " ".join(parts[:units]) or "less than a minute"
+
+
+def format_elapsed(span: timedelta) -> str:
+    """A span in whole seconds the way Prometheus writes it (``4m``, ``1h5m``), ``0s`` when it
+    is shorter than a second (or negative)."""
+    seconds = int(span.total_seconds())
+    return format_duration(seconds) if seconds > 0 else "0s"
 
 
 def parse_amount_minutes(text: str) -> Decimal:

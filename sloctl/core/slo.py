@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from sloctl.core.conventions import BUCKET_LABEL, buckets
 from sloctl.core.selector import Matcher, Selector, number_regex
 
 
@@ -71,8 +72,9 @@ class LatencyIndicator:
 
     @property
     def good(self) -> Selector:
-        bucket = self.histogram.with_metric(f"{self.histogram.metric}_bucket")
-        return bucket.with_matcher(Matcher("le", "=~", number_regex(self.threshold_seconds)))
+        bucket = self.histogram.with_metric(buckets(self.histogram.metric))
+        le = Matcher(BUCKET_LABEL, "=~", number_regex(self.threshold_seconds))
+        return bucket.with_matcher(le)
 
     @property
     def bad(self) -> None:

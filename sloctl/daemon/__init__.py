@@ -1,1 +1,2 @@
-"""``sloctl run``: the loop, the incident cycle, the exported metrics and the HTTP endpoint."""
+"""``sloctl run``: the loop and its cycles, the incident pass, the exported metrics and the
+HTTP endpoint."""

@@ -1,7 +1,7 @@
 """sloctl's own metrics: a prometheus-client collector that reads one snapshot per scrape.
 
 Whoever evaluates builds a new :class:`Snapshot` and swaps it in whole; a scrape reads the
-snapshot that is current when it starts, so it never sees half an evaluation. Nothing is
+snapshot that is current when it starts, so it never sees half a cycle. Nothing is
 registered globally: :func:`exposition` renders a private registry.
 """
 
@@ -20,6 +20,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from sloctl.core import conventions
 from sloctl.core.budget import Status
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import Severity
@@ -28,12 +29,10 @@ from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.signals import Sli
 from sloctl.reading.evaluation import SloResult
 
-PREFIX = "sloctl"
-
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything one evaluation cycle knows, frozen for scrapes."""
+    """Everything one cycle of the daemon knows, frozen for scrapes."""
 
     results: Sequence[SloResult] = ()
     stale: frozenset[str] = frozenset()
@@ -60,7 +59,7 @@ DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 @dataclass(frozen=True)
 class CycleDurations:
-    """How long evaluation cycles took: cumulative bucket counts, sum and count."""
+    """How long the daemon's cycles took: cumulative bucket counts, sum and count."""
 
     buckets: tuple[int, ...] = (0,) * len(DURATION_BUCKETS)
     total_seconds: float = 0.0
@@ -75,7 +74,7 @@ class CycleDurations:
 
 
 def _gauge(name: str, documentation: str, labels: Sequence[str]) -> GaugeMetricFamily:
-    return GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=list(labels))
+    return GaugeMetricFamily(name, documentation, labels=list(labels))
 
 
 class SnapshotCollector(Collector):
@@ -91,50 +90,54 @@ class SnapshotCollector(Collector):
         yield from self._self(snapshot)
 
     def _slos(self, snapshot: Snapshot) -> Iterator[Metric]:
-        slo = ("service", "slo")
+        slo = (conventions.SERVICE_LABEL, conventions.SLO_LABEL)
         left_ratio = _gauge(
-            "slo_error_budget_remaining_ratio",
+            conventions.SLO_ERROR_BUDGET_REMAINING_RATIO,
             "Share of the error budget left over the SLO window.",
             slo,
         )
         left_seconds = _gauge(
-            "slo_error_budget_remaining_seconds",
+            conventions.SLO_ERROR_BUDGET_REMAINING_SECONDS,
             "Full outage the error budget still allows.",
             slo,
         )
         consumed = _gauge(
-            "slo_error_budget_consumed_seconds",
+            conventions.SLO_ERROR_BUDGET_CONSUMED_SECONDS,
             "Full outage spent over the SLO window.",
             slo,
         )
         budget = _gauge(
-            "slo_error_budget_seconds",
+            conventions.SLO_ERROR_BUDGET_SECONDS,
             "Full outage the objective allows over the window.",
             slo,
         )
-        ratio = _gauge("slo_error_ratio", "Share of bad events over the SLO window.", slo)
+        ratio = _gauge(conventions.SLO_ERROR_RATIO, "Share of bad events over the SLO window.", slo)
         burn = _gauge(
-            "slo_burn_rate",
+            conventions.SLO_BURN_RATE,
             "Error ratio over (1 - objective) per window; 1 spends the budget "
             "exactly over the SLO window.",
-            (*slo, "window"),
+            (*slo, conventions.WINDOW_LABEL),
         )
         status = _gauge(
-            "slo_status", "1 for the SLO's current status, 0 for the others.", (*slo, "status")
+            conventions.SLO_STATUS,
+            "1 for the SLO's current status, 0 for the others.",
+            (*slo, conventions.STATUS_LABEL),
         )
-        stale = _gauge("slo_stale", "1 when this cycle could not read the SLO's signals.", slo)
+        stale = _gauge(
+            conventions.SLO_STALE, "1 when this cycle could not read the SLO's signals.", slo
+        )
         sli_ratio = _gauge(
-            "slo_sli_error_ratio",
+            conventions.SLO_SLI_ERROR_RATIO,
             "Share of bad events over the signal window the severity policy judges.",
-            (*slo, "window"),
+            (*slo, conventions.WINDOW_LABEL),
         )
         p95 = _gauge(
-            "slo_latency_p95_seconds",
+            conventions.SLO_LATENCY_P95_SECONDS,
             "95th percentile latency over the signal window (latency SLOs).",
-            (*slo, "window"),
+            (*slo, conventions.WINDOW_LABEL),
         )
         fresh = _gauge(
-            "slo_last_data_timestamp_seconds",
+            conventions.SLO_LAST_DATA_TIMESTAMP_SECONDS,
             "When sloctl last saw the SLO's events series over the signal window (zero traffic "
             "counts; a vanished exporter does not), or when it first looked, while it has not.",
             slo,
@@ -175,15 +178,19 @@ class SnapshotCollector(Collector):
 
     def _incidents(self, snapshot: Snapshot) -> Iterator[Metric]:
         each = _gauge(
-            "incident_open", "1 for each open incident.", ("service", "severity", "incident")
+            conventions.INCIDENT_OPEN,
+            "1 for each open incident.",
+            (conventions.SERVICE_LABEL, conventions.SEVERITY_LABEL, conventions.INCIDENT_LABEL),
         )
         counts = _gauge(
-            "incidents_open", "Open incidents by service and severity.", ("service", "severity")
+            conventions.INCIDENTS_OPEN,
+            "Open incidents by service and severity.",
+            (conventions.SERVICE_LABEL, conventions.SEVERITY_LABEL),
         )
         missed = _gauge(
-            "incidents_target_missed",
+            conventions.INCIDENTS_TARGET_MISSED,
             "Open incidents past their response or resolution target (runbook 1.2).",
-            ("service", "target"),
+            (conventions.SERVICE_LABEL, conventions.TARGET_LABEL),
         )
         tally: dict[tuple[str, str], int] = {}
         breaches: dict[tuple[str, str], int] = {}
@@ -214,33 +221,35 @@ class SnapshotCollector(Collector):
 
     def _self(self, snapshot: Snapshot) -> Iterator[Metric]:
         last = _gauge(
-            "last_successful_evaluation_timestamp_seconds",
+            conventions.LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS,
             "When the last evaluation that read every SLO finished.",
             (),
         )
         if snapshot.last_success is not None:
             last.add_metric([], snapshot.last_success.timestamp())
         errors = CounterMetricFamily(
-            f"{PREFIX}_query_errors",
+            conventions.QUERY_ERRORS_TOTAL,
             "Failed Prometheus queries (budget and signal queries, after retries), by reason.",
-            labels=["reason"],
+            labels=[conventions.REASON_LABEL],
         )
         for reason, count in sorted(snapshot.query_errors.items()):
             errors.add_metric([reason], count)
         sent = CounterMetricFamily(
-            f"{PREFIX}_notifications", "Notification attempts.", labels=["sink", "result"]
+            conventions.NOTIFICATIONS_TOTAL,
+            "Notification attempts.",
+            labels=[conventions.SINK_LABEL, conventions.RESULT_LABEL],
         )
         for (sink, result), count in sorted(snapshot.notifications.items()):
             sent.add_metric([sink, result], count)
         pending = _gauge(
-            "notifications_pending",
+            conventions.NOTIFICATIONS_PENDING,
             "Notifications queued and not yet delivered, by sink.",
-            ("sink",),
+            (conventions.SINK_LABEL,),
         )
         oldest = _gauge(
-            "notifications_oldest_pending_age_seconds",
+            conventions.NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS,
             "Age of the oldest undelivered notification, by sink (0 when none).",
-            ("sink",),
+            (conventions.SINK_LABEL,),
         )
         for sink, (count, age) in sorted(snapshot.outbox_backlog.items()):
             pending.add_metric([sink], count)
@@ -248,7 +257,7 @@ class SnapshotCollector(Collector):
         if snapshot.cycle_durations is not None:
             durations = snapshot.cycle_durations
             histogram = HistogramMetricFamily(
-                f"{PREFIX}_evaluation_duration_seconds",
+                conventions.EVALUATION_DURATION_SECONDS,
                 "Time one evaluation cycle took.",
                 buckets=[
                     *(
@@ -261,7 +270,9 @@ class SnapshotCollector(Collector):
             )
             yield histogram
         reload = _gauge(
-            "config_last_reload_successful", "1 if the last configuration (re)load succeeded.", ()
+            conventions.CONFIG_LAST_RELOAD_SUCCESSFUL,
+            "1 if the last configuration (re)load succeeded.",
+            (),
         )
         reload.add_metric([], 1.0 if snapshot.reload_successful else 0.0)
         yield from (last, errors, sent, pending, oldest, reload)

@@ -1,7 +1,9 @@
 """``sloctl run``: the long-running loop, its HTTP endpoint, reloads and graceful stops.
 
-Each cycle, at one pinned time: the budgets of every SLO (as ``sloctl report`` computes
-them), then the incident cycle (signals, policy, lifecycle, store, outbox). The result is
+A *cycle* is one iteration of the loop, every interval, at one pinned time: the budget
+evaluation of every SLO (:mod:`sloctl.reading.evaluation`, as ``sloctl report`` computes
+them), then the incident pass (:mod:`sloctl.daemon.incident_pass`: signals, policy,
+lifecycle, store, outbox). The result is
 frozen into a :class:`~sloctl.daemon.exporter.Snapshot` that ``/metrics`` reads. Cycles never
 overlap, and each has a deadline derived from the interval (:func:`cycle_seconds`): a query
 that would run past it fails, and only the SLOs it was for go stale. Delivery runs in a
@@ -30,13 +32,13 @@ from typing import Any
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from sloctl.core.slo import Slo
-from sloctl.daemon.cycle import (
+from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
+from sloctl.daemon.incident_pass import (
     escalate_missed_targets,
     evaluate_incidents,
     remind_overdue,
     write_customer_drafts,
 )
-from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
 from sloctl.errors import (
     ConfigError,
     DefinitionError,

@@ -23,7 +23,29 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
-from sloctl.core import burn
+from sloctl.core import burn, conventions
+from sloctl.core.conventions import (
+    BUCKET_LABEL,
+    CONFIG_LAST_RELOAD_SUCCESSFUL,
+    EVALUATION_DURATION_SECONDS,
+    INCIDENT_LABEL,
+    INCIDENT_OPEN,
+    INCIDENTS_OPEN,
+    LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS,
+    NOTIFICATIONS_TOTAL,
+    QUERY_ERRORS_TOTAL,
+    REASON_LABEL,
+    RESULT_LABEL,
+    SERVICE_LABEL,
+    SEVERITY_LABEL,
+    SINK_LABEL,
+    SLO_LABEL,
+    SLO_LATENCY_P95_SECONDS,
+    SLO_SLI_ERROR_RATIO,
+    SLO_STALE,
+    WINDOW_LABEL,
+    buckets,
+)
 from sloctl.core.durations import format_duration
 from sloctl.core.selector import quote
 from sloctl.core.slo import LatencyIndicator, Slo, by_service
@@ -32,9 +54,13 @@ from sloctl.incidents.conditions import Bound, ConditionSpec, Measure, bounds, s
 from sloctl.incidents.policy import Policy
 from sloctl.promql import build as promql
 
-INCIDENT_OPEN = "sloctl_incident_open"
-"""Gauge sloctl exports per open incident (labels service, severity, incident), 1 while open."""
 
+def shown(label: str) -> str:
+    """A label's value in a Grafana legend or annotation title."""
+    return "{{" + label + "}}"
+
+
+SLO_LEGEND = f"{shown(SERVICE_LABEL)} / {shown(SLO_LABEL)}"
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["sloctl", "slo"]
 Panel = stat.Panel | timeseries.Panel | bargauge.Panel
@@ -103,18 +129,20 @@ BUDGET_STEPS = ((None, "red"), (0.0, "orange"), (0.25, "green"))
 
 
 def incidents_annotation(service: str | None) -> PrometheusAnnotation:
-    selector = f"{INCIDENT_OPEN}{{service={quote(service)}}}" if service else INCIDENT_OPEN
+    selector = f"{INCIDENT_OPEN}{{{SERVICE_LABEL}={quote(service)}}}" if service else INCIDENT_OPEN
     return (
         PrometheusAnnotation()
         .name("sloctl incidents")
         .datasource(DATASOURCE)
         .enable(True)
         .icon_color("red")
-        .expr(f"max by (service, severity, incident) ({selector}) > 0")
+        .expr(f"max by ({SERVICE_LABEL}, {SEVERITY_LABEL}, {INCIDENT_LABEL}) ({selector}) > 0")
         .step("60s")
-        .title_format("{{severity}} incident {{incident}} ({{service}})")
+        .title_format(
+            f"{shown(SEVERITY_LABEL)} incident {shown(INCIDENT_LABEL)} ({shown(SERVICE_LABEL)})"
+        )
         .text_format("declared by sloctl")
-        .tag_keys("service,severity")
+        .tag_keys(f"{SERVICE_LABEL},{SEVERITY_LABEL}")
     )
 
 
@@ -189,7 +217,9 @@ def _legend() -> common_builder.VizLegendOptions:
 
 
 def _ratio(slo: Slo, seconds: int) -> str:
-    return promql.slo_selector(promql.error_ratio_name(seconds), slo.service, slo.name).render()
+    return promql.slo_selector(
+        conventions.error_ratio_name(seconds), slo.service, slo.name
+    ).render()
 
 
 def big_number(
@@ -218,7 +248,7 @@ def big_number(
 
 
 def budget_stat(slo: Slo) -> stat.Panel:
-    expr = promql.slo_selector(promql.BUDGET_REMAINING, slo.service, slo.name).render()
+    expr = promql.slo_selector(conventions.BUDGET_REMAINING, slo.service, slo.name).render()
     window = format_duration(window_seconds(slo))
     return (
         big_number(
@@ -239,7 +269,7 @@ def budget_stat(slo: Slo) -> stat.Panel:
 
 
 def burn_down(slo: Slo) -> timeseries.Panel:
-    expr = promql.slo_selector(promql.BUDGET_REMAINING, slo.service, slo.name).render()
+    expr = promql.slo_selector(conventions.BUDGET_REMAINING, slo.service, slo.name).render()
     panel = (
         timeseries.Panel()
         .title(f"{slo.name}: error budget burn-down")
@@ -260,7 +290,7 @@ def signal(slo: Slo, found: Sequence[Bound]) -> timeseries.Panel:
     panel = timeseries.Panel().datasource(DATASOURCE).legend(_legend()).height(7).span(8)
     single = [b.rows[0].limit for b in found if b.spec.measure is not Measure.BURN_PAIRS]
     if isinstance(slo.indicator, LatencyIndicator):
-        expr = promql.slo_selector(promql.LATENCY_P95, slo.service, slo.name).render()
+        expr = promql.slo_selector(conventions.LATENCY_P95, slo.service, slo.name).render()
         panel = (
             panel.title(f"{slo.name}: p95 latency")
             .with_target(query(expr, "p95", "A"))
@@ -382,7 +412,7 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
             bargauge.Panel()
             .title(title)
             .datasource(DATASOURCE)
-            .with_target(query(expr, "{{service}} / {{slo}}", "A", instant=True))
+            .with_target(query(expr, SLO_LEGEND, "A", instant=True))
             .unit(unit)
             .thresholds(steps(*pairs))
             .display_mode(common.BarGaugeDisplayMode.GRADIENT)
@@ -411,16 +441,22 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
         .annotation(incidents_annotation(None))
         .with_panel(open_incidents)
         .with_panel(
-            gauge("Error budget left", promql.BUDGET_REMAINING, "percentunit", BUDGET_STEPS)
+            gauge("Error budget left", conventions.BUDGET_REMAINING, "percentunit", BUDGET_STEPS)
         )
         .with_panel(
             gauge(
-                "Burn rate (1h)", promql.burn_rate(promql.error_ratio_name(3600)), "x", burn_steps
+                "Burn rate (1h)",
+                promql.burn_rate(conventions.error_ratio_name(3600)),
+                "x",
+                burn_steps,
             )
         )
         .with_panel(
             gauge(
-                "Burn rate (6h)", promql.burn_rate(promql.error_ratio_name(21600)), "x", burn_steps
+                "Burn rate (6h)",
+                promql.burn_rate(conventions.error_ratio_name(21600)),
+                "x",
+                burn_steps,
             )
         )
         .build()
@@ -428,18 +464,17 @@ def overview_dashboard(slos: Sequence[Slo]) -> model.Dashboard:
 
 
 DAEMON_FILE = "sloctl-daemon.json"
-LAST_SUCCESS = "sloctl_last_successful_evaluation_timestamp_seconds"
 DAEMON_METRICS = (
     INCIDENT_OPEN,
-    LAST_SUCCESS,
-    "sloctl_slo_stale",
-    "sloctl_config_last_reload_successful",
-    "sloctl_incidents_open",
-    "sloctl_evaluation_duration_seconds_bucket",
-    "sloctl_query_errors_total",
-    "sloctl_notifications_total",
-    "sloctl_slo_sli_error_ratio",
-    "sloctl_slo_latency_p95_seconds",
+    LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS,
+    SLO_STALE,
+    CONFIG_LAST_RELOAD_SUCCESSFUL,
+    INCIDENTS_OPEN,
+    buckets(EVALUATION_DURATION_SECONDS),
+    QUERY_ERRORS_TOTAL,
+    NOTIFICATIONS_TOTAL,
+    SLO_SLI_ERROR_RATIO,
+    SLO_LATENCY_P95_SECONDS,
 )
 """Every metric of sloctl's own the daemon dashboard reads (a test checks they exist)."""
 
@@ -461,7 +496,8 @@ def daemon_dashboard() -> model.Dashboard:
             panel = panel.with_target(query(expr, legend, chr(ord("A") + index)))
         return panel
 
-    buckets = "sloctl_evaluation_duration_seconds_bucket"
+    durations = buckets(EVALUATION_DURATION_SECONDS)
+    signal_legend = f"{SLO_LEGEND} ({shown(WINDOW_LABEL)})"
     return (
         _base(
             "sloctl / daemon",
@@ -472,7 +508,7 @@ def daemon_dashboard() -> model.Dashboard:
         .with_panel(
             big_number(
                 "Since the last good evaluation",
-                f"time() - max({LAST_SUCCESS})",
+                f"time() - max({LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS})",
                 "",
                 "s",
                 ((None, "green"), (120.0, "orange"), (300.0, "red")),
@@ -482,7 +518,7 @@ def daemon_dashboard() -> model.Dashboard:
         .with_panel(
             big_number(
                 "Stale SLOs",
-                "sum(sloctl_slo_stale)",
+                f"sum({SLO_STALE})",
                 "",
                 "none",
                 ((None, "green"), (1.0, "red")),
@@ -492,7 +528,7 @@ def daemon_dashboard() -> model.Dashboard:
         .with_panel(
             big_number(
                 "Configuration reload",
-                "min(sloctl_config_last_reload_successful)",
+                f"min({CONFIG_LAST_RELOAD_SUCCESSFUL})",
                 "",
                 "bool_yes_no",
                 ((None, "red"), (1.0, "green")),
@@ -502,7 +538,7 @@ def daemon_dashboard() -> model.Dashboard:
         .with_panel(
             big_number(
                 "Open incidents",
-                "sum(sloctl_incidents_open)",
+                f"sum({INCIDENTS_OPEN})",
                 "",
                 "none",
                 ((None, "green"), (1.0, "red")),
@@ -513,15 +549,24 @@ def daemon_dashboard() -> model.Dashboard:
             graph(
                 "Evaluation cycle",
                 "s",
-                (f"histogram_quantile(0.5, sum by (le) (rate({buckets}[5m])))", "p50"),
-                (f"histogram_quantile(0.95, sum by (le) (rate({buckets}[5m])))", "p95"),
+                (
+                    f"histogram_quantile(0.5, sum by ({BUCKET_LABEL}) (rate({durations}[5m])))",
+                    "p50",
+                ),
+                (
+                    f"histogram_quantile(0.95, sum by ({BUCKET_LABEL}) (rate({durations}[5m])))",
+                    "p95",
+                ),
             )
         )
         .with_panel(
             graph(
                 "Query errors per second",
                 "reqps",
-                ("sum by (reason) (rate(sloctl_query_errors_total[5m]))", "{{reason}}"),
+                (
+                    f"sum by ({REASON_LABEL}) (rate({QUERY_ERRORS_TOTAL}[5m]))",
+                    shown(REASON_LABEL),
+                ),
             )
         )
         .with_panel(
@@ -529,8 +574,8 @@ def daemon_dashboard() -> model.Dashboard:
                 "Notification attempts (15 min)",
                 "none",
                 (
-                    "sum by (sink, result) (increase(sloctl_notifications_total[15m]))",
-                    "{{sink}} {{result}}",
+                    f"sum by ({SINK_LABEL}, {RESULT_LABEL}) (increase({NOTIFICATIONS_TOTAL}[15m]))",
+                    f"{shown(SINK_LABEL)} {shown(RESULT_LABEL)}",
                 ),
             )
         )
@@ -538,21 +583,21 @@ def daemon_dashboard() -> model.Dashboard:
             graph(
                 "Open incidents by severity",
                 "none",
-                ("sum by (severity) (sloctl_incidents_open)", "{{severity}}"),
+                (f"sum by ({SEVERITY_LABEL}) ({INCIDENTS_OPEN})", shown(SEVERITY_LABEL)),
             )
         )
         .with_panel(
             graph(
                 "Error ratio the policy judges",
                 "percentunit",
-                ("sloctl_slo_sli_error_ratio", "{{service}} / {{slo}} ({{window}})"),
+                (SLO_SLI_ERROR_RATIO, signal_legend),
             )
         )
         .with_panel(
             graph(
                 "p95 the policy judges",
                 "s",
-                ("sloctl_slo_latency_p95_seconds", "{{service}} / {{slo}} ({{window}})"),
+                (SLO_LATENCY_P95_SECONDS, signal_legend),
             )
         )
         .build()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sloctl.core import conventions
 from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Matcher, Selector, parse_selector, quote
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, by_service
@@ -281,14 +282,19 @@ def input_series(slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> list[d
             slow = load.bad_per_minute() if index >= _slow_index(bounds, load) else 0
             return good(load) + slow
 
-        le = {**labels, "le": decimal_text(bound)}
+        le = {**labels, conventions.BUCKET_LABEL: decimal_text(bound)}
         series.append(
-            {"series": series_text(f"{base}_bucket", le), "values": schedule.values(within)}
+            {
+                "series": series_text(conventions.buckets(base), le),
+                "values": schedule.values(within),
+            }
         )
 
     series.append(
         {
-            "series": series_text(f"{base}_bucket", {**labels, "le": "+Inf"}),
+            "series": series_text(
+                conventions.buckets(base), {**labels, conventions.BUCKET_LABEL: "+Inf"}
+            ),
             "values": schedule.values(_all_events),
         }
     )
@@ -475,13 +481,16 @@ def recorded_checks(slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> lis
         return []
     load = schedule.phases[0][1]
     ratio = Decimal(load.bad_per_minute()) / EVENTS_PER_MINUTE
-    labels = f"{{service={quote(slo.service)}, slo={quote(slo.name)}}}"
+    labels = (
+        f"{{{conventions.SERVICE_LABEL}={quote(slo.service)}, "
+        f"{conventions.SLO_LABEL}={quote(slo.name)}}}"
+    )
     expected: list[tuple[str, Decimal]] = [
-        (promql.error_ratio_name(seconds), ratio)
+        (conventions.error_ratio_name(seconds), ratio)
         for seconds in (promql.SLICE_SECONDS, *SLI_WINDOWS, *ratio_windows(slo))
     ]
     if isinstance(slo.indicator, LatencyIndicator):
-        expected.append((promql.LATENCY_P95, _p95_of(slo.indicator, load, p95_limits(found))))
+        expected.append((conventions.LATENCY_P95, _p95_of(slo.indicator, load, p95_limits(found))))
     return [
         {
             "expr": f"abs({promql.slo_selector(name, slo.service, slo.name).render()} "

@@ -19,14 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import yaml
 
-from sloctl.core import burn
-from sloctl.core.conventions import P95
-from sloctl.core.durations import format_duration
+from sloctl.core import burn, conventions
+from sloctl.core.conventions import P95, SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL, URGENCY_LABEL
+from sloctl.core.durations import format_duration, format_elapsed
 from sloctl.core.severity import LEVELS, Severity, spoken
 from sloctl.core.slo import LatencyIndicator, Slo, by_service
 from sloctl.errors import GenerationError
@@ -96,7 +95,7 @@ class Group:
 
 
 def slo_labels(slo: Slo) -> dict[str, str]:
-    return {"service": slo.service, "slo": slo.name}
+    return {SERVICE_LABEL: slo.service, SLO_LABEL: slo.name}
 
 
 def window_seconds(slo: Slo) -> int:
@@ -127,9 +126,9 @@ def sli_records(slo: Slo) -> list[Record]:
     labels = slo_labels(slo)
     seconds = rate_seconds(slo)
     records = [
-        Record(promql.EVENTS_RATE, promql.summed_rate(indicator.total, seconds), labels),
+        Record(conventions.EVENTS_RATE, promql.summed_rate(indicator.total, seconds), labels),
         Record(
-            promql.BAD_EVENTS_RATE,
+            conventions.BAD_EVENTS_RATE,
             promql.bad_rate(
                 indicator.total,
                 indicator.bad,
@@ -140,18 +139,22 @@ def sli_records(slo: Slo) -> list[Record]:
             labels,
         ),
         Record(
-            promql.error_ratio_name(promql.SLICE_SECONDS),
+            conventions.error_ratio_name(promql.SLICE_SECONDS),
             promql.short_ratio(slo.service, slo.name),
             labels,
         ),
     ]
     records += [
-        Record(promql.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels)
+        Record(
+            conventions.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels
+        )
         for w in SLI_WINDOWS
     ]
     if isinstance(indicator, LatencyIndicator):
         buckets = indicator.histogram.with_metric(f"{indicator.histogram.metric}_bucket")
-        records.append(Record(promql.LATENCY_P95, promql.quantile(buckets, P95, seconds), labels))
+        records.append(
+            Record(conventions.LATENCY_P95, promql.quantile(buckets, P95, seconds), labels)
+        )
     return records
 
 
@@ -164,15 +167,17 @@ def budget_records(slo: Slo) -> list[Record]:
     labels = slo_labels(slo)
     window = window_seconds(slo)
     records = [
-        Record(promql.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels)
+        Record(
+            conventions.error_ratio_name(w), promql.window_ratio(slo.service, slo.name, w), labels
+        )
         for w in ratio_windows(slo)
     ]
-    records.append(Record(promql.OBJECTIVE, promql.constant(slo.target), labels))
+    records.append(Record(conventions.OBJECTIVE, promql.constant(slo.target), labels))
     if slo.timeslices is not None:
         return records  # the budget left of a timeslice SLO comes from `sloctl report`
     records.append(
         Record(
-            promql.BUDGET_REMAINING,
+            conventions.BUDGET_REMAINING,
             promql.budget_remaining(slo.service, slo.name, window, slo.error_budget),
             labels,
         )
@@ -209,7 +214,7 @@ def _measured(bound: Bound, seconds: int) -> str:
             f"{'the p95' if bound.on_p95 else 'error ratios'} over "
             f"{', '.join(format_duration(w) for w in recorded)} only; set signal_window to 5m"
         )
-    name = promql.LATENCY_P95 if bound.on_p95 else promql.error_ratio_name(seconds)
+    name = conventions.LATENCY_P95 if bound.on_p95 else conventions.error_ratio_name(seconds)
     return promql.slo_selector(name, slo.service, slo.name).render()
 
 
@@ -227,24 +232,19 @@ def condition_expr(bound: Bound) -> str:
     return "\nor\n".join(clauses)
 
 
-def for_text(duration: timedelta) -> str:
-    seconds = int(duration.total_seconds())
-    return format_duration(seconds) if seconds else "0s"
-
-
 def condition_alert(bound: Bound) -> Alert:
     spec, slo = bound.spec, bound.slo
     urgency = burn.Urgency.PAGE if spec.severity is not None else burn.Urgency.TICKET
     labels = {
         **slo_labels(slo),
-        "severity": spec.severity.value if spec.severity else "ticket",
-        "urgency": urgency.value,
+        SEVERITY_LABEL: spec.severity.value if spec.severity else "ticket",
+        URGENCY_LABEL: urgency.value,
     }
     summary = f"{bound.summary()} ({spec.meaning})"
     return Alert(
         spec.alert,
         condition_expr(bound),
-        for_text(spec.duration),
+        format_elapsed(spec.duration),
         labels,
         _annotations(slo, spec.severity, summary, spec.runbook),
         bound,
@@ -256,7 +256,7 @@ def no_data_alert(slo: Slo) -> Alert:
         "SloctlNoData",
         f"absent({slo.indicator.total.render()})",
         NO_DATA_FOR,
-        {**slo_labels(slo), "severity": "ticket", "urgency": "ticket"},
+        {**slo_labels(slo), SEVERITY_LABEL: "ticket", URGENCY_LABEL: "ticket"},
         _annotations(
             slo,
             None,

@@ -21,23 +21,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from sloctl.core.conventions import (
+    CONFIG_LAST_RELOAD_SUCCESSFUL,
+    LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS,
+    NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS,
+    NOTIFICATIONS_PENDING,
+    NOTIFICATIONS_TOTAL,
+    RESULT_LABEL,
+    SERVICE_LABEL,
+    SEVERITY_LABEL,
+    SINK_LABEL,
+    SLO_LABEL,
+    SLO_LAST_DATA_TIMESTAMP_SECONDS,
+    SLO_STALE,
+    URGENCY_LABEL,
+)
+from sloctl.generate.rule_tests import series_text
 from sloctl.generate.rules import Alert, Group
 
 FILE_STEM = "sloctl-watchdog"
-RELOAD = "sloctl_config_last_reload_successful"
-LAST_SUCCESS = "sloctl_last_successful_evaluation_timestamp_seconds"
-STALE = "sloctl_slo_stale"
-NOTIFICATIONS = "sloctl_notifications_total"
-PENDING = "sloctl_notifications_pending"
-OLDEST_PENDING = "sloctl_notifications_oldest_pending_age_seconds"
-LAST_DATA = "sloctl_slo_last_data_timestamp_seconds"
-METRICS = (RELOAD, LAST_SUCCESS, STALE, NOTIFICATIONS, PENDING, OLDEST_PENDING, LAST_DATA)
+METRICS = (
+    CONFIG_LAST_RELOAD_SUCCESSFUL,
+    LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS,
+    SLO_STALE,
+    NOTIFICATIONS_TOTAL,
+    NOTIFICATIONS_PENDING,
+    NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS,
+    SLO_LAST_DATA_TIMESTAMP_SECONDS,
+)
 """Every metric the rules read; a test checks the exporter still writes each."""
 STALE_AFTER_SECONDS = 300
 BACKLOG_AFTER_SECONDS = 600
 DATA_MISSING_AFTER_SECONDS = 600
-PAGE = {"severity": "page", "urgency": "page"}
-TICKET = {"severity": "ticket", "urgency": "ticket"}
+PAGE = {SEVERITY_LABEL: "page", URGENCY_LABEL: "page"}
+TICKET = {SEVERITY_LABEL: "ticket", URGENCY_LABEL: "ticket"}
 
 
 def _notes(summary: str) -> dict[str, str]:
@@ -51,7 +68,7 @@ def watchdog_group() -> Group:
         [
             Alert(
                 "SloctlDaemonDown",
-                f"absent({RELOAD})",
+                f"absent({CONFIG_LAST_RELOAD_SUCCESSFUL})",
                 "5m",
                 PAGE,
                 _notes(
@@ -61,7 +78,8 @@ def watchdog_group() -> Group:
             ),
             Alert(
                 "SloctlEvaluationsFailing",
-                f"time() - max({LAST_SUCCESS}) > {STALE_AFTER_SECONDS}",
+                f"time() - max({LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS}) "
+                f"> {STALE_AFTER_SECONDS}",
                 "5m",
                 PAGE,
                 _notes(
@@ -71,14 +89,14 @@ def watchdog_group() -> Group:
             ),
             Alert(
                 "SloctlSlosStale",
-                f"sum by (service) ({STALE}) > 0",
+                f"sum by ({SERVICE_LABEL}) ({SLO_STALE}) > 0",
                 "10m",
                 TICKET,
                 _notes("sloctl cannot read the signals of some SLOs of this service"),
             ),
             Alert(
                 "SloctlConfigReloadFailed",
-                f"max({RELOAD}) == 0",
+                f"max({CONFIG_LAST_RELOAD_SUCCESSFUL}) == 0",
                 "5m",
                 TICKET,
                 _notes(
@@ -88,14 +106,16 @@ def watchdog_group() -> Group:
             ),
             Alert(
                 "SloctlNotificationsFailing",
-                f'sum by (sink) (increase({NOTIFICATIONS}{{result="failed"}}[15m])) > 0',
+                f"sum by ({SINK_LABEL}) (increase("
+                f"{series_text(NOTIFICATIONS_TOTAL, {RESULT_LABEL: 'failed'})}[15m])) > 0",
                 "0m",
                 TICKET,
                 _notes("incident notifications failed for good; see `sloctl incidents show`"),
             ),
             Alert(
                 "SloctlNotificationsBacklog",
-                f"max by (sink) ({OLDEST_PENDING}) > {BACKLOG_AFTER_SECONDS}",
+                f"max by ({SINK_LABEL}) ({NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS}) "
+                f"> {BACKLOG_AFTER_SECONDS}",
                 "5m",
                 PAGE,
                 _notes(
@@ -105,7 +125,8 @@ def watchdog_group() -> Group:
             ),
             Alert(
                 "SloctlSloDataMissing",
-                f"time() - max by (service, slo) ({LAST_DATA}) > {DATA_MISSING_AFTER_SECONDS}",
+                f"time() - max by ({SERVICE_LABEL}, {SLO_LABEL}) "
+                f"({SLO_LAST_DATA_TIMESTAMP_SECONDS}) > {DATA_MISSING_AFTER_SECONDS}",
                 "5m",
                 TICKET,
                 _notes(
@@ -143,28 +164,73 @@ def _quiet(name: str, at: str) -> dict[str, Any]:
 def watchdog_tests() -> dict[str, Any]:
     """promtool tests: every alert silent while all is well, and firing when it is not."""
     healthy = [
-        {"series": RELOAD, "values": "1x40"},
-        {"series": LAST_SUCCESS, "values": "0+60x40"},
-        {"series": f'{STALE}{{service="api",slo="availability"}}', "values": "0x40"},
-        {"series": f'{NOTIFICATIONS}{{result="delivered",sink="slack"}}', "values": "0+1x40"},
+        {"series": CONFIG_LAST_RELOAD_SUCCESSFUL, "values": "1x40"},
+        {"series": LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS, "values": "0+60x40"},
+        {
+            "series": series_text(SLO_STALE, {SERVICE_LABEL: "api", SLO_LABEL: "availability"}),
+            "values": "0x40",
+        },
+        {
+            "series": series_text(
+                NOTIFICATIONS_TOTAL, {RESULT_LABEL: "delivered", SINK_LABEL: "slack"}
+            ),
+            "values": "0+1x40",
+        },
         # A message now and then, each delivered within two minutes.
-        {"series": f'{OLDEST_PENDING}{{sink="slack"}}', "values": "0 60 120 0x37"},
-        {"series": f'{PENDING}{{sink="slack"}}', "values": "1 1 1 0x37"},
-        {"series": f'{LAST_DATA}{{service="api",slo="availability"}}', "values": "0+60x40"},
+        {
+            "series": series_text(NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS, {SINK_LABEL: "slack"}),
+            "values": "0 60 120 0x37",
+        },
+        {
+            "series": series_text(NOTIFICATIONS_PENDING, {SINK_LABEL: "slack"}),
+            "values": "1 1 1 0x37",
+        },
+        {
+            "series": series_text(
+                SLO_LAST_DATA_TIMESTAMP_SECONDS, {SERVICE_LABEL: "api", SLO_LABEL: "availability"}
+            ),
+            "values": "0+60x40",
+        },
     ]
     trouble = [
-        {"series": RELOAD, "values": "1x10 0x30"},
+        {"series": CONFIG_LAST_RELOAD_SUCCESSFUL, "values": "1x10 0x30"},
         # Evaluations stop succeeding after 10 minutes: the timestamp stays at 600.
-        {"series": LAST_SUCCESS, "values": "0+60x10 600x30"},
-        {"series": f'{STALE}{{service="api",slo="availability"}}', "values": "0x10 1x30"},
-        {"series": f'{NOTIFICATIONS}{{result="failed",sink="slack"}}', "values": "0x10 1x30"},
+        {"series": LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS, "values": "0+60x10 600x30"},
+        {
+            "series": series_text(SLO_STALE, {SERVICE_LABEL: "api", SLO_LABEL: "availability"}),
+            "values": "0x10 1x30",
+        },
+        {
+            "series": series_text(
+                NOTIFICATIONS_TOTAL, {RESULT_LABEL: "failed", SINK_LABEL: "slack"}
+            ),
+            "values": "0x10 1x30",
+        },
         # PagerDuty unreachable from minute 10: its oldest message ages a minute a minute.
-        {"series": f'{OLDEST_PENDING}{{sink="pagerduty"}}', "values": "0x10 0+60x30"},
-        {"series": f'{PENDING}{{sink="pagerduty"}}', "values": "0x10 1x30"},
+        {
+            "series": series_text(
+                NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS, {SINK_LABEL: "pagerduty"}
+            ),
+            "values": "0x10 0+60x30",
+        },
+        {
+            "series": series_text(NOTIFICATIONS_PENDING, {SINK_LABEL: "pagerduty"}),
+            "values": "0x10 1x30",
+        },
         # The SLO's events vanish after 10 minutes: sloctl keeps exporting when it last saw
         # them (600), while the other SLO's data stays fresh.
-        {"series": f'{LAST_DATA}{{service="api",slo="availability"}}', "values": "0+60x10 600x30"},
-        {"series": f'{LAST_DATA}{{service="api",slo="latency"}}', "values": "0+60x40"},
+        {
+            "series": series_text(
+                SLO_LAST_DATA_TIMESTAMP_SECONDS, {SERVICE_LABEL: "api", SLO_LABEL: "availability"}
+            ),
+            "values": "0+60x10 600x30",
+        },
+        {
+            "series": series_text(
+                SLO_LAST_DATA_TIMESTAMP_SECONDS, {SERVICE_LABEL: "api", SLO_LABEL: "latency"}
+            ),
+            "values": "0+60x40",
+        },
     ]
     names = [r.alert for r in watchdog_group().rules if isinstance(r, Alert)]
     return {
@@ -185,17 +251,19 @@ def watchdog_tests() -> dict[str, Any]:
                     _quiet("SloctlEvaluationsFailing", "18m"),  # stale since 15m, not 5m yet
                     _alert("SloctlEvaluationsFailing", {}, "21m"),
                     _quiet("SloctlSlosStale", "19m"),
-                    _alert("SloctlSlosStale", {"service": "api"}, "21m"),
+                    _alert("SloctlSlosStale", {SERVICE_LABEL: "api"}, "21m"),
                     _quiet("SloctlConfigReloadFailed", "14m"),
                     _alert("SloctlConfigReloadFailed", {}, "16m"),
-                    _alert("SloctlNotificationsFailing", {"sink": "slack"}, "12m"),
+                    _alert("SloctlNotificationsFailing", {SINK_LABEL: "slack"}, "12m"),
                     _quiet("SloctlNotificationsFailing", "30m"),  # nothing new for 15 minutes
                     _quiet("SloctlDaemonDown", "30m"),
                     _quiet("SloctlNotificationsBacklog", "24m"),  # 14 minutes old: not yet
-                    _alert("SloctlNotificationsBacklog", {"sink": "pagerduty"}, "27m"),
+                    _alert("SloctlNotificationsBacklog", {SINK_LABEL: "pagerduty"}, "27m"),
                     _quiet("SloctlSloDataMissing", "23m"),  # missing 13 minutes, 10 + 5 not yet
                     _alert(
-                        "SloctlSloDataMissing", {"service": "api", "slo": "availability"}, "26m"
+                        "SloctlSloDataMissing",
+                        {SERVICE_LABEL: "api", SLO_LABEL: "availability"},
+                        "26m",
                     ),
                 ],
             },

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sloctl.core.slo import Slo, dependencies
 from sloctl.errors import InvalidRequestError
-from sloctl.incidents.engine import Assessment, Outcome, Tracked, decide
+from sloctl.incidents.engine import Assessment, Decision, Tracked, decide
 from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.signals import SignalReader, replay
@@ -55,7 +55,7 @@ def _steps(
     start: datetime,
     end: datetime,
     step: timedelta,
-) -> Iterator[tuple[Outcome, dict[str, Incident], list[Incident]]]:
+) -> Iterator[tuple[Decision, dict[str, Incident], list[Incident]]]:
     """Every step's outcome, the incidents open after it and those it resolved."""
     ids = _Replay()
     depends_on = dependencies(slos)

@@ -21,10 +21,10 @@ budget-burn-ticket (and    ticket    burn-rate pairs              1 d and 2 h, 3
 latency-budget-burn-ticket)                                       15 min
 =========================  ========  ===========================  ==============================
 
-Who reads it: the engine (:func:`track` and :func:`assess`, on a service's signals), the rule
-generator (one alert per condition and SLO, from :func:`bounds`), the promtool-test simulator
-(when each of those alerts must fire), the dashboards (their threshold lines), ``sloctl
-policy show``, and every reason text, which is written from the values here.
+Who reads it: the engine (:func:`track` and :func:`severity_findings`, on a service's
+signals), the rule generator (one alert per condition and SLO, from :func:`bounds`), the
+promtool-test simulator (when each of those alerts must fire), the dashboards (their threshold
+lines), ``sloctl policy show``, and every reason text, which is written from the values here.
 
 A condition that an SLO makes concrete (a threshold relative to its error budget or its
 latency threshold, burn-rate factors derived from its window) is a :class:`Bound`. Pure.
@@ -49,7 +49,7 @@ from sloctl.incidents.policy import (
     Condition,
     Finding,
     Held,
-    Signals,
+    ServiceSignals,
     Thresholds,
     rank,
 )
@@ -302,7 +302,7 @@ def paging(limits: Thresholds) -> tuple[ConditionSpec, ...]:
 # The engine: how long each condition has held, and what severity that reaches.
 
 
-def observed(spec: ConditionSpec, signals: Signals) -> bool | None:
+def observed(spec: ConditionSpec, signals: ServiceSignals) -> bool | None:
     """Whether ``spec`` holds in ``signals``; None when its measure was not measured."""
     if spec.measure is Measure.BURN_PAIRS:
         return signals.burning if spec.cause is Cause.ERRORS else signals.latency_burning
@@ -315,12 +315,12 @@ def observed(spec: ConditionSpec, signals: Signals) -> bool | None:
     return None if value is None else value > spec.threshold
 
 
-def holding(signals: Signals, limits: Thresholds) -> set[Condition]:
+def holding(signals: ServiceSignals, limits: Thresholds) -> set[Condition]:
     """The conditions that hold right now."""
     return {s.condition for s in paging(limits) if observed(s, signals)}
 
 
-def track(previous: Held, signals: Signals, limits: Thresholds) -> dict[Condition, datetime]:
+def track(previous: Held, signals: ServiceSignals, limits: Thresholds) -> dict[Condition, datetime]:
     """Carry the start of every condition that still holds; forget the ones that stopped.
 
     A condition whose signal was not measured this time is neither started nor stopped: a
@@ -332,7 +332,7 @@ def track(previous: Held, signals: Signals, limits: Thresholds) -> dict[Conditio
     return dict(sorted({**kept, **started}.items()))
 
 
-def assess(held: Held, at: datetime, limits: Thresholds) -> dict[Cause, Finding]:
+def severity_findings(held: Held, at: datetime, limits: Thresholds) -> dict[Cause, Finding]:
     """The highest severity each cause reaches at ``at``, given how long conditions held."""
     findings: dict[Cause, Finding] = {}
     for spec in paging(limits):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sloctl.core.durations import spoken_duration
 from sloctl.core.severity import Severity
 from sloctl.incidents.lifecycle import Incident
-from sloctl.incidents.postmortem import duration_text
 
 CUSTOMER_SEVERITIES = frozenset({Severity.P1})
 """Runbook 3.4 is the customer communication for P1."""
@@ -42,7 +42,7 @@ def measured_impact(incident: Incident) -> str:
     if incident.peak_p95_seconds is not None:
         parts.append(f"responses were slow (95% within {incident.peak_p95_seconds:.1f} s at worst)")
     what = " and ".join(parts) or f"{services} did not work as it should"
-    return f"For {duration_text(end - start)}, {what}."
+    return f"For {spoken_duration(end - start, units=2)}, {what}."
 
 
 def _utc(moment: datetime) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sloctl.incidents.conditions import assess, track
+from sloctl.incidents.conditions import severity_findings, track
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
     Breach,
@@ -47,7 +47,7 @@ from sloctl.incidents.policy import (
     Finding,
     Held,
     Policy,
-    Signals,
+    ServiceSignals,
     healthy,
     rank,
 )
@@ -73,7 +73,7 @@ class Assessment:
     """One service at one instant, as the engine judges it (``sloctl backtest --explain``)."""
 
     service: str
-    signals: Signals
+    signals: ServiceSignals
     tracked: Tracked
     checks: Mapping[Cause, bool | None]
     """Runbook 2.4 verification of each cause on the current signals (None: not measured)."""
@@ -99,7 +99,10 @@ class Assessment:
 
 
 @dataclass
-class Outcome:
+class Decision:
+    """What :func:`decide` made of one instant: the new tracking, the incidents changed, the
+    events to announce and each service's assessment."""
+
     tracked: dict[str, Tracked] = field(default_factory=dict)
     changed: list[Incident] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -121,7 +124,7 @@ def breach_events(incident: Incident, breaches: list[Breach], at: datetime) -> l
     ]
 
 
-def reading(service: str, signals: Signals) -> Reading:
+def reading(service: str, signals: ServiceSignals) -> Reading:
     threshold = signals.latency_threshold
     return Reading(
         service,
@@ -137,7 +140,7 @@ def reading(service: str, signals: Signals) -> Reading:
 class _Readings:
     """Each service's :class:`Reading`, made when a timeline line needs it."""
 
-    signals: Mapping[str, Signals]
+    signals: Mapping[str, ServiceSignals]
     made: dict[str, Reading] = field(default_factory=dict)
 
     def __getitem__(self, service: str) -> Reading:
@@ -146,7 +149,9 @@ class _Readings:
         return self.made[service]
 
 
-def assess_service(policy: Policy, service: str, signals: Signals, before: Tracked) -> Assessment:
+def assess_service(
+    policy: Policy, service: str, signals: ServiceSignals, before: Tracked
+) -> Assessment:
     """How long conditions have held, whether the current signals verify, what they reach."""
     limits = policy.for_service(service)
     held = track(before.held, signals, limits)
@@ -158,7 +163,7 @@ def assess_service(policy: Policy, service: str, signals: Signals, before: Track
     }
     if not held and not bad_since:  # the usual case: all is well, nothing to remember
         return Assessment(service, signals, QUIET, checks, {})
-    found = assess(held, signals.at, limits) if held else {}
+    found = severity_findings(held, signals.at, limits) if held else {}
     findings = {cause: f for cause, f in found.items() if checks.get(cause) is not True}
     return Assessment(service, signals, Tracked(held, bad_since), checks, findings)
 
@@ -220,12 +225,12 @@ def _host(
 
 def decide(
     policy: Policy,
-    signals: Mapping[str, Signals],
+    signals: Mapping[str, ServiceSignals],
     tracked: Mapping[str, Tracked],
     open_incidents: Sequence[Incident],
     new_id: Callable[[], str],
     depends_on: Mapping[str, Sequence[str]] | None = None,
-) -> Outcome:
+) -> Decision:
     """One evaluation of every measured service at one instant.
 
     ``signals`` holds the services that could be read (all at the same ``at``); ``tracked``
@@ -234,7 +239,7 @@ def decide(
     included) and the events to announce, in order.
     """
     depends = depends_on or {}
-    outcome = Outcome()
+    outcome = Decision()
     followed = {
         i.id: i for i in open_incidents if i.open and (not i.manual or i.cause in METRIC_CAUSES)
     }
@@ -335,7 +340,7 @@ def _verify(
     assessments: Mapping[str, Assessment],
     readings: _Readings,
     at: datetime,
-    outcome: Outcome,
+    outcome: Decision,
 ) -> Incident:
     """Runbook 2.4 over every symptom of the incident (each affected service's causes):
     monitoring, resolution, relapse."""

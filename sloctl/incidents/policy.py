@@ -102,7 +102,7 @@ class Policy:
 
 
 @dataclass(frozen=True)
-class Signals:
+class ServiceSignals:
     """What one evaluation measured for one service.
 
     ``error_ratio`` is the service's share of failed requests over the signal window
@@ -141,7 +141,7 @@ def rank(severity: Severity) -> int:
     return {Severity.P1: 4, Severity.P2: 3, Severity.P3: 2, Severity.P4: 1}[severity]
 
 
-def healthy(signals: Signals, limits: Thresholds, cause: Cause) -> bool | None:
+def healthy(signals: ServiceSignals, limits: Thresholds, cause: Cause) -> bool | None:
     """Runbook 2.4 verification for one cause on the current signals: True, False, or None
     when not measured.
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sloctl.core.durations import spoken_duration
 from sloctl.incidents.lifecycle import Incident, State
 from sloctl.incidents.roles import Assignment, Role, holders
 
@@ -76,18 +77,6 @@ class DraftContext:
 PLACEHOLDER = "_To be written by the incident commander._"
 
 
-def duration_text(span: timedelta) -> str:
-    """``1 hour 12 minutes``, ``45 minutes``, ``2 days 3 hours``."""
-    minutes = int(span.total_seconds() // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, minutes = divmod(rest, 60)
-    parts = []
-    for count, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")):
-        if count:
-            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    return " ".join(parts[:2]) or "less than a minute"
-
-
 def _clock(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
@@ -114,7 +103,7 @@ def _event_text(incident: Incident, index: int) -> str:
 
 
 def _span_text(span: timedelta | None) -> str:
-    return "unknown" if span is None else duration_text(span)
+    return "unknown" if span is None else spoken_duration(span, units=2)
 
 
 def duration_of(incident: Incident, now: datetime) -> str:
@@ -123,12 +112,13 @@ def duration_of(incident: Incident, now: datetime) -> str:
     ongoing = "" if incident.resolved_at else " (still open)"
     if incident.impact is not None and incident.impact_started_at is not None:
         return (
-            f"{duration_text(incident.impact)} of impact, {_clock(incident.impact_started_at)} "
+            f"{spoken_duration(incident.impact, units=2)} of impact, "
+            f"{_clock(incident.impact_started_at)} "
             f"to {_clock(incident.impact_ended_at or now)} UTC (first to last bad reading)"
             f"{ongoing}"
         )
     end = incident.restored_at or incident.resolved_at or now
-    return f"{duration_text(end - incident.detected_at)}{ongoing}"
+    return f"{spoken_duration(end - incident.detected_at, units=2)}{ongoing}"
 
 
 def _count(value: float) -> str:

@@ -27,15 +27,15 @@ from sloctl.core.conventions import P95
 from sloctl.core.slo import LatencyIndicator, Slo, by_service, dependencies
 from sloctl.errors import PrometheusError, TooManySamplesError
 from sloctl.incidents.conditions import Measure, paging
-from sloctl.incidents.policy import Cause, Policy, Signals, Thresholds
+from sloctl.incidents.policy import Cause, Policy, ServiceSignals, Thresholds
 from sloctl.promql import build as promql
 from sloctl.promql.build import Shape
 from sloctl.promql.plan import (
     Batch,
     CountRequest,
     Family,
-    Readings,
     Sample,
+    SloCounts,
     counts_from,
     families,
     plan,
@@ -80,16 +80,16 @@ class Judged:
     def of(cls, slo: Slo, pairs: tuple[burn.BurnWindow, ...] = burn.PAGE_PAIRS) -> Judged:
         return _judged(slo, pairs)
 
-    def ratio(self, readings: Readings, seconds: int) -> float | None:
+    def ratio(self, readings: SloCounts, seconds: int) -> float | None:
         counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
         ratio = error_ratio(counts)
         return None if ratio is None else min(max(ratio, 0.0), 1.0)
 
-    def has_data(self, readings: Readings, seconds: int) -> bool:
+    def has_data(self, readings: SloCounts, seconds: int) -> bool:
         counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
         return counts is not None
 
-    def burning(self, readings: Readings) -> bool:
+    def burning(self, readings: SloCounts) -> bool:
         for long_seconds, short_seconds, limit in self.pages:
             long = self.ratio(readings, long_seconds)
             short = self.ratio(readings, short_seconds)
@@ -140,7 +140,7 @@ class ServiceLayout:
             tuple(Judged.of(s, latency) for s in slos if isinstance(s.indicator, LatencyIndicator)),
         )
 
-    def signals(self, measured: Measured, at: datetime) -> Signals:
+    def signals(self, measured: Measured, at: datetime) -> ServiceSignals:
         ratios = [j.ratio(measured.readings, self.window) for j in self.availability]
         known = [r for r in ratios if r is not None]
         rates = [
@@ -154,7 +154,7 @@ class ServiceLayout:
             if first is not None and isinstance(first.indicator, LatencyIndicator)
             else None
         )
-        return Signals(
+        return ServiceSignals(
             at=at,
             error_ratio=max(known) if known else None,
             burn_rate=max(rates) if rates else None,
@@ -186,7 +186,7 @@ class SignalPlan:
             for judged in layout.availability + layout.latency
         )
 
-    def judge(self, measured: Measured, at: datetime) -> dict[str, Signals]:
+    def judge(self, measured: Measured, at: datetime) -> dict[str, ServiceSignals]:
         """Each service's signals from one instant's answers."""
         return {layout.service: layout.signals(measured, at) for layout in self.services}
 
@@ -236,7 +236,7 @@ def signal_plan(slos: Sequence[Slo], policy: Policy) -> SignalPlan:
 class Measured:
     """What one instant's answers say, per SLO: counts per window, and p95 where asked."""
 
-    readings: Readings
+    readings: SloCounts
     p95: Mapping[str, float]
 
 
@@ -264,11 +264,11 @@ class Sli:
 
 
 @dataclass(frozen=True)
-class Reading:
+class SignalRead:
     """Every service's signals at one instant, each SLO's indicator, and the services that
     could not be read."""
 
-    signals: dict[str, Signals]
+    signals: dict[str, ServiceSignals]
     failed: dict[str, str]
     queries: int
     slis: dict[str, Sli] = field(default_factory=dict)
@@ -283,13 +283,13 @@ def read_signals(
     *,
     slicing: Slicing | None = None,
     budget: QueryBudget | None = None,
-) -> Reading:
+) -> SignalRead:
     """Every service's signals at ``at``, the counts from ``slicing``'s store when given.
 
     A query that fails leaves out the services it was asked for (with the reason), never the
     others: Prometheus trouble must not look like recovery or like an outage.
     """
-    readings: Readings = {}
+    readings: SloCounts = {}
     p95: dict[str, float] = {}
     failed_slos: dict[str, str] = {}
     queries = planned.queries
@@ -337,7 +337,7 @@ def read_signals(
         if layout.service not in failed
         for j in (*layout.availability, *layout.latency)
     }
-    return Reading(signals, failed, queries, slis, failed_slos)
+    return SignalRead(signals, failed, queries, slis, failed_slos)
 
 
 def replay(
@@ -349,7 +349,7 @@ def replay(
     step: timedelta,
     *,
     budget: QueryBudget | None = None,
-) -> Iterator[dict[str, Signals]]:
+) -> Iterator[dict[str, ServiceSignals]]:
     """Every service's signals at each step from ``start`` to ``end``.
 
     The counts come from per-step slices (:func:`sloctl.promql.build.counted`, which add up exactly)
@@ -383,7 +383,7 @@ def replay(
         moment = cursor
         while moment <= chunk_end:
             at = round(moment.timestamp() * 1000)
-            readings: Readings = {}
+            readings: SloCounts = {}
             for found in slices:
                 hand_out(found.family, found.windows(at), readings)
             measured = Measured(readings, p95.pop(round(moment.timestamp(), 3), {}))

@@ -57,11 +57,12 @@ from pydantic import (
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from sloctl.core.durations import parse_duration
-from sloctl.errors import ConfigError, Problem
+from sloctl.errors import ConfigError, Problem, SecretFileError
 from sloctl.loading.definitions import read_document, validation_problems
+from sloctl.loading.secrets import read_secret, sinks_from_env
 from sloctl.notify.alertmanager import AlertmanagerSink
 from sloctl.notify.message import Sink
-from sloctl.notify.outbox import DeliveryPolicy, sinks_from_env
+from sloctl.notify.outbox import DeliveryPolicy
 from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
 from sloctl.notify.slack import SlackSink
 from sloctl.prometheus.client import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
@@ -288,25 +289,18 @@ def _secret(
     location: str = "prometheus",
 ) -> str | None:
     """The secret named by variable or file, read now; a missing one is a located problem."""
-    if name is not None:
-        value = env.get(name)
-        if not value:
-            problem = Problem(
-                str(config.source), location, f"environment variable {name} is not set"
-            )
-            raise ConfigError([problem])
-        return value
-    if file is not None:
-        try:
-            content = config.relative(file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                [Problem(str(config.source), location, f"cannot read {file}: {exc.strerror}")]
-            ) from exc
-        if not content:
-            raise ConfigError([Problem(str(config.source), location, f"{file} is empty")])
-        return content
-    return None
+    if name is not None and not env.get(name):
+        problem = Problem(str(config.source), location, f"environment variable {name} is not set")
+        raise ConfigError([problem])
+    try:
+        value = read_secret(env, name, None if file is None else config.relative(file))
+    except SecretFileError as exc:
+        raise ConfigError(
+            [Problem(str(config.source), location, f"cannot read {file}: {exc}")]
+        ) from exc
+    if value == "":
+        raise ConfigError([Problem(str(config.source), location, f"{file} is empty")])
+    return value
 
 
 def sinks(config: Config, env: Mapping[str, str]) -> dict[str, Sink]:

@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from sloctl.core.budget import minutes
+from sloctl.core.conventions import BUCKET_LABEL
 from sloctl.core.durations import (
     amount_resolution_minutes,
     parse_amount_minutes,
@@ -166,7 +167,7 @@ class LatencySpec(_Spec):
                 "name the histogram without its _bucket/_count/_sum suffix, "
                 'such as http_request_duration_seconds{service="api"}'
             )
-        if any(m.label == "le" for m in self.histogram.matchers):
+        if any(m.label == BUCKET_LABEL for m in self.histogram.matchers):
             raise ValueError("do not match 'le' yourself; sloctl picks the bucket from 'threshold'")
         return self
 

@@ -70,7 +70,7 @@ def _multiple(value: Any) -> Decimal:
     return number
 
 
-Span = Annotated[timedelta, BeforeValidator(_span)]
+DurationField = Annotated[timedelta, BeforeValidator(_span)]
 Multiple = Annotated[Decimal, BeforeValidator(_multiple)]
 Ratio = Annotated[Decimal, BeforeValidator(_ratio)]
 Seconds = Annotated[Decimal, BeforeValidator(_seconds)]
@@ -81,16 +81,16 @@ class _ThresholdSpec(BaseModel):
 
     outage_error_ratio: Ratio | None = None
     major_error_ratio: Ratio | None = None
-    major_for: Span | None = None
+    major_for: DurationField | None = None
     sustained_burn_rate: Multiple | None = None
-    sustained_for: Span | None = None
+    sustained_for: DurationField | None = None
     severe_p95_seconds: Seconds | None = None
-    severe_for: Span | None = None
-    degraded_for: Span | None = None
-    long_degradation: Span | None = None
+    severe_for: DurationField | None = None
+    degraded_for: DurationField | None = None
+    long_degradation: DurationField | None = None
     healthy_error_ratio: Ratio | None = None
-    stable_for: Span | None = None
-    signal_window: Span | None = None
+    stable_for: DurationField | None = None
+    signal_window: DurationField | None = None
 
     @field_validator("signal_window")
     @classmethod

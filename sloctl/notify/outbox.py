@@ -44,18 +44,11 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from sloctl.incidents.events import NOTE_KINDS, Event, EventKind
 from sloctl.notify.alertmanager import AlertmanagerSink
 from sloctl.notify.message import IncidentEvent, Sink
-from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
-from sloctl.notify.secrets import secret_from
 from sloctl.notify.send import Attempt, Outcome, retry_after_seconds, send
-from sloctl.notify.slack import SlackSink
 from sloctl.runtime.logs import make_logger
 from sloctl.runtime.retry import RetryPolicy
 from sloctl.store.database import OutboxMessage, Store
 
-SLACK = "SLOCTL_SLACK_WEBHOOK_URL"
-PAGERDUTY = "SLOCTL_PAGERDUTY_ROUTING_KEY"
-PAGERDUTY_EVENTS_URL = "SLOCTL_PAGERDUTY_EVENTS_URL"
-ALERTMANAGER = "SLOCTL_ALERTMANAGER_URL"
 RETRY_AFTER_MAX = 3600.0
 """The longest ``Retry-After`` honoured, in seconds."""
 ALWAYS_SENT = frozenset(
@@ -93,18 +86,6 @@ class DeliveryPolicy:
         if retry_after is None:
             return backoff
         return max(backoff, min(retry_after, RETRY_AFTER_MAX))
-
-
-def sinks_from_env(env: Mapping[str, str]) -> dict[str, Sink]:
-    """The sinks whose secrets are set, from variables or ``<NAME>_FILE`` files."""
-    sinks: dict[str, Sink] = {}
-    if (url := secret_from(env, SLACK)) is not None:
-        sinks["slack"] = SlackSink(url)
-    if (key := secret_from(env, PAGERDUTY)) is not None:
-        sinks["pagerduty"] = PagerDutySink(key, env.get(PAGERDUTY_EVENTS_URL) or PAGERDUTY_URL)
-    if (base := secret_from(env, ALERTMANAGER)) is not None:
-        sinks["alertmanager"] = AlertmanagerSink(base)
-    return sinks
 
 
 def process_alive(pid: int) -> bool:

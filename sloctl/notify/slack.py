@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from sloctl.core.durations import spoken_duration
 from sloctl.incidents.cadence import next_update_text
 from sloctl.incidents.events import EventKind
 from sloctl.incidents.lifecycle import State, postmortem_due_after
@@ -57,21 +58,6 @@ CAUSE_WORDS = {"errors": "elevated error ratio", "latency": "high latency"}
 def _slack(text: str) -> str:
     """Text with Slack's three control characters escaped, so nobody's note can ping @channel."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def spoken_duration(span: timedelta) -> str:
-    """``1 hour 12 minutes``, ``2 days 3 hours``, ``45 minutes``: whole minutes, rounded down."""
-    minutes = max(0, int(span.total_seconds() // 60))
-    if minutes == 0:
-        return "less than 1 minute"
-    days, rest = divmod(minutes, 1440)
-    hours, minutes = divmod(rest, 60)
-    parts = [
-        f"{count} {unit}{'' if count == 1 else 's'}"
-        for count, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
-        if count
-    ]
-    return " ".join(parts)
 
 
 def _clock(moment: datetime) -> str:

@@ -12,6 +12,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sloctl.core.conventions import (
+    BAD_EVENTS_RATE,
+    BUCKET_LABEL,
+    EVENTS_RATE,
+    OBJECTIVE,
+    SERVICE_LABEL,
+    SLO_LABEL,
+    error_ratio_name,
+)
 from sloctl.core.durations import format_duration
 from sloctl.core.selector import Matcher, Selector, quote, regex_escape
 
@@ -34,9 +43,6 @@ GROUPING_KEYWORDS = frozenset(
     }
 )
 """Label names PromQL 2.x cannot take unquoted in a ``by (...)`` clause; never split on them."""
-WINDOW_LABEL = "sloctl_window"
-PART_LABEL = "sloctl_part"
-PIECE_LABEL = "sloctl_piece"
 
 
 def range_text(seconds: int) -> str:
@@ -214,24 +220,15 @@ def error_ratio(bad: str, total: str) -> str:
     return f"({bad}) / ({total})"
 
 
-# Recording rules: per-SLO series under shared names, told apart by their service and slo labels.
+# Recording rules: per-SLO series under shared names (sloctl.core.conventions), told apart by
+# their service and slo labels.
 
-EVENTS_RATE = "sloctl:events:rate5m"
-BAD_EVENTS_RATE = "sloctl:bad_events:rate5m"
-ERROR_RATIO = "sloctl:error_ratio:rate{window}"
-LATENCY_P95 = "sloctl:latency_p95:seconds5m"
-OBJECTIVE = "sloctl:slo_objective:ratio"
-BUDGET_REMAINING = "sloctl:error_budget_remaining:ratio"
 SLICE_SECONDS = 300
-
-
-def error_ratio_name(seconds: int) -> str:
-    return ERROR_RATIO.format(window=format_duration(seconds))
 
 
 def slo_selector(metric: str, service: str, slo: str) -> Selector:
     """The recorded series of one SLO."""
-    return Selector(metric, (Matcher("service", "=", service), Matcher("slo", "=", slo)))
+    return Selector(metric, (Matcher(SERVICE_LABEL, "=", service), Matcher(SLO_LABEL, "=", slo)))
 
 
 def summed_rate(selector: Selector, seconds: int) -> str:
@@ -288,7 +285,9 @@ def quantile(
     """The q-quantile of a histogram over a window, summed over every series but ``le`` (and
     the ``split`` labels, one quantile per combination of them)."""
     rate = f"rate({histogram_buckets.render()}{range_text(seconds)})"
-    return f"histogram_quantile({decimal_text(q)}, sum {by_clause([*split, 'le'])} ({rate}))"
+    return (
+        f"histogram_quantile({decimal_text(q)}, sum {by_clause([*split, BUCKET_LABEL])} ({rate}))"
+    )
 
 
 def constant(value: Decimal) -> str:
@@ -301,7 +300,7 @@ def budget_remaining(service: str, slo: str, window_seconds: int, error_budget: 
     return f"1 - {ratio} / {decimal_text(error_budget)}"
 
 
-def burn_rate(ratio_metric: str, labels: Sequence[str] = ("service", "slo")) -> str:
+def burn_rate(ratio_metric: str, labels: Sequence[str] = (SERVICE_LABEL, SLO_LABEL)) -> str:
     """Burn rate of every SLO at once: its error ratio over its recorded error budget."""
     on = ", ".join(labels)
     return f"{ratio_metric} / on ({on}) (1 - {OBJECTIVE})"

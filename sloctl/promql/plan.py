@@ -19,11 +19,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from sloctl.core.budget import Counts
+from sloctl.core.conventions import QUERY_PART_LABEL, QUERY_PIECE_LABEL, QUERY_WINDOW_LABEL
 from sloctl.core.durations import format_duration
 from sloctl.core.selector import Selector
 from sloctl.core.slo import LatencyIndicator, Slo
 from sloctl.promql import build as promql
-from sloctl.promql.build import PART_LABEL, PIECE_LABEL, WINDOW_LABEL, Shape
+from sloctl.promql.build import Shape
 from sloctl.promql.slices import Piece
 
 TOTAL = "total"
@@ -63,7 +64,8 @@ class Batch:
         return tuple(sorted({key for pairs in self.members.values() for key, _ in pairs}))
 
 
-Readings = dict[tuple[str, int], dict[str, float]]
+SloCounts = dict[tuple[str, int], dict[str, float]]
+"""What one answer counted: per SLO key and window (in seconds), each role's count."""
 
 
 @dataclass
@@ -255,7 +257,7 @@ def piece_query(
                 raise ValueError("a plain increase is only read at the family's time")
             window = f"[{promql.millis_text(piece.length)}]"
             expr = f"sum {promql.by_clause(family.split)} (increase({selector.render()}{window}))"
-        parts.append(promql.tagged(expr, **{PIECE_LABEL: piece.label}))
+        parts.append(promql.tagged(expr, **{QUERY_PIECE_LABEL: piece.label}))
     return promql.union(parts)
 
 
@@ -272,7 +274,7 @@ def piece_values(
     found: dict[tuple[tuple[str, ...], str], float] = {}
     for sample in samples:
         key = key_of(family, sample.labels)
-        piece = sample.labels.get(PIECE_LABEL)
+        piece = sample.labels.get(QUERY_PIECE_LABEL)
         if key is not None and piece is not None:
             found[(key, piece)] = sample.value
     return found
@@ -287,7 +289,7 @@ def _occurrence_batch(shape: Shape, group: _Group) -> Batch:
     expr = promql.union(
         promql.tagged(
             promql.summed_increase(selector, group.split, seconds),
-            **{WINDOW_LABEL: str(seconds)},
+            **{QUERY_WINDOW_LABEL: str(seconds)},
         )
         for seconds in sorted(group.windows)
     )
@@ -316,16 +318,16 @@ def _slice_batch(
     for seconds in sorted(group.windows):
         if seconds < step:
             continue  # not one whole slice yet: no data
-        window = {WINDOW_LABEL: str(seconds)}
+        window = {QUERY_WINDOW_LABEL: str(seconds)}
         if numerator_is_good:
-            exprs.append(promql.tagged(present, **window, **{PART_LABEL: GOOD_SERIES}))
+            exprs.append(promql.tagged(present, **window, **{QUERY_PART_LABEL: GOOD_SERIES}))
         for offset, length in _runs(seconds // step, parts):
             at = f" offset {format_duration(offset * step)}" if offset else ""
-            tags = {**window, **({PIECE_LABEL: str(offset)} if parts > 1 else {})}
+            tags = {**window, **({QUERY_PIECE_LABEL: str(offset)} if parts > 1 else {})}
             bad_count = f"sum_over_time({promql.subquery(bad, length * step, step)}{at})"
             data_count = f"count_over_time({promql.subquery(with_data, length * step, step)}{at})"
-            exprs.append(promql.tagged(bad_count, **tags, **{PART_LABEL: BAD_SLICES}))
-            exprs.append(promql.tagged(data_count, **tags, **{PART_LABEL: SLICES}))
+            exprs.append(promql.tagged(bad_count, **tags, **{QUERY_PART_LABEL: BAD_SLICES}))
+            exprs.append(promql.tagged(data_count, **tags, **{QUERY_PART_LABEL: SLICES}))
     return Batch(promql.union(exprs), group.time, split, _frozen_members(group))
 
 
@@ -345,22 +347,22 @@ def targets(batch: Batch, labels: Mapping[str, str]) -> list[tuple[tuple[str, in
     """Where a sample with ``labels`` goes: (SLO key, window) and the role it reads as."""
     key = tuple(labels.get(label, "") for label in batch.split)
     members = batch.members.get(key)
-    window = labels.get(WINDOW_LABEL)
+    window = labels.get(QUERY_WINDOW_LABEL)
     if members is None or window is None or not window.isdigit():
         return []  # a combination nobody asked for (the regex covers a cross product)
-    part = labels.get(PART_LABEL)
+    part = labels.get(QUERY_PART_LABEL)
     seconds = int(window)
     return [((slo_key, seconds), part or role) for slo_key, role in members]
 
 
 def split_answer(
-    batch: Batch, samples: Sequence[Sample], *, into: Readings | None = None
-) -> Readings:
+    batch: Batch, samples: Sequence[Sample], *, into: SloCounts | None = None
+) -> SloCounts:
     """Hand each sample of ``batch``'s answer to the SLOs it belongs to (adding to ``into``
     when given, so that several batches fill one set of readings)."""
-    readings: Readings = {} if into is None else into
+    readings: SloCounts = {} if into is None else into
     for sample in samples:
-        piece = PIECE_LABEL in sample.labels  # one of several runs: they add up
+        piece = QUERY_PIECE_LABEL in sample.labels  # one of several runs: they add up
         for where, role in targets(batch, sample.labels):
             found = readings.get(where)
             if found is None:

@@ -6,6 +6,9 @@ pieces that add up exactly, and a 422 "too many samples" cuts them shorter and a
 With a slice store (the daemon), whole settled slices come from the store and only the edges
 of each window are read every cycle; slices missing from the store (after a restart or a
 changed definition) are read again from Prometheus, as range queries within the budget.
+
+An *evaluation* is this budget reading at one time: ``sloctl report`` makes one, and so does
+each cycle of the daemon (:mod:`sloctl.daemon.loop`) before its incident pass.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Protocol
 from sloctl.core.budget import (
     Budget,
     Counts,
-    assess,
+    assess_budget,
     budget_minutes,
     burn_rate,
     error_ratio,
@@ -35,8 +38,8 @@ from sloctl.promql.build import Shape
 from sloctl.promql.plan import (
     CountRequest,
     Family,
-    Readings,
     Sample,
+    SloCounts,
     counts_from,
     families,
     millis,
@@ -243,7 +246,7 @@ def evaluate(
 
 
 def judge(
-    slos: Sequence[Slo], spans: Mapping[str, Span], readings: Readings
+    slos: Sequence[Slo], spans: Mapping[str, Span], readings: SloCounts
 ) -> tuple[SloResult, ...]:
     """Every SLO judged over its span from the counts read."""
     return tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
@@ -327,7 +330,7 @@ def read_counts(
     slicing: Slicing | None = None,
     *,
     failed: dict[str, PrometheusError] | None = None,
-) -> tuple[Readings, int]:
+) -> tuple[SloCounts, int]:
     """Every request's counts, and how many queries were sent (those refused as too large
     and asked again in pieces included; retries of unanswered requests not).
 
@@ -335,7 +338,7 @@ def read_counts(
     with the error, and every other query is still asked.
     """
     found, rest = families(requests)
-    readings: Readings = {}
+    readings: SloCounts = {}
     queries = _read_timeslices(rest, reader, readings, failed=failed)
     for family in found:
         try:
@@ -358,7 +361,7 @@ MAX_RUNS = 64
 def _read_timeslices(
     requests: Sequence[CountRequest],
     reader: InstantReader,
-    readings: Readings,
+    readings: SloCounts,
     parts: int = 1,
     *,
     failed: dict[str, PrometheusError] | None = None,
@@ -403,7 +406,7 @@ def count_family(
     return _windows_from_slices(family, slicing, budget)
 
 
-def hand_out(family: Family, values: WindowCounts, readings: Readings) -> None:
+def hand_out(family: Family, values: WindowCounts, readings: SloCounts) -> None:
     """Each SLO side's share of ``values``, into ``readings``."""
     members, into = family.members, readings.setdefault
     for (key, seconds), value in values.items():
@@ -638,7 +641,7 @@ def _rebuild(
     return rows, sent
 
 
-def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
+def _judge(slo: Slo, span: Span, readings: SloCounts) -> SloResult:
     key, measured = slo.key, span.measured_seconds
     counts, note = counts_from(slo, readings.get((key, measured)), measured)
     burn_counts = {
@@ -648,7 +651,7 @@ def _judge(slo: Slo, span: Span, readings: Readings) -> SloResult:
     slice_length = (
         None if slo.timeslices is None else timedelta(seconds=slo.timeslices.slice_seconds)
     )
-    budget = assess(
+    budget = assess_budget(
         error_budget=slo.error_budget,
         window_length=span.length,
         measured=span.measured,

@@ -109,7 +109,8 @@ def format_minutes(value: float | Decimal | None) -> str:
     return f"{sign}{text} {unit}"
 
 
-def format_duration(value: timedelta | None) -> str:
+def format_time_amount(value: timedelta | None) -> str:
+    """A span written as an amount of time, as budgets are (``45 min``, ``1.5 h``, ``2 d``)."""
     if value is None:
         return "-"
     return format_minutes(value.total_seconds() / 60)
@@ -135,7 +136,7 @@ def _minutes_and_share(value: float | None, share: float | None) -> str:
 def _exhaustion(result: SloResult) -> str:
     if result.budget.status is Status.EXHAUSTED:
         return "exhausted"
-    return format_duration(result.budget.time_to_exhaustion)
+    return format_time_amount(result.budget.time_to_exhaustion)
 
 
 def _cells(result: SloResult) -> list[str]:

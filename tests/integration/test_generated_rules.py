@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sloctl.core import conventions
 from sloctl.core.budget import Counts
 from sloctl.core.slo import Slo
 from sloctl.demo.local_prometheus import LocalPrometheus
@@ -147,7 +148,7 @@ def test_recorded_window_ratio_matches_truth(served: Served, recorded: Recorded)
     """Within 0.1 % of the exact truth; for the service with a 30-minute scrape gap, of the
     truth outside the gap (the gap itself moves it by up to about 0.2 %)."""
     reader = PrometheusReader(recorded.url)
-    name = promql.error_ratio_name(30 * 86400)
+    name = conventions.error_ratio_name(30 * 86400)
     errors = {}
     for slo in recorded.slos:
         expr = promql.slo_selector(name, slo.service, slo.name).render()
@@ -198,7 +199,7 @@ def test_every_dashboard_query_runs_and_panels_have_data(recorded: Recorded) -> 
             continue  # sloctl's own metrics: the end-to-end test runs those queries
         for expr in queries(json.loads(text)):
             samples = reader.instant(expr, BEFORE_QUIET)
-            if not samples and "sloctl_incident_open" not in expr:
+            if not samples and conventions.INCIDENT_OPEN not in expr:
                 without_data.append((name, expr))
     assert not without_data
 
@@ -206,9 +207,9 @@ def test_every_dashboard_query_runs_and_panels_have_data(recorded: Recorded) -> 
 def test_no_traffic_records_no_ratio_rather_than_nan(recorded: Recorded) -> None:
     reader = PrometheusReader(recorded.url)
     quiet = END - timedelta(hours=1)  # the database has had no requests for an hour
-    ratio = promql.slo_selector(promql.error_ratio_name(300), "database", "availability")
+    ratio = promql.slo_selector(conventions.error_ratio_name(300), "database", "availability")
     assert reader.instant(ratio.render(), quiet) == []
-    left = promql.slo_selector(promql.BUDGET_REMAINING, "database", "availability")
+    left = promql.slo_selector(conventions.BUDGET_REMAINING, "database", "availability")
     [sample] = reader.instant(left.render(), quiet)
     assert sample.value == sample.value  # a number, not NaN: the 30-day window has traffic
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from sloctl.cli.main import main
 from sloctl.cli.times import parse_time
-from sloctl.daemon.cycle import evaluate_incidents
+from sloctl.daemon.incident_pass import evaluate_incidents
 from sloctl.incidents.backtest import backtest
 from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.signals import signal_plan

@@ -12,7 +12,7 @@ from sloctl.core.budget import (
     Budget,
     Counts,
     Status,
-    assess,
+    assess_budget,
     budget_minutes,
     burn_rate,
     error_ratio,
@@ -176,7 +176,7 @@ def test_time_to_exhaustion(
         assert result.total_seconds() == pytest.approx(expected.total_seconds(), rel=1e-9)
 
 
-# --------------------------------------------------------------------------- assess
+# --------------------------------------------------------------------------- assess_budget
 
 
 def _assess(
@@ -188,7 +188,7 @@ def _assess(
     time_left: timedelta | None = None,
     slice_length: timedelta | None = None,
 ) -> Budget:
-    return assess(
+    return assess_budget(
         error_budget=NINES_3,
         window_length=window_length,
         measured=measured,
@@ -485,7 +485,7 @@ def test_window_burn_rate_is_the_error_ratio_over_the_budget() -> None:
 def test_time_to_exhaustion_of_a_trickle_is_never_rather_than_an_overflow() -> None:
     window = timedelta(days=30)
     assert time_to_exhaustion(43.0, Decimal("43.2"), window, 1e-14) is None
-    result = assess(
+    result = assess_budget(
         error_budget=Decimal("0.001"),
         window_length=window,
         measured=window,

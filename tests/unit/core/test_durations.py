@@ -1,8 +1,10 @@
-"""Prometheus durations, budget amounts and latency thresholds (sloctl/core/durations.py)."""
+"""Prometheus durations, budget amounts, latency thresholds and spoken spans
+(sloctl/core/durations.py)."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,9 +12,11 @@ import pytest
 from sloctl.core.durations import (
     amount_resolution_minutes,
     format_duration,
+    format_elapsed,
     parse_amount_minutes,
     parse_duration,
     parse_seconds,
+    spoken_duration,
 )
 
 MINUTE = 60
@@ -173,3 +177,58 @@ def test_parse_seconds(text: str, seconds: Decimal, shown: str) -> None:
 def test_parse_seconds_rejects(text: str, reason: str) -> None:
     with pytest.raises(ValueError, match=re.escape(reason)):
         parse_seconds(text)
+
+
+@pytest.mark.parametrize(
+    ("span", "spoken"),
+    [
+        (timedelta(seconds=59), "less than a minute"),
+        (timedelta(minutes=1), "1 minute"),
+        (timedelta(minutes=45, seconds=59), "45 minutes"),
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(hours=1, minutes=12), "1 hour 12 minutes"),
+        (timedelta(hours=2, minutes=1), "2 hours 1 minute"),
+        (timedelta(days=2, minutes=5), "2 days 5 minutes"),
+        (timedelta(seconds=-30), "less than a minute"),
+    ],
+)
+def test_spoken_duration(span: timedelta, spoken: str) -> None:
+    assert spoken_duration(span) == spoken
+
+
+@pytest.mark.parametrize(
+    ("span", "text"),
+    [
+        pytest.param(timedelta(0), "less than a minute", id="zero"),
+        pytest.param(timedelta(seconds=59), "less than a minute", id="59-seconds"),
+        pytest.param(timedelta(minutes=1), "1 minute", id="one-minute"),
+        pytest.param(timedelta(minutes=45), "45 minutes", id="45-minutes"),
+        pytest.param(timedelta(minutes=45, seconds=59), "45 minutes", id="seconds-dropped"),
+        pytest.param(timedelta(hours=1), "1 hour", id="one-hour"),
+        pytest.param(timedelta(minutes=72), "1 hour 12 minutes", id="72-minutes"),
+        pytest.param(timedelta(minutes=121), "2 hours 1 minute", id="121-minutes"),
+        pytest.param(timedelta(days=1), "1 day", id="one-day"),
+        pytest.param(timedelta(days=2, hours=3), "2 days 3 hours", id="2-days-3-hours"),
+        pytest.param(
+            timedelta(days=2, hours=3, minutes=4), "2 days 3 hours", id="two-largest-units"
+        ),
+        pytest.param(timedelta(days=1, minutes=5), "1 day 5 minutes", id="day-and-minutes"),
+    ],
+)
+def test_spoken_duration_in_two_units(span: timedelta, text: str) -> None:
+    assert spoken_duration(span, units=2) == text
+
+
+@pytest.mark.parametrize(
+    ("span", "text"),
+    [
+        (timedelta(0), "0s"),
+        (timedelta(milliseconds=999), "0s"),
+        (timedelta(seconds=-5), "0s"),
+        (timedelta(minutes=4), "4m"),
+        (timedelta(hours=1, minutes=5), "1h5m"),
+        (timedelta(days=14), "2w"),
+    ],
+)
+def test_format_elapsed(span: timedelta, text: str) -> None:
+    assert format_elapsed(span) == text

@@ -6,7 +6,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sloctl.core.budget import Counts, assess
+from sloctl.core.budget import Counts, assess_budget
 from sloctl.core.selector import parse_selector
 from sloctl.core.severity import Severity
 from sloctl.core.slo import RatioIndicator, Slo
@@ -31,7 +31,7 @@ def result(service: str, counts: Counts | None) -> SloResult:
         Decimal("0.999"),
     )
     span = span_for(slo, AT)
-    budget = assess(
+    budget = assess_budget(
         error_budget=slo.error_budget,
         window_length=span.length,
         measured=span.measured,

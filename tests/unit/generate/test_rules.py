@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sloctl.core import conventions
 from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Selector, parse_selector, quote
 from sloctl.core.severity import LEVELS, Severity, spoken
@@ -163,11 +164,11 @@ def test_three_groups_per_file(service: str) -> None:
 
 def _is_recorded_name(name: str) -> bool:
     constants = {
-        promql.EVENTS_RATE,
-        promql.BAD_EVENTS_RATE,
-        promql.LATENCY_P95,
-        promql.OBJECTIVE,
-        promql.BUDGET_REMAINING,
+        conventions.EVENTS_RATE,
+        conventions.BAD_EVENTS_RATE,
+        conventions.LATENCY_P95,
+        conventions.OBJECTIVE,
+        conventions.BUDGET_REMAINING,
     }
     if name in constants:
         return True
@@ -178,7 +179,7 @@ def _is_recorded_name(name: str) -> bool:
         seconds = parse_duration(match[1])
     except ValueError:
         return False
-    return promql.error_ratio_name(seconds) == name
+    return conventions.error_ratio_name(seconds) == name
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -18,18 +18,18 @@ from sloctl.core.slo import LatencyIndicator, RatioIndicator, RollingWindow, Slo
 from sloctl.incidents.conditions import (
     ConditionSpec,
     Measure,
-    assess,
     bind,
     bounds,
     observed,
     paging,
     service_conditions,
+    severity_findings,
     track,
 )
 from sloctl.incidents.engine import Tracked, decide
 from sloctl.incidents.events import EventKind
 from sloctl.incidents.lifecycle import Incident
-from sloctl.incidents.policy import Cause, Condition, Held, Policy, Signals, Thresholds
+from sloctl.incidents.policy import Cause, Condition, Held, Policy, ServiceSignals, Thresholds
 from sloctl.incidents.signals import Measured, signal_plan, windows_of
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
@@ -323,13 +323,13 @@ def test_sustained_errors_read_the_burn_rate(
     signals: dict[str, float], expected: bool | None
 ) -> None:
     spec = spec_of(RUNBOOK, Condition.SUSTAINED_ERRORS)
-    assert observed(spec, Signals(T0, **signals)) is expected  # type: ignore[arg-type]
+    assert observed(spec, ServiceSignals(T0, **signals)) is expected  # type: ignore[arg-type]
 
 
 def held_for(minutes: int, limits: Thresholds = RUNBOOK, **measured: float) -> Held:
     held: Held = {}
     for minute in range(minutes + 1):
-        held = track(held, Signals(T0 + timedelta(minutes=minute), **measured), limits)  # type: ignore[arg-type]
+        held = track(held, ServiceSignals(T0 + timedelta(minutes=minute), **measured), limits)  # type: ignore[arg-type]
     return held
 
 
@@ -366,16 +366,16 @@ def test_sustained_errors_severity(
     minutes: int, measured: dict[str, float], limits: Thresholds, expected: Severity | None
 ) -> None:
     held = held_for(minutes, limits, **measured)
-    finding = assess(held, T0 + timedelta(minutes=minutes), limits).get(Cause.ERRORS)
+    finding = severity_findings(held, T0 + timedelta(minutes=minutes), limits).get(Cause.ERRORS)
     assert (None if finding is None else finding.severity) == expected
 
 
 def test_a_scrape_gap_keeps_the_sustained_clock() -> None:
     held = held_for(3, burn_rate=20.0)
-    held = track(held, Signals(T0 + timedelta(minutes=4)), RUNBOOK)  # nothing measured
+    held = track(held, ServiceSignals(T0 + timedelta(minutes=4)), RUNBOOK)  # nothing measured
     assert held[Condition.SUSTAINED_ERRORS] == T0
-    held = track(held, Signals(T0 + timedelta(minutes=5), burn_rate=20.0), RUNBOOK)
-    finding = assess(held, T0 + timedelta(minutes=5), RUNBOOK)[Cause.ERRORS]
+    held = track(held, ServiceSignals(T0 + timedelta(minutes=5), burn_rate=20.0), RUNBOOK)
+    finding = severity_findings(held, T0 + timedelta(minutes=5), RUNBOOK)[Cause.ERRORS]
     assert finding.severity is Severity.P3
     assert finding.reason.startswith("error ratio above 10x the error budget")
 

@@ -10,10 +10,18 @@ from decimal import Decimal
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.incidents.engine import Outcome, Tracked, decide, dependency_order, reading
+from sloctl.incidents.engine import Decision, Tracked, decide, dependency_order, reading
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import SLOCTL, Incident, State, declare, move
-from sloctl.incidents.policy import Cause, Condition, Finding, Held, Policy, Signals, Thresholds
+from sloctl.incidents.policy import (
+    Cause,
+    Condition,
+    Finding,
+    Held,
+    Policy,
+    ServiceSignals,
+    Thresholds,
+)
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 POLICY = Policy()
@@ -58,10 +66,10 @@ class Run:
     def held(self) -> Held:
         return self.tracked.get(self.service, Tracked()).held
 
-    def step(self, signals: Signals) -> list[Event]:
+    def step(self, signals: ServiceSignals) -> list[Event]:
         return self.step_all({self.service: signals})
 
-    def step_all(self, signals: dict[str, Signals]) -> list[Event]:
+    def step_all(self, signals: dict[str, ServiceSignals]) -> list[Event]:
         outcome = decide(
             self.policy,
             signals,
@@ -80,7 +88,7 @@ class Run:
         self.events.extend(outcome.events)
         return outcome.events
 
-    def replay(self, signals: Iterable[Signals]) -> list[Event]:
+    def replay(self, signals: Iterable[ServiceSignals]) -> list[Event]:
         return [event for one in signals for event in self.step(one)]
 
     def only(self) -> Incident:
@@ -92,12 +100,12 @@ class Run:
 
 
 def one_step(
-    signals: Signals,
+    signals: ServiceSignals,
     held: Held | None = None,
     opened: Iterable[Incident] = (),
     new_id: Callable[[], str] | None = None,
     service: str = "api",
-) -> Outcome:
+) -> Decision:
     return decide(
         POLICY,
         {service: signals},
@@ -107,12 +115,12 @@ def one_step(
     )
 
 
-def errors(minute: float, ratio: float, *, burning: bool = False) -> Signals:
-    return Signals(at(minute), error_ratio=ratio, burning=burning)
+def errors(minute: float, ratio: float, *, burning: bool = False) -> ServiceSignals:
+    return ServiceSignals(at(minute), error_ratio=ratio, burning=burning)
 
 
-def latency(minute: float, p95: float) -> Signals:
-    return Signals(at(minute), p95_seconds=p95, latency_threshold=WEB)
+def latency(minute: float, p95: float) -> ServiceSignals:
+    return ServiceSignals(at(minute), p95_seconds=p95, latency_threshold=WEB)
 
 
 def outage_incident(detected: int = 0, severity: Severity = Severity.P1) -> Incident:
@@ -157,7 +165,7 @@ def outage_incident(detected: int = 0, severity: Severity = Severity.P1) -> Inci
     ],
 )
 def test_a_new_finding_declares_an_incident(
-    signals: Signals, held: Held, cause: Cause, severity: Severity, targets: tuple[str, ...]
+    signals: ServiceSignals, held: Held, cause: Cause, severity: Severity, targets: tuple[str, ...]
 ) -> None:
     new_id = Ids(prefix="X-", start=7)
     outcome = one_step(signals, held, new_id=new_id, service="checkout")
@@ -184,7 +192,7 @@ def test_held_carries_the_start_of_each_condition() -> None:
 def test_nothing_to_report_when_all_is_well() -> None:
     run = Run()
     run.replay(
-        Signals(at(m), error_ratio=0.0002, p95_seconds=0.1, latency_threshold=WEB)
+        ServiceSignals(at(m), error_ratio=0.0002, p95_seconds=0.1, latency_threshold=WEB)
         for m in range(120)
     )
     assert run.events == []
@@ -192,7 +200,7 @@ def test_nothing_to_report_when_all_is_well() -> None:
 
 
 def test_errors_and_latency_at_once_are_one_incident_with_two_causes() -> None:
-    signals = Signals(at(10), error_ratio=0.6, p95_seconds=0.8, latency_threshold=WEB)
+    signals = ServiceSignals(at(10), error_ratio=0.6, p95_seconds=0.8, latency_threshold=WEB)
     held: Held = {Condition.SEVERE_LATENCY: at(0), Condition.DEGRADED_LATENCY: at(0)}
     new_id = Ids()
     outcome = one_step(signals, held, new_id=new_id)
@@ -211,7 +219,9 @@ def test_a_later_symptom_joins_the_open_incident_and_may_raise_it() -> None:
     run.replay(errors(m, 0.05, burning=True) for m in range(30))
     assert run.only().severity is Severity.P3
     run.replay(
-        Signals(at(m), error_ratio=0.05, burning=True, p95_seconds=0.8, latency_threshold=WEB)
+        ServiceSignals(
+            at(m), error_ratio=0.05, burning=True, p95_seconds=0.8, latency_threshold=WEB
+        )
         for m in range(30, 40)
     )
     assert len(run.kinds(EventKind.DECLARED)) == 1
@@ -340,14 +350,14 @@ def test_after_resolution_a_new_outage_is_a_new_incident() -> None:
 
 def test_missing_data_declares_nothing() -> None:
     run = Run()
-    run.replay(Signals(at(m)) for m in range(120))
+    run.replay(ServiceSignals(at(m)) for m in range(120))
     assert run.events == []
     assert run.held == {}
 
 
 def test_missing_data_between_outage_readings_keeps_one_incident() -> None:
     run = Run()
-    run.replay(errors(m, 0.9) if m % 2 == 0 else Signals(at(m)) for m in range(10))
+    run.replay(errors(m, 0.9) if m % 2 == 0 else ServiceSignals(at(m)) for m in range(10))
     assert len(run.kinds(EventKind.DECLARED)) == 1
     assert run.only().state is State.DETECTED
 
@@ -368,7 +378,7 @@ def test_missing_data_resolves_nothing(steps: tuple[tuple[State, str], ...]) -> 
     state = incident.state
     run = Run()
     run.open[incident.id] = incident
-    run.replay(Signals(at(m)) for m in range(4, 59))  # within the 1-hour resolution target
+    run.replay(ServiceSignals(at(m)) for m in range(4, 59))  # within the 1-hour resolution target
     kinds = {e.kind for e in run.events}
     assert EventKind.DECLARED not in kinds
     assert EventKind.RESOLVED not in kinds
@@ -431,7 +441,7 @@ def test_p4_never_comes_from_the_engine() -> None:
             for burning in (False, True):
                 run = Run()
                 run.replay(
-                    Signals(
+                    ServiceSignals(
                         at(m),
                         error_ratio=ratio,
                         p95_seconds=p95,
@@ -453,7 +463,7 @@ def test_ids_come_from_the_new_id_callable() -> None:
     issued = iter(["first-id", "second-id", "third-id"])
     run = Run(new_id=lambda: next(issued))
     run.step(
-        Signals(
+        ServiceSignals(
             at(0), error_ratio=0.9, p95_seconds=0.3, latency_threshold=WEB, latency_burning=True
         )
     )
@@ -484,7 +494,7 @@ def test_a_declared_by_hand_incident_is_not_closed_by_healthy_metrics() -> None:
     )
     run = Run()
     run.open[manual.id] = manual
-    run.replay(Signals(T0 + timedelta(minutes=m), error_ratio=0.0001) for m in range(1, 60))
+    run.replay(ServiceSignals(T0 + timedelta(minutes=m), error_ratio=0.0001) for m in range(1, 60))
     assert run.only().state is State.DETECTED
 
 
@@ -553,7 +563,7 @@ def test_the_resolution_target_is_judged_at_restoration() -> None:
 # --- dependencies ----------------------------------------------------------------------------
 
 
-def service_errors(minute: float, **ratios: float) -> dict[str, Signals]:
+def service_errors(minute: float, **ratios: float) -> dict[str, ServiceSignals]:
     return {name.replace("_", "-"): errors(minute, ratio) for name, ratio in ratios.items()}
 
 
@@ -621,11 +631,13 @@ def test_an_incident_is_verified_on_its_own_symptoms() -> None:
     around 0.1 %: that is not this incident's trouble (and too little to be one of its own)."""
     run = Run()
     run.replay(
-        Signals(at(m), error_ratio=0.0002, p95_seconds=0.8, latency_threshold=WEB)
+        ServiceSignals(at(m), error_ratio=0.0002, p95_seconds=0.8, latency_threshold=WEB)
         for m in range(30)
     )
     run.replay(
-        Signals(at(m), error_ratio=0.0015 if m % 3 else 0.0, p95_seconds=0.1, latency_threshold=WEB)
+        ServiceSignals(
+            at(m), error_ratio=0.0015 if m % 3 else 0.0, p95_seconds=0.1, latency_threshold=WEB
+        )
         for m in range(30, 60)
     )
     (resolved,) = run.kinds(EventKind.RESOLVED)

@@ -8,9 +8,17 @@ from decimal import Decimal
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.incidents.conditions import assess, track
 from sloctl.incidents.conditions import holding as conditions
-from sloctl.incidents.policy import Cause, Condition, Held, Policy, Signals, Thresholds, healthy
+from sloctl.incidents.conditions import severity_findings, track
+from sloctl.incidents.policy import (
+    Cause,
+    Condition,
+    Held,
+    Policy,
+    ServiceSignals,
+    Thresholds,
+    healthy,
+)
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 RUNBOOK = Thresholds()
@@ -18,24 +26,24 @@ WEB = Decimal("0.2")
 INFERENCE = Decimal("2.5")
 
 
-def run(steps: list[tuple[timedelta, Signals]], limits: Thresholds = RUNBOOK) -> Held:
+def run(steps: list[tuple[timedelta, ServiceSignals]], limits: Thresholds = RUNBOOK) -> Held:
     held: Held = {}
     for _, signals in steps:
         held = track(held, signals, limits)
     return held
 
 
-def steady(minutes: int, **measured: object) -> list[tuple[timedelta, Signals]]:
+def steady(minutes: int, **measured: object) -> list[tuple[timedelta, ServiceSignals]]:
     """The same signals every minute for ``minutes`` minutes, starting at T0."""
     return [
-        (timedelta(minutes=m), Signals(at=T0 + timedelta(minutes=m), **measured))  # type: ignore[arg-type]
+        (timedelta(minutes=m), ServiceSignals(at=T0 + timedelta(minutes=m), **measured))  # type: ignore[arg-type]
         for m in range(minutes + 1)
     ]
 
 
 def severity_after(minutes: int, **measured: object) -> dict[Cause, Severity]:
     held = run(steady(minutes, **measured))
-    findings = assess(held, T0 + timedelta(minutes=minutes), RUNBOOK)
+    findings = severity_findings(held, T0 + timedelta(minutes=minutes), RUNBOOK)
     return {cause: finding.severity for cause, finding in findings.items()}
 
 
@@ -140,29 +148,32 @@ def test_latency_escalates_from_p3_to_p2_as_it_lasts() -> None:
 def test_errors_escalate_from_p3_to_p2_to_p1() -> None:
     steps = steady(40, error_ratio=0.05, burning=True)
     steps += [
-        (timedelta(minutes=40 + m), Signals(T0 + timedelta(minutes=40 + m), error_ratio=0.2))
+        (timedelta(minutes=40 + m), ServiceSignals(T0 + timedelta(minutes=40 + m), error_ratio=0.2))
         for m in range(1, 32)
     ]
     held: Held = {}
     seen = []
     for offset, signals in steps:
         held = track(held, signals, RUNBOOK)
-        finding = assess(held, T0 + offset, RUNBOOK).get(Cause.ERRORS)
+        finding = severity_findings(held, T0 + offset, RUNBOOK).get(Cause.ERRORS)
         seen.append(None if finding is None else finding.severity)
     assert seen[0] == Severity.P3
     assert seen[-1] == Severity.P2
-    held = track(held, Signals(T0 + timedelta(minutes=72), error_ratio=0.9), RUNBOOK)
-    assert assess(held, T0 + timedelta(minutes=72), RUNBOOK)[Cause.ERRORS].severity is Severity.P1
+    held = track(held, ServiceSignals(T0 + timedelta(minutes=72), error_ratio=0.9), RUNBOOK)
+    assert (
+        severity_findings(held, T0 + timedelta(minutes=72), RUNBOOK)[Cause.ERRORS].severity
+        is Severity.P1
+    )
 
 
 def test_a_condition_that_stops_starts_its_clock_again() -> None:
     measured = {"error_ratio": 0.2}
     held = run(steady(20, **measured))
-    held = track(held, Signals(T0 + timedelta(minutes=21), error_ratio=0.01), RUNBOOK)
+    held = track(held, ServiceSignals(T0 + timedelta(minutes=21), error_ratio=0.01), RUNBOOK)
     assert Condition.MAJOR_ERRORS not in held
-    held = track(held, Signals(T0 + timedelta(minutes=22), error_ratio=0.2), RUNBOOK)
+    held = track(held, ServiceSignals(T0 + timedelta(minutes=22), error_ratio=0.2), RUNBOOK)
     assert held[Condition.MAJOR_ERRORS] == T0 + timedelta(minutes=22)
-    assert assess(held, T0 + timedelta(minutes=45), RUNBOOK) == {}
+    assert severity_findings(held, T0 + timedelta(minutes=45), RUNBOOK) == {}
 
 
 def test_per_service_thresholds_override_the_defaults() -> None:
@@ -171,7 +182,10 @@ def test_per_service_thresholds_override_the_defaults() -> None:
     assert policy.for_service("database") is strict
     assert policy.for_service("api") == RUNBOOK
     held = run(steady(11, error_ratio=0.2), strict)
-    assert assess(held, T0 + timedelta(minutes=11), strict)[Cause.ERRORS].severity is Severity.P2
+    assert (
+        severity_findings(held, T0 + timedelta(minutes=11), strict)[Cause.ERRORS].severity
+        is Severity.P2
+    )
 
 
 @pytest.mark.parametrize(
@@ -201,12 +215,12 @@ def test_per_service_thresholds_override_the_defaults() -> None:
 def test_runbook_verification(
     measured: dict[str, object], cause: Cause, expected: bool | None
 ) -> None:
-    signals = Signals(T0, **measured)  # type: ignore[arg-type]
+    signals = ServiceSignals(T0, **measured)  # type: ignore[arg-type]
     assert healthy(signals, RUNBOOK, cause) is expected
 
 
 def test_a_burst_of_major_errors_is_p3_until_it_lasts_30_minutes() -> None:
-    found = conditions(Signals(T0, error_ratio=0.2, burning=True), RUNBOOK)
+    found = conditions(ServiceSignals(T0, error_ratio=0.2, burning=True), RUNBOOK)
     assert {Condition.BUDGET_BURN, Condition.MAJOR_ERRORS} <= found
     assert severity_after(20, error_ratio=0.2, burning=True) == {Cause.ERRORS: Severity.P3}
     assert severity_after(30, error_ratio=0.2, burning=True) == {Cause.ERRORS: Severity.P2}
@@ -214,8 +228,8 @@ def test_a_burst_of_major_errors_is_p3_until_it_lasts_30_minutes() -> None:
 
 def test_a_scrape_gap_neither_restarts_nor_stops_a_clock() -> None:
     held = run(steady(20, error_ratio=0.2))
-    held = track(held, Signals(T0 + timedelta(minutes=21)), RUNBOOK)  # nothing measured
+    held = track(held, ServiceSignals(T0 + timedelta(minutes=21)), RUNBOOK)  # nothing measured
     assert held[Condition.MAJOR_ERRORS] == T0
-    held = track(held, Signals(T0 + timedelta(minutes=31), error_ratio=0.2), RUNBOOK)
-    found = assess(held, T0 + timedelta(minutes=31), RUNBOOK)
+    held = track(held, ServiceSignals(T0 + timedelta(minutes=31), error_ratio=0.2), RUNBOOK)
+    found = severity_findings(held, T0 + timedelta(minutes=31), RUNBOOK)
     assert found[Cause.ERRORS].severity is Severity.P2

@@ -25,7 +25,6 @@ from sloctl.incidents.postmortem import (
     DraftContext,
     Sent,
     SloImpact,
-    duration_text,
     postmortem_pending,
     reminder_at,
     render,
@@ -291,29 +290,6 @@ def test_users_impacted_from_the_peak_error_ratio(
 
 
 # --- duration --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("span", "text"),
-    [
-        pytest.param(timedelta(0), "less than a minute", id="zero"),
-        pytest.param(timedelta(seconds=59), "less than a minute", id="59-seconds"),
-        pytest.param(timedelta(minutes=1), "1 minute", id="one-minute"),
-        pytest.param(timedelta(minutes=45), "45 minutes", id="45-minutes"),
-        pytest.param(timedelta(minutes=45, seconds=59), "45 minutes", id="seconds-dropped"),
-        pytest.param(timedelta(hours=1), "1 hour", id="one-hour"),
-        pytest.param(timedelta(minutes=72), "1 hour 12 minutes", id="72-minutes"),
-        pytest.param(timedelta(minutes=121), "2 hours 1 minute", id="121-minutes"),
-        pytest.param(timedelta(days=1), "1 day", id="one-day"),
-        pytest.param(timedelta(days=2, hours=3), "2 days 3 hours", id="2-days-3-hours"),
-        pytest.param(
-            timedelta(days=2, hours=3, minutes=4), "2 days 3 hours", id="two-largest-units"
-        ),
-        pytest.param(timedelta(days=1, minutes=5), "1 day 5 minutes", id="day-and-minutes"),
-    ],
-)
-def test_duration_text(span: timedelta, text: str) -> None:
-    assert duration_text(span) == text
 
 
 def test_an_open_incident_is_still_open() -> None:

@@ -26,7 +26,6 @@ from sloctl.notify.outbox import (
     DeliveryPolicy,
     messages,
     payload,
-    sinks_from_env,
 )
 from sloctl.notify.pagerduty import PagerDutySink
 from sloctl.notify.slack import SlackSink
@@ -151,8 +150,7 @@ def test_a_message_stored_by_an_earlier_version_is_delivered(
 
 
 def test_one_message_per_event_and_configured_sink() -> None:
-    sinks = sinks_from_env({"SLOCTL_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"})
-    assert isinstance(sinks["slack"], SlackSink)
+    sinks: dict[str, Sink] = {"slack": SlackSink("http://127.0.0.1:9/hook")}
     event = Event(EventKind.DECLARED, INCIDENT, T0)
     assert [sink for sink, _ in messages([event, event], sinks)] == ["slack", "slack"]
 

@@ -12,7 +12,7 @@ from sloctl.core.severity import Severity
 from sloctl.incidents.events import EventKind
 from sloctl.incidents.lifecycle import State
 from sloctl.notify.message import IncidentEvent
-from sloctl.notify.slack import SlackSink, spoken_duration
+from sloctl.notify.slack import SlackSink
 from tests.unit.notify.examples import HOOK_PATH, LIFECYCLE, START, event
 
 
@@ -146,23 +146,6 @@ def test_slack_text_per_event(ev: IncidentEvent, present: list[str], absent: lis
         assert line in text
     for line in absent:
         assert line not in text
-
-
-@pytest.mark.parametrize(
-    ("span", "spoken"),
-    [
-        (timedelta(seconds=59), "less than 1 minute"),
-        (timedelta(minutes=1), "1 minute"),
-        (timedelta(minutes=45, seconds=59), "45 minutes"),
-        (timedelta(hours=1), "1 hour"),
-        (timedelta(hours=1, minutes=12), "1 hour 12 minutes"),
-        (timedelta(hours=2, minutes=1), "2 hours 1 minute"),
-        (timedelta(days=2, minutes=5), "2 days 5 minutes"),
-        (timedelta(seconds=-30), "less than 1 minute"),
-    ],
-)
-def test_spoken_duration(span: timedelta, spoken: str) -> None:
-    assert spoken_duration(span) == spoken
 
 
 def test_every_affected_service_and_cause_is_named() -> None:

@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 
 from sloctl.core.budget import Counts
+from sloctl.core.conventions import QUERY_PART_LABEL, QUERY_PIECE_LABEL, QUERY_WINDOW_LABEL
 from sloctl.core.selector import parse_selector
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, Timeslices
-from sloctl.promql.build import PART_LABEL, PIECE_LABEL, WINDOW_LABEL
 from sloctl.promql.plan import (
     BAD,
     BAD_SLICES,
@@ -94,7 +94,9 @@ def _batch_with(batches: Sequence[Batch], text: str) -> Batch:
 
 
 def _sample(service: str, window: int, value: float, **extra: str) -> Sample:
-    return Sample(labels={"service": service, WINDOW_LABEL: str(window), **extra}, value=value)
+    return Sample(
+        labels={"service": service, QUERY_WINDOW_LABEL: str(window), **extra}, value=value
+    )
 
 
 # --------------------------------------------------------------------------- batching
@@ -112,7 +114,7 @@ def test_conventional_layout_folds_into_two_batches(count: int) -> None:
         assert len(batch.slo_keys) == count
         assert batch.expr.count("label_replace(") == len(WINDOWS)
         for window in WINDOWS:
-            assert f'"{WINDOW_LABEL}", "{window}"' in batch.expr
+            assert f'"{QUERY_WINDOW_LABEL}", "{window}"' in batch.expr
     roles = {role for batch in batches for pairs in batch.members.values() for _, role in pairs}
     assert roles == {TOTAL, BAD}
 
@@ -234,8 +236,10 @@ def test_split_answer_maps_samples_to_slo_and_window() -> None:
     [
         pytest.param(_sample("zzz", 3600, 1.0), id="service-nobody-asked-for"),
         pytest.param(Sample({"service": "a"}, 1.0), id="no-window-label"),
-        pytest.param(Sample({"service": "a", WINDOW_LABEL: "1h"}, 1.0), id="non-numeric-window"),
-        pytest.param(Sample({WINDOW_LABEL: "3600"}, 1.0), id="no-service-label"),
+        pytest.param(
+            Sample({"service": "a", QUERY_WINDOW_LABEL: "1h"}, 1.0), id="non-numeric-window"
+        ),
+        pytest.param(Sample({QUERY_WINDOW_LABEL: "3600"}, 1.0), id="no-service-label"),
     ],
 )
 def test_split_answer_ignores_samples_it_cannot_place(sample: Sample) -> None:
@@ -261,7 +265,7 @@ def test_split_answer_ignores_cross_product_combinations() -> None:
     total = _batch_with(batches, 't{env=~"dev|prod",service=~"a|b"}')
     assert total.split == ("env", "service")
     samples = [
-        Sample({"env": env, "service": service, WINDOW_LABEL: "3600"}, value)
+        Sample({"env": env, "service": service, QUERY_WINDOW_LABEL: "3600"}, value)
         for env, service, value in (
             ("prod", "a", 1.0),
             ("prod", "b", 2.0),
@@ -396,8 +400,8 @@ def test_timeslice_slo_produces_bad_slices_and_slices_parts() -> None:
     batches = plan(_requests([slo], windows=(86400,)))
     assert len(batches) == 1
     expr = batches[0].expr
-    assert f'"{PART_LABEL}", "{BAD_SLICES}"' in expr
-    assert f'"{PART_LABEL}", "{SLICES}"' in expr
+    assert f'"{QUERY_PART_LABEL}", "{BAD_SLICES}"' in expr
+    assert f'"{QUERY_PART_LABEL}", "{SLICES}"' in expr
     assert "sum_over_time(" in expr
     assert "count_over_time(" in expr
     assert "[86399s:5m]" in expr
@@ -405,8 +409,8 @@ def test_timeslice_slo_produces_bad_slices_and_slices_parts() -> None:
     assert "> 0)[86399s:5m]" in expr
 
     samples = [
-        _sample("api", 86400, 3.0, **{PART_LABEL: BAD_SLICES}),
-        _sample("api", 86400, 288.0, **{PART_LABEL: SLICES}),
+        _sample("api", 86400, 3.0, **{QUERY_PART_LABEL: BAD_SLICES}),
+        _sample("api", 86400, 288.0, **{QUERY_PART_LABEL: SLICES}),
     ]
     readings = split_answer(batches[0], samples)
     assert dict(readings) == {("api/availability", 86400): {BAD_SLICES: 3.0, SLICES: 288.0}}
@@ -430,7 +434,7 @@ def test_timeslice_slos_of_one_layout_fold_into_one_batch(count: int) -> None:
     assert len(batches) == 1
     assert len(batches[0].members) == count
     # two parts (bad slices and slices) per window
-    assert batches[0].expr.count(f'"{PART_LABEL}", ') == 2 * len(WINDOWS)
+    assert batches[0].expr.count(f'"{QUERY_PART_LABEL}", ') == 2 * len(WINDOWS)
 
 
 def test_timeslice_slos_with_different_slice_targets_or_lengths_are_apart() -> None:
@@ -482,13 +486,13 @@ def test_piece_query_tags_every_piece_and_reads_its_answer_back() -> None:
     at = round(AT.timestamp() * 1000)
     pieces = [Piece(at - 3_600_000, 3_600_000), Piece(at, 3_600_000)]
     expr = piece_query(family, pieces)
-    assert expr.count(PIECE_LABEL) == 2
+    assert expr.count(QUERY_PIECE_LABEL) == 2
     assert "offset 1h" in expr
     assert "offset 2h" in expr
     answer = [
-        Sample({"service": "api", PIECE_LABEL: pieces[0].label}, 10.0),
-        Sample({"service": "api", PIECE_LABEL: pieces[1].label}, 5.0),
-        Sample({"service": "other", PIECE_LABEL: pieces[1].label}, 99.0),
+        Sample({"service": "api", QUERY_PIECE_LABEL: pieces[0].label}, 10.0),
+        Sample({"service": "api", QUERY_PIECE_LABEL: pieces[1].label}, 5.0),
+        Sample({"service": "other", QUERY_PIECE_LABEL: pieces[1].label}, 99.0),
     ]
     assert piece_values(family, answer) == {
         (("api",), pieces[0].label): 10.0,
@@ -508,10 +512,10 @@ def test_timeslice_windows_in_runs_add_up() -> None:
     assert "offset 8h" in batch.expr
     assert "offset 16h" in batch.expr
     samples = [
-        _sample("api", 86400, bad, **{PART_LABEL: BAD_SLICES, PIECE_LABEL: str(offset)})
+        _sample("api", 86400, bad, **{QUERY_PART_LABEL: BAD_SLICES, QUERY_PIECE_LABEL: str(offset)})
         for offset, bad in ((0, 1.0), (96, 2.0), (192, 0.0))
     ] + [
-        _sample("api", 86400, 96.0, **{PART_LABEL: SLICES, PIECE_LABEL: str(offset)})
+        _sample("api", 86400, 96.0, **{QUERY_PART_LABEL: SLICES, QUERY_PIECE_LABEL: str(offset)})
         for offset in (0, 96, 192)
     ]
     reading = split_answer(batch, samples)[("api/availability", 86400)]

@@ -1,7 +1,7 @@
 """Tests for sloctl.report.render (and the pure SloResult of sloctl.reading.evaluation).
 
-Results are built from :func:`sloctl.core.budget.assess` the way the evaluator judges an SLO, so
-no Prometheus and no fake reader are involved.
+Results are built from :func:`sloctl.core.budget.assess_budget` the way the evaluator judges an
+SLO, so no Prometheus and no fake reader are involved.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from sloctl.core.budget import Counts, Status, assess
+from sloctl.core.budget import Counts, Status, assess_budget
 from sloctl.core.selector import parse_selector
 from sloctl.core.slo import CalendarWindow, LatencyIndicator, RatioIndicator, Slo, Window
 from sloctl.core.window import Month, Span, WindowKind, calendar_span, span_for
@@ -26,10 +26,10 @@ from sloctl.report.formats import OutputFormat
 from sloctl.report.render import (
     HEADERS,
     clean,
-    format_duration,
     format_minutes,
     format_percent,
     format_rate,
+    format_time_amount,
     render,
     render_csv,
     render_json,
@@ -94,7 +94,7 @@ def _result(
     """Judge ``slo`` as the evaluator does, from counts instead of Prometheus readings."""
     span = span if span is not None else span_for(slo, AT)
     burn_counts: dict[str, Counts | None] = {name: burn for name, _ in BURN_WINDOWS}
-    budget = assess(
+    budget = assess_budget(
         error_budget=slo.error_budget,
         window_length=span.length,
         measured=span.measured,
@@ -201,7 +201,7 @@ def test_format_minutes(value: float | Decimal | None, expected: str) -> None:
     ],
 )
 def test_format_duration(value: timedelta | None, expected: str) -> None:
-    assert format_duration(value) == expected
+    assert format_time_amount(value) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""One incident cycle over the store: declared once, quiet cycles write nothing, a failed
+"""One incident pass over the store: declared once, quiet passes write nothing, a failed
 query touches nothing, a missed target escalates once, a dependency's outage is one page."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.daemon.cycle import (
+from sloctl.daemon.incident_pass import (
     escalate_missed_targets,
     evaluate_incidents,
     remind_overdue,

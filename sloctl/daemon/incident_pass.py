@@ -1,5 +1,12 @@
-"""One incident cycle, shared by ``sloctl incidents evaluate`` and the daemon: decisions, the
-commander named at declaration, escalations, reminders and the drafts written at resolution."""
+"""The incident pass, shared by ``sloctl incidents evaluate`` and each cycle of the daemon.
+
+One pass, at one pinned time: read every service's signals, decide (policy, lifecycle), and
+commit the incidents with the notifications they cause in one transaction of the store (the
+commander named at declaration among them), then escalate missed targets, remind overdue
+updates and post-mortems, and write the drafts due at resolution. A *pass* is this incident
+work alone; a *cycle* is one iteration of the daemon's loop (:mod:`sloctl.daemon.loop`), which
+runs a budget evaluation and then a pass.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from sloctl.incidents.customer import needs_customer_draft, render_customer
 from sloctl.incidents.engine import breach_events, decide
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import Incident, check_targets
-from sloctl.incidents.policy import Policy, Signals
+from sloctl.incidents.policy import Policy, ServiceSignals
 from sloctl.incidents.postmortem import POSTMORTEM_REMINDER, postmortem_pending, reminder_at
 from sloctl.incidents.roles import Assignment, Role
 from sloctl.incidents.schedule import Schedule, default_roles
@@ -28,7 +35,7 @@ from sloctl.store.database import Store
 
 
 @dataclass
-class CycleResult:
+class IncidentPassResult:
     events: list[Event] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     """Services whose signals could not be read (or changed meanwhile), and why."""
@@ -50,7 +57,7 @@ def evaluate_incidents(
     slicing: Slicing | None = None,
     budget: QueryBudget | None = None,
     schedule: Schedule | None = None,
-) -> CycleResult:
+) -> IncidentPassResult:
     """Read every service's signals at ``at`` (``planned`` with :func:`signal_plan`, the counts
     from ``slicing``'s store when given), decide, and commit what changed.
 
@@ -58,7 +65,7 @@ def evaluate_incidents(
     closes an incident. A new incident's commander is whoever ``schedule`` has on call.
     """
     reading = read_signals(planned, reader, at, slicing=slicing, budget=budget)
-    result = CycleResult(
+    result = IncidentPassResult(
         skipped=dict(reading.failed),
         queries=reading.queries,
         slis=dict(reading.slis),
@@ -78,13 +85,13 @@ def _decide_and_commit(
     sinks: Mapping[str, Sink],
     policy: Policy,
     depends_on: Mapping[str, tuple[str, ...]],
-    signals: Mapping[str, Signals],
+    signals: Mapping[str, ServiceSignals],
     at: datetime,
     schedule: Schedule | None = None,
 ) -> list[Event]:
     """Decide for every read service on fresh state and commit the result, under one lock.
 
-    Most cycles change nothing; that is found out first, without taking the write lock.
+    Most passes change nothing; that is found out first, without taking the write lock.
     """
     previous = {service: store.tracked(service) for service in signals}
     opened = store.incidents(open_only=True)
