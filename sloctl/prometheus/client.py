@@ -44,6 +44,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 import requests
 import urllib3.exceptions
 
+from sloctl.core.series import Sample, Series
 from sloctl.errors import (
     PrometheusError,
     PrometheusUnavailableError,
@@ -51,7 +52,6 @@ from sloctl.errors import (
     TooManySamplesError,
 )
 from sloctl.prometheus.cutoff import LATE, Cutoff, CutoffAdapter, Watchdog, cutoff_session
-from sloctl.promql.plan import Sample
 from sloctl.runtime.logs import make_logger
 
 MAX_POINTS = 11_000
@@ -147,12 +147,6 @@ class RetryPolicy:
         """Full jitter: a uniform pick below the exponential ceiling for this attempt."""
         ceiling = min(self.max_delay, self.base_delay * 2**attempt)
         return rng.uniform(0, ceiling)
-
-
-@dataclass(frozen=True)
-class Series:
-    labels: Mapping[str, str]
-    points: tuple[tuple[float, float], ...]
 
 
 def _unix(moment: datetime) -> str:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from sloctl.core.budget import Counts
 from sloctl.core.durations import format_duration
 from sloctl.core.selector import Selector
+from sloctl.core.series import Sample
 from sloctl.core.slo import LatencyIndicator, Slo
 from sloctl.promql import build as promql
 from sloctl.promql.build import PART_LABEL, PIECE_LABEL, WINDOW_LABEL, Shape
@@ -41,12 +42,6 @@ class CountRequest:
     slo: Slo
     time: datetime
     windows: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Sample:
-    labels: Mapping[str, str]
-    value: float
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sloctl.core.series import Sample, Series
 from sloctl.core.severity import Severity
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.errors import PrometheusUnavailableError
@@ -16,9 +17,7 @@ from sloctl.incidents.policy import Cause, Policy
 from sloctl.incidents.signals import signal_plan
 from sloctl.loading.definitions import load_definitions
 from sloctl.notify.sinks import SlackSink
-from sloctl.prometheus.client import Series
 from sloctl.promql.build import WINDOW_LABEL
-from sloctl.promql.plan import Sample
 from sloctl.store.database import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[3]

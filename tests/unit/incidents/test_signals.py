@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 
 from sloctl.core.selector import Matcher
+from sloctl.core.series import Sample, Series
 from sloctl.core.slo import LatencyIndicator, Slo
 from sloctl.errors import QueryError
 from sloctl.incidents.policy import Policy, Thresholds
 from sloctl.incidents.signals import Measured, read_signals, signal_plan, windows_of
 from sloctl.loading.definitions import load_definitions
-from sloctl.prometheus.client import Series
 from sloctl.promql.build import WINDOW_LABEL
-from sloctl.promql.plan import Sample
 
 ROOT = Path(__file__).resolve().parents[3]
 AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)

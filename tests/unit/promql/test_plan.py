@@ -13,6 +13,7 @@ import pytest
 
 from sloctl.core.budget import Counts
 from sloctl.core.selector import parse_selector
+from sloctl.core.series import Sample
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, Timeslices
 from sloctl.promql.build import PART_LABEL, PIECE_LABEL, WINDOW_LABEL
 from sloctl.promql.plan import (
@@ -24,7 +25,6 @@ from sloctl.promql.plan import (
     TOTAL,
     Batch,
     CountRequest,
-    Sample,
     counts_from,
     families,
     piece_query,
