@@ -117,3 +117,8 @@ class TooManySamplesError(QueryError):
 
     def __init__(self, message: str, *, query: str, slos: Sequence[str] = ()) -> None:
         super().__init__(message, query=query, slos=slos, reason="too_many_samples")
+
+
+class StoreConflictError(SloctlError):
+    """The incident store refused a change that breaks one of its rules (a second open
+    automatic incident for one service, say): it changed meanwhile; read it again and decide."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from sloctl.errors import StoreConflictError
 from sloctl.incidents.engine import breach_events, decide
 from sloctl.incidents.events import Event
 from sloctl.incidents.lifecycle import check_targets
@@ -59,7 +59,7 @@ def evaluate_incidents(
         result.events += _decide_and_commit(
             store, sinks, policy, planned.depends_on, reading.signals, at
         )
-    except sqlite3.IntegrityError as exc:
+    except StoreConflictError as exc:
         result.skipped.update(dict.fromkeys(reading.signals, f"changed meanwhile ({exc})"))
     return result
 
@@ -72,30 +72,51 @@ def _decide_and_commit(
     signals: Mapping[str, Signals],
     at: datetime,
 ) -> list[Event]:
-    """Decide for every read service on fresh state and commit the result, under one lock.
+    """Decide once for every read service and commit the result under one lock.
 
-    Most cycles change nothing; that is found out first, without taking the write lock.
+    Most cycles change nothing; that is found out without taking the write lock. A new
+    incident gets its id when it is committed (ids are handed out under the lock, in the
+    order the incidents were declared). Raises :class:`StoreConflictError`, writing nothing,
+    when the store changed between reading and locking (a person acknowledged an incident,
+    say): the next cycle decides on what is there then.
     """
     previous = {service: store.tracked(service) for service in signals}
     opened = store.incidents(open_only=True)
-    outcome = decide(policy, signals, previous, opened, lambda: "unsaved", depends_on)
+    unsaved: list[str] = []
+
+    def placeholder() -> str:
+        unsaved.append(f"{UNSAVED}{len(unsaved) + 1}")
+        return unsaved[-1]
+
+    outcome = decide(policy, signals, previous, opened, placeholder, depends_on)
     if not outcome.changed and outcome.tracked == previous:
         return []
     with store.transaction() as connection:
-
-        def new_id() -> str:
-            return store.allocate_id(connection)
-
         fresh = {service: store.tracked(service) for service in signals}
-        opened = store.incidents(open_only=True)
-        outcome = decide(policy, signals, fresh, opened, new_id, depends_on)
-        for incident in outcome.changed:
-            related = [e for e in outcome.events if e.incident.id == incident.id]
+        if fresh != previous or store.incidents(open_only=True) != opened:
+            raise StoreConflictError("the store changed while the cycle decided")
+        ids = {name: store.allocate_id(connection) for name in unsaved}
+        events = [_with_id(event, ids) for event in outcome.events]
+        for changed in outcome.changed:
+            incident = replace(changed, id=ids.get(changed.id, changed.id))
+            related = [e for e in events if e.incident.id == incident.id]
             store.save(incident, connection=connection, events=messages(related, sinks), now=at)
         for service, tracked in outcome.tracked.items():
-            if tracked != fresh.get(service):
+            if tracked != previous.get(service):
                 store.save_tracked(service, tracked, connection=connection)
-    return outcome.events
+    return events
+
+
+UNSAVED = "unsaved-"
+"""The prefix of the ids a cycle gives the incidents it declares until they are committed."""
+
+
+def _with_id(event: Event, ids: Mapping[str, str]) -> Event:
+    """``event`` about its incident as committed: with its id if it was declared this cycle."""
+    committed = ids.get(event.incident.id)
+    if committed is None:
+        return event
+    return replace(event, incident=replace(event.incident, id=committed))
 
 
 def escalate_missed_targets(store: Store, sinks: Mapping[str, Sink], now: datetime) -> list[Event]:
