@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -50,6 +49,7 @@ from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql.slices import QueryBudget
 from sloctl.reading.evaluation import Remembered, Slicing, evaluate
 from sloctl.runtime.http_server import ListenError, QuietHandler, start_server
+from sloctl.runtime.logs import Logger
 from sloctl.store.database import Store, StoreError, open_store
 
 STOP_SECONDS = 10.0
@@ -90,7 +90,7 @@ class Delivery:
 
     courier: Courier
     store_path: Path
-    logger: Any
+    logger: Logger
     refresh_seconds: float
     wake: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -154,7 +154,7 @@ class Delivery:
 class Daemon:
     config_path: Path
     env: Mapping[str, str]
-    logger: Any
+    logger: Logger
     snapshot: Snapshot = field(default_factory=Snapshot)
     config: Config | None = None
     stop: threading.Event = field(default_factory=threading.Event)

@@ -52,7 +52,7 @@ from sloctl.errors import (
     TooManySamplesError,
 )
 from sloctl.prometheus.cutoff import LATE, Cutoff, CutoffAdapter, Watchdog, cutoff_session
-from sloctl.runtime.logs import make_logger
+from sloctl.runtime.logs import Logger, make_logger
 
 MAX_POINTS = 11_000
 RETRY_STATUS = frozenset({503})
@@ -203,7 +203,7 @@ class PrometheusReader:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
-    logger: Any = field(default_factory=make_logger)
+    logger: Logger = field(default_factory=make_logger)
     credentials: Credentials = field(default_factory=Credentials)
     limits: Limits = field(default_factory=Limits)
     deadline: float | None = None

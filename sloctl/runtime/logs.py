@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeAlias
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 LEVELS = ("debug", "info", "warning", "error")
 SECRET_KEYS = frozenset({"password", "token", "authorization", "routing_key", "webhook_url"})
+
+Logger: TypeAlias = FilteringBoundLogger
+"""What every part of sloctl that logs is given: a structlog logger that filters by level."""
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -19,7 +23,9 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
-def make_logger(level: str = "warning", *, json: bool = True, stream: TextIO | None = None) -> Any:
+def make_logger(
+    level: str = "warning", *, json: bool = True, stream: TextIO | None = None
+) -> Logger:
     """A logger writing one JSON object per event to ``stream`` (stderr by default).
 
     Nothing global is configured: the logger is returned and passed along.
@@ -27,7 +33,7 @@ def make_logger(level: str = "warning", *, json: bool = True, stream: TextIO | N
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
-    return structlog.wrap_logger(
+    logger: Logger = structlog.wrap_logger(
         structlog.PrintLogger(file=stream or sys.stderr),
         processors=[
             structlog.processors.add_log_level,
@@ -39,3 +45,4 @@ def make_logger(level: str = "warning", *, json: bool = True, stream: TextIO | N
             logging.getLevelNamesMapping()[level.upper()]
         ),
     )
+    return logger
