@@ -27,6 +27,8 @@ from sloctl.core.durations import format_duration, parse_duration
 from sloctl.core.severity import Severity
 from sloctl.core.slo import LatencyIndicator
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
+from sloctl.daemon.notifications import delivery_policy, webhook_verify
+from sloctl.daemon.notifications import sinks as configured_sinks
 from sloctl.errors import SloctlError, UsageError
 from sloctl.incidents.backtest import Explanation, Replayed
 from sloctl.incidents.backtest import backtest as run_backtest
@@ -45,8 +47,7 @@ from sloctl.incidents.lifecycle import (
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.incidents.postmortem import render as render_postmortem
 from sloctl.incidents.signals import signal_plan
-from sloctl.loading.config import delivery_policy, load_config, webhook_verify
-from sloctl.loading.config import sinks as configured_sinks
+from sloctl.loading.config import load_config
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import policy_in_force
 from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env

@@ -31,17 +31,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sloctl.core.slo import Slo
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
+from sloctl.daemon.notifications import delivery_policy, sinks, webhook_verify
 from sloctl.errors import DefinitionError, Problem, SloctlError
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.signals import SignalPlan, signal_plan
-from sloctl.loading.config import (
-    CONFIGURATION,
-    Config,
-    delivery_policy,
-    load_config,
-    sinks,
-    webhook_verify,
-)
+from sloctl.loading.config import CONFIGURATION, Config, load_config
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import policy_in_force
 from sloctl.notify.outbox import Courier
