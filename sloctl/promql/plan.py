@@ -77,8 +77,9 @@ def _numerator(slo: Slo) -> tuple[str, Selector]:
     indicator = slo.indicator
     if indicator.bad is not None:
         return BAD, indicator.bad
-    assert indicator.good is not None
-    return GOOD, indicator.good
+    if indicator.good is not None:
+        return GOOD, indicator.good
+    raise ValueError(f"SLO {slo.key} counts neither bad nor good events")
 
 
 @dataclass(frozen=True)
