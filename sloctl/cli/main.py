@@ -28,7 +28,7 @@ from sloctl.cli.policy_view import render_json as render_policy_json
 from sloctl.cli.policy_view import render_table as render_policy_table
 from sloctl.core.durations import parse_duration
 from sloctl.core.window import Month, WindowKind
-from sloctl.daemon.loop import Daemon
+from sloctl.daemon.loop import Daemon, loaded_from
 from sloctl.demo.live import run_live_demo
 from sloctl.demo.offline import prepare_live_workdir, run_demo
 from sloctl.demo.service import DemoService, serve
@@ -418,9 +418,9 @@ def demo_service(listen: str, services: tuple[str, ...], rate: float) -> None:
 @friendly_errors
 def run(ctx: click.Context, config_path: Path, check: bool) -> None:
     """The daemon: evaluate every interval, follow incidents, serve /metrics, /healthz, /readyz."""
-    daemon = Daemon(config_path, dict(os.environ), ctx.obj["logger"])
+    env, logger = dict(os.environ), ctx.obj["logger"]
+    daemon = Daemon(loaded_from(config_path, env, logger), env, logger)
     if check:
-        daemon.load()
         daemon.check_store(create=False)
         click.echo(f"{config_path} is valid")
         return

@@ -144,20 +144,55 @@ class Delivery:
         return store
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """Everything the configuration file names, loaded and checked together. A reload makes a
+    new one and swaps it in whole, so a cycle (or a scrape) sees one configuration, never
+    parts of two."""
+
+    config: Config
+    slos: tuple[Slo, ...]
+    policy: Policy
+    plan: SignalPlan
+
+
+def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
+    """Load the configuration at ``path`` and what it names, and check every secret it names
+    can be read now. Raises the :class:`~sloctl.errors.SloctlError` it found, after logging
+    it with every problem (file:line, location, what)."""
+    try:
+        config = load_config(path)
+        config.credentials(env)  # every secret it names must be readable now
+        sinks(config, env)
+        slos = tuple(load_definitions(config.relative(config.spec.definitions)))
+        policy = policy_in_force(
+            config.relative(config.spec.policy) if config.spec.policy else None
+        )
+    except SloctlError as exc:
+        problems = exc.problems if isinstance(exc, DefinitionError) else ()
+        logger.error(
+            "config_reload_failed",
+            error=str(exc).splitlines()[0],
+            problems=[str(problem) for problem in problems],
+        )
+        raise
+    logger.info("config_loaded", path=str(path))
+    return Loaded(config, slos, policy, signal_plan(slos, policy))
+
+
 @dataclass
 class Daemon:
-    config_path: Path
+    """The daemon, given its loaded configuration (see :func:`loaded_from`); :meth:`run` runs it."""
+
+    loaded: Loaded
     env: Mapping[str, str]
     logger: Logger
     snapshot: Snapshot = field(default_factory=Snapshot)
-    config: Config | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     reload_wanted: threading.Event = field(default_factory=threading.Event)
     query_errors: dict[str, int] = field(default_factory=dict)
-    slos: tuple[Slo, ...] = ()
-    policy: Policy = field(default_factory=Policy)
-    planned: SignalPlan = field(default_factory=lambda: signal_plan((), Policy()))
-    delivery: Delivery | None = None
+    delivery: Delivery = field(init=False)
+    """Built from the first configuration; its thread starts with :meth:`run`."""
     last_contact: datetime | None = None
     """When Prometheus last answered a query (any answer that shows it evaluating)."""
     last_data: dict[str, datetime] = field(default_factory=dict)
@@ -167,42 +202,41 @@ class Daemon:
     slices: dict[str, Remembered] = field(default_factory=dict)
     """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
 
-    def load(self) -> None:
-        """(Re)load the configuration; keep the old one if the new one is invalid."""
+    def __post_init__(self) -> None:
+        config = self.loaded.config
+        courier = Courier(
+            sinks(config, self.env),
+            delivery_policy(config),
+            webhook_verify(config),
+            logger=self.logger,
+        )
+        self.delivery = Delivery(
+            courier,
+            config.relative(config.spec.store),
+            self.logger,
+            refresh_seconds=float(config.interval_seconds),
+        )
+
+    def reload(self) -> None:
+        """Load the configuration again and swap it in whole; keep the old one if the new one
+        is invalid (its problems are logged, and the snapshot says the reload failed)."""
         try:
-            config = load_config(self.config_path)
-            config.credentials(self.env)  # every secret it names must be readable now
-            sinks(config, self.env)
-            slos = tuple(load_definitions(config.relative(config.spec.definitions)))
-            policy = policy_in_force(
-                config.relative(config.spec.policy) if config.spec.policy else None
-            )
-        except SloctlError as exc:
-            problems = exc.problems if isinstance(exc, DefinitionError) else ()
-            self.logger.error(
-                "config_reload_failed",
-                error=str(exc).splitlines()[0],
-                problems=[str(problem) for problem in problems],
-            )
+            loaded = loaded_from(self.loaded.config.source, self.env, self.logger)
+        except SloctlError:
             self.snapshot = replace(self.snapshot, reload_successful=False)
-            if self.config is None:
-                raise
             return
-        self.config, self.slos, self.policy = config, slos, policy
-        self.planned = signal_plan(slos, policy)
-        if self.delivery is not None:
-            self.delivery.courier.policy = delivery_policy(config)
-            self.delivery.courier.verify = webhook_verify(config)
-            self.delivery.courier.sinks = sinks(config, self.env)
+        self.loaded = loaded
+        self.delivery.courier.policy = delivery_policy(loaded.config)
+        self.delivery.courier.verify = webhook_verify(loaded.config)
+        self.delivery.courier.sinks = sinks(loaded.config, self.env)
         self.snapshot = replace(self.snapshot, reload_successful=True)
-        self.logger.info("config_loaded", path=str(self.config_path))
 
     def check_store(self, *, create: bool) -> None:
         """Open the configured store once and check it (integrity and schema); a corrupt or
         foreign file is refused now, not found out cycle after cycle. Without ``create`` a
         missing store is fine (the first cycle creates it) if its directory exists."""
-        assert self.config is not None
-        path = self.config.relative(self.config.spec.store)
+        config = self.loaded.config
+        path = config.relative(config.spec.store)
         if not create and not path.exists():
             if not path.parent.is_dir():
                 raise StoreError(f"incident store {path}: directory {path.parent} does not exist")
@@ -235,8 +269,8 @@ class Daemon:
     def cycle(self, at: datetime, deadline: float | None = None) -> CycleReport:
         """One evaluation at ``at``; Prometheus trouble marks the SLOs of the failed queries
         stale and changes nothing about them."""
-        assert self.config is not None
-        config, slos, policy = self.config, self.slos, self.policy
+        loaded = self.loaded  # the configuration as it is now, for the whole cycle
+        config, slos, policy = loaded.config, loaded.slos, loaded.policy
         reader = self.reader(config, deadline)
         started = time.monotonic()
         # Checked whole when the daemon started (check_store); every cycle reopens it.
@@ -265,7 +299,7 @@ class Daemon:
                 )
             configured = sinks(config, self.env)
             outcome = evaluate_incidents(
-                store, configured, policy, self.planned, reader, at, slicing=slicing, budget=budget
+                store, configured, policy, loaded.plan, reader, at, slicing=slicing, budget=budget
             )
             stale |= set(outcome.failed_slos)
             for service, reason in outcome.skipped.items():
@@ -280,12 +314,10 @@ class Daemon:
                     severity=event.incident.severity.value,
                     state=event.incident.state.value,
                 )
-            notifications = self.snapshot.notifications
-            if self.delivery is not None:
-                # Delivery runs in its own thread: a receiver that hangs never slows a cycle.
-                self.delivery.courier.sinks = configured
-                self.delivery.wake.set()
-                notifications = self.delivery.courier.by_sink
+            # Delivery runs in its own thread: a receiver that hangs never slows a cycle.
+            self.delivery.courier.sinks = configured
+            self.delivery.wake.set()
+            notifications = self.delivery.courier.by_sink
             backlog = dict.fromkeys(configured, (0, 0.0)) | {
                 sink: (count, max(0.0, (at - oldest).total_seconds()))
                 for sink, (count, oldest) in store.backlog().items()
@@ -336,13 +368,13 @@ class Daemon:
     def ready(self, now: datetime) -> bool:
         """Prometheus answered a query within the last :data:`READY_CYCLES` intervals (one
         refused query does not make the daemon unready; Prometheus being unreachable does)."""
-        if self.config is None or self.last_contact is None:
+        if self.last_contact is None:
             return False
         age = (now - self.last_contact).total_seconds()
-        return age <= READY_CYCLES * self.config.interval_seconds
+        return age <= READY_CYCLES * self.loaded.config.interval_seconds
 
     def serve(self) -> ThreadingHTTPServer:
-        assert self.config is not None
+        config = self.loaded.config
         daemon = self
 
         class Handler(QuietHandler):
@@ -360,51 +392,38 @@ class Daemon:
                     self.reply(404, b"not found\n", "text/plain")
 
         try:
-            return start_server(self.config.listen, Handler)
+            return start_server(config.listen, Handler)
         except ListenError as exc:
-            problem = Problem(str(self.config.source), "listen", str(exc))
+            problem = Problem(str(config.source), "listen", str(exc))
             raise DefinitionError([problem], CONFIGURATION) from exc
 
     def run(self) -> None:
-        """Load, check the store, serve, and evaluate every interval until SIGTERM or SIGINT."""
-        self.load()
+        """Check the store, serve, and evaluate every interval until SIGTERM or SIGINT."""
         self.check_store(create=True)
-        assert self.config is not None
         stop_at: list[float] = []
 
         def stop(*_: object) -> None:
             if not stop_at:
                 stop_at.append(time.monotonic())
-                if self.delivery is not None:
-                    self.delivery.stop(stop_at[0] + STOP_FLUSH_SECONDS)
+                self.delivery.stop(stop_at[0] + STOP_FLUSH_SECONDS)
             self.stop.set()
 
         signal.signal(signal.SIGHUP, lambda *_: self.reload_wanted.set())
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         server = self.serve()
-        self.delivery = Delivery(
-            Courier(
-                sinks(self.config, self.env),
-                delivery_policy(self.config),
-                webhook_verify(self.config),
-                logger=self.logger,
-            ),
-            self.config.relative(self.config.spec.store),
-            self.logger,
-            refresh_seconds=float(self.config.interval_seconds),
-        )
         self.delivery.start()
-        host, port = self.config.listen
+        host, port = self.loaded.config.listen
         self.logger.info("listening", address=f"{host}:{server.server_port or port}")
         try:
             while not self.stop.is_set():
                 started = time.monotonic()
                 if self.reload_wanted.is_set():
                     self.reload_wanted.clear()
-                    self.load()
-                self.run_cycle(started + cycle_seconds(self.config.interval_seconds))
-                pause = self.config.interval_seconds - (time.monotonic() - started)
+                    self.reload()
+                interval = self.loaded.config.interval_seconds
+                self.run_cycle(started + cycle_seconds(interval))
+                pause = interval - (time.monotonic() - started)
                 self.stop.wait(max(0.0, pause))
         finally:
             stop()  # the loop may also end on an error: delivery stops within the same bound
