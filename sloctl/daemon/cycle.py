@@ -94,7 +94,7 @@ def _decide_and_commit(
     with store.transaction() as connection:
         fresh = {service: store.tracked(service) for service in signals}
         if fresh != previous or store.incidents(open_only=True) != opened:
-            raise StoreConflictError("the store changed while the cycle decided")
+            raise StoreConflictError("incidents or their tracking changed after they were read")
         ids = {name: store.allocate_id(connection) for name in unsaved}
         events = [_with_id(event, ids) for event in outcome.events]
         for changed in outcome.changed:
