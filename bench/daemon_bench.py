@@ -31,7 +31,7 @@ import requests
 import structlog
 
 from bench.report_bench import peak_rss_kib, write_definitions
-from sloctl.daemon.loop import Daemon
+from sloctl.daemon.loop import Daemon, loaded_from
 from sloctl.demo.history import History, demo_scenario
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
 from sloctl.loading.config import Config
@@ -68,8 +68,7 @@ def child(url: str, definitions: Path, work: Path, cycles: int) -> None:
         "listen: 127.0.0.1:0\n"
     )
     logger = structlog.wrap_logger(structlog.PrintLogger(open("/dev/null", "w")))  # noqa: SIM115
-    daemon = BenchDaemon(config, {}, logger)
-    daemon.load()
+    daemon = BenchDaemon(loaded_from(config, {}, logger), {}, logger)
     walls, requests_per_cycle, bare = [], [], []
     session = requests.Session()
     for index in range(cycles):
@@ -89,7 +88,7 @@ def child(url: str, definitions: Path, work: Path, cycles: int) -> None:
                 "bare": statistics.median(bare),
                 "requests": max(requests_per_cycle),
                 "rss_mib": peak_rss_kib() / 1024,
-                "slos": len(daemon.slos),
+                "slos": len(daemon.loaded.slos),
             }
         )
     )

@@ -47,6 +47,7 @@ import structlog
 from bench.daemon_bench import BenchDaemon
 from bench.report_bench import peak_rss_kib, write_definitions
 from sloctl.core.window import span_for
+from sloctl.daemon.loop import loaded_from
 from sloctl.demo.history import History, Scenario, runbook_profiles
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
 from sloctl.generate.files import dashboards_output, rules_output
@@ -137,8 +138,7 @@ def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
         f"definitions: {definitions}\nstore: {work / 'incidents.db'}\nlisten: 127.0.0.1:0\n"
     )
     logger = structlog.wrap_logger(structlog.PrintLogger(open("/dev/null", "w")))  # noqa: SIM115
-    daemon = StatsDaemon(config, {}, logger, today=kind == "cycle today")
-    daemon.load()
+    daemon = StatsDaemon(loaded_from(config, {}, logger), {}, logger, today=kind == "cycle today")
     first_at = END - INTERVAL * (STEADY_CYCLES + 1)
     first = daemon.cycle(first_at)
     filled = daemon.readers[-1]
@@ -161,7 +161,7 @@ def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
         "requests": sent,
         "samples": statistics.median(samples),
         "peak": peak,
-        "slos": len(daemon.slos),
+        "slos": len(daemon.loaded.slos),
         "first_wall": first.seconds,
         "first_samples": filled.samples_read,
         "first_requests": first.requests,

@@ -17,6 +17,7 @@ on stderr; anything else is a bug and keeps its traceback::
     │   ├── PrometheusUnavailableError        unreachable, timing out or overloaded after retries
     │   └── QueryError                        Prometheus refused a query or answered garbage
     │       └── TooManySamplesError           422 "too many samples": ask in smaller pieces
+    ├── StoreConflictError            exit 1  a change refused: the store changed meanwhile
     └── StoreError                    exit 4  an incident store that cannot be used
 
 A :class:`DefinitionError` and its subclasses list every problem of their files at once and
@@ -144,6 +145,11 @@ class StoreError(SloctlError):
     """The store cannot be used: corrupt, from another schema, or not a database at all."""
 
     exit_code = 4
+
+
+class StoreConflictError(SloctlError):
+    """The incident store refused a change that breaks one of its rules (a second open
+    automatic incident for one service, say): it changed meanwhile; read it again and decide."""
 
 
 QUERY_ERROR_REASONS = (

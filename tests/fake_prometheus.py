@@ -26,8 +26,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from sloctl.core.conventions import QUERY_WINDOW_LABEL
+from sloctl.core.series import Sample
 from sloctl.prometheus.client import PrometheusReader
-from sloctl.promql.plan import Sample
 from sloctl.runtime.retry import RetryPolicy
 
 SIGNAL_WINDOWS = (300, 1800, 3600, 21600)

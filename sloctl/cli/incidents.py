@@ -323,9 +323,16 @@ def incidents(
     SLOCTL_ALERTMANAGER_URL (or the same names ending in _FILE). A change that would be
     announced nowhere says so.
     """
-    from sloctl.loading.config import delivery_policy, load_config, webhook_verify
-    from sloctl.loading.config import sinks as configured_sinks
-    from sloctl.loading.secrets import ALERTMANAGER, PAGERDUTY, SLACK, sinks_from_env
+    from sloctl.daemon.notifications import (
+        ALERTMANAGER,
+        PAGERDUTY,
+        SLACK,
+        delivery_policy,
+        sinks_from_env,
+        webhook_verify,
+    )
+    from sloctl.daemon.notifications import sinks as configured_sinks
+    from sloctl.loading.config import load_config
     from sloctl.notify.outbox import Courier
 
     config = None if config_path is None else load_config(config_path)

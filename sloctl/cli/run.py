@@ -18,11 +18,11 @@ from sloctl.cli.state import cli_state
 @click.pass_context
 def run(ctx: click.Context, config_path: Path, check: bool) -> None:
     """The daemon: evaluate every interval, follow incidents, serve /metrics, /healthz, /readyz."""
-    from sloctl.daemon.loop import Daemon
+    from sloctl.daemon.loop import Daemon, loaded_from
 
-    daemon = Daemon(config_path, dict(os.environ), cli_state(ctx).logger)
+    env, logger = dict(os.environ), cli_state(ctx).logger
+    daemon = Daemon(loaded_from(config_path, env, logger), env, logger)
     if check:
-        daemon.load()
         daemon.check_store(create=False)
         click.echo(f"{config_path} is valid")
         return

@@ -11,12 +11,12 @@ runs a budget evaluation and then a pass.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sloctl.errors import StoreConflictError
 from sloctl.incidents.cadence import UPDATE_REMINDER, missed_update
 from sloctl.incidents.customer import needs_customer_draft, render_customer
 from sloctl.incidents.engine import breach_events, decide
@@ -75,7 +75,7 @@ def evaluate_incidents(
         result.events += _decide_and_commit(
             store, sinks, policy, planned.depends_on, reading.signals, at, schedule
         )
-    except sqlite3.IntegrityError as exc:
+    except StoreConflictError as exc:
         result.skipped.update(dict.fromkeys(reading.signals, f"changed meanwhile ({exc})"))
     return result
 
@@ -89,43 +89,63 @@ def _decide_and_commit(
     at: datetime,
     schedule: Schedule | None = None,
 ) -> list[Event]:
-    """Decide for every read service on fresh state and commit the result, under one lock.
+    """Decide once for every read service and commit the result under one lock.
 
-    Most passes change nothing; that is found out first, without taking the write lock.
+    Most passes change nothing; that is found out without taking the write lock. A new
+    incident gets its id when it is committed (ids are handed out under the lock, in the
+    order the incidents were declared). Raises :class:`StoreConflictError`, writing nothing,
+    when the store changed between reading and locking (a person acknowledged an incident,
+    say): the next pass decides on what is there then.
     """
     previous = {service: store.tracked(service) for service in signals}
     opened = store.incidents(open_only=True)
-    outcome = decide(policy, signals, previous, opened, lambda: "unsaved", depends_on)
+    unsaved: list[str] = []
+
+    def placeholder() -> str:
+        unsaved.append(f"{UNSAVED}{len(unsaved) + 1}")
+        return unsaved[-1]
+
+    outcome = decide(policy, signals, previous, opened, placeholder, depends_on)
     if not outcome.changed and outcome.tracked == previous:
         return []
     with store.transaction() as connection:
-
-        def new_id() -> str:
-            return store.allocate_id(connection)
-
         fresh = {service: store.tracked(service) for service in signals}
-        opened = store.incidents(open_only=True)
-        outcome = decide(policy, signals, fresh, opened, new_id, depends_on)
+        if fresh != previous or store.incidents(open_only=True) != opened:
+            raise StoreConflictError("incidents or their tracking changed after they were read")
+        ids = {name: store.allocate_id(connection) for name in unsaved}
+        events = [_with_id(event, ids) for event in outcome.events]
         commanders = store.commanders()
         for changed in outcome.changed:
-            related = [e for e in outcome.events if e.incident.id == changed.id]
+            incident: Incident = replace(changed, id=ids.get(changed.id, changed.id))
+            related = [e for e in events if e.incident.id == incident.id]
             declared = any(e.kind is EventKind.DECLARED for e in related)
-            incident: Incident = changed
             assigned: tuple[Assignment, ...] = ()
-            if declared and schedule is not None and changed.id not in commanders:
-                incident, assigned = default_roles(schedule, changed, at)
+            if declared and schedule is not None and incident.id not in commanders:
+                incident, assigned = default_roles(schedule, incident, at)
                 notes = scheduled_notes(incident, assigned, at)
                 related += notes
-                outcome.events += notes
+                events += notes
             commanders.update({a.incident_id: a.who for a in assigned if a.role is Role.COMMANDER})
-            events = messages(related, sinks, commanders)
-            store.save(incident, connection=connection, events=events, now=at)
+            queued = messages(related, sinks, commanders)
+            store.save(incident, connection=connection, events=queued, now=at)
             for assignment in assigned:  # after its incident: the role refers to it
                 store.save_assignment(assignment, connection=connection)
         for service, tracked in outcome.tracked.items():
-            if tracked != fresh.get(service):
+            if tracked != previous.get(service):
                 store.save_tracked(service, tracked, connection=connection)
-    return outcome.events
+    return events
+
+
+UNSAVED = "unsaved-"
+"""The prefix of the ids a pass gives the incidents it declares until they are committed."""
+
+
+def _with_id(event: Event, ids: Mapping[str, str]) -> Event:
+    """``event`` about its incident as committed: with its id if it was declared this pass."""
+    committed = ids.get(event.incident.id)
+    if committed is None:
+        return event
+    return replace(event, incident=replace(event.incident, id=committed))
 
 
 def escalate_missed_targets(store: Store, sinks: Mapping[str, Sink], now: datetime) -> list[Event]:

@@ -3,17 +3,16 @@
 A *cycle* is one iteration of the loop, every interval, at one pinned time: the budget
 evaluation of every SLO (:mod:`sloctl.reading.evaluation`, as ``sloctl report`` computes
 them), then the incident pass (:mod:`sloctl.daemon.incident_pass`: signals, policy,
-lifecycle, store, outbox). The result is
-frozen into a :class:`~sloctl.daemon.exporter.Snapshot` that ``/metrics`` reads. Cycles never
-overlap, and each has a deadline derived from the interval (:func:`cycle_seconds`): a query
-that would run past it fails, and only the SLOs it was for go stale. Delivery runs in a
-thread of its own (:class:`Delivery`), woken by every cycle and every second, so a receiver
-that hangs or trickles never slows evaluation. SIGHUP reloads the configuration (an invalid
-one keeps the old one, logs every problem with its file and line, and sets
-``sloctl_config_last_reload_successful`` to 0). SIGTERM stops the cycle in progress (queries
-fail at once; the cycle runs in a thread of its own and is given up after
-:data:`STOP_GRACE_SECONDS` whatever a peer does), lets delivery use what is left of
-:data:`STOP_FLUSH_SECONDS`, and exits 0 within :data:`STOP_SECONDS`.
+lifecycle, store, outbox, reminders). The result is frozen into a
+:class:`~sloctl.daemon.exporter.Snapshot` that ``/metrics`` reads. Cycles never overlap, and each
+has a deadline derived from the interval (:func:`cycle_seconds`): a query that would run past it
+fails, and only the SLOs it was for go stale. Delivery runs in a thread of its own
+(:class:`Delivery`), woken by every cycle and every second, so a receiver that hangs or trickles
+never slows evaluation. SIGHUP reloads the configuration (an invalid one keeps the old one, logs
+every problem with its file and line, and sets ``sloctl_config_last_reload_successful`` to 0).
+SIGTERM stops the cycle in progress (queries fail at once; the cycle runs in a thread of its own and
+is given up after :data:`STOP_GRACE_SECONDS` whatever a peer does), lets delivery use what is left
+of :data:`STOP_FLUSH_SECONDS`, and exits 0 within :data:`STOP_SECONDS`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -39,6 +37,7 @@ from sloctl.daemon.incident_pass import (
     remind_overdue,
     write_customer_drafts,
 )
+from sloctl.daemon.notifications import delivery_policy, sinks, webhook_verify
 from sloctl.errors import (
     ConfigError,
     DefinitionError,
@@ -52,13 +51,7 @@ from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.schedule import Schedule
 from sloctl.incidents.signals import SignalPlan, signal_plan
-from sloctl.loading.config import (
-    Config,
-    delivery_policy,
-    load_config,
-    sinks,
-    webhook_verify,
-)
+from sloctl.loading.config import Config, load_config
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import policy_in_force
 from sloctl.loading.schedule_file import load_schedule
@@ -67,6 +60,7 @@ from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql.slices import QueryBudget
 from sloctl.reading.evaluation import Remembered, Slicing, evaluate
 from sloctl.runtime.http_server import QuietHandler, start_server
+from sloctl.runtime.logs import Logger
 from sloctl.store.database import Store, open_store
 
 STOP_SECONDS = 10.0
@@ -107,7 +101,7 @@ class Delivery:
 
     courier: Courier
     store_path: Path
-    logger: Any
+    logger: Logger
     refresh_seconds: float
     wake: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -167,20 +161,62 @@ class Delivery:
         return store
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """Everything the configuration file names, loaded and checked together. A reload makes a
+    new one and swaps it in whole, so a cycle (or a scrape) sees one configuration, never
+    parts of two."""
+
+    config: Config
+    slos: tuple[Slo, ...]
+    policy: Policy
+    plan: SignalPlan
+    schedule: Schedule | None = None
+    """The on-call schedule the configuration names (``schedule``), if any."""
+
+
+def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
+    """Load the configuration at ``path`` and what it names, and check every secret it names
+    can be read now. Raises the :class:`~sloctl.errors.SloctlError` it found, after logging
+    it with every problem (file:line, location, what)."""
+    try:
+        config = load_config(path)
+        config.credentials(env)  # every secret it names must be readable now
+        sinks(config, env)
+        slos = tuple(load_definitions(config.relative(config.spec.definitions)))
+        policy = policy_in_force(
+            config.relative(config.spec.policy) if config.spec.policy else None
+        )
+        schedule = (
+            None
+            if config.spec.schedule is None
+            else load_schedule(config.relative(config.spec.schedule))
+        )
+    except SloctlError as exc:
+        problems = exc.problems if isinstance(exc, DefinitionError) else ()
+        logger.error(
+            "config_reload_failed",
+            error=str(exc).splitlines()[0],
+            problems=[str(problem) for problem in problems],
+        )
+        raise
+    logger.info("config_loaded", path=str(path))
+    return Loaded(config, slos, policy, signal_plan(slos, policy), schedule)
+
+
 @dataclass
 class Daemon:
-    config_path: Path
+    """The daemon, given its loaded configuration (see :func:`loaded_from`); :meth:`run` runs it."""
+
+    loaded: Loaded
     env: Mapping[str, str]
-    logger: Any
+    logger: Logger
     snapshot: Snapshot = field(default_factory=Snapshot)
-    config: Config | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     reload_wanted: threading.Event = field(default_factory=threading.Event)
     query_errors: dict[str, int] = field(default_factory=dict)
-    slos: tuple[Slo, ...] = ()
-    policy: Policy = field(default_factory=Policy)
-    planned: SignalPlan = field(default_factory=lambda: signal_plan((), Policy()))
-    delivery: Delivery | None = None
+    delivery: Delivery = field(init=False)
+    """Built from the first configuration; its thread starts with :meth:`run`."""
     last_contact: datetime | None = None
     """When Prometheus last answered a query (any answer that shows it evaluating)."""
     last_data: dict[str, datetime] = field(default_factory=dict)
@@ -189,51 +225,42 @@ class Daemon:
     crashed: BaseException | None = None
     slices: dict[str, Remembered] = field(default_factory=dict)
     """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
-    schedule: Schedule | None = None
-    """The on-call schedule of the configuration (``schedule``), reloaded with it."""
 
-    def load(self) -> None:
-        """(Re)load the configuration; keep the old one if the new one is invalid."""
+    def __post_init__(self) -> None:
+        config = self.loaded.config
+        courier = Courier(
+            sinks(config, self.env),
+            delivery_policy(config),
+            webhook_verify(config),
+            logger=self.logger,
+        )
+        self.delivery = Delivery(
+            courier,
+            config.relative(config.spec.store),
+            self.logger,
+            refresh_seconds=float(config.interval_seconds),
+        )
+
+    def reload(self) -> None:
+        """Load the configuration again and swap it in whole; keep the old one if the new one
+        is invalid (its problems are logged, and the snapshot says the reload failed)."""
         try:
-            config = load_config(self.config_path)
-            config.credentials(self.env)  # every secret it names must be readable now
-            sinks(config, self.env)
-            slos = tuple(load_definitions(config.relative(config.spec.definitions)))
-            policy = policy_in_force(
-                config.relative(config.spec.policy) if config.spec.policy else None
-            )
-            schedule = (
-                None
-                if config.spec.schedule is None
-                else load_schedule(config.relative(config.spec.schedule))
-            )
-        except SloctlError as exc:
-            problems = exc.problems if isinstance(exc, DefinitionError) else ()
-            self.logger.error(
-                "config_reload_failed",
-                error=str(exc).splitlines()[0],
-                problems=[str(problem) for problem in problems],
-            )
+            loaded = loaded_from(self.loaded.config.source, self.env, self.logger)
+        except SloctlError:
             self.snapshot = replace(self.snapshot, reload_successful=False)
-            if self.config is None:
-                raise
             return
-        self.config, self.slos, self.policy = config, slos, policy
-        self.schedule = schedule
-        self.planned = signal_plan(slos, policy)
-        if self.delivery is not None:
-            self.delivery.courier.policy = delivery_policy(config)
-            self.delivery.courier.verify = webhook_verify(config)
-            self.delivery.courier.sinks = sinks(config, self.env)
+        self.loaded = loaded
+        self.delivery.courier.policy = delivery_policy(loaded.config)
+        self.delivery.courier.verify = webhook_verify(loaded.config)
+        self.delivery.courier.sinks = sinks(loaded.config, self.env)
         self.snapshot = replace(self.snapshot, reload_successful=True)
-        self.logger.info("config_loaded", path=str(self.config_path))
 
     def check_store(self, *, create: bool) -> None:
         """Open the configured store once and check it (integrity and schema); a corrupt or
         foreign file is refused now, not found out cycle after cycle. Without ``create`` a
         missing store is fine (the first cycle creates it) if its directory exists."""
-        assert self.config is not None
-        path = self.config.relative(self.config.spec.store)
+        config = self.loaded.config
+        path = config.relative(config.spec.store)
         if not create and not path.exists():
             if not path.parent.is_dir():
                 raise StoreError(f"incident store {path}: directory {path.parent} does not exist")
@@ -266,8 +293,8 @@ class Daemon:
     def cycle(self, at: datetime, deadline: float | None = None) -> CycleReport:
         """One evaluation at ``at``; Prometheus trouble marks the SLOs of the failed queries
         stale and changes nothing about them."""
-        assert self.config is not None
-        config, slos, policy, schedule = self.config, self.slos, self.policy, self.schedule
+        loaded = self.loaded  # the configuration as it is now, for the whole cycle
+        config, slos, policy = loaded.config, loaded.slos, loaded.policy
         reader = self.reader(config, deadline)
         started = time.monotonic()
         # Checked whole when the daemon started (check_store); every cycle reopens it.
@@ -299,12 +326,12 @@ class Daemon:
                 store,
                 configured,
                 policy,
-                self.planned,
+                loaded.plan,
                 reader,
                 at,
                 slicing=slicing,
                 budget=budget,
-                schedule=schedule,
+                schedule=loaded.schedule,
             )
             stale |= set(outcome.failed_slos)
             for service, reason in outcome.skipped.items():
@@ -323,12 +350,10 @@ class Daemon:
                     severity=event.incident.severity.value,
                     state=event.incident.state.value,
                 )
-            notifications = self.snapshot.notifications
-            if self.delivery is not None:
-                # Delivery runs in its own thread: a receiver that hangs never slows a cycle.
-                self.delivery.courier.sinks = configured
-                self.delivery.wake.set()
-                notifications = self.delivery.courier.by_sink
+            # Delivery runs in its own thread: a receiver that hangs never slows a cycle.
+            self.delivery.courier.sinks = configured
+            self.delivery.wake.set()
+            notifications = self.delivery.courier.by_sink
             backlog = dict.fromkeys(configured, (0, 0.0)) | {
                 sink: (count, max(0.0, (at - oldest).total_seconds()))
                 for sink, (count, oldest) in store.backlog().items()
@@ -390,13 +415,13 @@ class Daemon:
     def ready(self, now: datetime) -> bool:
         """Prometheus answered a query within the last :data:`READY_CYCLES` intervals (one
         refused query does not make the daemon unready; Prometheus being unreachable does)."""
-        if self.config is None or self.last_contact is None:
+        if self.last_contact is None:
             return False
         age = (now - self.last_contact).total_seconds()
-        return age <= READY_CYCLES * self.config.interval_seconds
+        return age <= READY_CYCLES * self.loaded.config.interval_seconds
 
     def serve(self) -> ThreadingHTTPServer:
-        assert self.config is not None
+        config = self.loaded.config
         daemon = self
 
         class Handler(QuietHandler):
@@ -414,51 +439,38 @@ class Daemon:
                     self.reply(404, b"not found\n", "text/plain")
 
         try:
-            return start_server(self.config.listen, Handler)
+            return start_server(config.listen, Handler)
         except ListenError as exc:
-            problem = Problem(str(self.config.source), "listen", str(exc))
+            problem = Problem(str(config.source), "listen", str(exc))
             raise ConfigError([problem]) from exc
 
     def run(self) -> None:
-        """Load, check the store, serve, and evaluate every interval until SIGTERM or SIGINT."""
-        self.load()
+        """Check the store, serve, and evaluate every interval until SIGTERM or SIGINT."""
         self.check_store(create=True)
-        assert self.config is not None
         stop_at: list[float] = []
 
         def stop(*_: object) -> None:
             if not stop_at:
                 stop_at.append(time.monotonic())
-                if self.delivery is not None:
-                    self.delivery.stop(stop_at[0] + STOP_FLUSH_SECONDS)
+                self.delivery.stop(stop_at[0] + STOP_FLUSH_SECONDS)
             self.stop.set()
 
         signal.signal(signal.SIGHUP, lambda *_: self.reload_wanted.set())
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         server = self.serve()
-        self.delivery = Delivery(
-            Courier(
-                sinks(self.config, self.env),
-                delivery_policy(self.config),
-                webhook_verify(self.config),
-                logger=self.logger,
-            ),
-            self.config.relative(self.config.spec.store),
-            self.logger,
-            refresh_seconds=float(self.config.interval_seconds),
-        )
         self.delivery.start()
-        host, port = self.config.listen
+        host, port = self.loaded.config.listen
         self.logger.info("listening", address=f"{host}:{server.server_port or port}")
         try:
             while not self.stop.is_set():
                 started = time.monotonic()
                 if self.reload_wanted.is_set():
                     self.reload_wanted.clear()
-                    self.load()
-                self.run_cycle(started + cycle_seconds(self.config.interval_seconds))
-                pause = self.config.interval_seconds - (time.monotonic() - started)
+                    self.reload()
+                interval = self.loaded.config.interval_seconds
+                self.run_cycle(started + cycle_seconds(interval))
+                pause = interval - (time.monotonic() - started)
                 self.stop.wait(max(0.0, pause))
         finally:
             stop()  # the loop may also end on an error: delivery stops within the same bound

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from sloctl.demo.history import History, demo_scenario
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
@@ -16,6 +16,7 @@ from sloctl.prometheus.client import PrometheusReader
 from sloctl.reading.evaluation import evaluate
 from sloctl.report.formats import OutputFormat
 from sloctl.report.render import render
+from sloctl.runtime.logs import Logger
 
 MARKER = ".sloctl-demo"
 
@@ -56,7 +57,7 @@ def run_demo(
     keep_running: bool,
     output: OutputFormat,
     out: TextIO,
-    logger: Any,
+    logger: Logger,
     environ: Mapping[str, str],
 ) -> None:
     """Generate history ending now, backfill it, serve it and print the report at its end."""

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from sloctl.core import burn
 from sloctl.core.budget import error_ratio
 from sloctl.core.conventions import P95
+from sloctl.core.series import Sample
 from sloctl.core.slo import LatencyIndicator, Slo, by_service, dependencies
 from sloctl.errors import PrometheusError, TooManySamplesError
 from sloctl.incidents.conditions import Measure, paging
@@ -34,7 +35,6 @@ from sloctl.promql.plan import (
     Batch,
     CountRequest,
     Family,
-    Sample,
     SloCounts,
     counts_from,
     families,

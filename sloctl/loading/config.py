@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -54,17 +54,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from sloctl.core.durations import parse_duration
 from sloctl.errors import ConfigError, Problem, SecretFileError
 from sloctl.loading.definitions import read_document, validation_problems
-from sloctl.loading.secrets import read_secret, sinks_from_env
-from sloctl.notify.alertmanager import AlertmanagerSink
-from sloctl.notify.message import Sink
-from sloctl.notify.outbox import DeliveryPolicy
-from sloctl.notify.pagerduty import PAGERDUTY_URL, PagerDutySink
-from sloctl.notify.slack import SlackSink
+from sloctl.loading.secrets import read_secret
 from sloctl.prometheus.client import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
 from sloctl.promql.slices import DEFAULT_MAX_SAMPLES
 
@@ -166,8 +160,8 @@ HttpUrl = Annotated[str, AfterValidator(_http)]
 class PagerDutySpec(_Spec):
     routing_key_env: str | None = None
     routing_key_file: Path | None = None
-    events_url: HttpUrl = PAGERDUTY_URL
-    """Events API v2 endpoint: the EU service region's, or a proxy's."""
+    events_url: HttpUrl | None = None
+    """Events API v2 endpoint: the EU service region's, or a proxy's; None: the public US one."""
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -280,6 +274,57 @@ class Config:
             basic = (auth.username, password or "")
         return Credentials(bearer_token=token, basic_auth=basic, ca_file=ca_file)
 
+    def sink_settings(self, env: Mapping[str, str]) -> SinkSettings | None:
+        """The sinks the ``notifications`` section names, secrets read now; None when it names
+        none (then the SLOCTL_* environment variables say)."""
+        spec = self.spec.notifications
+        if spec is None or not spec.names_a_sink:
+            return None
+        slack, pagerduty, alertmanager = spec.slack, spec.pagerduty, spec.alertmanager
+        return SinkSettings(
+            slack_webhook_url=None
+            if slack is None
+            else _required(
+                env, slack.webhook_url_env, slack.webhook_url_file, self, "notifications.slack"
+            ),
+            pagerduty_routing_key=None
+            if pagerduty is None
+            else _required(
+                env,
+                pagerduty.routing_key_env,
+                pagerduty.routing_key_file,
+                self,
+                "notifications.pagerduty",
+            ),
+            pagerduty_events_url=None if pagerduty is None else pagerduty.events_url,
+            alertmanager_url=None if alertmanager is None else alertmanager.url,
+        )
+
+
+@dataclass(frozen=True)
+class SinkSettings:
+    """Where the configuration announces incidents, secrets read: plain values that the
+    notification sinks are built from."""
+
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    pagerduty_routing_key: str | None = field(default=None, repr=False)
+    pagerduty_events_url: str | None = None
+    """None: PagerDuty's public US endpoint."""
+    alertmanager_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How notifications are sent, retried and coalesced: plain values of the
+    ``notifications`` section (its defaults without one)."""
+
+    send_timeout: float
+    max_delay: float
+    max_age: timedelta
+    coalesce: timedelta
+    ca_file: Path | None
+    """Every notification request is checked against it; None: the CA bundle requests ships."""
+
 
 def _secret(
     env: Mapping[str, str],
@@ -303,56 +348,28 @@ def _secret(
     return value
 
 
-def sinks(config: Config, env: Mapping[str, str]) -> dict[str, Sink]:
-    """The notification sinks: those the config's ``notifications`` section names (secrets
-    read now), else whatever the SLOCTL_* environment variables set up."""
-    spec = config.spec.notifications
-    if spec is None or not spec.names_a_sink:
-        return sinks_from_env(env)
-    found: dict[str, Sink] = {}
-    if spec.slack is not None:
-        url = _secret(
-            env,
-            spec.slack.webhook_url_env,
-            spec.slack.webhook_url_file,
-            config,
-            "notifications.slack",
-        )
-        assert url is not None
-        found["slack"] = SlackSink(url)
-    if spec.pagerduty is not None:
-        key = _secret(
-            env,
-            spec.pagerduty.routing_key_env,
-            spec.pagerduty.routing_key_file,
-            config,
-            "notifications.pagerduty",
-        )
-        assert key is not None
-        found["pagerduty"] = PagerDutySink(key, spec.pagerduty.events_url)
-    if spec.alertmanager is not None:
-        found["alertmanager"] = AlertmanagerSink(spec.alertmanager.url)
+def _required(
+    env: Mapping[str, str], name: str | None, file: Path | None, config: Config, location: str
+) -> str:
+    """The secret a sink needs: like :func:`_secret`, and naming neither is a problem too."""
+    found = _secret(env, name, file, config, location)
+    if found is None:
+        problem = Problem(str(config.source), location, "names neither a variable nor a file")
+        raise ConfigError([problem])
     return found
 
 
-def delivery_policy(config: Config | None) -> DeliveryPolicy:
-    """How notifications are retried and coalesced: the config's settings, or the defaults."""
+def delivery_settings(config: Config | None) -> DeliverySettings:
+    """How notifications are sent: the config's settings, or the defaults."""
     spec = NotificationsSpec() if config is None else config.spec.notifications
     spec = spec or NotificationsSpec()
-    return DeliveryPolicy(
+    return DeliverySettings(
+        send_timeout=float(parse_duration(spec.timeout)),
         max_delay=float(parse_duration(spec.max_delay)),
         max_age=timedelta(seconds=parse_duration(spec.max_age)),
         coalesce=timedelta(seconds=parse_duration(spec.coalesce)),
-        send_timeout=float(parse_duration(spec.timeout)),
+        ca_file=None if config is None or spec.ca_file is None else config.relative(spec.ca_file),
     )
-
-
-def webhook_verify(config: Config | None) -> str:
-    """The CA file every notification request is checked against (passed per request)."""
-    spec = None if config is None else config.spec.notifications
-    if config is None or spec is None or spec.ca_file is None:
-        return DEFAULT_CA_BUNDLE_PATH
-    return str(config.relative(spec.ca_file))
 
 
 def load_config(path: Path) -> Config:

@@ -44,6 +44,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 import requests
 import urllib3.exceptions
 
+from sloctl.core.series import Sample, Series
 from sloctl.errors import (
     PrometheusError,
     PrometheusUnavailableError,
@@ -51,9 +52,8 @@ from sloctl.errors import (
     TooManySamplesError,
 )
 from sloctl.prometheus.cutoff import LATE, Cutoff, CutoffAdapter, Watchdog, cutoff_session
-from sloctl.promql.plan import Sample
 from sloctl.runtime.errno_text import errno_text
-from sloctl.runtime.logs import make_logger
+from sloctl.runtime.logs import Logger, make_logger
 from sloctl.runtime.retry import RetryPolicy
 
 MAX_POINTS = 11_000
@@ -139,12 +139,6 @@ class _AttemptError(Exception):
         self.problem, self.reason, self.retry = problem, reason, retry
 
 
-@dataclass(frozen=True)
-class Series:
-    labels: Mapping[str, str]
-    points: tuple[tuple[float, float], ...]
-
-
 def _unix(moment: datetime) -> str:
     return f"{moment.timestamp():.3f}"
 
@@ -199,7 +193,7 @@ class PrometheusReader:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
-    logger: Any = field(default_factory=make_logger)
+    logger: Logger = field(default_factory=make_logger)
     credentials: Credentials = field(default_factory=Credentials)
     limits: Limits = field(default_factory=Limits)
     deadline: float | None = None

@@ -22,6 +22,7 @@ from sloctl.core.budget import Counts
 from sloctl.core.conventions import QUERY_PART_LABEL, QUERY_PIECE_LABEL, QUERY_WINDOW_LABEL
 from sloctl.core.durations import format_duration
 from sloctl.core.selector import Selector
+from sloctl.core.series import Sample
 from sloctl.core.slo import LatencyIndicator, Slo
 from sloctl.promql import build as promql
 from sloctl.promql.build import Shape
@@ -42,12 +43,6 @@ class CountRequest:
     slo: Slo
     time: datetime
     windows: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Sample:
-    labels: Mapping[str, str]
-    value: float
 
 
 @dataclass(frozen=True)
@@ -84,8 +79,9 @@ def _numerator(slo: Slo) -> tuple[str, Selector]:
     indicator = slo.indicator
     if indicator.bad is not None:
         return BAD, indicator.bad
-    assert indicator.good is not None
-    return GOOD, indicator.good
+    if indicator.good is not None:
+        return GOOD, indicator.good
+    raise ValueError(f"SLO {slo.key} counts neither bad nor good events")
 
 
 @dataclass(frozen=True)

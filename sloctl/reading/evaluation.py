@@ -29,16 +29,15 @@ from sloctl.core.budget import (
     error_ratio,
     minutes,
 )
+from sloctl.core.series import Sample, Series
 from sloctl.core.slo import Slo
 from sloctl.core.window import Month, Span, WindowKind, span_for
 from sloctl.errors import PrometheusError, TooManySamplesError
-from sloctl.prometheus.client import Series
 from sloctl.promql import build as promql
 from sloctl.promql.build import Shape
 from sloctl.promql.plan import (
     CountRequest,
     Family,
-    Sample,
     SloCounts,
     counts_from,
     families,

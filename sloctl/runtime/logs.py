@@ -5,10 +5,23 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 LEVELS = ("debug", "info", "warning", "error")
 SECRET_KEYS = frozenset({"password", "token", "authorization", "routing_key", "webhook_url"})
+
+
+class Logger(Protocol):
+    """What every part of sloctl that logs is given: structlog's level-filtering logger (from
+    :func:`make_logger`), or anything else that logs an event with its fields by level."""
+
+    def debug(self, event: str, **fields: Any) -> Any: ...
+
+    def info(self, event: str, **fields: Any) -> Any: ...
+
+    def warning(self, event: str, **fields: Any) -> Any: ...
+
+    def error(self, event: str, **fields: Any) -> Any: ...
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -17,7 +30,9 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
-def make_logger(level: str = "warning", *, json: bool = True, stream: TextIO | None = None) -> Any:
+def make_logger(
+    level: str = "warning", *, json: bool = True, stream: TextIO | None = None
+) -> Logger:
     """A logger writing one JSON object per event to ``stream`` (stderr by default).
 
     Nothing global is configured: the logger is returned and passed along. structlog is
@@ -29,7 +44,7 @@ def make_logger(level: str = "warning", *, json: bool = True, stream: TextIO | N
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
-    return structlog.wrap_logger(
+    logger: Logger = structlog.wrap_logger(
         structlog.PrintLogger(file=stream or sys.stderr),
         processors=[
             structlog.processors.add_log_level,
@@ -41,3 +56,4 @@ def make_logger(level: str = "warning", *, json: bool = True, stream: TextIO | N
             logging.getLevelNamesMapping()[level.upper()]
         ),
     )
+    return logger

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sloctl.core.severity import Severity
-from sloctl.errors import StoreError
+from sloctl.errors import StoreConflictError, StoreError
 from sloctl.incidents.cadence import Status, StatusUpdate
 from sloctl.incidents.engine import Tracked
 from sloctl.incidents.lifecycle import (
@@ -288,10 +288,14 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; rolled back on any error."""
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any error. A change that breaks one of
+        the store's rules raises :class:`~sloctl.errors.StoreConflictError`."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+        except sqlite3.IntegrityError as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreConflictError(str(exc)) from exc
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

@@ -15,8 +15,9 @@ import pytest
 
 from bench.delivery_bench import outage
 from sloctl.daemon.loop import STOP_SECONDS
+from sloctl.daemon.notifications import webhook_verify
 from sloctl.demo.local_prometheus import free_port
-from sloctl.loading.config import load_config, webhook_verify
+from sloctl.loading.config import load_config
 from sloctl.notify.outbox import Courier, DeliveryPolicy
 from sloctl.notify.slack import SlackSink
 from sloctl.store.database import open_store

@@ -16,7 +16,7 @@ import pytest
 import structlog
 
 from sloctl.daemon.exporter import exposition
-from sloctl.daemon.loop import Daemon
+from sloctl.daemon.loop import Daemon, loaded_from
 from sloctl.errors import PrometheusUnavailableError, QueryError
 from sloctl.loading.definitions import load_definitions
 from sloctl.prometheus.client import Credentials, Limits, PrometheusReader
@@ -194,8 +194,8 @@ def test_one_daemon_cycle_counts_every_failed_query(proxy: FaultProxy, tmp_path:
         f"store: {tmp_path / 'incidents.db'}\n"
         "listen: 127.0.0.1:0\n"
     )
-    daemon = Daemon(config, {}, structlog.get_logger())
-    daemon.load()
+    logger = structlog.get_logger()
+    daemon = Daemon(loaded_from(config, {}, logger), {}, logger)
     proxy.fault = Fault("status", pattern=AI_WORKER_LATENCY, status=422)
     at = datetime.now(UTC).replace(microsecond=0)
     daemon.cycle(at)
@@ -218,8 +218,8 @@ def test_data_freshness_stops_advancing_when_the_series_vanish(
         f"definitions: {ROOT / 'slo-definitions'}\n"
         f"store: {tmp_path / 'incidents.db'}\n"
     )
-    daemon = Daemon(config, {}, structlog.get_logger())
-    daemon.load()
+    logger = structlog.get_logger()
+    daemon = Daemon(loaded_from(config, {}, logger), {}, logger)
     daemon.cycle(END)
     assert set(daemon.snapshot.last_data.values()) == {END}
     assert len(daemon.snapshot.last_data) == 8

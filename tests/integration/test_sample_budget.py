@@ -24,7 +24,7 @@ import structlog
 
 from sloctl.core.budget import Counts
 from sloctl.core.slo import Slo
-from sloctl.daemon.loop import Daemon
+from sloctl.daemon.loop import Daemon, loaded_from
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.signals import read_signals, replay, signal_plan
 from sloctl.loading.definitions import load_definitions
@@ -157,9 +157,7 @@ def daemon(wide_served: Served, tmp_path: Path) -> Daemon:
         f"query_max_samples: {MAX_SAMPLES}\n"
     )
     logger = structlog.wrap_logger(structlog.PrintLogger(open(os.devnull, "w")))  # noqa: SIM115
-    found = Daemon(config, {}, logger)
-    found.load()
-    return found
+    return Daemon(loaded_from(config, {}, logger), {}, logger)
 
 
 def test_daemon_cycles_match_truth_and_read_only_the_edges(
@@ -181,9 +179,9 @@ def test_daemon_cycles_match_truth_and_read_only_the_edges(
 def test_slices_survive_a_restart_and_a_changed_definition_reads_its_own(
     wide_served: Served, daemon: Daemon, tmp_path: Path
 ) -> None:
-    slos = daemon.slos
-    assert daemon.config is not None
-    path = daemon.config.relative(daemon.config.spec.store)
+    slos = daemon.loaded.slos
+    config = daemon.loaded.config
+    path = config.relative(config.spec.store)
     budget = QueryBudget(MAX_SAMPLES)
 
     def cycle(slos_now: Sequence[Slo], at: datetime) -> tuple[int, int]:

@@ -4,7 +4,8 @@ query touches nothing, a missed target escalates once, a dependency's outage is 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from sloctl.daemon.incident_pass import (
     write_customer_drafts,
 )
 from sloctl.incidents.events import EventKind
-from sloctl.incidents.lifecycle import State, declare, move
+from sloctl.incidents.lifecycle import State, acknowledge, declare, move
 from sloctl.incidents.policy import Cause, Finding, Policy
 from sloctl.incidents.roles import Role
 from sloctl.incidents.schedule import Rotation, Schedule
@@ -196,3 +197,69 @@ def test_customer_drafts_are_written_once_and_a_bad_directory_is_an_oserror(
     blocked.write_text("", encoding="utf-8")
     with pytest.raises(OSError, match=r"exists|Not a directory"):
         write_customer_drafts(blocked / "drafts", [p1])
+
+
+def test_incidents_declared_in_one_pass_get_their_ids_when_committed(
+    tmp_path: Path, prometheus: FakePrometheus
+) -> None:
+    slos = [s for s in load_definitions(ROOT / "slo-definitions") if s.service != "ai-worker"]
+    planned = signal_plan(slos, Policy())
+    store = open_store(tmp_path / "store.db")
+    down = answering(prometheus, ServiceTraffic({"api": 0.8, "auth": 0.8, "database": 0.0}))
+    result = evaluate_incidents(store, SINKS, Policy(), planned, down, AT)
+    declared = [(e.kind, e.incident.id, e.incident.service) for e in result.events]
+    stored = sorted((i.id, i.service) for i in store.incidents())
+    assert [i for i, _ in stored] == ["INC-0001", "INC-0002"]
+    assert sorted(s for _, s in stored) == ["api", "auth"]
+    assert sorted(declared) == [(EventKind.DECLARED, *pair) for pair in stored]
+    assert sorted((m.incident_id, m.event["services"][0]) for m in store.outbox()) == stored
+
+
+class Meanwhile(Store):
+    """A store that someone else changes just before the pass takes the write lock."""
+
+    def __init__(self, path: Path, change: Callable[[Store], None]) -> None:
+        opened = open_store(path)
+        super().__init__(opened._db, path)
+        self.change: Callable[[Store], None] | None = change
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.change is not None:
+            change, self.change = self.change, None
+            other = open_store(self.path)
+            try:
+                change(other)
+            finally:
+                other.close()
+        with super().transaction() as connection:
+            yield connection
+
+
+def test_a_store_changed_while_deciding_is_decided_again_next_pass(
+    tmp_path: Path, prometheus: FakePrometheus
+) -> None:
+    path = tmp_path / "store.db"
+    cycle(open_store(path), prometheus, 0.8)
+    later = AT + timedelta(minutes=5)
+
+    def alice_acknowledges(other: Store) -> None:
+        [incident] = other.incidents(open_only=True)
+        with other.transaction() as connection:
+            acknowledged = acknowledge(incident, later, actor="alice")
+            other.save(acknowledged, connection=connection, now=later)
+
+    store = Meanwhile(path, alice_acknowledges)
+    planned = signal_plan(API, Policy())
+    healthy = answering(prometheus, ServiceTraffic({"api": 0.0}))
+    result = evaluate_incidents(store, SINKS, Policy(), planned, healthy, later)
+    assert result.events == []
+    assert list(result.skipped) == ["api"]
+    assert result.skipped["api"].startswith("changed meanwhile")
+    [incident] = store.incidents()
+    assert (incident.state, incident.timeline[-1].actor) == (State.ACKNOWLEDGED, "alice")
+    assert len(store.outbox()) == 1  # the declaration only
+    assert cycle(store, prometheus, 0.0, later + timedelta(seconds=30)) == [EventKind.UPDATED]
+    [incident] = store.incidents()
+    assert incident.state is State.MONITORING
+    assert incident.acknowledged_at == later

@@ -1,19 +1,84 @@
-"""The daemon's configuration load: the on-call schedule is part of it, and a broken one keeps
-the schedule in force (every problem logged with its file and line)."""
+"""The daemon's configuration: loaded whole at construction, swapped whole on reload, and an
+invalid reload keeps what runs and logs every problem with its file and line."""
 
 from __future__ import annotations
 
-import io
+import dataclasses
 import json
+import shutil
+from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sloctl.daemon.loop import Daemon
-from sloctl.errors import DefinitionError
+from sloctl.daemon.loop import Daemon, loaded_from
+from sloctl.errors import DefinitionError, ScheduleError
+from sloctl.incidents.signals import signal_plan
 from sloctl.runtime.logs import make_logger
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
+
+def _setup(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "slo-definitions", tmp_path / "definitions")
+    config = tmp_path / "sloctl.yaml"
+    config.write_text(
+        "prometheus: {url: 'http://127.0.0.1:9'}\n"
+        "definitions: definitions\n"
+        f"store: {tmp_path / 'incidents.db'}\n"
+        "listen: 127.0.0.1:0\n"
+    )
+    return config
+
+
+def _events(stream: StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_a_bad_reload_keeps_the_old_configuration_and_logs_every_problem(
+    tmp_path: Path,
+) -> None:
+    config = _setup(tmp_path)
+    stream = StringIO()
+    logger = make_logger("info", stream=stream)
+    daemon = Daemon(loaded_from(config, {}, logger), {}, logger)
+    before = daemon.loaded
+    assert {slo.service for slo in before.slos} == {"api", "auth", "database", "ai-worker"}
+    api = tmp_path / "definitions" / "api.yaml"
+    auth = tmp_path / "definitions" / "auth.yaml"
+    good_auth = auth.read_text()
+    api.write_text(api.read_text().replace("target: 99.9%", "target: 150%"))
+    auth.write_text(good_auth.replace("rolling: 30d", "rolling: often"))
+
+    daemon.reload()
+    assert daemon.loaded is before
+    assert not daemon.snapshot.reload_successful
+    [refused] = [e for e in _events(stream) if e["event"] == "config_reload_failed"]
+    assert refused["error"] == "3 problems in SLO definitions"
+    assert sorted({p.split(":")[0] for p in refused["problems"]}) == [str(api), str(auth)]
+    assert all(p.split(":")[1].isdigit() for p in refused["problems"])  # file:line
+
+    api.unlink()  # a valid configuration again, with one service fewer
+    auth.write_text(good_auth)
+    daemon.reload()
+    after = daemon.loaded
+    assert daemon.snapshot.reload_successful
+    assert after is not before
+    assert {slo.service for slo in after.slos} == {"auth", "database", "ai-worker"}
+    assert after.plan == signal_plan(after.slos, after.policy)  # one value, all of a piece
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        after.slos = before.slos
+
+
+def test_an_invalid_first_configuration_is_logged_and_raised(tmp_path: Path) -> None:
+    config = _setup(tmp_path)
+    config.write_text("interval: soon\nunknown: 1\n")
+    stream = StringIO()
+    with pytest.raises(DefinitionError) as caught:
+        loaded_from(config, {}, make_logger("info", stream=stream))
+    [refused] = [e for e in _events(stream) if e["event"] == "config_reload_failed"]
+    assert refused["problems"] == [str(problem) for problem in caught.value.problems]
+    assert all(p.startswith(f"{config}:") for p in refused["problems"])
 
 
 def test_a_broken_schedule_on_reload_keeps_the_one_in_force(tmp_path: Path) -> None:
@@ -25,18 +90,16 @@ def test_a_broken_schedule_on_reload_keeps_the_one_in_force(tmp_path: Path) -> N
         "schedule: oncall.yaml\n",
         encoding="utf-8",
     )
-    logs = io.StringIO()
-    daemon = Daemon(config, {}, make_logger("info", stream=logs))
-    daemon.load()
-    assert daemon.schedule is not None
-    kept = daemon.schedule
+    stream = StringIO()
+    logger = make_logger("info", stream=stream)
+    daemon = Daemon(loaded_from(config, {}, logger), {}, logger)
+    kept = daemon.loaded.schedule
+    assert kept is not None
     schedule.write_text("time_zone: Nowhere/Else\nrotations: []\n", encoding="utf-8")
-    daemon.load()
-    assert daemon.schedule is kept
+    daemon.reload()
+    assert daemon.loaded.schedule is kept
     assert not daemon.snapshot.reload_successful
-    [failed] = [
-        json.loads(line) for line in logs.getvalue().splitlines() if "reload_failed" in line
-    ]
+    [failed] = [e for e in _events(stream) if e["event"] == "config_reload_failed"]
     assert f"{schedule}:1: time_zone: unknown time zone 'Nowhere/Else'" in failed["problems"]
 
 
@@ -46,5 +109,5 @@ def test_a_broken_schedule_at_start_is_an_error(tmp_path: Path) -> None:
     config.write_text(
         f"definitions: {ROOT / 'slo-definitions'}\nschedule: oncall.yaml\n", encoding="utf-8"
     )
-    with pytest.raises(DefinitionError, match="in the on-call schedule"):
-        Daemon(config, {}, make_logger(stream=io.StringIO())).load()
+    with pytest.raises(ScheduleError, match="in the on-call schedule"):
+        loaded_from(config, {}, make_logger(stream=StringIO()))

@@ -10,11 +10,7 @@ from sloctl.errors import InvalidRequestError, SecretFileError
 from sloctl.loading.secrets import (
     read_secret,
     secret_from_env,
-    sinks_from_env,
 )
-from sloctl.notify.alertmanager import AlertmanagerSink
-from sloctl.notify.pagerduty import PagerDutySink
-from sloctl.notify.slack import SlackSink
 
 
 @pytest.mark.parametrize(
@@ -66,19 +62,3 @@ def test_read_secret_names_why_a_file_is_unreadable(tmp_path: Path) -> None:
     (tmp_path / "binary").write_bytes(b"\xff\xfe")
     with pytest.raises(SecretFileError, match="unreadable"):
         read_secret({}, None, tmp_path / "binary")
-
-
-def test_sinks_from_env_sets_up_each_sink_whose_secret_is_set(tmp_path: Path) -> None:
-    (tmp_path / "key").write_text("routing-key\n", encoding="utf-8")
-    env = {
-        "SLOCTL_SLACK_WEBHOOK_URL": "http://127.0.0.1:9/hook",
-        "SLOCTL_PAGERDUTY_ROUTING_KEY_FILE": str(tmp_path / "key"),
-    }
-    sinks = sinks_from_env(env)
-    assert sorted(sinks) == ["pagerduty", "slack"]
-    assert isinstance(sinks["slack"], SlackSink)
-    pagerduty = sinks["pagerduty"]
-    assert isinstance(pagerduty, PagerDutySink)
-    only_alertmanager = sinks_from_env({"SLOCTL_ALERTMANAGER_URL": "http://127.0.0.1:9"})
-    assert [type(s) for s in only_alertmanager.values()] == [AlertmanagerSink]
-    assert sinks_from_env({}) == {}

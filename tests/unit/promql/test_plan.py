@@ -14,6 +14,7 @@ import pytest
 from sloctl.core.budget import Counts
 from sloctl.core.conventions import QUERY_PART_LABEL, QUERY_PIECE_LABEL, QUERY_WINDOW_LABEL
 from sloctl.core.selector import parse_selector
+from sloctl.core.series import Sample
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, Timeslices
 from sloctl.promql.plan import (
     BAD,
@@ -24,7 +25,6 @@ from sloctl.promql.plan import (
     TOTAL,
     Batch,
     CountRequest,
-    Sample,
     counts_from,
     families,
     piece_query,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sloctl.core.severity import Severity
-from sloctl.errors import StoreError
+from sloctl.errors import StoreConflictError, StoreError
 from sloctl.incidents.cadence import Status, StatusUpdate
 from sloctl.incidents.lifecycle import Reading, State, Symptom, declare, join, move
 from sloctl.incidents.policy import Cause, Finding
@@ -71,7 +71,7 @@ def test_one_open_automatic_incident_per_service(tmp_path: Path) -> None:
         store.save(declare("INC-0001", "api", FINDING, T0), connection=connection, now=T0)
     latency = Finding(Cause.LATENCY, Severity.P2, "p95 above 500 ms")
     for other in (FINDING, latency):  # a symptom joins the open one; it is no second incident
-        with pytest.raises(sqlite3.IntegrityError), store.transaction() as connection:
+        with pytest.raises(StoreConflictError), store.transaction() as connection:
             store.save(declare("INC-0002", "api", other, T0), connection=connection, now=T0)
     with store.transaction() as connection:  # another service, and a person's declaration
         store.save(declare("INC-0002", "auth", latency, T0), connection=connection, now=T0)
@@ -81,7 +81,7 @@ def test_one_open_automatic_incident_per_service(tmp_path: Path) -> None:
             connection=connection,
             now=T0,
         )
-    with pytest.raises(sqlite3.IntegrityError), store.transaction() as connection:
+    with pytest.raises(StoreConflictError), store.transaction() as connection:
         store.save(
             declare("INC-0004", "api", breach, T0, actor="eve", manual=True),
             connection=connection,
@@ -156,7 +156,7 @@ def test_a_schema_1_store_migrates_and_keeps_everything(tmp_path: Path) -> None:
     assert store.tracked("api").held == {}
     with store.transaction() as connection:  # they still change, and are saved
         store.save(move(errors, State.RESOLVED, T0, actor="alice"), connection=connection, now=T0)
-    with pytest.raises(sqlite3.IntegrityError), store.transaction() as connection:
+    with pytest.raises(StoreConflictError), store.transaction() as connection:
         store.save(declare("INC-0003", "api", FINDING, T0), connection=connection, now=T0)
     store.close()
     again = open_store(path)  # migrating is done once
