@@ -25,13 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sloctl.core.changes import Change
 from sloctl.core.severity import Severity
 from sloctl.errors import SloctlError
 from sloctl.incidents.engine import Tracked
 from sloctl.incidents.lifecycle import Incident, Reading, State, Symptom, Transition
 from sloctl.incidents.policy import Cause, Condition
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -168,7 +169,27 @@ def _to_4_slices(connection: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents, 4: _to_4_slices}
+def _to_5_changes(connection: sqlite3.Connection) -> None:
+    """Schema 4 -> 5 (changes): change events (runbook 2.2 "What changed recently?"), one row
+    per deployment, configuration change or other change to one service, recorded from the
+    command line or the daemon's endpoint (``source``); ``at`` when it was made,
+    ``recorded_at`` when sloctl learnt of it. Nothing older is touched."""
+    connection.execute(
+        """CREATE TABLE IF NOT EXISTS changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            service TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            by TEXT NOT NULL,
+            at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            source TEXT NOT NULL
+        )"""
+    )
+    connection.execute("CREATE INDEX IF NOT EXISTS changes_by_time ON changes (at, service)")
+
+
+MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents, 4: _to_4_slices, 5: _to_5_changes}
 """Version -> the step that makes it from the previous version, run in order in one transaction."""
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed", "superseded", "expired")
@@ -532,6 +553,50 @@ class Store:
             connection.execute(
                 "DELETE FROM slice_counts WHERE family = ? AND slice_end < ?", (family, older_than)
             )
+
+    def record_change(self, change: Change, *, recorded_at: datetime, source: str) -> int:
+        """Keep ``change`` (from ``source``: ``cli`` or ``api``); its id."""
+        with self.transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO changes (service, kind, ref, by, at, recorded_at, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    change.service,
+                    change.kind,
+                    change.ref,
+                    change.by,
+                    _time(change.at),
+                    _time(recorded_at),
+                    source,
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def changes(
+        self,
+        *,
+        services: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Change]:
+        """Recorded changes, oldest first: of ``services`` (all without), made after
+        ``since`` and at or before ``until``."""
+        query = "SELECT * FROM changes WHERE at > ? AND at <= ?"
+        low = _time(since) if since is not None else ""
+        high = _time(until) if until is not None else "9999"
+        rows = self._db.execute(query + " ORDER BY at, id", (low, high)).fetchall()
+        wanted = None if services is None else set(services)
+        return [
+            Change(
+                service=row["service"],
+                kind=row["kind"],
+                ref=row["ref"],
+                at=datetime.fromisoformat(row["at"]),
+                by=row["by"],
+            )
+            for row in rows
+            if wanted is None or row["service"] in wanted
+        ]
 
     def due(self, now: datetime) -> list[OutboxMessage]:
         """Pending messages whose next attempt is due, oldest first."""
