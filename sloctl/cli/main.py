@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from sloctl.cli.changes import changes
 from sloctl.cli.error_reporting import friendly_errors
 from sloctl.cli.incidents import backtest_command, incidents
 from sloctl.cli.options import (
@@ -287,6 +288,7 @@ def demo(
 
 
 main.add_command(incidents)
+main.add_command(changes)
 
 
 @main.group("policy")
