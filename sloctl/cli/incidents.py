@@ -31,6 +31,7 @@ from sloctl.errors import SloctlError, UsageError
 from sloctl.incidents.backtest import Explanation, Replayed
 from sloctl.incidents.backtest import backtest as run_backtest
 from sloctl.incidents.backtest import explain as run_explain
+from sloctl.incidents.changes import LOOKBACK, with_changes
 from sloctl.incidents.engine import reading
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
@@ -447,6 +448,8 @@ def declare_incident(
             store.allocate_id(connection), service, finding, now, actor=person, manual=True
         )
         event = Event(EventKind.DECLARED, incident, now, escalation_targets(incident.severity))
+        recent = store.changes(since=now - LOOKBACK, until=now)
+        [event] = with_changes([event], recent, {})  # this service's own changes
         store.save(
             incident, connection=connection, events=messages([event], ctx.obj["sinks"]), now=now
         )

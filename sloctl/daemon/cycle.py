@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sloctl.incidents.changes import LOOKBACK, with_changes
 from sloctl.incidents.engine import breach_events, decide
-from sloctl.incidents.events import Event
+from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import check_targets
 from sloctl.incidents.policy import Policy, Signals
 from sloctl.incidents.signals import SignalPlan, SignalReader, Sli, read_signals
@@ -89,6 +90,9 @@ def _decide_and_commit(
         fresh = {service: store.tracked(service) for service in signals}
         opened = store.incidents(open_only=True)
         outcome = decide(policy, signals, fresh, opened, new_id, depends_on)
+        if any(e.kind is EventKind.DECLARED for e in outcome.events):
+            recent = store.changes(since=at - LOOKBACK, until=at)
+            outcome.events = with_changes(outcome.events, recent, depends_on)
         for incident in outcome.changed:
             related = [e for e in outcome.events if e.incident.id == incident.id]
             store.save(incident, connection=connection, events=messages(related, sinks), now=at)

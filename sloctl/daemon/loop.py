@@ -30,6 +30,8 @@ from typing import Any
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from sloctl.core.slo import Slo
+from sloctl.daemon.changes_endpoint import PATH as CHANGES_PATH
+from sloctl.daemon.changes_endpoint import ChangesEndpoint
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
 from sloctl.errors import DefinitionError, Problem, SloctlError
@@ -38,6 +40,7 @@ from sloctl.incidents.signals import SignalPlan, signal_plan
 from sloctl.loading.config import (
     CONFIGURATION,
     Config,
+    changes_token,
     delivery_policy,
     load_config,
     sinks,
@@ -172,6 +175,8 @@ class Daemon:
     crashed: BaseException | None = None
     slices: dict[str, Remembered] = field(default_factory=dict)
     """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
+    change_token: str | None = None
+    """The bearer token of ``POST /api/changes`` (None: the endpoint is off)."""
 
     def load(self) -> None:
         """(Re)load the configuration; keep the old one if the new one is invalid."""
@@ -179,6 +184,7 @@ class Daemon:
             config = load_config(self.config_path)
             config.credentials(self.env)  # every secret it names must be readable now
             sinks(config, self.env)
+            token = changes_token(config, self.env)
             slos = tuple(load_definitions(config.relative(config.spec.definitions)))
             policy = policy_in_force(
                 config.relative(config.spec.policy) if config.spec.policy else None
@@ -195,6 +201,7 @@ class Daemon:
                 raise
             return
         self.config, self.slos, self.policy = config, slos, policy
+        self.change_token = token
         self.planned = signal_plan(slos, policy)
         if self.delivery is not None:
             self.delivery.courier.policy = delivery_policy(config)
@@ -365,11 +372,23 @@ class Daemon:
                 else:
                     self.reply(404, b"not found\n", "text/plain")
 
+            def do_POST(self) -> None:
+                if self.path == CHANGES_PATH and daemon.config is not None:
+                    daemon.changes_endpoint(daemon.config).handle(self)
+                else:
+                    self.reply(404, b"not found\n", "text/plain")
+
         try:
             return start_server(self.config.listen, Handler)
         except ListenError as exc:
             problem = Problem(str(self.config.source), "listen", str(exc))
             raise DefinitionError([problem], CONFIGURATION) from exc
+
+    def changes_endpoint(self, config: Config) -> ChangesEndpoint:
+        """``POST /api/changes`` as the configuration in force says."""
+        services = sorted({slo.service for slo in self.slos})
+        path = config.relative(config.spec.store)
+        return ChangesEndpoint(self.change_token, path, services, self.logger)
 
     def run(self) -> None:
         """Load, check the store, serve, and evaluate every interval until SIGTERM or SIGINT."""

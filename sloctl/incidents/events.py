@@ -26,3 +26,6 @@ class Event:
     at: datetime
     escalate_to: tuple[str, ...] = ()
     note: str = ""
+    changes: tuple[str, ...] = ()
+    """For a declaration: the recent changes of its services and their dependencies, one line
+    each, newest first (see :mod:`sloctl.incidents.changes`)."""

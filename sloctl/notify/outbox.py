@@ -155,7 +155,7 @@ def payload(event: Event) -> dict[str, Any]:
         else incident.resolved_at.astimezone(UTC).isoformat(),
         "services": list(incident.services),
         "causes": [c.value for c in incident.causes],
-    }
+    } | ({"changes": list(event.changes)} if event.changes else {})
 
 
 def incident_event(stored: Mapping[str, Any], installation: str = "") -> IncidentEvent:
@@ -178,6 +178,7 @@ def incident_event(stored: Mapping[str, Any], installation: str = "") -> Inciden
         installation=installation,
         services=tuple(stored.get("services", ())),
         causes=tuple(stored.get("causes", ())),
+        changes=tuple(stored.get("changes", ())),
     )
 
 

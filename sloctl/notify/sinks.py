@@ -105,6 +105,8 @@ class IncidentEvent:
     """Every service affected, ``service`` first (empty: ``service`` alone)."""
     causes: tuple[str, ...] = ()
     """Every cause of the incident (empty: ``cause`` alone)."""
+    changes: tuple[str, ...] = ()
+    """For a declaration: recent changes of the services and their dependencies, a line each."""
 
     def __post_init__(self) -> None:
         if not self.incident_id:
@@ -237,6 +239,8 @@ def _initial(event: IncidentEvent) -> str:
     ]
     if event.escalate_to:
         lines.append(f"Escalation: {_slack(', '.join(event.escalate_to))}")
+    if event.changes and not escalated:
+        lines += ["", "Recent changes:", *(f"- {_slack(line)}" for line in event.changes)]
     lines += [
         "",
         f"Incident Commander: @{_slack(event.actor or 'unassigned')}",
