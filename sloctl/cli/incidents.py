@@ -23,15 +23,16 @@ from sloctl.cli.options import (
     prometheus_reader,
     prometheus_url_option,
 )
+from sloctl.core.changes import Change
 from sloctl.core.durations import format_duration, parse_duration
 from sloctl.core.severity import Severity
-from sloctl.core.slo import LatencyIndicator
+from sloctl.core.slo import LatencyIndicator, dependencies
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
 from sloctl.errors import SloctlError, UsageError
 from sloctl.incidents.backtest import Explanation, Replayed
 from sloctl.incidents.backtest import backtest as run_backtest
 from sloctl.incidents.backtest import explain as run_explain
-from sloctl.incidents.changes import LOOKBACK, with_changes
+from sloctl.incidents.changes import LOOKBACK, services_to_look_at, with_changes
 from sloctl.incidents.engine import reading
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
@@ -544,7 +545,7 @@ def postmortem(
     incident = _require(_store(ctx), incident_id)
     now = _now()
     consumed = _consumed(incident, prometheus_url, definitions, now)
-    text = render_postmortem(incident, consumed, now)
+    text = render_postmortem(incident, consumed, now, _changes(ctx, incident, definitions, now))
     if out is None:
         click.echo(text, nl=False)
     else:
@@ -553,6 +554,23 @@ def postmortem(
         except OSError as exc:
             raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
         click.echo(f"post-mortem draft written to {out}")
+
+
+def _changes(
+    ctx: click.Context, incident: Incident, definitions: Path, now: datetime
+) -> list[Change]:
+    """The changes of the incident's services and their dependencies (the definitions'
+    ``dependsOn``, when they can be read) from the hours before its impact to its end."""
+    try:
+        depends = dependencies(load_definitions(definitions))
+    except SloctlError:
+        depends = {}
+    start = min(incident.detected_at, incident.impact_started_at or incident.detected_at)
+    return _store(ctx).changes(
+        services=services_to_look_at(incident, depends),
+        since=start - LOOKBACK,
+        until=incident.resolved_at or now,
+    )
 
 
 def _consumed(incident: Incident, url: str, definitions: Path, now: datetime) -> float | None:

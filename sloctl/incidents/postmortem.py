@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from sloctl.core.changes import Change
 from sloctl.incidents.lifecycle import Incident, State
 
 PLACEHOLDER = "_To be written by the incident commander._"
@@ -64,7 +66,33 @@ def duration_of(incident: Incident, now: datetime) -> str:
     return f"{duration_text(end - incident.detected_at)}{ongoing}"
 
 
-def render(incident: Incident, budget_consumed_percent: float | None, now: datetime) -> str:
+def change_rows(changes: Sequence[Change]) -> list[tuple[datetime, int, str]]:
+    """Timeline rows for the changes made before and during the incident (runbook 2.2 "What
+    changed recently?"), as :func:`changes_section` lists them."""
+    return [(c.at, 0, f"Change: {_change_text(c)}") for c in changes]
+
+
+def _change_text(change: Change) -> str:
+    who = f" by {change.by}" if change.by else ""
+    return f"{change.kind} {change.ref} of {change.service}{who}".replace("|", "\\|")
+
+
+def changes_section(changes: Sequence[Change]) -> str:
+    """``## Changes``: every change of the affected services and their dependencies from the
+    hours before the impact to the resolution, oldest first (nothing when none was recorded:
+    the runbook's template has no such section)."""
+    if not changes:
+        return ""
+    lines = [f"- {_clock(c.at)} UTC: {_change_text(c)}" for c in changes]
+    return "## Changes\n" + "\n".join(lines) + "\n"
+
+
+def render(
+    incident: Incident,
+    budget_consumed_percent: float | None,
+    now: datetime,
+    changes: Sequence[Change] = (),
+) -> str:
     """Markdown following runbook 2.5; what metrics cannot know is left to be written."""
     impacted = (
         "unknown"
@@ -81,10 +109,12 @@ def render(incident: Incident, budget_consumed_percent: float | None, now: datet
         events.append((incident.impact_started_at, 0, "Impact started (first bad reading)"))
     if incident.impact_ended_at is not None and incident.restored_at is not None:
         events.append((incident.impact_ended_at, 0, "Impact ended (last bad reading)"))
+    events += change_rows(changes)
     rows = "\n".join(
         f"| {_clock(moment)} | {text} |" for moment, _, text in sorted(events, key=lambda e: e[:2])
     )
     restore = _span_text(incident.time_to_restore)
+    changed = changes_section(changes) + "\n" if changes else ""
     met = incident.resolution_met
     target = "" if met is None else f" ({'within' if met else 'past'} the resolution target)"
     return f"""# Incident Post-Mortem: {incident.id}
@@ -104,7 +134,7 @@ def render(incident: Incident, budget_consumed_percent: float | None, now: datet
 |------------|-------|
 {rows}
 
-## Root Cause
+{changed}## Root Cause
 {PLACEHOLDER}
 
 ## Contributing Factors

@@ -17,9 +17,11 @@ def test_record_then_list(tmp_path: Path) -> None:
     runner = CliRunner()
     recorded = runner.invoke(
         main,
-        ["changes", "--store", store, "record", "--service", "api", "--kind", "deploy"]
-        + ["--ref", "v1.4.2", "--by", "ci", "--at", "2026-11-02T09:58:00Z"]
-        + ["--definitions", DEFINITIONS],
+        [
+            *("changes", "--store", store, "record", "--service", "api", "--kind", "deploy"),
+            *("--ref", "v1.4.2", "--by", "ci", "--at", "2026-11-02T09:58:00Z"),
+            *("--definitions", DEFINITIONS),
+        ],
     )
     assert recorded.exit_code == 0, recorded.output
     assert recorded.output == "recorded: 2026-11-02 09:58 UTC deploy v1.4.2 of api by ci\n"
@@ -41,8 +43,10 @@ def test_an_unknown_service_is_refused_and_nothing_is_stored(tmp_path: Path) -> 
     store = tmp_path / "store.db"
     result = CliRunner().invoke(
         main,
-        ["changes", "--store", str(store), "record", "--service", "web", "--kind", "deploy"]
-        + ["--ref", "v1", "--definitions", DEFINITIONS],
+        [
+            *("changes", "--store", str(store), "record", "--service", "web", "--kind", "deploy"),
+            *("--ref", "v1", "--definitions", DEFINITIONS),
+        ],
     )
     assert result.exit_code == 2
     assert "unknown service 'web'" in result.output

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from sloctl.core.changes import Change
 from sloctl.core.severity import Severity
 from sloctl.incidents.lifecycle import (
     SLOCTL,
@@ -309,3 +310,19 @@ def test_a_resolved_incident_is_not_still_open() -> None:
     text = render(lifecycle(), None, NOW)
     assert "(still open)" not in text
     assert field(text, "Duration") == "57 minutes"  # to restoration, not to NOW
+
+
+def test_changes_are_on_the_timeline_and_in_their_own_section() -> None:
+    incident = declare("INC-0007", "api", Finding(Cause.ERRORS, Severity.P1, "errors"), T0)
+    deploy = Change("api", "deploy", "v1.4.2", T0 - timedelta(minutes=20), by="ci")
+    pool = Change("database", "config", "pool=50|max", T0 + timedelta(minutes=3))
+    text = render(incident, None, T0 + timedelta(hours=1), [deploy, pool])
+    rows = [line for line in text.splitlines() if line.startswith("| 2026")]
+    assert rows[0] == "| 2026-11-02 09:40 | Change: deploy v1.4.2 of api by ci |"
+    assert rows[-1] == "| 2026-11-02 10:03 | Change: config pool=50\\|max of database |"
+    assert (
+        "## Changes\n"
+        "- 2026-11-02 09:40 UTC: deploy v1.4.2 of api by ci\n"
+        "- 2026-11-02 10:03 UTC: config pool=50\\|max of database\n\n## Root Cause"
+    ) in text
+    assert "## Changes" not in render(incident, None, T0 + timedelta(hours=1))
