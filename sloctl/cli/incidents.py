@@ -50,6 +50,7 @@ from sloctl.incidents.signals import signal_plan
 from sloctl.loading.config import delivery_policy, load_config, webhook_verify
 from sloctl.loading.config import sinks as configured_sinks
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.maintenance_file import load_maintenance
 from sloctl.loading.policy_file import policy_in_force
 from sloctl.notify.outbox import ALERTMANAGER, PAGERDUTY, SLACK, Courier, messages, sinks_from_env
 from sloctl.notify.sinks import Sink
@@ -122,6 +123,9 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "peak_error_ratio": incident.peak_error_ratio,
         "peak_p95_seconds": incident.peak_p95_seconds,
         "manual": incident.manual,
+        "suppressed_by": incident.suppressed_by or None,
+        "unsuppressed_at": _timestamp(incident.unsuppressed_at),
+        "paged": paged_text(incident),
         "timeline": [
             {
                 "at": _timestamp(line.at),
@@ -155,6 +159,16 @@ def _console() -> Console:
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160, soft_wrap=False)
 
 
+def paged_text(incident: Incident) -> str:
+    """Whether anyone was paged: ``yes``; ``no (maintenance window W)``; ``after maintenance
+    window W`` when it outlived the window."""
+    if not incident.suppressed_by:
+        return "yes"
+    if incident.unsuppressed_at is None:
+        return f"no (maintenance window {incident.suppressed_by})"
+    return f"after maintenance window {incident.suppressed_by}"
+
+
 def _incident_table(incidents: list[Incident]) -> Table:
     table = Table()
     for header in ("ID", "Services", "Causes", "Severity", "State", "Detected", "Summary"):
@@ -165,7 +179,8 @@ def _incident_table(incidents: list[Incident]) -> Table:
             escape(", ".join(incident.services)),
             ", ".join(c.value for c in incident.causes),
             incident.severity.value,
-            incident.state.value,
+            incident.state.value
+            + ("" if not incident.suppressed_by else f", paged {escape(paged_text(incident))}"),
             _timestamp(incident.detected_at) or "",
             escape(incident.summary),
         )
@@ -630,11 +645,14 @@ def backtest_command(
     output: str,
     explain_service: str | None = None,
     explain_at: datetime | None = None,
+    maintenance: Path | None = None,
 ) -> None:
     """Run the backtest and print what it would have declared (or explain one instant)."""
     step_delta = timedelta(seconds=parse_duration(step))
     policy = policy_in_force(policy_path)
     slos = load_definitions(definitions)
+    services = sorted({slo.service for slo in slos})
+    windows = () if maintenance is None else load_maintenance(maintenance, services)
     if explain_service is not None or explain_at is not None:
         if explain_service is None or explain_at is None:
             raise UsageError("--explain SERVICE and --at TIME go together")
@@ -648,7 +666,8 @@ def backtest_command(
         raise UsageError("--to is required (unless --explain SERVICE --at TIME is given)")
     if end <= start:
         raise UsageError("--to must be after --from")
-    rows = [backtest_row(r) for r in run_backtest(slos, reader, policy, start, end, step_delta)]
+    replayed = run_backtest(slos, reader, policy, start, end, step_delta, windows)
+    rows = [backtest_row(r) for r in replayed]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -666,6 +685,7 @@ def backtest_command(
         "Resolved",
         "Peak errors",
         "Peak p95",
+        "Paged",
     )
     for header in headers:
         table.add_column(header)
@@ -685,6 +705,7 @@ def backtest_command(
             str(row["end"] or "open"),
             "-" if ratio is None else f"{float(ratio) * 100:.1f}%",
             "-" if p95 is None else f"{float(p95) * 1000:.0f} ms",
+            escape(row["paged"]),
         )
     _console().print(table)
 

@@ -336,6 +336,11 @@ def policy_show(
     help="Print SERVICE's signals and the verdict at --at (replayed from --from).",
 )
 @click.option("--at", "at_text", metavar="TIME", help="RFC 3339 instant for --explain.")
+@click.option(
+    "--maintenance",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Maintenance windows: incidents declared in one are suppressed (nothing paged).",
+)
 @click.pass_context
 @friendly_errors
 def backtest(
@@ -350,6 +355,7 @@ def backtest(
     output: str,
     explain_service: str | None,
     at_text: str | None,
+    maintenance: Path | None,
 ) -> None:
     """Replay the severity policy over past data: the incidents it would have declared, with
     their timelines and times (detect, restore, impact), or one instant explained."""
@@ -374,6 +380,7 @@ def backtest(
         output,
         explain_service,
         at,
+        maintenance,
     )
 
 

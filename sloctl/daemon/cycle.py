@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sloctl.core.maintenance import MaintenanceWindow
 from sloctl.incidents.changes import LOOKBACK, with_changes
 from sloctl.incidents.engine import breach_events, decide
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import check_targets
+from sloctl.incidents.maintenance import apply_maintenance
 from sloctl.incidents.policy import Policy, Signals
 from sloctl.incidents.signals import SignalPlan, SignalReader, Sli, read_signals
 from sloctl.notify.outbox import messages
@@ -42,6 +44,7 @@ def evaluate_incidents(
     *,
     slicing: Slicing | None = None,
     budget: QueryBudget | None = None,
+    windows: Sequence[MaintenanceWindow] = (),
 ) -> CycleResult:
     """Read every service's signals at ``at`` (``planned`` with :func:`signal_plan`, the counts
     from ``slicing``'s store when given), decide, and commit what changed.
@@ -58,7 +61,7 @@ def evaluate_incidents(
     )
     try:
         result.events += _decide_and_commit(
-            store, sinks, policy, planned.depends_on, reading.signals, at
+            store, sinks, policy, planned.depends_on, reading.signals, at, windows
         )
     except sqlite3.IntegrityError as exc:
         result.skipped.update(dict.fromkeys(reading.signals, f"changed meanwhile ({exc})"))
@@ -72,6 +75,7 @@ def _decide_and_commit(
     depends_on: Mapping[str, tuple[str, ...]],
     signals: Mapping[str, Signals],
     at: datetime,
+    windows: Sequence[MaintenanceWindow] = (),
 ) -> list[Event]:
     """Decide for every read service on fresh state and commit the result, under one lock.
 
@@ -80,6 +84,7 @@ def _decide_and_commit(
     previous = {service: store.tracked(service) for service in signals}
     opened = store.incidents(open_only=True)
     outcome = decide(policy, signals, previous, opened, lambda: "unsaved", depends_on)
+    outcome = apply_maintenance(outcome, opened, windows, at)  # nothing paged in a window
     if not outcome.changed and outcome.tracked == previous:
         return []
     with store.transaction() as connection:
@@ -90,6 +95,7 @@ def _decide_and_commit(
         fresh = {service: store.tracked(service) for service in signals}
         opened = store.incidents(open_only=True)
         outcome = decide(policy, signals, fresh, opened, new_id, depends_on)
+        outcome = apply_maintenance(outcome, opened, windows, at)
         if any(e.kind is EventKind.DECLARED for e in outcome.events):
             recent = store.changes(since=at - LOOKBACK, until=at)
             outcome.events = with_changes(outcome.events, recent, depends_on)
@@ -108,7 +114,7 @@ def escalate_missed_targets(store: Store, sinks: Mapping[str, Sink], now: dateti
     for candidate in store.incidents(open_only=True):
         with store.transaction() as connection:
             incident = store.get(candidate.id)  # fresh, under the lock
-            if incident is None or not incident.open:
+            if incident is None or not incident.open or incident.suppressed:
                 continue
             checked, breaches = check_targets(incident, now)
             if not breaches:

@@ -29,6 +29,7 @@ from typing import Any
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from sloctl.core.maintenance import MaintenanceWindow
 from sloctl.core.slo import Slo
 from sloctl.daemon.changes_endpoint import PATH as CHANGES_PATH
 from sloctl.daemon.changes_endpoint import ChangesEndpoint
@@ -47,6 +48,7 @@ from sloctl.loading.config import (
     webhook_verify,
 )
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.maintenance_file import maintenance_in_force
 from sloctl.loading.policy_file import policy_in_force
 from sloctl.notify.outbox import Courier
 from sloctl.prometheus.client import PrometheusReader
@@ -175,6 +177,8 @@ class Daemon:
     crashed: BaseException | None = None
     slices: dict[str, Remembered] = field(default_factory=dict)
     """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
+    windows: tuple[MaintenanceWindow, ...] = ()
+    """The maintenance windows in force (the configuration's ``maintenance`` file)."""
     change_token: str | None = None
     """The bearer token of ``POST /api/changes`` (None: the endpoint is off)."""
 
@@ -186,6 +190,7 @@ class Daemon:
             sinks(config, self.env)
             token = changes_token(config, self.env)
             slos = tuple(load_definitions(config.relative(config.spec.definitions)))
+            windows = maintenance_in_force(config, slos)
             policy = policy_in_force(
                 config.relative(config.spec.policy) if config.spec.policy else None
             )
@@ -202,6 +207,7 @@ class Daemon:
             return
         self.config, self.slos, self.policy = config, slos, policy
         self.change_token = token
+        self.windows = windows
         self.planned = signal_plan(slos, policy)
         if self.delivery is not None:
             self.delivery.courier.policy = delivery_policy(config)
@@ -278,7 +284,15 @@ class Daemon:
                 )
             configured = sinks(config, self.env)
             outcome = evaluate_incidents(
-                store, configured, policy, self.planned, reader, at, slicing=slicing, budget=budget
+                store,
+                configured,
+                policy,
+                self.planned,
+                reader,
+                at,
+                slicing=slicing,
+                budget=budget,
+                windows=self.windows,
             )
             stale |= set(outcome.failed_slos)
             for service, reason in outcome.skipped.items():

@@ -224,6 +224,9 @@ class ConfigSpec(_Spec):
     interval: Duration = "30s"
     definitions: Path = Path("slo-definitions")
     policy: Path | None = None
+    maintenance: Path | None = None
+    """Planned maintenance windows (:mod:`sloctl.loading.maintenance_file`): nothing is paged
+    during one; a correction is taken out of the budgets."""
     store: Path = Path("sloctl-incidents.db")
     listen: str = Field("127.0.0.1:9464", pattern=r"^[^:]*:\d{1,5}$")
     query_max_samples: int = Field(DEFAULT_MAX_SAMPLES, ge=10_000)

@@ -19,6 +19,7 @@ windows:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +36,9 @@ from pydantic import (
 )
 
 from sloctl.core.maintenance import WEEKDAYS, MaintenanceWindow, Weekly
+from sloctl.core.slo import Slo
 from sloctl.errors import DefinitionError, Problem
+from sloctl.loading.config import Config
 from sloctl.loading.definitions import read_document, validation_problems
 
 WHAT = "maintenance windows"
@@ -171,3 +174,13 @@ def load_maintenance(
     if problems:
         raise DefinitionError(problems, WHAT)
     return tuple(window.window() for window in spec.windows)
+
+
+def maintenance_in_force(config: Config, slos: Sequence[Slo]) -> tuple[MaintenanceWindow, ...]:
+    """The windows of the configuration's ``maintenance`` file (none without one), checked
+    against the services of ``slos``."""
+    if config.spec.maintenance is None:
+        return ()
+    return load_maintenance(
+        config.relative(config.spec.maintenance), sorted({slo.service for slo in slos})
+    )

@@ -169,11 +169,18 @@ def _to_4_slices(connection: sqlite3.Connection) -> None:
     )
 
 
+INCIDENT_COLUMNS_5 = {
+    "suppressed_by": "TEXT",  # the maintenance window it was declared in (nothing paged)
+    "unsuppressed_at": "TEXT",  # when it was announced after the window, still open
+}
+
+
 def _to_5_changes(connection: sqlite3.Connection) -> None:
-    """Schema 4 -> 5 (changes): change events (runbook 2.2 "What changed recently?"), one row
-    per deployment, configuration change or other change to one service, recorded from the
-    command line or the daemon's endpoint (``source``); ``at`` when it was made,
-    ``recorded_at`` when sloctl learnt of it. Nothing older is touched."""
+    """Schema 4 -> 5 (changes and maintenance): change events (runbook 2.2 "What changed
+    recently?"), one row per change to one service, recorded from the command line or the
+    daemon's endpoint (``source``); ``at`` when it was made, ``recorded_at`` when sloctl
+    learnt of it. Incidents gain the maintenance window that suppressed them
+    (:data:`INCIDENT_COLUMNS_5`). Nothing older is touched."""
     connection.execute(
         """CREATE TABLE IF NOT EXISTS changes (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -187,6 +194,10 @@ def _to_5_changes(connection: sqlite3.Connection) -> None:
         )"""
     )
     connection.execute("CREATE INDEX IF NOT EXISTS changes_by_time ON changes (at, service)")
+    present = _columns(connection, "incidents")
+    for name, kind in INCIDENT_COLUMNS_5.items():
+        if name not in present:
+            connection.execute(f"ALTER TABLE incidents ADD COLUMN {name} {kind}")
 
 
 MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents, 4: _to_4_slices, 5: _to_5_changes}
@@ -341,8 +352,8 @@ class Store:
             INSERT INTO incidents (id, number, service, cause, severity, state, detected_at,
                 acknowledged_at, resolved_at, healthy_since, summary, peak_error_ratio,
                 peak_p95_seconds, ack_breached, resolution_breached, manual, symptoms,
-                impact_started_at, impact_ended_at, restored_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                impact_started_at, impact_ended_at, restored_at, suppressed_by, unsuppressed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, state=excluded.state,
                 acknowledged_at=excluded.acknowledged_at, resolved_at=excluded.resolved_at,
                 healthy_since=excluded.healthy_since, summary=excluded.summary,
@@ -350,7 +361,8 @@ class Store:
                 peak_p95_seconds=excluded.peak_p95_seconds, ack_breached=excluded.ack_breached,
                 resolution_breached=excluded.resolution_breached, symptoms=excluded.symptoms,
                 impact_started_at=excluded.impact_started_at,
-                impact_ended_at=excluded.impact_ended_at, restored_at=excluded.restored_at
+                impact_ended_at=excluded.impact_ended_at, restored_at=excluded.restored_at,
+                suppressed_by=excluded.suppressed_by, unsuppressed_at=excluded.unsuppressed_at
             """,
             (
                 incident.id,
@@ -373,6 +385,8 @@ class Store:
                 _time(incident.impact_started_at),
                 _time(incident.impact_ended_at),
                 _time(incident.restored_at),
+                incident.suppressed_by or None,
+                _time(incident.unsuppressed_at),
             ),
         )
         stored = connection.execute(
@@ -460,6 +474,8 @@ class Store:
             impact_started_at=_parse(row["impact_started_at"]),
             impact_ended_at=_parse(row["impact_ended_at"]),
             restored_at=_parse(row["restored_at"]),
+            suppressed_by=row["suppressed_by"] or "",
+            unsuppressed_at=_parse(row["unsuppressed_at"]),
         )
 
     def outbox(self, *, status: str | None = None) -> list[OutboxMessage]:
