@@ -2,10 +2,12 @@
 
 An incident whose service is in a maintenance window when it is declared is still opened and
 followed (recorded, with its timeline, so the backtest and ``incidents list`` show it), but it
-is **suppressed**: none of its events is announced. If it is still open when the window ends
-(the trouble outlived the planned work), it is announced then, with a declaration; if it
-resolves within the window, nobody is ever paged for it. Pure: the caller passes the windows
-and the time, and persists the result. Shared by the daemon and the backtest.
+is **suppressed**: none of its events is announced. If its trouble outlives the window (open
+and not restored, i.e. not in monitoring, at a step after the window's end, a relapse
+included), it is announced then, with a declaration; if it is restored within the window,
+nobody is ever paged for it, even while its verification ends after the window. Pure: the
+caller passes the windows and the time, and persists the result. Shared by the daemon and
+the backtest.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from datetime import datetime
 from sloctl.core.maintenance import MaintenanceWindow, in_maintenance
 from sloctl.incidents.engine import Outcome
 from sloctl.incidents.events import Event, EventKind
-from sloctl.incidents.lifecycle import SLOCTL, Incident, Transition, escalation_targets
+from sloctl.incidents.lifecycle import (
+    SLOCTL,
+    Incident,
+    State,
+    Transition,
+    escalation_targets,
+)
 
 
 def _noted(incident: Incident, at: datetime, note: str) -> tuple[Transition, ...]:
@@ -58,8 +66,8 @@ def apply_maintenance(
                 changed[declared.id] = current[declared.id] = suppress(declared, window, at)
     events = [e for e in outcome.events if not current.get(e.incident.id, e.incident).suppressed]
     for incident in list(current.values()):
-        if not (incident.suppressed and incident.open):
-            continue
+        if not (incident.suppressed and incident.open) or incident.state is State.MONITORING:
+            continue  # restored and being verified: the trouble ended within the window
         if in_maintenance(windows, incident.service, at) is None:
             announced = unsuppress(incident, at)
             changed[announced.id] = announced
