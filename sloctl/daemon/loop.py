@@ -29,12 +29,12 @@ from typing import Any
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from sloctl.core.maintenance import MaintenanceWindow
+from sloctl.core.maintenance import MaintenanceWindow, in_maintenance
 from sloctl.core.slo import Slo
 from sloctl.daemon.changes_endpoint import PATH as CHANGES_PATH
 from sloctl.daemon.changes_endpoint import ChangesEndpoint
 from sloctl.daemon.cycle import escalate_missed_targets, evaluate_incidents
-from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
+from sloctl.daemon.exporter import CHANGES_EXPORTED_FOR, CycleDurations, Snapshot, exposition
 from sloctl.errors import DefinitionError, Problem, SloctlError
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.signals import SignalPlan, signal_plan
@@ -318,6 +318,7 @@ class Daemon:
                 for sink, (count, oldest) in store.backlog().items()
             }
             open_incidents = tuple(store.incidents(open_only=True))
+            changes = tuple(store.changes(since=at - CHANGES_EXPORTED_FOR, until=at))
         finally:
             store.close()
         if reader.answered:
@@ -342,6 +343,11 @@ class Daemon:
             cycle_durations=durations.observe(time.monotonic() - started),
             slos=slos,
             last_data={slo.key: self.last_data[slo.key] for slo in slos},
+            maintenance={
+                service: in_maintenance(self.windows, service, at) is not None
+                for service in sorted({slo.service for slo in slos})
+            },
+            changes=changes,
         )
         report = CycleReport(
             seconds=time.monotonic() - started,
