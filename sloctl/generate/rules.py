@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from sloctl.core import burn
-from sloctl.core.conventions import P95
+from sloctl.core.conventions import MAINTENANCE_METRIC, P95
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import LEVELS, Severity, spoken
 from sloctl.core.slo import LatencyIndicator, Slo, by_service
@@ -227,6 +227,12 @@ def condition_expr(bound: Bound) -> str:
     return "\nor\n".join(clauses)
 
 
+def silenced(expr: str) -> str:
+    """``expr``, silent while its service is in a maintenance window (sloctl exports
+    ``sloctl_maintenance_active{service} 1`` then; without that series nothing is silenced)."""
+    return f"(\n{expr}\n)\nunless on(service)\n({MAINTENANCE_METRIC} == 1)"
+
+
 def for_text(duration: timedelta) -> str:
     seconds = int(duration.total_seconds())
     return format_duration(seconds) if seconds else "0s"
@@ -243,7 +249,7 @@ def condition_alert(bound: Bound) -> Alert:
     summary = f"{bound.summary()} ({spec.meaning})"
     return Alert(
         spec.alert,
-        condition_expr(bound),
+        silenced(condition_expr(bound)),
         for_text(spec.duration),
         labels,
         _annotations(slo, spec.severity, summary, spec.runbook),
