@@ -36,6 +36,7 @@ from sloctl.demo.service import DemoService, serve
 from sloctl.generate.files import Output, dashboards_output, rules_output
 from sloctl.loading.config import load_config
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.maintenance_file import load_maintenance, maintenance_in_force
 from sloctl.loading.policy_file import policy_in_force
 from sloctl.promql.slices import DEFAULT_MAX_SAMPLES, QueryBudget
 from sloctl.reading.evaluation import evaluate
@@ -111,6 +112,12 @@ def validate(directory: Path) -> None:
     help="Most samples one query may load at its peak; longer windows are read in pieces "
     "(with --config: its query_max_samples unless given).",
 )
+@click.option(
+    "--maintenance",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Maintenance windows: the events of those marked correction are excluded "
+    "(with --config: its maintenance file unless given).",
+)
 @click.pass_context
 @friendly_errors
 def report(
@@ -124,6 +131,7 @@ def report(
     output: str,
     timeout: float,
     max_samples: int,
+    maintenance: Path | None,
 ) -> None:
     """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
     at = past_time(at_text, datetime.now(UTC), "--at")
@@ -138,6 +146,13 @@ def report(
         ctx.get_parameter_source("max_samples") is not click.core.ParameterSource.COMMANDLINE
     ):
         max_samples = load_config(config_path).spec.query_max_samples
+    services = sorted({slo.service for slo in slos})
+    if maintenance is not None:
+        windows = load_maintenance(maintenance, services)
+    elif config_path is not None:
+        windows = maintenance_in_force(load_config(config_path), slos)
+    else:
+        windows = ()
     evaluation = evaluate(
         slos,
         reader,
@@ -146,6 +161,7 @@ def report(
         month=month,
         budget=QueryBudget(max_samples),
         coverage=True,
+        corrections=windows,
     )
     ctx.obj["logger"].info(
         "report_evaluated",
