@@ -6,8 +6,6 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from prometheus_client.utils import floatToGoString
-
 from sloctl.core.budget import Counts, assess
 from sloctl.core.changes import Change
 from sloctl.core.selector import parse_selector
@@ -158,7 +156,8 @@ def test_maintenance_and_recent_changes_are_exported() -> None:
     page = exposition(lambda: snapshot).decode()
     assert 'sloctl_maintenance_active{service="api"} 0.0' in page
     assert 'sloctl_maintenance_active{service="database"} 1.0' in page
-    latest = floatToGoString((AT - timedelta(minutes=10)).timestamp())
+    assert (AT - timedelta(minutes=10)).timestamp() == 1_793_613_000
+    latest = "1.793613e+09"  # the latest of the two, as prometheus-client writes it
     assert (
         f'sloctl_change_timestamp_seconds{{kind="deploy",ref="v1.4.2",service="api"}} {latest}'
         in page
