@@ -10,7 +10,8 @@ on stderr; anything else is a bug and keeps its traceback::
     ├── DefinitionError               exit 2  invalid SLO definitions (every problem at once)
     │   ├── ConfigError                       the daemon's configuration file
     │   ├── PolicyFileError                   a severity policy file
-    │   └── ScheduleError                     an on-call schedule file
+    │   ├── ScheduleError                     an on-call schedule file
+    │   └── MaintenanceFileError              a maintenance windows file
     ├── GenerationError               exit 2  definitions that cannot be written as files
     ├── LocalPrometheusError          exit 1  the demo's Prometheus could not be set up
     ├── PrometheusError               exit 3  anything that went wrong talking to Prometheus
@@ -129,6 +130,14 @@ class ScheduleError(DefinitionError):
 
     what = "the on-call schedule"
     docs = "deploy/oncall.yaml and README.md, section Running an incident"
+
+
+class MaintenanceFileError(DefinitionError):
+    """A maintenance windows file (``--maintenance``, or the configuration's ``maintenance``)
+    is invalid."""
+
+    what = "maintenance windows"
+    docs = "README.md, section Maintenance windows"
 
 
 class GenerationError(SloctlError):

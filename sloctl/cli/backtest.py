@@ -36,6 +36,11 @@ from sloctl.cli.state import cli_state
     help="Print SERVICE's signals and the verdict at --at (replayed from --from).",
 )
 @click.option("--at", "at_text", metavar="TIME", help="RFC 3339 instant for --explain.")
+@click.option(
+    "--maintenance",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Maintenance windows: incidents declared in one are suppressed (nothing paged).",
+)
 @click.pass_context
 def backtest(
     ctx: click.Context,
@@ -49,6 +54,7 @@ def backtest(
     output: str,
     explain_service: str | None,
     at_text: str | None,
+    maintenance: Path | None,
 ) -> None:
     """Replay the severity policy over past data: the incidents it would have declared, with
     their timelines and times (detect, restore, impact), or one instant explained."""
@@ -62,5 +68,5 @@ def backtest(
         ctx, config_path, prometheus_url, env=os.environ, logger=cli_state(ctx).logger
     )
     backtest_command(
-        reader, definitions, policy_path, start, end, step, output, explain_service, at
+        reader, definitions, policy_path, start, end, step, output, explain_service, at, maintenance
     )

@@ -42,7 +42,13 @@ from sloctl.incidents.lifecycle import (
     move,
 )
 from sloctl.incidents.policy import Cause, Finding
-from sloctl.incidents.postmortem import DraftContext, Sent, SloImpact, postmortem_pending
+from sloctl.incidents.postmortem import (
+    DraftContext,
+    Sent,
+    SloImpact,
+    change_line,
+    postmortem_pending,
+)
 from sloctl.incidents.postmortem import render as render_postmortem
 from sloctl.incidents.public_summary import services_from, set_summary
 from sloctl.incidents.roles import Role, assign, handle, holders, roles_of
@@ -52,6 +58,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from sloctl.core.changes import Change
+    from sloctl.core.maintenance import MaintenanceWindow
     from sloctl.incidents.backtest import Explanation, Replayed
     from sloctl.incidents.schedule import Schedule
     from sloctl.notify.message import Sink
@@ -122,6 +130,9 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "peak_error_ratio": incident.peak_error_ratio,
         "peak_p95_seconds": incident.peak_p95_seconds,
         "manual": incident.manual,
+        "suppressed_by": incident.suppressed_by or None,
+        "unsuppressed_at": _timestamp(incident.unsuppressed_at),
+        "paged": paged_text(incident),
         "timeline": [
             {
                 "at": _timestamp(line.at),
@@ -157,6 +168,16 @@ def _console() -> Console:
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160, soft_wrap=False)
 
 
+def paged_text(incident: Incident) -> str:
+    """Whether anyone was paged: ``yes``; ``no (maintenance window W)``; ``after maintenance
+    window W`` when it outlived the window."""
+    if not incident.suppressed_by:
+        return "yes"
+    if incident.unsuppressed_at is None:
+        return f"no (maintenance window {incident.suppressed_by})"
+    return f"after maintenance window {incident.suppressed_by}"
+
+
 def _incident_table(incidents: list[Incident]) -> Table:
     from rich.markup import escape
     from rich.table import Table
@@ -170,7 +191,8 @@ def _incident_table(incidents: list[Incident]) -> Table:
             escape(", ".join(incident.services)),
             ", ".join(c.value for c in incident.causes),
             incident.severity.value,
-            incident.state.value,
+            incident.state.value
+            + ("" if not incident.suppressed_by else f", paged {escape(paged_text(incident))}"),
             _timestamp(incident.detected_at) or "",
             escape(incident.summary),
         )
@@ -661,6 +683,7 @@ def declare_incident(
 ) -> None:
     """Declare an incident metrics cannot see (data loss, security breach, ...)."""
     from sloctl.daemon.incident_pass import scheduled_notes
+    from sloctl.incidents.changes import LOOKBACK, with_changes
     from sloctl.notify.outbox import messages
 
     schedule = _schedule(ctx)
@@ -681,6 +704,8 @@ def declare_incident(
             store.allocate_id(connection), service, finding, now, actor=person, manual=True
         )
         event = Event(EventKind.DECLARED, incident, now, escalation_targets(incident.severity))
+        recent = store.changes(since=now - LOOKBACK, until=now)
+        [event] = with_changes([event], recent, {})  # this service's own changes
         kept, assigned = (
             (incident, ()) if schedule is None else default_roles(schedule, incident, now)
         )
@@ -914,7 +939,11 @@ def postmortem(
         if m.incident_id == incident.id
     )
     context = DraftContext(
-        slos=impacts, assignments=tuple(store.assignments(incident.id)), sent=sent
+        slos=impacts,
+        assignments=tuple(store.assignments(incident.id)),
+        sent=sent,
+        changes=tuple(change_line(c) for c in _changes(ctx, incident, definitions, now)),
+        changes_known=True,
     )
     text = render_postmortem(incident, max(spent) if spent else None, now, context)
     if out is None:
@@ -925,6 +954,27 @@ def postmortem(
         except OSError as exc:
             raise InvalidRequestError(f"cannot write {out}: {exc.strerror}") from exc
         click.echo(f"post-mortem draft written to {out}")
+
+
+def _changes(
+    ctx: click.Context, incident: Incident, definitions: Path, now: datetime
+) -> list[Change]:
+    """The changes of the incident's services and their dependencies (the definitions'
+    ``dependsOn``, when they can be read) from the hours before its impact to its end."""
+    from sloctl.core.slo import dependencies
+    from sloctl.incidents.changes import LOOKBACK, services_to_look_at
+    from sloctl.loading.definitions import load_definitions
+
+    try:
+        depends = dependencies(load_definitions(definitions))
+    except SloctlError:
+        depends = {}
+    start = min(incident.detected_at, incident.impact_started_at or incident.detected_at)
+    return _store(ctx).changes(
+        services=services_to_look_at(incident, depends),
+        since=start - LOOKBACK,
+        until=incident.resolved_at or now,
+    )
 
 
 def _impacts(
@@ -1003,6 +1053,7 @@ def backtest_command(
     output: str,
     explain_service: str | None = None,
     explain_at: datetime | None = None,
+    maintenance: Path | None = None,
 ) -> None:
     """Run the backtest and print what it would have declared (or explain one instant)."""
     from rich.markup import escape
@@ -1015,6 +1066,13 @@ def backtest_command(
 
     policy = policy_in_force(policy_path)
     slos = load_definitions(definitions)
+    services = sorted({slo.service for slo in slos})
+    if maintenance is None:
+        windows: tuple[MaintenanceWindow, ...] = ()
+    else:
+        from sloctl.loading.maintenance_file import load_maintenance
+
+        windows = tuple(load_maintenance(maintenance, services))
     if explain_service is not None or explain_at is not None:
         if explain_service is None or explain_at is None:
             raise InvalidRequestError("--explain SERVICE and --at TIME go together")
@@ -1028,7 +1086,8 @@ def backtest_command(
         raise InvalidRequestError("--to is required (unless --explain SERVICE --at TIME is given)")
     if end <= start:
         raise InvalidRequestError("--to must be after --from")
-    rows = [backtest_row(r) for r in run_backtest(slos, reader, policy, start, end, step)]
+    replayed = run_backtest(slos, reader, policy, start, end, step, windows)
+    rows = [backtest_row(r) for r in replayed]
     if output == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -1046,6 +1105,7 @@ def backtest_command(
         "Resolved",
         "Peak errors",
         "Peak p95",
+        "Paged",
     )
     for header in headers:
         table.add_column(header)
@@ -1065,6 +1125,7 @@ def backtest_command(
             str(row["end"] or "open"),
             "-" if ratio is None else f"{float(ratio) * 100:.1f}%",
             "-" if p95 is None else f"{float(p95) * 1000:.0f} ms",
+            escape(row["paged"]),
         )
     _console().print(table)
 

@@ -16,6 +16,7 @@ from sloctl.runtime.logs import LEVELS
 COMMANDS = {
     "backtest": "sloctl.cli.backtest:backtest",
     "demo": "sloctl.cli.demo:demo",
+    "changes": "sloctl.cli.changes:changes",
     "demo-service": "sloctl.cli.demo:demo_service",
     "generate": "sloctl.cli.generate:generate",
     "incidents": "sloctl.cli.incidents:incidents",

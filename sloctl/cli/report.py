@@ -67,6 +67,12 @@ def check_timeout(ctx: click.Context, param: click.Parameter, value: float) -> f
     help="Most samples one query may load at its peak; longer windows are read in pieces "
     "(with --config: its query_max_samples unless given).",
 )
+@click.option(
+    "--maintenance",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Maintenance windows: the events of those marked correction are excluded "
+    "(with --config: its maintenance file unless given).",
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -79,6 +85,7 @@ def report(
     output: str,
     timeout: float,
     max_samples: int,
+    maintenance: Path | None,
 ) -> None:
     """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
     from sloctl.loading.definitions import load_definitions
@@ -101,6 +108,18 @@ def report(
         from sloctl.loading.config import load_config
 
         max_samples = load_config(config_path).spec.query_max_samples
+    services = sorted({slo.service for slo in slos})
+    if maintenance is not None:
+        from sloctl.loading.maintenance_file import load_maintenance
+
+        windows = load_maintenance(maintenance, services)
+    elif config_path is not None:
+        from sloctl.loading.config import load_config
+        from sloctl.loading.maintenance_file import maintenance_in_force
+
+        windows = maintenance_in_force(load_config(config_path), slos)
+    else:
+        windows = ()
     evaluation = evaluate(
         slos,
         reader,
@@ -109,6 +128,7 @@ def report(
         month=month,
         budget=QueryBudget(max_samples),
         coverage=True,
+        corrections=windows,
     )
     logger.info(
         "report_evaluated",

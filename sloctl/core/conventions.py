@@ -88,3 +88,9 @@ CONFIG_LAST_RELOAD_SUCCESSFUL = "sloctl_config_last_reload_successful"
 def buckets(histogram: str) -> str:
     """The bucket series of a histogram metric."""
     return f"{histogram}_bucket"
+
+
+MAINTENANCE_METRIC = "sloctl_maintenance_active"
+"""1 while a service is in a maintenance window: the generated alerts are silenced by it."""
+CHANGE_METRIC = "sloctl_change_timestamp_seconds"
+"""When a recent change to a service was made: the dashboards' change annotations."""

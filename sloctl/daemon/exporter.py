@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -22,12 +22,17 @@ from prometheus_client.registry import Collector
 
 from sloctl.core import conventions
 from sloctl.core.budget import Status
+from sloctl.core.changes import Change
+from sloctl.core.conventions import CHANGE_METRIC, MAINTENANCE_METRIC, SERVICE_LABEL
 from sloctl.core.durations import format_duration
 from sloctl.core.severity import Severity
 from sloctl.core.slo import Slo
 from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.signals import Sli
 from sloctl.reading.evaluation import SloResult
+
+CHANGES_EXPORTED_FOR = timedelta(hours=24)
+"""How long a change stays exported (and so annotated on the dashboards)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,12 @@ class Snapshot:
     last_data: Mapping[str, datetime] = field(default_factory=dict)
     """Per SLO key, the last cycle that saw its events series over the signal window (or
     the first cycle that looked, while none has)."""
+    maintenance: Mapping[str, bool] = field(default_factory=dict)
+    """Per service: whether it is in a maintenance window now (the generated alerts are
+    silenced while it is)."""
+    changes: Sequence[Change] = ()
+    """The changes recorded over the last :data:`CHANGES_EXPORTED_FOR` (dashboard
+    annotations)."""
 
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -88,6 +99,28 @@ class SnapshotCollector(Collector):
         yield from self._slos(snapshot)
         yield from self._incidents(snapshot)
         yield from self._self(snapshot)
+        yield from self._planned(snapshot)
+
+    def _planned(self, snapshot: Snapshot) -> Iterator[Metric]:
+        active = _gauge(
+            MAINTENANCE_METRIC,
+            "1 while the service is in a maintenance window (its generated alerts are silenced).",
+            (SERVICE_LABEL,),
+        )
+        for service, on in sorted(snapshot.maintenance.items()):
+            active.add_metric([service], 1.0 if on else 0.0)
+        change = _gauge(
+            CHANGE_METRIC,
+            "When each recent change to a service was made (Unix seconds; dashboard annotations).",
+            ("service", "kind", "ref"),
+        )
+        latest: dict[tuple[str, str, str], float] = {}
+        for one in snapshot.changes:
+            key = (one.service, one.kind, one.ref)
+            latest[key] = max(latest.get(key, 0.0), one.at.timestamp())
+        for key, seconds in sorted(latest.items()):
+            change.add_metric(list(key), seconds)
+        yield from (active, change)
 
     def _slos(self, snapshot: Snapshot) -> Iterator[Metric]:
         slo = (conventions.SERVICE_LABEL, conventions.SLO_LABEL)

@@ -16,12 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sloctl.core.maintenance import MaintenanceWindow
 from sloctl.errors import StoreConflictError
 from sloctl.incidents.cadence import UPDATE_REMINDER, missed_update
+from sloctl.incidents.changes import LOOKBACK, with_changes
 from sloctl.incidents.customer import needs_customer_draft, render_customer
 from sloctl.incidents.engine import breach_events, decide
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import Incident, check_targets
+from sloctl.incidents.maintenance import apply_maintenance
 from sloctl.incidents.policy import Policy, ServiceSignals
 from sloctl.incidents.postmortem import POSTMORTEM_REMINDER, postmortem_pending, reminder_at
 from sloctl.incidents.roles import Assignment, Role
@@ -57,6 +60,7 @@ def evaluate_incidents(
     slicing: Slicing | None = None,
     budget: QueryBudget | None = None,
     schedule: Schedule | None = None,
+    windows: Sequence[MaintenanceWindow] = (),
 ) -> IncidentPassResult:
     """Read every service's signals at ``at`` (``planned`` with :func:`signal_plan`, the counts
     from ``slicing``'s store when given), decide, and commit what changed.
@@ -73,7 +77,7 @@ def evaluate_incidents(
     )
     try:
         result.events += _decide_and_commit(
-            store, sinks, policy, planned.depends_on, reading.signals, at, schedule
+            store, sinks, policy, planned.depends_on, reading.signals, at, schedule, windows
         )
     except StoreConflictError as exc:
         result.skipped.update(dict.fromkeys(reading.signals, f"changed meanwhile ({exc})"))
@@ -88,6 +92,7 @@ def _decide_and_commit(
     signals: Mapping[str, ServiceSignals],
     at: datetime,
     schedule: Schedule | None = None,
+    windows: Sequence[MaintenanceWindow] = (),
 ) -> list[Event]:
     """Decide once for every read service and commit the result under one lock.
 
@@ -106,6 +111,7 @@ def _decide_and_commit(
         return unsaved[-1]
 
     outcome = decide(policy, signals, previous, opened, placeholder, depends_on)
+    outcome = apply_maintenance(outcome, opened, windows, at)  # nothing paged in a window
     if not outcome.changed and outcome.tracked == previous:
         return []
     with store.transaction() as connection:
@@ -114,6 +120,9 @@ def _decide_and_commit(
             raise StoreConflictError("incidents or their tracking changed after they were read")
         ids = {name: store.allocate_id(connection) for name in unsaved}
         events = [_with_id(event, ids) for event in outcome.events]
+        if any(e.kind is EventKind.DECLARED for e in events):
+            recent = store.changes(since=at - LOOKBACK, until=at)
+            events = with_changes(events, recent, depends_on)
         commanders = store.commanders()
         for changed in outcome.changed:
             incident: Incident = replace(changed, id=ids.get(changed.id, changed.id))
@@ -154,7 +163,7 @@ def escalate_missed_targets(store: Store, sinks: Mapping[str, Sink], now: dateti
     for candidate in store.incidents(open_only=True):
         with store.transaction() as connection:
             incident = store.get(candidate.id)  # fresh, under the lock
-            if incident is None or not incident.open:
+            if incident is None or not incident.open or incident.suppressed:
                 continue
             checked, breaches = check_targets(incident, now)
             if not breaches:

@@ -29,8 +29,11 @@ from pathlib import Path
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from sloctl.core.maintenance import MaintenanceWindow, in_maintenance
 from sloctl.core.slo import Slo
-from sloctl.daemon.exporter import CycleDurations, Snapshot, exposition
+from sloctl.daemon.changes_endpoint import PATH as CHANGES_PATH
+from sloctl.daemon.changes_endpoint import ChangesEndpoint
+from sloctl.daemon.exporter import CHANGES_EXPORTED_FOR, CycleDurations, Snapshot, exposition
 from sloctl.daemon.incident_pass import (
     escalate_missed_targets,
     evaluate_incidents,
@@ -51,8 +54,9 @@ from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.schedule import Schedule
 from sloctl.incidents.signals import SignalPlan, signal_plan
-from sloctl.loading.config import Config, load_config
+from sloctl.loading.config import Config, changes_token, load_config
 from sloctl.loading.definitions import load_definitions
+from sloctl.loading.maintenance_file import maintenance_in_force
 from sloctl.loading.policy_file import policy_in_force
 from sloctl.loading.schedule_file import load_schedule
 from sloctl.notify.outbox import Courier
@@ -173,6 +177,10 @@ class Loaded:
     plan: SignalPlan
     schedule: Schedule | None = None
     """The on-call schedule the configuration names (``schedule``), if any."""
+    windows: tuple[MaintenanceWindow, ...] = ()
+    """The maintenance windows in force (the configuration's ``maintenance`` file)."""
+    change_token: str | None = None
+    """The bearer token of ``POST /api/changes`` (None: the endpoint is off)."""
 
 
 def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
@@ -183,7 +191,9 @@ def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
         config = load_config(path)
         config.credentials(env)  # every secret it names must be readable now
         sinks(config, env)
+        token = changes_token(config, env)
         slos = tuple(load_definitions(config.relative(config.spec.definitions)))
+        windows = tuple(maintenance_in_force(config, slos))
         policy = policy_in_force(
             config.relative(config.spec.policy) if config.spec.policy else None
         )
@@ -201,7 +211,7 @@ def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
         )
         raise
     logger.info("config_loaded", path=str(path))
-    return Loaded(config, slos, policy, signal_plan(slos, policy), schedule)
+    return Loaded(config, slos, policy, signal_plan(slos, policy), schedule, windows, token)
 
 
 @dataclass
@@ -332,6 +342,7 @@ class Daemon:
                 slicing=slicing,
                 budget=budget,
                 schedule=loaded.schedule,
+                windows=loaded.windows,
             )
             stale |= set(outcome.failed_slos)
             for service, reason in outcome.skipped.items():
@@ -359,6 +370,7 @@ class Daemon:
                 for sink, (count, oldest) in store.backlog().items()
             }
             open_incidents = tuple(store.incidents(open_only=True))
+            changes = tuple(store.changes(since=at - CHANGES_EXPORTED_FOR, until=at))
         finally:
             store.close()
         if reader.answered:
@@ -383,6 +395,11 @@ class Daemon:
             cycle_durations=durations.observe(time.monotonic() - started),
             slos=slos,
             last_data={slo.key: self.last_data[slo.key] for slo in slos},
+            maintenance={
+                service: in_maintenance(loaded.windows, service, at) is not None
+                for service in sorted({slo.service for slo in slos})
+            },
+            changes=changes,
         )
         report = CycleReport(
             seconds=time.monotonic() - started,
@@ -412,6 +429,12 @@ class Daemon:
                 "customer_draft_failed", directory=str(config.drafts), error=exc.strerror
             )
 
+    def changes_endpoint(self, loaded: Loaded) -> ChangesEndpoint:
+        """``POST /api/changes`` as the configuration in force says."""
+        services = sorted({slo.service for slo in loaded.slos})
+        path = loaded.config.relative(loaded.config.spec.store)
+        return ChangesEndpoint(loaded.change_token, path, services, self.logger)
+
     def ready(self, now: datetime) -> bool:
         """Prometheus answered a query within the last :data:`READY_CYCLES` intervals (one
         refused query does not make the daemon unready; Prometheus being unreachable does)."""
@@ -435,6 +458,12 @@ class Daemon:
                     self.reply(
                         200 if ready else 503, b"ready\n" if ready else b"not ready\n", "text/plain"
                     )
+                else:
+                    self.reply(404, b"not found\n", "text/plain")
+
+            def do_POST(self) -> None:
+                if self.path == CHANGES_PATH:
+                    daemon.changes_endpoint(daemon.loaded).handle(self)
                 else:
                     self.reply(404, b"not found\n", "text/plain")
 

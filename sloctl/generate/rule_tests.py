@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from sloctl.core import conventions
+from sloctl.core.conventions import MAINTENANCE_METRIC
 from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Matcher, Selector, parse_selector, quote
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, by_service
@@ -610,11 +611,16 @@ def service_tests(
     tests: list[dict[str, Any]] = []
 
     def group(
-        name: str, schedules: dict[str, Schedule], check: Check, exprs: list[dict[str, Any]]
+        name: str,
+        schedules: dict[str, Schedule],
+        check: Check,
+        exprs: list[dict[str, Any]],
+        extra: Sequence[dict[str, str]] = (),
     ) -> None:
         series = [
             s for slo in usable for s in input_series(slo, schedules[slo.key], found[slo.key])
         ]
+        series += extra
         for other in left_out:  # no series are fed for it: its no-data alert fires
             if not any(selects_total(other, s["series"]) for s in series):
                 no_data = next(a for a in alerts(other, specs) if a.bound is None)
@@ -662,12 +668,48 @@ def service_tests(
             check = scenario_check(slo, schedule, names, times, specs)
             exprs = recorded_checks(slo, schedule, found[slo.key])
             group(f"{slo.key}: {title}", schedules, check, exprs)
+    for slo in usable:
+        silenced = maintenance_check(slo, found[slo.key], names, specs)
+        if silenced is not None:
+            title, schedule, silent = silenced
+            others = {other.key: baseline(other, minutes=schedule.minutes) for other in usable}
+            group(
+                f"{slo.key}: {title}, in a maintenance window",
+                {**others, slo.key: schedule},
+                silent,
+                [],
+                maintenance_series(service, schedule.minutes),
+            )
     document = {
         "rule_files": [f"../{file_stem(service)}.yaml"],
         "evaluation_interval": "1m",
         "tests": tests,
     }
     return document, skipped
+
+
+def maintenance_check(
+    slo: Slo, found: Sequence[Bound], names: Sequence[str], specs: Sequence[ConditionSpec]
+) -> tuple[str, Schedule, Check] | None:
+    """The first scenario of ``slo`` that fires, with nothing expected to fire but the no-data
+    alert (never silenced): what its test expects inside a maintenance window."""
+    for title, schedule, times in _scenarios(slo, found):
+        fired = scenario_check(slo, schedule, names, times, specs)
+        if not any(fired.entries.values()):
+            continue
+        silent = Check.empty(names, times)
+        for (minute, name), expected in fired.entries.items():
+            if any(a.bound is None for a in alerts(slo, specs) if a.alert == name):
+                silent.entries[(minute, name)] = expected
+        return title, schedule, silent
+    return None
+
+
+def maintenance_series(service: str, minutes: int) -> list[dict[str, str]]:
+    """sloctl's ``sloctl_maintenance_active{service} 1`` for the whole test: the service is
+    in a maintenance window, and its generated alerts must stay silent."""
+    labels = {"service": service}
+    return [{"series": series_text(MAINTENANCE_METRIC, labels), "values": f"1+0x{minutes}"}]
 
 
 def render_tests(slos: Iterable[Slo], policy: Policy) -> tuple[dict[str, str], list[str]]:

@@ -24,7 +24,14 @@ from typing import Any
 import yaml
 
 from sloctl.core import burn, conventions
-from sloctl.core.conventions import P95, SERVICE_LABEL, SEVERITY_LABEL, SLO_LABEL, URGENCY_LABEL
+from sloctl.core.conventions import (
+    MAINTENANCE_METRIC,
+    P95,
+    SERVICE_LABEL,
+    SEVERITY_LABEL,
+    SLO_LABEL,
+    URGENCY_LABEL,
+)
 from sloctl.core.durations import format_duration, format_elapsed
 from sloctl.core.severity import LEVELS, Severity, spoken
 from sloctl.core.slo import LatencyIndicator, Slo, by_service
@@ -232,6 +239,12 @@ def condition_expr(bound: Bound) -> str:
     return "\nor\n".join(clauses)
 
 
+def silenced(expr: str) -> str:
+    """``expr``, silent while its service is in a maintenance window (sloctl exports
+    ``sloctl_maintenance_active{service} 1`` then; without that series nothing is silenced)."""
+    return f"(\n{expr}\n)\nunless on({SERVICE_LABEL})\n({MAINTENANCE_METRIC} == 1)"
+
+
 def condition_alert(bound: Bound) -> Alert:
     spec, slo = bound.spec, bound.slo
     urgency = burn.Urgency.PAGE if spec.severity is not None else burn.Urgency.TICKET
@@ -243,7 +256,7 @@ def condition_alert(bound: Bound) -> Alert:
     summary = f"{bound.summary()} ({spec.meaning})"
     return Alert(
         spec.alert,
-        condition_expr(bound),
+        silenced(condition_expr(bound)),
         format_elapsed(spec.duration),
         labels,
         _annotations(slo, spec.severity, summary, spec.runbook),

@@ -12,10 +12,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sloctl.core.maintenance import MaintenanceWindow
 from sloctl.core.slo import Slo, dependencies
 from sloctl.errors import InvalidRequestError
 from sloctl.incidents.engine import Assessment, Decision, Tracked, decide
 from sloctl.incidents.lifecycle import Incident
+from sloctl.incidents.maintenance import apply_maintenance
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.signals import SignalReader, replay
 
@@ -55,6 +57,7 @@ def _steps(
     start: datetime,
     end: datetime,
     step: timedelta,
+    windows: Sequence[MaintenanceWindow] = (),
 ) -> Iterator[tuple[Decision, dict[str, Incident], list[Incident]]]:
     """Every step's outcome, the incidents open after it and those it resolved."""
     ids = _Replay()
@@ -63,6 +66,9 @@ def _steps(
     opened: dict[str, Incident] = {}
     for signals in replay(slos, policy, reader, start, end, step):
         outcome = decide(policy, signals, tracked, list(opened.values()), ids.new_id, depends_on)
+        if signals:  # maintenance as the daemon applies it: suppressed, announced after
+            at = next(iter(signals.values())).at
+            outcome = apply_maintenance(outcome, list(opened.values()), windows, at)
         tracked.update(outcome.tracked)
         closed = []
         for incident in outcome.changed:
@@ -81,11 +87,13 @@ def backtest(
     start: datetime,
     end: datetime,
     step: timedelta = timedelta(minutes=1),
+    windows: Sequence[MaintenanceWindow] = (),
 ) -> list[Replayed]:
-    """Every incident the policy would have declared between ``start`` and ``end``."""
+    """Every incident the policy would have declared between ``start`` and ``end``; those
+    declared in a maintenance window of ``windows`` are suppressed (``suppressed_by``)."""
     replayed: list[Incident] = []
     still_open: dict[str, Incident] = {}
-    for _, opened, closed in _steps(slos, reader, policy, start, end, step):
+    for _, opened, closed in _steps(slos, reader, policy, start, end, step, windows):
         replayed.extend(closed)
         still_open = opened
     replayed.extend(still_open.values())

@@ -45,3 +45,6 @@ class Event:
     """ASSIGNED: who got the role; REMINDER: who is reminded."""
     due_at: datetime | None = None
     """REMINDER: when what is overdue was due."""
+    changes: tuple[str, ...] = ()
+    """For a declaration: the recent changes of its services and their dependencies, one line
+    each, newest first (see :mod:`sloctl.incidents.changes`)."""

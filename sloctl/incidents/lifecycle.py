@@ -122,6 +122,11 @@ class Incident:
     """The last bad reading so far."""
     restored_at: datetime | None = None
     """When the incident last entered monitoring (service restored, being verified)."""
+    suppressed_by: str = ""
+    """The maintenance window its service was in when it was declared (nothing paged); empty
+    for an incident declared outside any (see :mod:`sloctl.incidents.maintenance`)."""
+    unsuppressed_at: datetime | None = None
+    """When a suppressed incident, still open at its window's end, was announced after all."""
 
     def __post_init__(self) -> None:
         if not self.symptoms:
@@ -130,6 +135,11 @@ class Incident:
     @property
     def open(self) -> bool:
         return self.state is not State.RESOLVED
+
+    @property
+    def suppressed(self) -> bool:
+        """Declared in a maintenance window and not announced (yet)."""
+        return bool(self.suppressed_by) and self.unsuppressed_at is None
 
     @property
     def causes(self) -> tuple[Cause, ...]:

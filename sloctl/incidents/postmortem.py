@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sloctl.core.changes import Change
 from sloctl.core.durations import spoken_duration
 from sloctl.incidents.lifecycle import Incident, State
 from sloctl.incidents.roles import Assignment, Role, holders
@@ -182,6 +183,12 @@ def _roles_lines(context: DraftContext) -> list[str]:
     return lines
 
 
+def change_line(change: Change) -> ChangeLine:
+    """A recorded change event as the draft lists it: ``deploy v1.4.2 by ci``."""
+    who = f" by {change.by}" if change.by else ""
+    return ChangeLine(change.at, change.service, f"{change.kind} {change.ref}{who}")
+
+
 def changes_section(context: DraftContext) -> str:
     """The changes before the incident (deploys, config), or why none are listed."""
     if context.changes:
@@ -228,6 +235,9 @@ def render(
         events.append((incident.impact_started_at, 0, "Impact started (first bad reading)"))
     if incident.impact_ended_at is not None and incident.restored_at is not None:
         events.append((incident.impact_ended_at, 0, "Impact ended (last bad reading)"))
+    events += [
+        (c.at, 0, f"Change: {c.service}: {c.text}".replace("|", "\\|")) for c in context.changes
+    ]
     rows = "\n".join(
         f"| {_clock(moment)} | {text} |" for moment, _, text in sorted(events, key=lambda e: e[:2])
     )

@@ -201,13 +201,30 @@ class NotificationsSpec(_Spec):
         return any(s is not None for s in (self.slack, self.pagerduty, self.alertmanager))
 
 
+class ChangesApiSpec(_Spec):
+    """``POST /api/changes`` for CI pipelines, with a bearer token from a variable or file."""
+
+    token_env: str | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        _exactly_one("token", self.token_env, self.token_file)
+        return self
+
+
 class ConfigSpec(_Spec):
     prometheus: PrometheusSpec = PrometheusSpec()
+    changes_api: ChangesApiSpec | None = None
+    """The change-events endpoint; without it, the daemon serves none."""
     notifications: NotificationsSpec | None = None
     """Where incidents are announced; without it, the SLOCTL_* environment variables say."""
     interval: Duration = "30s"
     definitions: Path = Path("slo-definitions")
     policy: Path | None = None
+    maintenance: Path | None = None
+    """Planned maintenance windows (:mod:`sloctl.loading.maintenance_file`): nothing is paged
+    during one; a correction is taken out of the budgets."""
     store: Path = Path("sloctl-incidents.db")
     listen: str = Field("127.0.0.1:9464", pattern=r"^[^:]*:\d{1,5}$")
     query_max_samples: int = Field(DEFAULT_MAX_SAMPLES, ge=10_000)
@@ -346,6 +363,14 @@ def _secret(
     if value == "":
         raise ConfigError([Problem(str(config.source), location, f"{file} is empty")])
     return value
+
+
+def changes_token(config: Config, env: Mapping[str, str]) -> str | None:
+    """The bearer token of the change-events endpoint, read now; None when it is off."""
+    spec = config.spec.changes_api
+    if spec is None:
+        return None
+    return _secret(env, spec.token_env, spec.token_file, config, "changes_api")
 
 
 def _required(

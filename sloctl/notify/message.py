@@ -62,6 +62,8 @@ class IncidentEvent:
     """ASSIGNED: who got the role; REMINDER: who is reminded."""
     due_at: datetime | None = None
     """REMINDER: when what is overdue was due."""
+    changes: tuple[str, ...] = ()
+    """For a declaration: recent changes of the services and their dependencies, a line each."""
 
     def __post_init__(self) -> None:
         if not self.incident_id:
@@ -102,6 +104,7 @@ class IncidentEvent:
             role=event.role,
             who=event.who,
             due_at=event.due_at,
+            changes=event.changes,
         )
 
     def to_stored(self) -> dict[str, Any]:
@@ -115,6 +118,7 @@ class IncidentEvent:
             "role": self.role,
             "who": self.who,
             "due_at": None if self.due_at is None else self.due_at.astimezone(UTC).isoformat(),
+            "changes": list(self.changes),
         }
         return {
             **{key: value for key, value in roles.items() if value},
@@ -168,9 +172,8 @@ class IncidentEvent:
             actions=tuple(stored.get("actions", ())),
             role=stored.get("role", ""),
             who=stored.get("who", ""),
-            due_at=None
-            if stored.get("due_at") is None
-            else datetime.fromisoformat(stored["due_at"]),
+            due_at=_moment(stored.get("due_at")),
+            changes=tuple(stored.get("changes", ())),
         )
 
     @property

@@ -115,6 +115,8 @@ def _initial(event: IncidentEvent) -> str:
     ]
     if event.escalate_to:
         lines.append(f"Escalation: {_slack(', '.join(event.escalate_to))}")
+    if event.changes and not escalated:
+        lines += ["", "Recent changes:", *(f"- {_slack(line)}" for line in event.changes)]
     lines += [
         "",
         f"Incident Commander: {_slack(_commander(event))}",

@@ -29,6 +29,7 @@ from sloctl.core.budget import (
     error_ratio,
     minutes,
 )
+from sloctl.core.maintenance import MaintenanceWindow, Occurrence, overlapping
 from sloctl.core.series import Sample, Series
 from sloctl.core.slo import Slo
 from sloctl.core.window import Month, Span, WindowKind, span_for
@@ -36,6 +37,9 @@ from sloctl.errors import PrometheusError, TooManySamplesError
 from sloctl.promql import build as promql
 from sloctl.promql.build import Shape
 from sloctl.promql.plan import (
+    BAD,
+    GOOD,
+    TOTAL,
     CountRequest,
     Family,
     SloCounts,
@@ -185,9 +189,12 @@ def evaluate(
     coverage: bool = False,
     budget: QueryBudget | None = None,
     slicing: Slicing | None = None,
+    corrections: Sequence[MaintenanceWindow] = (),
 ) -> Evaluation:
     """Read and judge every SLO at ``at`` (or over ``month``), every query within ``budget``,
-    whole slices from ``slicing``'s store when given.
+    whole slices from ``slicing``'s store when given; the events inside the windows of
+    ``corrections`` marked ``correction`` are taken out of each SLO's window (see
+    :func:`correct`).
 
     A failed query raises, unless ``isolate``: then only the SLOs of that query are left out
     (in ``failed``, with the error) and every other query is still asked. With ``coverage``,
@@ -210,6 +217,9 @@ def evaluate(
     readings, queries = read_counts(
         requests, reader, budget or QueryBudget(), slicing, failed=failed if isolate else None
     )
+    excluded: dict[str, list[Occurrence]] = {}
+    if corrections:
+        queries += correct(slos, spans, corrections, reader, budget, readings, excluded, failed)
     covered: dict[str, float] = {}
     unknown: set[str] = set()
     if coverage:
@@ -241,7 +251,64 @@ def evaluate(
         )
         for result in judge([slo for slo in slos if slo.key not in failed], spans, readings)
     )
+    results = tuple(_corrected_note(result, excluded.get(result.slo.key, [])) for result in results)
     return Evaluation(at=at, results=results, queries=queries, failed=failed)
+
+
+CORRECTED_ROLES = (TOTAL, BAD, GOOD)
+"""The event counts a correction subtracts (timeslice budgets are not corrected)."""
+
+
+def correct(
+    slos: Sequence[Slo],
+    spans: Mapping[str, Span],
+    corrections: Sequence[MaintenanceWindow],
+    reader: InstantReader,
+    budget: QueryBudget | None,
+    readings: SloCounts,
+    excluded: dict[str, list[Occurrence]],
+    failed: dict[str, PrometheusError],
+) -> int:
+    """Subtract from each SLO's window count its events inside correction windows.
+
+    Each occurrence (clipped to the SLO's measured window, overlaps merged) is counted as the
+    report counts a window: a window of the occurrence's length ending at its end, through
+    :func:`read_counts` (in pieces that add up exactly when it is long). Returns the queries
+    sent; fills ``excluded`` with the occurrences taken out per SLO."""
+    wanted: dict[tuple[datetime, int], list[Slo]] = {}
+    for slo in slos:
+        if slo.key in failed or slo.timeslices is not None:
+            continue
+        span = spans[slo.key]
+        found = overlapping(corrections, slo.service, span.start, span.end, corrections_only=True)
+        for occurrence in found:
+            seconds = int((occurrence.end - occurrence.start).total_seconds())
+            if seconds > 0:
+                wanted.setdefault((occurrence.end, seconds), []).append(slo)
+                excluded.setdefault(slo.key, []).append(occurrence)
+    sent = 0
+    for (end, seconds), chosen in sorted(wanted.items(), key=lambda item: item[0]):
+        requests = [CountRequest(slo=slo, time=end, windows=(seconds,)) for slo in chosen]
+        inside, queries = read_counts(requests, reader, budget or QueryBudget())
+        sent += queries
+        for slo in chosen:
+            whole = readings.get((slo.key, spans[slo.key].measured_seconds))
+            part = inside.get((slo.key, seconds), {})
+            if whole is None:
+                continue
+            for role in CORRECTED_ROLES:
+                if role in whole and role in part:
+                    whole[role] = max(0.0, whole[role] - part[role])
+    return sent
+
+
+def _corrected_note(result: SloResult, occurrences: Sequence[Occurrence]) -> SloResult:
+    if not occurrences:
+        return result
+    minutes = sum(o.minutes for o in occurrences)
+    names = ", ".join(dict.fromkeys(o.window.name for o in occurrences))
+    note = f"corrected: {minutes:g} min excluded ({names})"
+    return replace(result, note=f"{result.note}; {note}" if result.note else note)
 
 
 def judge(

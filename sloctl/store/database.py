@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sloctl.core.changes import Change
 from sloctl.core.severity import Severity
 from sloctl.errors import StoreConflictError, StoreError
 from sloctl.incidents.cadence import Status, StatusUpdate
@@ -42,7 +43,7 @@ from sloctl.incidents.postmortem import POSTMORTEM_REMINDER
 from sloctl.incidents.public_summary import PublicSummary
 from sloctl.incidents.roles import Assignment, Role
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -242,7 +243,44 @@ def _to_5_runbook(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
-MIGRATIONS = {2: _to_2_delivery, 3: _to_3_incidents, 4: _to_4_slices, 5: _to_5_runbook}
+INCIDENT_COLUMNS_6 = {
+    "suppressed_by": "TEXT",  # the maintenance window it was declared in (nothing paged)
+    "unsuppressed_at": "TEXT",  # when it was announced after the window, still open
+}
+
+
+def _to_6_changes(connection: sqlite3.Connection) -> None:
+    """Schema 5 -> 6 (changes and maintenance): change events (runbook 2.2 "What changed
+    recently?"), one row per change to one service, recorded from the command line or the
+    daemon's endpoint (``source``); ``at`` when it was made, ``recorded_at`` when sloctl
+    learnt of it. Incidents gain the maintenance window that suppressed them
+    (:data:`INCIDENT_COLUMNS_6`). Nothing older is touched."""
+    connection.execute(
+        """CREATE TABLE IF NOT EXISTS changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            service TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            by TEXT NOT NULL,
+            at TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            source TEXT NOT NULL
+        )"""
+    )
+    connection.execute("CREATE INDEX IF NOT EXISTS changes_by_time ON changes (at, service)")
+    present = _columns(connection, "incidents")
+    for name, kind in INCIDENT_COLUMNS_6.items():
+        if name not in present:
+            connection.execute(f"ALTER TABLE incidents ADD COLUMN {name} {kind}")
+
+
+MIGRATIONS = {
+    2: _to_2_delivery,
+    3: _to_3_incidents,
+    4: _to_4_slices,
+    5: _to_5_runbook,
+    6: _to_6_changes,
+}
 """Version -> the step that makes it from the previous version, run in order in one transaction."""
 
 OUTBOX_STATUSES = ("pending", "delivered", "failed", "superseded", "expired")
@@ -392,8 +430,8 @@ class Store:
             INSERT INTO incidents (id, number, service, cause, severity, state, detected_at,
                 acknowledged_at, resolved_at, healthy_since, summary, peak_error_ratio,
                 peak_p95_seconds, ack_breached, resolution_breached, manual, symptoms,
-                impact_started_at, impact_ended_at, restored_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                impact_started_at, impact_ended_at, restored_at, suppressed_by, unsuppressed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, state=excluded.state,
                 acknowledged_at=excluded.acknowledged_at, resolved_at=excluded.resolved_at,
                 healthy_since=excluded.healthy_since, summary=excluded.summary,
@@ -401,7 +439,8 @@ class Store:
                 peak_p95_seconds=excluded.peak_p95_seconds, ack_breached=excluded.ack_breached,
                 resolution_breached=excluded.resolution_breached, symptoms=excluded.symptoms,
                 impact_started_at=excluded.impact_started_at,
-                impact_ended_at=excluded.impact_ended_at, restored_at=excluded.restored_at
+                impact_ended_at=excluded.impact_ended_at, restored_at=excluded.restored_at,
+                suppressed_by=excluded.suppressed_by, unsuppressed_at=excluded.unsuppressed_at
             """,
             (
                 incident.id,
@@ -424,6 +463,8 @@ class Store:
                 _time(incident.impact_started_at),
                 _time(incident.impact_ended_at),
                 _time(incident.restored_at),
+                incident.suppressed_by or None,
+                _time(incident.unsuppressed_at),
             ),
         )
         stored = connection.execute(
@@ -511,6 +552,8 @@ class Store:
             impact_started_at=_parse(row["impact_started_at"]),
             impact_ended_at=_parse(row["impact_ended_at"]),
             restored_at=_parse(row["restored_at"]),
+            suppressed_by=row["suppressed_by"] or "",
+            unsuppressed_at=_parse(row["unsuppressed_at"]),
         )
 
     def outbox(self, *, status: str | None = None) -> list[OutboxMessage]:
@@ -792,6 +835,50 @@ class Store:
             connection.execute(
                 "DELETE FROM slice_counts WHERE family = ? AND slice_end < ?", (family, older_than)
             )
+
+    def record_change(self, change: Change, *, recorded_at: datetime, source: str) -> int:
+        """Keep ``change`` (from ``source``: ``cli`` or ``api``); its id."""
+        with self.transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO changes (service, kind, ref, by, at, recorded_at, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    change.service,
+                    change.kind,
+                    change.ref,
+                    change.by,
+                    _time(change.at),
+                    _time(recorded_at),
+                    source,
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def changes(
+        self,
+        *,
+        services: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Change]:
+        """Recorded changes, oldest first: of ``services`` (all without), made after
+        ``since`` and at or before ``until``."""
+        query = "SELECT * FROM changes WHERE at > ? AND at <= ?"
+        low = _time(since) if since is not None else ""
+        high = _time(until) if until is not None else "9999"
+        rows = self._db.execute(query + " ORDER BY at, id", (low, high)).fetchall()
+        wanted = None if services is None else set(services)
+        return [
+            Change(
+                service=row["service"],
+                kind=row["kind"],
+                ref=row["ref"],
+                at=datetime.fromisoformat(row["at"]),
+                by=row["by"],
+            )
+            for row in rows
+            if wanted is None or row["service"] in wanted
+        ]
 
     def due(self, now: datetime) -> list[OutboxMessage]:
         """Pending messages whose next attempt is due, oldest first."""

@@ -4,9 +4,11 @@ a month of one-minute samples with injected incidents and the incidents they mus
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sloctl.core.budget import Counts
 from sloctl.core.severity import Severity
 from sloctl.demo.history import SLOW_API, Injection, Scenario, runbook_profiles
 from sloctl.incidents.policy import Cause
@@ -183,3 +185,23 @@ def month() -> Scenario:
         resets=(MONTH_RESET,),
         gaps=(MONTH_GAP,),
     )
+
+
+def truth_without(
+    truth: Callable[[datetime, datetime], Counts],
+    start: datetime,
+    end: datetime,
+    excluded: Sequence[tuple[datetime, datetime]],
+) -> Counts:
+    """``truth`` over (start, end] with the spans ``excluded`` (budget corrections) taken out:
+    the exact counts a corrected report must give."""
+    kept: list[tuple[datetime, datetime]] = []
+    edge = start
+    for a, b in sorted(excluded):
+        if a > edge:
+            kept.append((edge, min(a, end)))
+        edge = max(edge, b)
+    if edge < end:
+        kept.append((edge, end))
+    parts = [truth(a, b) for a, b in kept if b > a]
+    return Counts(total=sum(p.total for p in parts), bad=sum(p.bad for p in parts))

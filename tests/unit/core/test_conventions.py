@@ -33,7 +33,7 @@ def test_every_exported_metric_is_a_sloctl_metric_and_names_differ() -> None:
         conventions.QUERY_PIECE_LABEL,
     }
     metrics = [name for name in exported if name not in query_tags]
-    assert len(metrics) == 21
+    assert len(metrics) == 23
     assert len(set(metrics)) == len(metrics)
     assert all(re.fullmatch(r"sloctl_[a-z0-9_]+", name) for name in metrics)
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sloctl.core.budget import Counts, assess_budget
+from sloctl.core.changes import Change
 from sloctl.core.selector import parse_selector
 from sloctl.core.severity import Severity
 from sloctl.core.slo import RatioIndicator, Slo
@@ -143,3 +144,26 @@ def test_data_freshness_per_slo() -> None:
         'service="api",slo="availability"': AT.timestamp(),
         'service="auth",slo="availability"': (AT - timedelta(minutes=20)).timestamp(),
     }
+
+
+def test_maintenance_and_recent_changes_are_exported() -> None:
+    changes = (
+        Change("api", "deploy", "v1.4.2", AT - timedelta(minutes=30), by="ci"),
+        Change("api", "deploy", "v1.4.2", AT - timedelta(minutes=10)),  # redeployed: latest
+        Change("database", "config", 'pool="50"', AT - timedelta(hours=2)),
+    )
+    snapshot = Snapshot(maintenance={"api": False, "database": True}, changes=changes)
+    page = exposition(lambda: snapshot).decode()
+    assert 'sloctl_maintenance_active{service="api"} 0.0' in page
+    assert 'sloctl_maintenance_active{service="database"} 1.0' in page
+    assert (AT - timedelta(minutes=10)).timestamp() == 1_793_613_000
+    latest = "1.793613e+09"  # the latest of the two, as prometheus-client writes it
+    assert (
+        f'sloctl_change_timestamp_seconds{{kind="deploy",ref="v1.4.2",service="api"}} {latest}'
+        in page
+    )
+    assert 'ref="pool=\\"50\\"",service="database"}' in page  # label values escaped
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"], input=page, capture_output=True, text=True, check=False
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr

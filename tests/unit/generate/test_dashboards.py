@@ -173,7 +173,11 @@ def test_titles() -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_dashboard_shows_that_services_incidents(service: str) -> None:
-    [annotation] = board(f"{service}.json")["annotations"]["list"]
+    [annotation] = [
+        a
+        for a in board(f"{service}.json")["annotations"]["list"]
+        if a["name"] == "sloctl incidents"
+    ]
     assert annotation["expr"] == (
         f'max by (service, severity, incident) (sloctl_incident_open{{service="{service}"}}) > 0'
     )
@@ -185,7 +189,9 @@ def test_service_dashboard_shows_that_services_incidents(service: str) -> None:
 
 
 def test_overview_shows_every_incident() -> None:
-    [annotation] = board("overview.json")["annotations"]["list"]
+    [annotation] = [
+        a for a in board("overview.json")["annotations"]["list"] if a["name"] == "sloctl incidents"
+    ]
     assert annotation["expr"] == "max by (service, severity, incident) (sloctl_incident_open) > 0"
 
 
@@ -207,7 +213,7 @@ def service_values(expr: str) -> list[str]:
 @pytest.mark.parametrize("service", HOSTILE)
 def test_hostile_service_is_escaped_in_the_annotation_and_queries(service: str) -> None:
     doc = render_one(ratio_slo(service))
-    [annotation] = doc["annotations"]["list"]
+    [annotation] = [a for a in doc["annotations"]["list"] if a["name"] == "sloctl incidents"]
     match = ANNOTATION.fullmatch(annotation["expr"])
     assert match
     selector = parse_selector(match["selector"])
@@ -484,3 +490,18 @@ def test_the_dashboards_draw_the_thresholds_of_the_policy_in_force() -> None:
         (0.35, "red"),
     ]
     assert files["auth.json"] == shipped_files()["auth.json"]
+
+
+def test_changes_are_annotated_for_the_service_and_its_dependencies() -> None:
+    files = shipped_files()
+    by_name = {a["name"]: a for a in json.loads(files["api.json"])["annotations"]["list"]}
+    changes = by_name["sloctl changes"]
+    assert changes["expr"] == (
+        'max by (service, kind, ref) (sloctl_change_timestamp_seconds{service="api"} or '
+        'sloctl_change_timestamp_seconds{service="database"}) * 1000'
+    )
+    assert changes["useValueForTime"] is True
+    assert changes["titleFormat"] == "{{kind}} {{ref}} ({{service}})"
+    overview = json.loads(files["overview.json"])["annotations"]["list"]
+    [every] = [a for a in overview if a["name"] == "sloctl changes"]
+    assert every["expr"] == "max by (service, kind, ref) (sloctl_change_timestamp_seconds) * 1000"

@@ -475,6 +475,8 @@ def test_test_groups(service: str) -> None:
         f"{service}: series gone stale",
         *(f"{service}/availability: {title}" for title in slo_scenarios(service)["availability"]),
         *(f"{service}/latency: {title}" for title in slo_scenarios(service)["latency"]),
+        f"{service}/availability: total outage, in a maintenance window",
+        f"{service}/latency: slow requests, 4x burn, in a maintenance window",
     ]
     for test in shipped_document(service)["tests"]:
         assert test["interval"] == "1m"
@@ -672,7 +674,7 @@ def test_hostile_service_names_in_tests(tmp_path: Path, service: str) -> None:
     for test in doc["tests"]:
         for sample in test["input_series"]:
             metric, labels = labels_of(sample["series"])
-            assert metric == "http_requests_total"
+            assert metric in ("http_requests_total", "sloctl_maintenance_active")
             assert labels["service"] == service
         for check in test.get("promql_expr_test", []):
             assert parse_selector(f"x{check['exp_samples'][0]['labels']}").equal_values() == {
@@ -783,3 +785,17 @@ def test_the_slow_burn_scenario_expects_the_sustained_page_long_before_the_fast_
     assert sustained["exp_labels"]["severity"] == "P3"
     assert entries[(f"{after + 10}m", "SloctlBudgetBurnFast")] == []  # 1 h pair: 43 min
     assert entries[(f"{after + 70}m", "SloctlBudgetBurnFast")]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_maintenance_window_silences_what_would_fire(service: str) -> None:
+    tests = {test["name"]: test for test in shipped_document(service)["tests"]}
+    for scenario in ("availability: total outage", "latency: slow requests, 4x burn"):
+        loud = tests[f"{service}/{scenario}"]
+        quiet = tests[f"{service}/{scenario}, in a maintenance window"]
+        assert any(entry["exp_alerts"] for entry in loud["alert_rule_test"])
+        assert not any(entry["exp_alerts"] for entry in quiet["alert_rule_test"])
+        assert quiet["input_series"][:-1] == loud["input_series"]  # the same traffic
+        window = quiet["input_series"][-1]
+        assert window["series"] == f'sloctl_maintenance_active{{service="{service}"}}'
+        assert window["values"].startswith("1+0x")

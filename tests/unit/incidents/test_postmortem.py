@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from sloctl.core.changes import Change
 from sloctl.core.severity import Severity
 from sloctl.incidents.lifecycle import (
     SLOCTL,
@@ -25,6 +26,7 @@ from sloctl.incidents.postmortem import (
     DraftContext,
     Sent,
     SloImpact,
+    change_line,
     postmortem_pending,
     reminder_at,
     render,
@@ -426,3 +428,18 @@ def test_requests_per_service_the_largest_count_of_each() -> None:
         "these are requests, not users: the metrics do not say how many distinct users sent them"
     )
     assert requests_text((SloImpact("api/minutes", 60.0, 3.0, 1.0, slices=True),)) is None
+
+
+def test_changes_are_on_the_timeline_and_in_their_own_section() -> None:
+    incident = declare("INC-0007", "api", Finding(Cause.ERRORS, Severity.P1, "errors"), T0)
+    deploy = Change("api", "deploy", "v1.4.2", T0 - timedelta(minutes=20), by="ci")
+    pool = Change("database", "config", "pool=50|max", T0 + timedelta(minutes=3))
+    context = DraftContext(changes=(change_line(deploy), change_line(pool)), changes_known=True)
+    text = render(incident, None, T0 + timedelta(hours=1), context)
+    rows = [line for line in text.splitlines() if line.startswith("| 2026")]
+    assert rows[0] == "| 2026-11-02 09:40 | Change: api: deploy v1.4.2 by ci |"
+    assert rows[-1] == "| 2026-11-02 10:03 | Change: database: config pool=50\\|max |"
+    assert section(text, "Changes Before the Incident")[:2] == [
+        "- 2026-11-02 09:40 UTC api: deploy v1.4.2 by ci",
+        "- 2026-11-02 10:03 UTC database: config pool=50\\|max",
+    ]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sloctl.core.changes import Change
 from sloctl.core.severity import Severity
 from sloctl.errors import StoreConflictError, StoreError
 from sloctl.incidents.cadence import Status, StatusUpdate
@@ -487,3 +488,28 @@ def test_reminder_candidates_are_open_incidents_and_post_mortems_owed(tmp_path: 
     assert store.reminded("INC-0004", "postmortem", now)
     assert not store.reminded("INC-0002", "postmortem", now)
     store.close()
+
+
+def test_a_schema_4_store_gains_changes_and_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = open_store(path)
+    with store.transaction() as connection:
+        store.save(declare("INC-0001", "api", FINDING, T0), connection=connection, now=T0)
+        connection.execute("DROP TABLE changes")
+        connection.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    store.save_slice_counts("family", {("k", 3_600_000): 2.0}, older_than=0)
+    store.close()
+    migrated = open_store(path)
+    assert migrated.get("INC-0001") is not None
+    assert migrated.slice_counts("family", 0, 3_600_000) == {("k", 3_600_000): 2.0}
+    deploy = Change("api", "deploy", "v1.4.2", T0, by="ci")
+    rollback = Change("database", "rollback", "v9", T0 + timedelta(minutes=5))
+    migrated.record_change(deploy, recorded_at=T0, source="cli")
+    migrated.record_change(rollback, recorded_at=T0, source="api")
+    assert migrated.changes() == [deploy, rollback]
+    assert migrated.changes(services=["database"]) == [rollback]
+    assert migrated.changes(since=T0) == [rollback]
+    assert migrated.changes(until=T0) == [deploy]
+    version = migrated._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION) == "6"
+    migrated.close()
