@@ -45,7 +45,7 @@ from sloctl.incidents.events import NOTE_KINDS, Event, EventKind
 from sloctl.notify.alertmanager import AlertmanagerSink
 from sloctl.notify.message import IncidentEvent, Sink
 from sloctl.notify.send import Attempt, Outcome, retry_after_seconds, send
-from sloctl.runtime.logs import make_logger
+from sloctl.runtime.logs import Logger, make_logger
 from sloctl.runtime.retry import RetryPolicy
 from sloctl.store.database import OutboxMessage, Store
 
@@ -166,7 +166,7 @@ class Courier:
     session_factory: Callable[[], requests.Session] = requests.Session
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.monotonic
-    logger: Any = field(default_factory=make_logger)
+    logger: Logger = field(default_factory=make_logger)
     alive: Callable[[int], bool] = process_alive
     owner: str = field(default_factory=lambda: f"{os.getpid()}:{uuid.uuid4().hex[:12]}")
     """This process's claim on the messages it sends: ``pid:run``."""
