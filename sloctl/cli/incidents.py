@@ -426,7 +426,8 @@ def list_incidents(
             now = _now()
             for incident in found:
                 due = incident.postmortem_due
-                assert due is not None
+                if due is None:
+                    continue  # never: postmortem_pending kept only the incidents with one
                 late = " (overdue)" if now > due else ""
                 click.echo(
                     f"{incident.id} {incident.severity.value} {', '.join(incident.services)}: "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
@@ -21,6 +21,7 @@ from sloctl.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from sloctl.prometheus.client import PrometheusReader
+    from sloctl.runtime.logs import Logger
 
 DEFAULT_DEFINITIONS = Path("slo-definitions")
 CLOCK_SKEW = timedelta(minutes=1)
@@ -92,7 +93,7 @@ def prometheus_reader(
     url: str,
     *,
     env: Mapping[str, str],
-    logger: Any,
+    logger: Logger,
     timeout: float | None = None,
 ) -> PrometheusReader:
     """The reader a command asks for: from ``--config`` like the daemon's (a ``--timeout``

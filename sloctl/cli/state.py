@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from sloctl.runtime.logs import LEVELS, make_logger
+from sloctl.runtime.logs import LEVELS, Logger, make_logger
 
 T = TypeVar("T")
 
@@ -23,7 +23,7 @@ class DeferredLogger:
         self.level = level
         self._threshold = LEVELS.index(level)
         self._lock = threading.Lock()
-        self._made: Any = None
+        self._made: Logger | None = None
 
     def _emit(self, level: str, event: str, fields: dict[str, Any]) -> None:
         if LEVELS.index(level) < self._threshold:

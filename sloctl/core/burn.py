@@ -47,10 +47,11 @@ def budget_window_seconds(slo: Slo) -> int:
     A calendar month uses its shortest length, 28 days: in longer months that pages slightly
     before 2 % of the month's budget is spent, never after.
     """
-    if isinstance(slo.window, RollingWindow):
-        return slo.window.seconds
-    assert isinstance(slo.window, CalendarWindow)
-    return SHORTEST_MONTH_SECONDS
+    match slo.window:
+        case RollingWindow(seconds=seconds):
+            return seconds
+        case CalendarWindow():
+            return SHORTEST_MONTH_SECONDS
 
 
 def factor(window_seconds: int, burn: BurnWindow) -> Decimal:

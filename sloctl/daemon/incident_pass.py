@@ -200,11 +200,11 @@ def _overdue(
     if incident.open:
         due = missed_update(incident, store.updates(incident.id), now)
         return None if due is None else (UPDATE_REMINDER, due)
+    due = incident.postmortem_due
     remind = reminder_at(incident)
-    if remind is None or now < remind or not postmortem_pending(incident, done):
+    if due is None or remind is None or now < remind or not postmortem_pending(incident, done):
         return None
-    assert incident.postmortem_due is not None
-    return POSTMORTEM_REMINDER, incident.postmortem_due
+    return POSTMORTEM_REMINDER, due
 
 
 def remind_overdue(store: Store, sinks: Mapping[str, Sink], now: datetime) -> list[Event]:

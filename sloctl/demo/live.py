@@ -230,7 +230,8 @@ class LiveStack:
 
     def kill_sloctl(self) -> None:
         """SIGKILL: no clean-up, no flush, as when a node dies."""
-        assert self.sloctl is not None
+        if self.sloctl is None:
+            raise RuntimeError("sloctl run was not started: nothing to kill")
         self.sloctl.send_signal(signal.SIGKILL)
         self.sloctl.wait()
 

@@ -247,7 +247,8 @@ def input_series(slo: Slo, schedule: Schedule, found: Sequence[Bound]) -> list[d
 
     if isinstance(indicator, RatioIndicator):
         part = indicator.bad if indicator.bad is not None else indicator.good
-        assert part is not None
+        if part is None:
+            raise ValueError(f"SLO {slo.key}: a ratio indicator needs a bad or a good selector")
         part_count = bad if indicator.bad is not None else good
         if part.metric != indicator.total.metric:
             # Separate counters: the total counts everything, the other one its part.
@@ -356,8 +357,10 @@ class Simulation:
         window = {self.schedule.load_at(m) for m in range(first, minute + 1)}
         if len(window) != 1 or minute < 1:
             return None
-        assert isinstance(self.slo.indicator, LatencyIndicator)
-        value = _p95_of(self.slo.indicator, window.pop(), self.limits)
+        indicator = self.slo.indicator
+        if not isinstance(indicator, LatencyIndicator):
+            raise ValueError(f"SLO {self.slo.key} has no p95: it is not a latency SLO")
+        value = _p95_of(indicator, window.pop(), self.limits)
         if abs(value - limit) <= limit * Decimal("0.05"):
             return None
         return value > limit

@@ -121,5 +121,6 @@ def explain(
         assessment = outcome.assessments[service]
         mine = [i for i in (*opened.values(), *closed) if service in i.services]
         last = Explanation(assessment.signals.at, assessment, mine[0] if mine else None)
-    assert last is not None  # at >= start: at least one step
+    if last is None:
+        raise InvalidRequestError("no step of the replay falls between --from and --at")
     return last

@@ -109,6 +109,12 @@ class ConditionSpec:
         wanted = RatioIndicator if self.cause is Cause.ERRORS else LatencyIndicator
         return isinstance(slo.indicator, wanted)
 
+    def given_threshold(self) -> Decimal:
+        """The threshold of an ``error-ratio`` or ``burn-rate`` condition, which must have one."""
+        if self.threshold is None:
+            raise ValueError(f"condition {self.condition} ({self.measure}) needs a threshold")
+        return self.threshold
+
     def p95_limit(self, slo_threshold: Decimal) -> Decimal:
         """The p95 above which this condition holds, for an SLO with ``slo_threshold``."""
         if self.threshold is None:
@@ -126,11 +132,12 @@ class ConditionSpec:
         """The condition without its duration: ``error ratio above 50% over 5 min``."""
         window = spoken(timedelta(seconds=self.window_seconds))
         if self.measure is Measure.ERROR_RATIO:
-            assert self.threshold is not None
-            return f"error ratio above {percent(self.threshold)} over {window}"
+            return f"error ratio above {percent(self.given_threshold())} over {window}"
         if self.measure is Measure.BURN_RATE:
-            assert self.threshold is not None
-            return f"error ratio above {multiple(self.threshold)} the error budget over {window}"
+            return (
+                f"error ratio above {multiple(self.given_threshold())} the error budget "
+                f"over {window}"
+            )
         if self.measure is Measure.P95:
             if self.threshold is None:
                 return f"p95 latency above the SLO's threshold over {window}"
@@ -311,8 +318,7 @@ def observed(spec: ConditionSpec, signals: ServiceSignals) -> bool | None:
             return None
         return signals.p95_seconds > spec.p95_limit(signals.latency_threshold)
     value = signals.error_ratio if spec.measure is Measure.ERROR_RATIO else signals.burn_rate
-    assert spec.threshold is not None
-    return None if value is None else value > spec.threshold
+    return None if value is None else value > spec.given_threshold()
 
 
 def holding(signals: ServiceSignals, limits: Thresholds) -> set[Condition]:
@@ -337,12 +343,12 @@ def severity_findings(held: Held, at: datetime, limits: Thresholds) -> dict[Caus
     findings: dict[Cause, Finding] = {}
     for spec in paging(limits):
         since = held.get(spec.condition)
-        if since is None or at - since < spec.duration:
+        severity = spec.severity  # never None: paging() keeps the conditions with one
+        if since is None or severity is None or at - since < spec.duration:
             continue
-        assert spec.severity is not None
         current = findings.get(spec.cause)
-        if current is None or rank(spec.severity) > rank(current.severity):
-            findings[spec.cause] = Finding(spec.cause, spec.severity, spec.reason())
+        if current is None or rank(severity) > rank(current.severity):
+            findings[spec.cause] = Finding(spec.cause, severity, spec.reason())
     return findings
 
 
@@ -392,10 +398,9 @@ class Bound:
         if spec.measure is Measure.P95:
             return f"p95 latency above {seconds_text(row.limit)} over {window}{held}"
         if spec.measure is Measure.BURN_RATE:
-            assert spec.threshold is not None
             return (
-                f"error ratio above {percent(row.limit)} ({multiple(spec.threshold)} the error "
-                f"budget) over {window}{held}"
+                f"error ratio above {percent(row.limit)} ({multiple(spec.given_threshold())} "
+                f"the error budget) over {window}{held}"
             )
         return f"error ratio above {percent(row.limit)} over {window}{held}"
 
@@ -417,13 +422,13 @@ def bind(spec: ConditionSpec, slo: Slo) -> Bound | None:
         )
         return Bound(spec, slo, rows) if rows else None
     if spec.measure is Measure.P95:
-        assert isinstance(slo.indicator, LatencyIndicator)
+        if not isinstance(slo.indicator, LatencyIndicator):
+            return None  # applies_to already said so: a p95 is judged on latency SLOs only
         limit = spec.p95_limit(slo.indicator.threshold_seconds)
         return Bound(spec, slo, (Row(spec.window_seconds, limit),))
-    assert spec.threshold is not None
-    limit = spec.threshold
+    limit = spec.given_threshold()
     if spec.measure is Measure.BURN_RATE:
-        limit = burn.PRECISION.plus(spec.threshold * slo.error_budget).normalize()
+        limit = burn.PRECISION.plus(limit * slo.error_budget).normalize()
     return Bound(spec, slo, (Row(spec.window_seconds, limit),)) if limit < 1 else None
 
 

@@ -214,7 +214,8 @@ def signal_plan(slos: Sequence[Slo], policy: Policy) -> SignalPlan:
     for layout in services:
         for judged in layout.latency:
             indicator = judged.slo.indicator
-            assert isinstance(indicator, LatencyIndicator)
+            if not isinstance(indicator, LatencyIndicator):
+                raise ValueError(f"SLO {judged.slo.key} is among the latency SLOs but is not one")
             histogram = indicator.histogram
             buckets = histogram.with_metric(f"{histogram.metric}_bucket")
             shape, key = Shape.of(buckets, promql.shared_split_labels(histogram))

@@ -296,7 +296,8 @@ def _target_of(spec: SloSpec, window: Window) -> Decimal:
     """
     objective = spec.objective
     if objective.budget is None:
-        assert objective.target is not None
+        if objective.target is None:
+            raise ValueError("the objective needs a target or a budget")
         return objective.target
     if not isinstance(window, RollingWindow):
         raise ValueError(
@@ -324,13 +325,13 @@ def _to_slo(service: ServiceSpec, spec: SloSpec, source: str) -> Slo:
     window = spec.window.to_window() if spec.window is not None else DEFAULT_WINDOW
     target = _target_of(spec, window)
     indicator: RatioIndicator | LatencyIndicator
-    if spec.indicator.ratio is not None:
-        ratio = spec.indicator.ratio
+    ratio, latency = spec.indicator.ratio, spec.indicator.latency
+    if ratio is not None:
         indicator = RatioIndicator(total=ratio.total, bad=ratio.bad, good=ratio.good)
-    else:
-        assert spec.indicator.latency is not None
-        latency = spec.indicator.latency
+    elif latency is not None:
         indicator = LatencyIndicator(latency.histogram, latency.threshold)
+    else:
+        raise ValueError("the indicator needs a ratio or a latency")
     timeslices = None
     if spec.time_slice_target is not None and spec.time_slice_window is not None:
         timeslices = Timeslices(spec.time_slice_target, spec.time_slice_window)

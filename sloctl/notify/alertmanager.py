@@ -5,6 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sloctl.core.conventions import (
+    ALERTNAME_LABEL,
+    CAUSE_LABEL,
+    INCIDENT_LABEL,
+    INSTALLATION_LABEL,
+    SERVICE_LABEL,
+    SEVERITY_LABEL,
+)
 from sloctl.incidents.events import NOTE_KINDS, EventKind
 from sloctl.notify.message import IncidentEvent, iso_utc
 from sloctl.notify.send import HEADERS, Outcome, Request
@@ -41,13 +49,13 @@ class AlertmanagerSink:
     @staticmethod
     def labels(event: IncidentEvent) -> dict[str, str]:
         labels = {
-            "alertname": ALERTNAME,
-            "incident": event.incident_id,
-            "service": event.service,
-            "cause": event.cause,
+            ALERTNAME_LABEL: ALERTNAME,
+            INCIDENT_LABEL: event.incident_id,
+            SERVICE_LABEL: event.service,
+            CAUSE_LABEL: event.cause,
         }
         if event.installation:
-            labels["installation"] = event.installation
+            labels[INSTALLATION_LABEL] = event.installation
         return labels
 
     def requests_for(self, event: IncidentEvent) -> list[Request]:
@@ -59,7 +67,7 @@ class AlertmanagerSink:
                 "summary": event.summary,
                 "impact": event.impact,
                 "state": event.state.value,
-                "severity": event.severity.value,
+                SEVERITY_LABEL: event.severity.value,
             },
             "startsAt": iso_utc(event.started_at),
         }

@@ -45,7 +45,7 @@ from sloctl.incidents.events import NOTE_KINDS, Event, EventKind
 from sloctl.notify.alertmanager import AlertmanagerSink
 from sloctl.notify.message import IncidentEvent, Sink
 from sloctl.notify.send import Attempt, Outcome, retry_after_seconds, send
-from sloctl.runtime.logs import make_logger
+from sloctl.runtime.logs import Logger, make_logger
 from sloctl.runtime.retry import RetryPolicy
 from sloctl.store.database import OutboxMessage, Store
 
@@ -143,10 +143,8 @@ def _queues(messages: Sequence[OutboxMessage]) -> dict[tuple[str, str], list[Out
 
 @dataclass
 class _Running:
-    """One attempt under way: the message (none for an Alertmanager refresh), its bound, and
-    its result once its thread has one."""
+    """One attempt under way: its bound, and its result once its thread has one."""
 
-    message: OutboxMessage | None
     timeout: float
     ends: float
     result: list[Attempt] = field(default_factory=list)
@@ -168,7 +166,7 @@ class Courier:
     session_factory: Callable[[], requests.Session] = requests.Session
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.monotonic
-    logger: Any = field(default_factory=make_logger)
+    logger: Logger = field(default_factory=make_logger)
     alive: Callable[[int], bool] = process_alive
     owner: str = field(default_factory=lambda: f"{os.getpid()}:{uuid.uuid4().hex[:12]}")
     """This process's claim on the messages it sends: ``pid:run``."""
@@ -218,7 +216,7 @@ class Courier:
         sinks = dict(self.sinks)  # the daemon may swap them (reload) while this runs
         counts = dict.fromkeys(OUTCOMES, 0)
         resting: set[str] = set()
-        running: dict[str, _Running] = {}
+        running: dict[str, tuple[OutboxMessage, _Running]] = {}
         finished: queue.SimpleQueue[int] = queue.SimpleQueue()
 
         def wall() -> datetime:
@@ -255,8 +253,9 @@ class Courier:
                         unreadable += 1
                         self._count(head.sink, "failed")
                         continue
-                    running[head.sink] = self._start(
-                        sinks[head.sink], event, head, deadline, finished
+                    running[head.sink] = (
+                        head,
+                        self._start(sinks[head.sink], event, head, deadline, finished),
                     )
             if not running:
                 if unreadable:
@@ -264,13 +263,13 @@ class Courier:
                 return counts
             # Wait for the first answer or the first attempt's end, looking up now and then
             # for a cutoff (a stop) set meanwhile.
-            soonest = min(r.ends for r in running.values())
+            soonest = min(r.ends for _, r in running.values())
             with contextlib.suppress(queue.Empty):
                 finished.get(timeout=min(POLL_SECONDS, max(0.0, soonest - self.clock())))
-            for sink, attempt in list(running.items()):
+            for sink, (message, attempt) in list(running.items()):
                 if attempt.result or self.clock() >= attempt.ends or self._past(deadline):
                     del running[sink]
-                    outcome = self._record(store, attempt, wall())
+                    outcome = self._record(store, message, attempt, wall())
                     counts[outcome] += 1
                     if outcome == "retry":
                         resting.add(sink)
@@ -336,10 +335,9 @@ class Courier:
         until = message.claimed_until
         return until is not None and until > now and self.alive(claim.pid)
 
-    def _record(self, store: Store, running: _Running, at: datetime) -> str:
-        """Store what became of an attempt (abandoned when it has no result yet)."""
-        message = running.message
-        assert message is not None
+    def _record(self, store: Store, message: OutboxMessage, running: _Running, at: datetime) -> str:
+        """Store what became of an attempt at ``message`` (abandoned when it has no result
+        yet)."""
         answered = bool(running.result)
         attempt = (
             running.result[0]
@@ -404,9 +402,9 @@ class Courier:
         deadline: float | None,
         finished: queue.SimpleQueue[int] | None = None,
     ) -> _Running:
-        """Start one attempt in a thread of its own, to be waited for until ``ends``. The
-        message stays in flight (never sent again by this process) until the thread ends,
-        even when nobody waits for it any more."""
+        """Start one attempt in a thread of its own, to be waited for until ``ends`` (no
+        ``message`` for an Alertmanager refresh). The message stays in flight (never sent
+        again by this process) until the thread ends, even when nobody waits for it any more."""
         timeout = self.policy.send_timeout
         end = self._end(deadline)
         if end is not None:
@@ -415,7 +413,7 @@ class Courier:
         ends = self.clock() + timeout + 0.5
         if end is not None:
             ends = min(ends, end)
-        running = _Running(message, timeout, ends)
+        running = _Running(timeout, ends)
         number = -1 if message is None else message.id
 
         def work() -> None:

@@ -254,7 +254,8 @@ def bad_rate(
     total_rate = summed_rate(total, seconds)
     if bad is not None:
         return f"({summed_rate(bad, seconds)} or 0 * {total_rate})"
-    assert good is not None
+    if good is None:
+        raise ValueError("a ratio indicator needs a bad or a good selector")
     if not good_may_be_absent:
         return f"{total_rate} - {summed_rate(good, seconds)}"
     return f"{total_rate} - ({summed_rate(good, seconds)} or 0 * {total_rate})"

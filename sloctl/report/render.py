@@ -82,10 +82,10 @@ def status_text(result: SloResult) -> str:
     """The status, saying so when it rests on part of the window: a window whose history
     starts late is not simply ``ok``, since its consumed minutes are extrapolated."""
     status = result.budget.status.value
-    if not partial(result):
+    coverage = result.coverage
+    if coverage is None or not partial(result):
         return status
-    assert result.coverage is not None
-    return f"{status} (partial: data for {format_percent(result.coverage)} of the window)"
+    return f"{status} (partial: data for {format_percent(coverage)} of the window)"
 
 
 def _percent(share: float | None) -> float | None:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sloctl.core.changes import Change
 from sloctl.core.severity import Severity
@@ -383,9 +383,10 @@ class Store:
             ).rowcount
         return changed == 1
 
-    def settle(self, message_ids: Sequence[int], *, status: str, error: str) -> None:
+    def settle(
+        self, message_ids: Sequence[int], *, status: Literal["superseded", "expired"], error: str
+    ) -> None:
         """Close messages that will not be sent: superseded by a later one, or too old."""
-        assert status in ("superseded", "expired")
         with self.transaction() as connection:
             connection.executemany(
                 "UPDATE outbox SET status = ?, last_error = ?, claimed_by = NULL, "
@@ -585,7 +586,10 @@ class Store:
 
     def _next_seq(self, connection: sqlite3.Connection, table: str, incident_id: str) -> int:
         """The next line number of ``incident_id`` in one of the schema's own tables."""
-        assert table in SEQUENCED_TABLES
+        if table not in SEQUENCED_TABLES:
+            raise ValueError(
+                f"{table!r} is not one of the numbered tables {sorted(SEQUENCED_TABLES)}"
+            )
         row = connection.execute(
             f"SELECT COALESCE(MAX(seq), -1) + 1 FROM {table} WHERE incident_id = ?",  # noqa: S608
             (incident_id,),
