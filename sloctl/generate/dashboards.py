@@ -10,7 +10,7 @@ A last dashboard shows ``sloctl run`` itself, from the metrics it exports.
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
@@ -561,8 +561,16 @@ def daemon_dashboard() -> model.Dashboard:
 
 
 def encode(dashboard: model.Dashboard) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(dashboard, cls=JSONEncoder, sort_keys=True, indent=2) + "\n"
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline.
+
+    The text of ``json.dumps``, gathered as it is encoded: ``json.dumps`` keeps every piece
+    (millions for a service of thousands of SLOs) in a list before joining them.
+    """
+    text = io.StringIO()
+    for chunk in JSONEncoder(sort_keys=True, indent=2).iterencode(dashboard):
+        text.write(chunk)
+    text.write("\n")
+    return text.getvalue()
 
 
 def render_dashboards(slos: Iterable[Slo], policy: Policy) -> dict[str, str]:

@@ -631,6 +631,7 @@ class Coverage:
     """Which SLOs of one service its generated tests drive, and why the others are left out."""
 
     found: dict[str, list[Bound]]
+    """The conditions of each usable SLO."""
     usable: list[Slo]
     left_out: list[Slo]
     skipped: list[str]
@@ -650,8 +651,10 @@ def coverage(service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec]) 
     shared = shared_keys(series_of, {slo.key: slo for slo in slos})
     skipped += [f"{key}: reads series another SLO of {service} reads too" for key in sorted(shared)]
     usable = [slo for slo in slos if slo.key in series_of and slo.key not in shared]
-    left_out = [slo for slo in slos if slo not in usable]
-    return Coverage(found, usable, left_out, skipped)
+    driven = {slo.key for slo in usable}  # keys are unique: the definitions are checked
+    left_out = [slo for slo in slos if slo.key not in driven]
+    # Kept until the service's tests are written: the conditions of the SLOs they drive only.
+    return Coverage({slo.key: found[slo.key] for slo in usable}, usable, left_out, skipped)
 
 
 def service_tests(

@@ -17,9 +17,10 @@ All PromQL comes from :mod:`sloctl.promql.build`, the builder the report uses to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import yaml
@@ -284,15 +285,21 @@ def alerts(slo: Slo, specs: Sequence[ConditionSpec]) -> list[Alert]:
 
 
 def service_groups(service: str, slos: Sequence[Slo], policy: Policy) -> list[Group]:
+    return [
+        Group(name, interval, [rule for slo in slos for rule in rules_of(slo)])
+        for name, interval, rules_of in _group_layout(service, policy)
+    ]
+
+
+def _group_layout(
+    service: str, policy: Policy
+) -> list[tuple[str, str, Callable[[Slo], Sequence[Record | Alert]]]]:
+    """Each group of a service's rule file: its name, interval and the rules of one SLO."""
     specs = service_conditions(policy.for_service(service))
     return [
-        Group(f"sloctl-{service}-slis", "1m", [r for s in slos for r in sli_records(s)]),
-        Group(
-            f"sloctl-{service}-budget",
-            BUDGET_INTERVAL,
-            [r for s in slos for r in budget_records(s)],
-        ),
-        Group(f"sloctl-{service}-alerts", "1m", [a for s in slos for a in alerts(s, specs)]),
+        (f"sloctl-{service}-slis", "1m", sli_records),
+        (f"sloctl-{service}-budget", BUDGET_INTERVAL, budget_records),
+        (f"sloctl-{service}-alerts", "1m", partial(alerts, specs=specs)),
     ]
 
 
@@ -416,6 +423,35 @@ def rule_file_name(service: str) -> str:
 
 
 def service_rules(service: str, slos: Sequence[Slo], policy: Policy) -> str:
-    """The rule file of one service."""
-    groups = service_groups(service, slos, policy)
-    return dump({"groups": [g.as_dict() for g in groups]})
+    """The rule file of one service: the text of dumping :func:`service_groups`, made a few
+    SLOs at a time so that a service of thousands of SLOs never holds all of its rules.
+
+    The items of a list are written alike whichever items stand beside them: each piece is
+    dumped inside its group, and the group's first lines are kept from the first piece only.
+    """
+    text = [HEADER]
+    for index, (name, interval, rules_of) in enumerate(_group_layout(service, policy)):
+        top = "" if index == 0 else "groups:\n"  # the document's key, written once
+        head = _group_text(name, interval, [{}]).removesuffix("  - {}\n")
+        written = False
+        for start in range(0, len(slos), RULES_AT_ONCE):
+            some = slos[start : start + RULES_AT_ONCE]
+            rules = [rule.as_dict() for slo in some for rule in rules_of(slo)]
+            if not rules:
+                continue
+            piece = _group_text(name, interval, rules)
+            if not piece.startswith(head):
+                raise AssertionError(f"unexpected YAML for the rules of {name}")
+            text.append(piece[len(head) :] if written else piece.removeprefix(top))
+            written = True
+        if not written:
+            text.append(_group_text(name, interval, []).removeprefix(top))
+    return "".join(text)
+
+
+def _group_text(name: str, interval: str, rules: list[dict[str, Any]]) -> str:
+    return _yaml_text({"groups": [{"name": name, "interval": interval, "rules": rules}]})
+
+
+RULES_AT_ONCE = 100
+"""SLOs whose rules are written together (see :func:`service_rules`)."""
