@@ -16,6 +16,7 @@ All PromQL comes from :mod:`sloctl.promql.build`, the builder the report uses to
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -336,21 +337,30 @@ class _Dumper(_Emitter):
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
-    def represent_data(self, data: Any) -> yaml.Node:
-        """The very nodes the safe representer makes for text, mappings and lists in block
-        style, without its dispatch per object (most of the time of a large document)."""
-        if self.default_flow_style is None:
-            return super().represent_data(data)
+    def emit_data(self, data: Any) -> None:
+        """The events the serializer would emit for the node of ``data``."""
         kind = type(data)
-        if kind is str:
-            return _str_node(data)
         if kind is dict:
-            pairs = [(self.represent_data(k), self.represent_data(v)) for k, v in data.items()]
-            return yaml.MappingNode(_MAP_TAG, pairs, flow_style=self.default_flow_style)
+            implicit = self.resolve(yaml.MappingNode, None, True) == _MAP_TAG
+            self.emit(yaml.MappingStartEvent(None, _MAP_TAG, implicit, flow_style=False))
+            for key, value in data.items():
+                self.emit_data(key)
+                self.emit_data(value)
+            self.emit(yaml.MappingEndEvent())
+            return
         if kind is list:
-            items = [self.represent_data(item) for item in data]
-            return yaml.SequenceNode(_SEQ_TAG, items, flow_style=self.default_flow_style)
-        return super().represent_data(data)
+            listed = self.resolve(yaml.SequenceNode, None, True) == _SEQ_TAG
+            self.emit(yaml.SequenceStartEvent(None, _SEQ_TAG, listed, flow_style=False))
+            for item in data:
+                self.emit_data(item)
+            self.emit(yaml.SequenceEndEvent())
+            return
+        node = _str_node(data) if kind is str else self.represent_data(data)
+        if not isinstance(node, yaml.ScalarNode):
+            raise TypeError(f"cannot write {kind.__name__} in generated YAML")
+        plain = self.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag
+        quoted = self.resolve(yaml.ScalarNode, node.value, (False, True)) == node.tag
+        self.emit(yaml.ScalarEvent(None, node.tag, (plain, quoted), node.value, style=node.style))
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
         """The implicit tag of a scalar, remembered per text: the emitter asks twice for
@@ -399,14 +409,22 @@ def dump_item(item: dict[str, Any]) -> str:
 
 
 def _yaml_text(data: Any) -> str:
-    return yaml.dump(
-        data,
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        width=100,
-        allow_unicode=True,
+    """``yaml.dump(data)`` with the options below, its events emitted straight from ``data``:
+    no tree of nodes for the whole document is built first (a large service's would weigh
+    tens of megabytes)."""
+    stream = io.StringIO()
+    dumper = _Dumper(
+        stream, sort_keys=False, default_flow_style=False, width=100, allow_unicode=True
     )
+    try:
+        dumper.emit(yaml.StreamStartEvent())
+        dumper.emit(yaml.DocumentStartEvent(explicit=False))
+        dumper.emit_data(data)
+        dumper.emit(yaml.DocumentEndEvent(explicit=False))
+        dumper.emit(yaml.StreamEndEvent())
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
 
 
 def render_rules(slos: Iterable[Slo], policy: Policy) -> dict[str, str]:
