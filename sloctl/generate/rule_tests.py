@@ -579,12 +579,6 @@ def selects(slo: Slo, series: str) -> bool:
     return any(s.metric == metric and matches(labels, s) for s in selectors_of(slo))
 
 
-def selects_total(slo: Slo, series: str) -> bool:
-    metric, labels = _series_labels(series)
-    total = slo.indicator.total
-    return total.metric == metric and matches(labels, total)
-
-
 def _pinned(selector: Selector) -> list[tuple[str, str, str]]:
     """(metric, label, value) for each label ``selector`` pins to a non-empty value: a series
     it reads has every one of them."""
@@ -655,16 +649,6 @@ def coverage(service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec]) 
     left_out = [slo for slo in slos if slo.key not in driven]
     # Kept until the service's tests are written: the conditions of the SLOs they drive only.
     return Coverage({slo.key: found[slo.key] for slo in usable}, usable, left_out, skipped)
-
-
-def service_tests(
-    service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec]
-) -> tuple[dict[str, Any], list[str]]:
-    """The promtool test document for one service, its alerts from the conditions ``specs``,
-    and the SLOs it could not cover."""
-    covered = coverage(service, slos, specs)
-    tests = list(service_test_items(service, slos, specs, covered))
-    return {**test_file_head(service), "tests": tests}, covered.skipped
 
 
 def test_file_head(service: str) -> dict[str, Any]:
@@ -754,8 +738,9 @@ def test_file_name(service: str) -> str:
 def test_file(
     service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec], covered: Coverage
 ) -> str:
-    """The text of :func:`service_tests`' document, written one test at a time: the same
-    text as dumping the whole document, without holding every test of the service at once."""
+    """The promtool test file of one service, its alerts from the conditions ``specs``: the
+    text of dumping the whole document, written one test at a time so that the tests of a
+    large service are never all held at once."""
     chunks = [dump(test_file_head(service))]
     for test in service_test_items(service, slos, specs, covered):
         chunks.append(dump_item(test))
