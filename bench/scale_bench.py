@@ -21,7 +21,8 @@ For each fixture and SLO count a fresh child process measures one of:
   the same HTTP requests sent again with a bare ``requests`` session (the bare query time);
 - ``cycle today``: the same daemon cycle reading every window whole from the raw counters,
   as before (no slice store);
-- ``generate``: rules and dashboards for the SLOs (no Prometheus).
+- ``generate``: rules and dashboards for the SLOs, written as ``sloctl generate`` writes them
+  (no Prometheus).
 
 Samples read and peak samples come from Prometheus's own ``stats=all``; peak RSS is the
 child's ``VmHWM``. Results are printed as a Markdown table.
@@ -114,8 +115,8 @@ def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
         started = time.perf_counter()
         slos = load_definitions(definitions)
         policy = shipped_policy()
-        rules_output(slos, work / "rules", policy)
-        dashboards_output(slos, work / "grafana", policy)
+        rules_output(slos, work / "rules", policy).write()
+        dashboards_output(slos, work / "grafana", policy).write()
         return {"wall": time.perf_counter() - started, "slos": len(slos)}
     if kind in ("report", "report today"):
         slos = load_definitions(definitions)

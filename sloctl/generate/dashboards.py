@@ -10,10 +10,11 @@ A last dashboard shows ``sloctl run`` itself, from the metrics it exports.
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any, Self
 
 from grafana_foundation_sdk.builders import bargauge, prometheus, stat, timeseries
@@ -635,23 +636,41 @@ def daemon_dashboard() -> model.Dashboard:
 
 
 def encode(dashboard: model.Dashboard) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(dashboard, cls=JSONEncoder, sort_keys=True, indent=2) + "\n"
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline.
+
+    The text of ``json.dumps``, gathered as it is encoded: ``json.dumps`` keeps every piece
+    (millions for a service of thousands of SLOs) in a list before joining them.
+    """
+    text = io.StringIO()
+    for chunk in JSONEncoder(sort_keys=True, indent=2).iterencode(dashboard):
+        text.write(chunk)
+    text.write("\n")
+    return text.getvalue()
 
 
 def render_dashboards(slos: Iterable[Slo], policy: Policy) -> dict[str, str]:
     """File name to JSON: the overview, sloctl's own, and one dashboard per service, with the
     thresholds of ``policy``."""
+    return {name: render() for name, render in dashboard_parts(slos, policy)}
+
+
+def dashboard_parts(slos: Iterable[Slo], policy: Policy) -> list[tuple[str, Callable[[], str]]]:
+    """Every dashboard file's name, and how to render it (one at a time, for a large set of
+    definitions): the overview, sloctl's own, and one per service."""
     every = list(slos)
-    files = {
-        "overview.json": encode(overview_dashboard(every)),
-        DAEMON_FILE: encode(daemon_dashboard()),
+    parts: dict[str, Callable[[], str]] = {
+        "overview.json": lambda: encode(overview_dashboard(every)),
+        DAEMON_FILE: lambda: encode(daemon_dashboard()),
     }
     for service, service_slos in by_service(every).items():
-        name = unique_name(service, f"{file_stem(service)}.json", files)
-        specs = service_conditions(policy.for_service(service))
-        files[name] = encode(service_dashboard(service, service_slos, specs))
-    return files
+        name = unique_name(service, f"{file_stem(service)}.json", parts)
+        parts[name] = partial(_service_file, service, service_slos, policy)
+    return list(parts.items())
+
+
+def _service_file(service: str, slos: Sequence[Slo], policy: Policy) -> str:
+    specs = service_conditions(policy.for_service(service))
+    return encode(service_dashboard(service, slos, specs))
 
 
 def queries(document: Any) -> list[str]:

@@ -13,7 +13,8 @@ buckets), not copied from a run of Prometheus.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,16 @@ from sloctl.core.durations import parse_duration
 from sloctl.core.selector import Matcher, Selector, parse_selector, quote
 from sloctl.core.slo import LatencyIndicator, RatioIndicator, Slo, by_service
 from sloctl.errors import UnsupportedSelectorError
-from sloctl.generate.rules import SLI_WINDOWS, Alert, alerts, dump, file_stem, ratio_windows
+from sloctl.generate.rules import (
+    SLI_WINDOWS,
+    Alert,
+    alerts,
+    dump,
+    dump_item,
+    file_stem,
+    no_data_alert,
+    ratio_windows,
+)
 from sloctl.incidents.conditions import (
     Bound,
     ConditionSpec,
@@ -579,18 +589,59 @@ def selects(slo: Slo, series: str) -> bool:
     return any(s.metric == metric and matches(labels, s) for s in selectors_of(slo))
 
 
-def selects_total(slo: Slo, series: str) -> bool:
-    metric, labels = _series_labels(series)
-    total = slo.indicator.total
-    return total.metric == metric and matches(labels, total)
+def _pinned(selector: Selector) -> list[tuple[str, str, str]]:
+    """(metric, label, value) for each label ``selector`` pins to a non-empty value: a series
+    it reads has every one of them."""
+    return [
+        (selector.metric, m.label, m.value) for m in selector.matchers if m.op == "=" and m.value
+    ]
 
 
-def service_tests(
-    service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec]
-) -> tuple[dict[str, Any], list[str]]:
-    """The promtool test document for one service, its alerts from the conditions ``specs``,
-    and the SLOs it could not cover."""
-    names = sorted({a.alert for s in slos for a in alerts(s, specs)})
+def shared_keys(series_of: dict[str, set[str]], slos: dict[str, Slo]) -> set[str]:
+    """The keys of ``series_of`` with a series that the selectors of another key read too.
+
+    What :func:`selects` says for every pair of SLOs, without looking at every pair: equal
+    selectors are taken once, each under the rarest label value it pins (or its metric alone),
+    and a series is matched only against the selectors filed under its metric or its labels.
+    """
+    readers: dict[Selector, set[str]] = {}
+    for key in series_of:
+        for selector in selectors_of(slos[key]):
+            readers.setdefault(selector, set()).add(key)
+    pins = Counter(pin for selector in readers for pin in _pinned(selector))
+    filed: dict[tuple[str, str, str], list[tuple[Selector, set[str]]]] = {}
+    for selector, keys in readers.items():
+        pin = min(_pinned(selector), key=lambda p: (pins[p], p), default=(selector.metric, "", ""))
+        filed.setdefault(pin, []).append((selector, keys))
+    owners: dict[str, set[str]] = {}
+    for key, texts in series_of.items():
+        for text in texts:
+            owners.setdefault(text, set()).add(key)
+    shared: set[str] = set()
+    for text, keys in owners.items():
+        metric, labels = _series_labels(text)
+        places = [(metric, "", ""), *((metric, k, v) for k, v in labels.items())]
+        reading: set[str] = set()
+        for place in places:
+            for selector, keys_reading in filed.get(place, ()):
+                if selector.metric == metric and matches(labels, selector):
+                    reading |= keys_reading
+        shared |= {key for key in keys if reading - {key}}
+    return shared
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which SLOs of one service its generated tests drive, and why the others are left out."""
+
+    found: dict[str, list[Bound]]
+    """The conditions of each usable SLO."""
+    usable: list[Slo]
+    left_out: list[Slo]
+    skipped: list[str]
+
+
+def coverage(service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec]) -> Coverage:
     found = {slo.key: bounds(slo, specs) for slo in slos}
     skipped: list[str] = []
     series_of: dict[str, set[str]] = {}
@@ -601,17 +652,25 @@ def service_tests(
             skipped.append(f"{slo.key}: {exc}")
             continue
         series_of[slo.key] = {s["series"] for s in series}
-    by_key = {slo.key: slo for slo in slos}
-    shared = {
-        key
-        for key, texts in series_of.items()
-        for other in series_of
-        if other != key and any(selects(by_key[other], text) for text in texts)
-    }
+    shared = shared_keys(series_of, {slo.key: slo for slo in slos})
     skipped += [f"{key}: reads series another SLO of {service} reads too" for key in sorted(shared)]
     usable = [slo for slo in slos if slo.key in series_of and slo.key not in shared]
-    left_out = [slo for slo in slos if slo not in usable]
-    tests: list[dict[str, Any]] = []
+    driven = {slo.key for slo in usable}  # keys are unique: the definitions are checked
+    left_out = [slo for slo in slos if slo.key not in driven]
+    # Kept until the service's tests are written: the conditions of the SLOs they drive only.
+    return Coverage({slo.key: found[slo.key] for slo in usable}, usable, left_out, skipped)
+
+
+def test_file_head(service: str) -> dict[str, Any]:
+    return {"rule_files": [f"../{file_stem(service)}.yaml"], "evaluation_interval": "1m"}
+
+
+def service_test_items(
+    service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec], covered: Coverage
+) -> Iterator[dict[str, Any]]:
+    """The tests of a service's document, one at a time (a large service's are many)."""
+    names = sorted({a.alert for s in slos for a in alerts(s, specs)})
+    found, usable, left_out = covered.found, covered.usable, covered.left_out
 
     def group(
         name: str,
@@ -619,14 +678,16 @@ def service_tests(
         check: Check,
         exprs: list[dict[str, Any]],
         extra: Sequence[dict[str, str]] = (),
-    ) -> None:
+    ) -> dict[str, Any]:
         series = [
             s for slo in usable for s in input_series(slo, schedules[slo.key], found[slo.key])
         ]
+        fed = [_series_labels(s["series"]) for s in series] if left_out else []
         series += extra
         for other in left_out:  # no series are fed for it: its no-data alert fires
-            if not any(selects_total(other, s["series"]) for s in series):
-                no_data = next(a for a in alerts(other, specs) if a.bound is None)
+            total = other.indicator.total
+            if not any(total.metric == metric and matches(labels, total) for metric, labels in fed):
+                no_data = no_data_alert(other)
                 for minute in sorted({m for m, _ in check.entries}):
                     if minute >= NO_DATA_MINUTES + MARGIN:
                         check.fire(minute, no_data)
@@ -640,7 +701,7 @@ def service_tests(
         }
         if exprs:
             test["promql_expr_test"] = exprs
-        tests.append(test)
+        return test
 
     def baseline(slo: Slo, shape: str = "steady", minutes: int = MINUTES) -> Schedule:
         return Schedule(((0, quiet(slo, found[slo.key])),), minutes, shape)
@@ -652,13 +713,13 @@ def service_tests(
     )
     for title, shape, times in calm:
         schedules = {slo.key: baseline(slo, shape) for slo in usable}
-        group(f"{service}: {title}", schedules, Check.empty(names, times), [])
+        yield group(f"{service}: {title}", schedules, Check.empty(names, times), [])
     stale = Check.empty(names, (STALE_AT + 5, STALE_AT + 15))
     for slo in usable:
-        no_data = next(a for a in alerts(slo, specs) if a.bound is None)
+        no_data = no_data_alert(slo)
         stale.skip(STALE_AT + 5, no_data.alert)  # pending: absent for less than its 10 minutes
         stale.fire(STALE_AT + 15, no_data)
-    group(
+    yield group(
         f"{service}: series gone stale",
         {slo.key: baseline(slo, "stale") for slo in usable},
         stale,
@@ -670,25 +731,19 @@ def service_tests(
             schedules[slo.key] = schedule
             check = scenario_check(slo, schedule, names, times, specs)
             exprs = recorded_checks(slo, schedule, found[slo.key])
-            group(f"{slo.key}: {title}", schedules, check, exprs)
+            yield group(f"{slo.key}: {title}", schedules, check, exprs)
     for slo in usable:
         silenced = maintenance_check(slo, found[slo.key], names, specs)
         if silenced is not None:
             title, schedule, silent = silenced
             others = {other.key: baseline(other, minutes=schedule.minutes) for other in usable}
-            group(
+            yield group(
                 f"{slo.key}: {title}, in a maintenance window",
                 {**others, slo.key: schedule},
                 silent,
                 [],
                 maintenance_series(service, schedule.minutes),
             )
-    document = {
-        "rule_files": [f"../{file_stem(service)}.yaml"],
-        "evaluation_interval": "1m",
-        "tests": tests,
-    }
-    return document, skipped
 
 
 def maintenance_check(
@@ -721,7 +776,26 @@ def render_tests(slos: Iterable[Slo], policy: Policy) -> tuple[dict[str, str], l
     skipped: list[str] = []
     for service, service_slos in by_service(slos).items():
         specs = service_conditions(policy.for_service(service))
-        document, missed = service_tests(service, service_slos, specs)
-        skipped += missed
-        files[f"{file_stem(service)}.test.yaml"] = dump(document)
+        covered = coverage(service, service_slos, specs)
+        skipped += covered.skipped
+        files[test_file_name(service)] = test_file(service, service_slos, specs, covered)
     return files, skipped
+
+
+def test_file_name(service: str) -> str:
+    return f"{file_stem(service)}.test.yaml"
+
+
+def test_file(
+    service: str, slos: Sequence[Slo], specs: Sequence[ConditionSpec], covered: Coverage
+) -> str:
+    """The promtool test file of one service, its alerts from the conditions ``specs``: the
+    text of dumping the whole document, written one test at a time so that the tests of a
+    large service are never all held at once."""
+    chunks = [dump(test_file_head(service))]
+    for test in service_test_items(service, slos, specs, covered):
+        chunks.append(dump_item(test))
+    if len(chunks) == 1:
+        return dump({**test_file_head(service), "tests": []})
+    chunks.insert(1, "tests:\n")
+    return "".join(chunks)

@@ -14,8 +14,8 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sloctl.core.budget import Counts
@@ -163,7 +163,7 @@ class Family:
     members: Mapping[tuple[str, ...], tuple[tuple[str, str], ...]]
     scrape_seconds: int
 
-    @property
+    @functools.cached_property
     def slo_keys(self) -> tuple[str, ...]:
         return tuple(sorted({key for pairs in self.members.values() for key, _ in pairs}))
 
@@ -187,7 +187,53 @@ class Family:
 
 
 def families(requests: Sequence[CountRequest]) -> tuple[list[Family], list[CountRequest]]:
-    """The occurrence requests folded into families, and the timeslice requests left over."""
+    """The occurrence requests folded into families, and the timeslice requests left over.
+
+    A daemon asks for the same SLOs and windows every cycle, at one new time for all of them:
+    the folding is then remembered, and only the families' time changes.
+    """
+    times = {request.time for request in requests}
+    if len(times) != 1:
+        return _families(requests)
+    [at] = times
+    found, rest = _families_at_one_time(_Asked(tuple((r.slo, r.windows) for r in requests)))
+    return [replace(family, time=at) for family in found], [replace(r, time=at) for r in rest]
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+class _Asked:
+    """The SLOs and windows of a set of requests, equal to another only for the very same SLO
+    objects (as a daemon holds them between reloads): comparing 10,000 definitions by value
+    costs as much as folding them. The remembered value holds them, so no id is reused."""
+
+    def __init__(self, asked: tuple[tuple[Slo, tuple[int, ...]], ...]) -> None:
+        self.asked = asked
+        self._hash = hash(tuple((id(slo), windows) for slo, windows in asked))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Asked)
+            and len(other.asked) == len(self.asked)
+            and all(
+                mine is theirs and windows == other_windows
+                for (mine, windows), (theirs, other_windows) in zip(
+                    self.asked, other.asked, strict=True
+                )
+            )
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def _families_at_one_time(asked: _Asked) -> tuple[list[Family], list[CountRequest]]:
+    return _families([CountRequest(slo, _EPOCH, windows) for slo, windows in asked.asked])
+
+
+def _families(requests: Sequence[CountRequest]) -> tuple[list[Family], list[CountRequest]]:
     groups: dict[tuple[Shape, datetime], _Group] = {}
     rest: list[CountRequest] = []
     for request in requests:
@@ -380,24 +426,25 @@ def counts_from(
         return None, ""
     if not all(map(math.isfinite, reading.values())):
         return None, "Prometheus returned NaN or infinity for this window"
-    if isinstance(slo.indicator, LatencyIndicator) and _bucket_missing(slo, reading):
-        threshold = promql.decimal_text(slo.indicator.threshold_seconds)
+    indicator, timeslices = slo.indicator, slo.timeslices
+    if isinstance(indicator, LatencyIndicator) and _bucket_missing(slo, reading):
+        threshold = promql.decimal_text(indicator.threshold_seconds)
         return None, (
-            f"no bucket le={threshold} in {slo.indicator.histogram.metric}_bucket: "
+            f"no bucket le={threshold} in {indicator.histogram.metric}_bucket: "
             "the threshold must be one of the histogram's bucket bounds"
         )
-    if slo.timeslices is not None:
+    if timeslices is not None:
         if not reading.get(SLICES):
             return None, ""
-        slices = window_seconds // slo.timeslices.slice_seconds
+        slices = window_seconds // timeslices.slice_seconds
         return Counts(total=float(slices), bad=reading.get(BAD_SLICES, 0.0)), ""
     total = reading.get(TOTAL)
     if total is None:
         return None, ""
-    if slo.indicator.bad is not None:
-        return Counts(total=total, bad=reading.get(BAD, 0.0)), ""
-    good = reading.get(GOOD, 0.0)
-    return Counts(total=total, bad=max(total - good, 0.0)), ""
+    if isinstance(indicator, LatencyIndicator) or indicator.bad is None:
+        good = reading.get(GOOD, 0.0)
+        return Counts(total=total, bad=max(total - good, 0.0)), ""
+    return Counts(total=total, bad=reading.get(BAD, 0.0)), ""
 
 
 def _bucket_missing(slo: Slo, reading: Mapping[str, float]) -> bool:

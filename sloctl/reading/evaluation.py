@@ -201,17 +201,16 @@ def evaluate(
     each result also says which share of its window had data (one more query per metric
     family of totals; where that query fails, the coverage is unknown).
     """
-    spans = {slo.key: span_for(slo, at, kind=kind, month=month) for slo in slos}
+    each = [(slo, span_for(slo, at, kind=kind, month=month)) for slo in slos]
+    spans = {slo.key: span for slo, span in each}
+    burn_seconds = tuple(seconds for _, seconds in BURN_SECONDS)
     requests = [
         CountRequest(
             slo=slo,
-            time=query_time(slo, spans[slo.key].end),
-            windows=(
-                spans[slo.key].measured_seconds,
-                *(seconds for _, seconds in BURN_SECONDS),
-            ),
+            time=query_time(slo, span.end),
+            windows=(span.measured_seconds, *burn_seconds),
         )
-        for slo in slos
+        for slo, span in each
     ]
     failed: dict[str, PrometheusError] = {}
     readings, queries = read_counts(
@@ -242,15 +241,15 @@ def evaluate(
                     break
                 covered.update(query.shares(samples))
                 break
-    results = tuple(
-        replace(
-            result,
-            coverage=None
-            if not coverage or result.slo.key in unknown
-            else covered.get(result.slo.key, 0.0),
+    results = judge([slo for slo in slos if slo.key not in failed], spans, readings)
+    if coverage:
+        results = tuple(
+            replace(
+                result,
+                coverage=None if result.slo.key in unknown else covered.get(result.slo.key, 0.0),
+            )
+            for result in results
         )
-        for result in judge([slo for slo in slos if slo.key not in failed], spans, readings)
-    )
     results = tuple(_corrected_note(result, excluded.get(result.slo.key, [])) for result in results)
     return Evaluation(at=at, results=results, queries=queries, failed=failed)
 
@@ -315,7 +314,7 @@ def judge(
     slos: Sequence[Slo], spans: Mapping[str, Span], readings: SloCounts
 ) -> tuple[SloResult, ...]:
     """Every SLO judged over its span from the counts read."""
-    return tuple(_judge(slo, spans[slo.key], readings) for slo in slos)
+    return tuple(_judge(slo, slo.key, spans, readings) for slo in slos)
 
 
 @dataclass(frozen=True)
@@ -474,10 +473,15 @@ def count_family(
 
 def hand_out(family: Family, values: WindowCounts, readings: SloCounts) -> None:
     """Each SLO side's share of ``values``, into ``readings``."""
-    members, into = family.members, readings.setdefault
+    members, found = family.members, readings.get
     for (key, seconds), value in values.items():
         for slo_key, role in members.get(key, ()):
-            into((slo_key, seconds), {})[role] = value
+            where = (slo_key, seconds)
+            reading = found(where)
+            if reading is None:
+                readings[where] = {role: value}
+            else:
+                reading[role] = value
 
 
 def _add(
@@ -707,8 +711,9 @@ def _rebuild(
     return rows, sent
 
 
-def _judge(slo: Slo, span: Span, readings: SloCounts) -> SloResult:
-    key, measured = slo.key, span.measured_seconds
+def _judge(slo: Slo, key: str, spans: Mapping[str, Span], readings: SloCounts) -> SloResult:
+    span = spans[key]
+    measured = span.measured_seconds
     counts, note = counts_from(slo, readings.get((key, measured)), measured)
     burn_counts = {
         name: counts_from(slo, readings.get((key, seconds)), seconds)[0]

@@ -18,7 +18,7 @@ from sloctl.cli.main import main
 from sloctl.core.slo import Slo
 from sloctl.errors import GenerationError
 from sloctl.generate.dashboards import render_dashboards
-from sloctl.generate.files import TESTS_DIR, Output, dashboards_output, rules_output
+from sloctl.generate.files import TESTS_DIR, Output, Rendered, dashboards_output, rules_output
 from sloctl.generate.rule_tests import render_tests
 from sloctl.generate.rules import HEADER, render_rules
 from sloctl.loading.definitions import load_definitions
@@ -471,3 +471,36 @@ def test_generate_into_a_path_that_cannot_be_a_directory_is_one_error(
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert (workdir / "a-file").read_text() == "not a directory\n"
+
+
+def test_a_generation_failing_half_way_writes_nothing(tmp_path: Path) -> None:
+    """Files are generated a part at a time; one part failing leaves every file as it was
+    and no staged file behind."""
+    populate(tmp_path, {"a.yaml": "old A\n", "gone.yaml": "old, generated\n"})
+    renders: list[str] = []
+
+    def part(name: str, fails: bool = False) -> Any:
+        def render() -> dict[str, str]:
+            renders.append(name)
+            if fails:
+                raise GenerationError(f"{name} cannot be generated")
+            return {name: f"new {name}\n"}
+
+        return render
+
+    files = Rendered([(("a.yaml",), part("a.yaml")), (("b.yaml",), part("b.yaml", fails=True))])
+    output = Output(tmp_path, files, ("*.yaml",), lambda text: True)
+    assert len(output.files) == 2
+    assert list(output.files) == ["a.yaml", "b.yaml"]
+    assert renders == []  # nothing is generated until it is read
+    with pytest.raises(GenerationError, match=r"b\.yaml cannot be generated"):
+        output.write()
+    assert tree(tmp_path) == {"a.yaml": "old A\n", "gone.yaml": "old, generated\n"}
+    working = Output(
+        tmp_path, Rendered([(("a.yaml",), part("a.yaml"))]), ("*.yaml",), lambda _: True
+    )
+    assert working.write() == [
+        f"{tmp_path / 'a.yaml'}: differs from a fresh generation",
+        f"{tmp_path / 'gone.yaml'}: not generated any more",
+    ]
+    assert tree(tmp_path) == {"a.yaml": "new a.yaml\n"}

@@ -799,3 +799,61 @@ def test_a_maintenance_window_silences_what_would_fire(service: str) -> None:
         window = quiet["input_series"][-1]
         assert window["series"] == f'sloctl_maintenance_active{{service="{service}"}}'
         assert window["values"].startswith("1+0x")
+
+
+def test_shared_keys_agrees_with_every_pair_checked(tmp_path: Path) -> None:
+    """The indexed check finds the SLOs whose series another SLO reads, as checking every
+    pair with ``selects`` does: equal selectors, narrower ones, other handlers, empty values."""
+    write_service(
+        tmp_path,
+        "api",
+        ratio_spec("api", name="a"),
+        ratio_spec("api", name="b", target="99%"),
+        ratio_spec(
+            "api",
+            name="home",
+            total='http_requests_total{service="api",handler="/home"}',
+            bad='http_requests_total{service="api",handler="/home",code=~"5.."}',
+        ),
+        ratio_spec(
+            "api",
+            name="cart",
+            total='http_requests_total{service="api",handler="/cart"}',
+            bad='http_requests_total{service="api",handler="/cart",code=~"5.."}',
+        ),
+        ratio_spec(
+            "api",
+            name="untagged",
+            total='other_total{service="api",zone=""}',
+            bad='other_total{service="api",zone="",code=~"5.."}',
+        ),
+        ratio_spec(
+            "api",
+            name="anywhere",
+            total="other_total",
+            bad='other_total{code=~"5.."}',
+        ),
+        ratio_spec(
+            "api",
+            name="alone",
+            total='third_total{service="api"}',
+            bad='third_total{service="api",code="500"}',
+        ),
+    )
+    slos = {slo.key: slo for slo in load_definitions(tmp_path)}
+    series_of = {
+        key: {
+            s["series"]
+            for s in rule_tests.input_series(slo, Schedule(((0, Load(Decimal("0.001"))),)), [])
+        }
+        for key, slo in slos.items()
+    }
+    pairwise = {
+        key
+        for key, texts in series_of.items()
+        for other in series_of
+        if other != key and any(rule_tests.selects(slos[other], text) for text in texts)
+    }
+    assert rule_tests.shared_keys(series_of, slos) == pairwise
+    # "anywhere" reads the others' series, but its own carry no service label: none reads them.
+    assert pairwise == {"api/a", "api/b", "api/home", "api/cart", "api/untagged"}
