@@ -13,7 +13,7 @@ import click
 
 from sloctl.cli.options import definitions_option, past_time
 from sloctl.cli.state import find
-from sloctl.core.changes import CHANGE_KINDS, Change, validate_change
+from sloctl.core.changes import CHANGE_KINDS, validate_change
 from sloctl.errors import InvalidRequestError
 
 DEFAULT_STORE = Path("sloctl-incidents.db")
@@ -30,16 +30,6 @@ def timestamp(moment: datetime) -> str:
     from sloctl.report.render import timestamp as rfc3339
 
     return rfc3339(moment)
-
-
-def change_json(change: Change) -> dict[str, str]:
-    return {
-        "service": change.service,
-        "kind": change.kind,
-        "ref": change.ref,
-        "by": change.by,
-        "at": timestamp(change.at),
-    }
 
 
 @click.group()
@@ -118,7 +108,7 @@ def list_changes(
     finally:
         store.close()
     if output == "json":
-        click.echo(json.dumps([change_json(c) for c in found], indent=2))
+        click.echo(json.dumps([c.document() for c in found], indent=2))
         return
     if not found:
         click.echo("no changes recorded")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from sloctl.cli.options import definitions_option
+from sloctl.cli.options import definitions_option, report_output_option
 from sloctl.cli.state import cli_state
 from sloctl.report.formats import OutputFormat
 
@@ -32,13 +32,7 @@ from sloctl.report.formats import OutputFormat
     help="Instead, run a live outage and slowdown: the demo service, a Prometheus scraping it "
     "every second and `sloctl run`, narrated as incidents are declared and resolved.",
 )
-@click.option(
-    "--output",
-    "output",
-    type=click.Choice([f.value for f in OutputFormat]),
-    default="table",
-    show_default=True,
-)
+@report_output_option
 @click.pass_context
 def demo(
     ctx: click.Context,

@@ -18,6 +18,7 @@ from click.core import ParameterSource
 from sloctl.cli.times import parse_time
 from sloctl.core.durations import parse_duration
 from sloctl.errors import InvalidRequestError
+from sloctl.report.formats import OutputFormat
 
 if TYPE_CHECKING:
     from sloctl.prometheus.client import PrometheusReader
@@ -50,6 +51,15 @@ def duration(ctx: click.Context, param: click.Parameter, text: str) -> timedelta
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 
+
+report_output_option = click.option(
+    "--output",
+    "output",
+    type=click.Choice([f.value for f in OutputFormat]),
+    default="table",
+    show_default=True,
+    help="How the error-budget table is written.",
+)
 
 prometheus_url_option = click.option(
     "--prometheus-url",

@@ -17,6 +17,7 @@ from sloctl.cli.options import (
     past_time,
     prometheus_reader,
     prometheus_url_option,
+    report_output_option,
 )
 from sloctl.cli.state import cli_state
 from sloctl.core.window import Month, WindowKind
@@ -43,13 +44,7 @@ def check_timeout(ctx: click.Context, param: click.Parameter, value: float) -> f
     default=None,
     help="Override the definitions' windows: rolling (their length, else 30d) or calendar month.",
 )
-@click.option(
-    "--output",
-    "output",
-    type=click.Choice([f.value for f in OutputFormat]),
-    default="table",
-    show_default=True,
-)
+@report_output_option
 @click.option(
     "--timeout",
     type=float,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 CHANGE_KINDS = ("deploy", "rollback", "config", "feature-flag", "infrastructure", "dependency")
 """What a change can be; the runbook's 2.2 names deployments, config and external deps."""
@@ -37,6 +37,17 @@ class Change:
         """``2026-11-02 09:58 UTC deploy v1.4.2 of api by ci``, for messages and drafts."""
         who = f" by {self.by}" if self.by else ""
         return f"{self.at:%Y-%m-%d %H:%M} UTC {self.kind} {self.ref} of {self.service}{who}"
+
+    def document(self) -> dict[str, str]:
+        """The change as JSON shows it, ``at`` in RFC 3339 (UTC): what the endpoint answers
+        and what ``sloctl changes list --output json`` prints."""
+        return {
+            "service": self.service,
+            "kind": self.kind,
+            "ref": self.ref,
+            "by": self.by,
+            "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class ChangesEndpoint:
         self.logger.info(
             "change_recorded", service=change.service, kind=change.kind, ref=change.ref
         )
-        _answer(handler, 201, {"recorded": _json(change)})
+        _answer(handler, 201, {"recorded": change.document()})
 
     def _accept(self, handler: QuietHandler) -> Change:
         if self.token is None:
@@ -123,16 +123,6 @@ def _read(handler: QuietHandler, length: int, deadline: float) -> bytes:
     finally:
         connection.settimeout(None)
     return b"".join(chunks)
-
-
-def _json(change: Change) -> dict[str, str]:
-    return {
-        "service": change.service,
-        "kind": change.kind,
-        "ref": change.ref,
-        "by": change.by,
-        "at": change.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
 
 
 def _answer(

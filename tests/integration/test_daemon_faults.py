@@ -175,8 +175,10 @@ def test_a_refused_reload_logs_every_problem_with_its_line(served: Served, tmp_p
         )
         assert check.returncode == 2
         printed = [line.strip() for line in check.stderr.splitlines() if line.startswith("  ")]
-        assert len(printed) == 3, check.stderr  # auth.yaml has two SLOs with that window
-        assert all(".yaml:" in line for line in printed), check.stderr
+        *problems, format_line = printed
+        assert len(problems) == 3, check.stderr  # auth.yaml has two SLOs with that window
+        assert all(".yaml:" in line for line in problems), check.stderr
+        assert format_line == "(the format: slo-definitions/README.md)", check.stderr
         process.send_signal(signal.SIGHUP)
         metrics_with(f"http://127.0.0.1:{port}", "sloctl_config_last_reload_successful 0.0")
     finally:
