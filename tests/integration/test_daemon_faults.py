@@ -187,7 +187,7 @@ def test_a_refused_reload_logs_every_problem_with_its_line(served: Served, tmp_p
     _, logs = process.communicate()
     [refused] = [e for e in events(logs) if e.get("event") == "config_reload_failed"]
     assert refused["error"] == "3 problems in SLO definitions"
-    assert refused["problems"] == printed  # as --check prints them: file:line, location, what
+    assert refused["problems"] == problems  # as --check prints them: file:line, location, what
 
 
 @pytest.mark.parametrize("check", [True, False], ids=["check", "run"])
