@@ -11,12 +11,10 @@ from pathlib import Path
 
 import click
 
-from sloctl.cli.options import definitions_option, past_time
+from sloctl.cli.options import DEFAULT_STORE, definitions_option, past_time
 from sloctl.cli.state import find
 from sloctl.core.changes import CHANGE_KINDS, validate_change
 from sloctl.errors import InvalidRequestError
-
-DEFAULT_STORE = Path("sloctl-incidents.db")
 
 
 @dataclass(frozen=True)

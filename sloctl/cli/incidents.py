@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sloctl.cli.options import (
+    DEFAULT_STORE,
     config_option,
     definitions_option,
     past_time,
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
     from sloctl.prometheus.client import PrometheusReader
     from sloctl.store.database import Store
 
-DEFAULT_STORE = Path("sloctl-incidents.db")
 OUTPUTS = ("table", "json")
 READ_ONLY = frozenset({"list", "show", "postmortem"})
 """Subcommands that only read the store: they open it read-only and never create one."""

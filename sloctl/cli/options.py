@@ -52,6 +52,9 @@ def duration(ctx: click.Context, param: click.Parameter, text: str) -> timedelta
         raise click.BadParameter(str(exc)) from exc
 
 
+DEFAULT_STORE = Path("sloctl-incidents.db")
+"""The incident store the ``incidents`` and ``changes`` commands use unless told otherwise."""
+
 report_output_option = click.option(
     "--output",
     "output",
