@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import socket
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sloctl.core.changes import Change, validate_change
-from sloctl.runtime.http_server import QuietHandler
+from sloctl.runtime.http_server import BodyError, QuietHandler, read_body
 from sloctl.store.database import open_store
 
 PATH = "/api/changes"
@@ -76,7 +74,10 @@ class ChangesEndpoint:
         length = int(length_text)
         if length > MAX_BODY_BYTES:
             raise _RefusedError(413, [f"the body must be at most {MAX_BODY_BYTES} bytes"])
-        body = _read(handler, length, time.monotonic() + READ_SECONDS)
+        try:
+            body = read_body(handler, length, READ_SECONDS)
+        except BodyError as exc:
+            raise _RefusedError(exc.status, [exc.reason]) from exc
         try:
             fields = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -100,29 +101,6 @@ def _authorised(header: str, token: str) -> bool:
     if scheme.lower() != "bearer":
         return False
     return hmac.compare_digest(given.strip().encode("utf-8"), token.encode("utf-8"))
-
-
-def _read(handler: QuietHandler, length: int, deadline: float) -> bytes:
-    """``length`` bytes of body by ``deadline`` (a ``time.monotonic()`` value)."""
-    chunks: list[bytes] = []
-    left = length
-    connection: socket.socket = handler.connection
-    try:
-        while left > 0:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _RefusedError(408, [f"the body did not arrive within {READ_SECONDS:g} s"])
-            connection.settimeout(remaining)
-            chunk = handler.rfile.read1(left)
-            if not chunk:
-                raise _RefusedError(400, ["the body ended before its Content-Length"])
-            chunks.append(chunk)
-            left -= len(chunk)
-    except TimeoutError as exc:
-        raise _RefusedError(408, [f"the body did not arrive within {READ_SECONDS:g} s"]) from exc
-    finally:
-        connection.settimeout(None)
-    return b"".join(chunks)
 
 
 def _answer(

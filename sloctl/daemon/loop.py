@@ -54,7 +54,7 @@ from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.schedule import Schedule
 from sloctl.incidents.signals import SignalPlan, signal_plan
-from sloctl.loading.config import Config, changes_token, load_config
+from sloctl.loading.config import Config, UiLogin, changes_token, load_config, ui_logins
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.maintenance_file import maintenance_in_force
 from sloctl.loading.policy_file import policy_in_force
@@ -63,7 +63,7 @@ from sloctl.notify.outbox import Courier
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql.slices import QueryBudget
 from sloctl.reading.evaluation import Remembered, Slicing, evaluate
-from sloctl.runtime.http_server import QuietHandler, start_server
+from sloctl.runtime.http_server import QuietHandler, Site, start_server
 from sloctl.runtime.logs import Logger
 from sloctl.store.database import Store, open_store
 
@@ -181,6 +181,8 @@ class Loaded:
     """The maintenance windows in force (the configuration's ``maintenance`` file)."""
     change_token: str | None = None
     """The bearer token of ``POST /api/changes`` (None: the endpoint is off)."""
+    logins: tuple[UiLogin, ...] = ()
+    """Who may act on incidents from the web UI, secrets read (none: it is read-only)."""
 
 
 def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
@@ -192,6 +194,7 @@ def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
         config.credentials(env)  # every secret it names must be readable now
         sinks(config, env)
         token = changes_token(config, env)
+        logins = ui_logins(config, env)
         slos = tuple(load_definitions(config.relative(config.spec.definitions)))
         windows = tuple(maintenance_in_force(config, slos))
         policy = policy_in_force(
@@ -211,7 +214,8 @@ def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
         )
         raise
     logger.info("config_loaded", path=str(path))
-    return Loaded(config, slos, policy, signal_plan(slos, policy), schedule, windows, token)
+    plan = signal_plan(slos, policy)
+    return Loaded(config, slos, policy, plan, schedule, windows, token, logins)
 
 
 @dataclass
@@ -235,6 +239,10 @@ class Daemon:
     crashed: BaseException | None = None
     slices: dict[str, Remembered] = field(default_factory=dict)
     """Stored slice counts read so far, by metric family (see :class:`Slicing`)."""
+    site: Site | None = None
+    """Pages served on ``listen`` beside the daemon's own paths (the web UI)."""
+    public_site: Site | None = None
+    """The status page, served on the configuration's ``status_page.listen`` when it has one."""
 
     def __post_init__(self) -> None:
         config = self.loaded.config
@@ -449,6 +457,8 @@ class Daemon:
 
         class Handler(QuietHandler):
             def do_GET(self) -> None:
+                if daemon.site is not None and daemon.site.answer(self):
+                    return
                 if self.path == "/metrics":
                     self.reply(200, exposition(lambda: daemon.snapshot), CONTENT_TYPE_LATEST)
                 elif self.path == "/healthz":
@@ -464,6 +474,8 @@ class Daemon:
             def do_POST(self) -> None:
                 if self.path == CHANGES_PATH:
                     daemon.changes_endpoint(daemon.loaded).handle(self)
+                elif daemon.site is not None and daemon.site.answer(self):
+                    return
                 else:
                     self.reply(404, b"not found\n", "text/plain")
 
@@ -471,6 +483,28 @@ class Daemon:
             return start_server(config.listen, Handler)
         except ListenError as exc:
             problem = Problem(str(config.source), "listen", str(exc))
+            raise ConfigError([problem]) from exc
+
+    def serve_public(self) -> ThreadingHTTPServer | None:
+        """The status page on its own address (None without one configured, or no site)."""
+        config = self.loaded.config
+        address = config.status_listen
+        if address is None or self.public_site is None:
+            return None
+        site = self.public_site
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                if not site.answer(self):
+                    self.reply(404, b"not found\n", "text/plain")
+
+            def do_POST(self) -> None:  # the status page accepts no writes
+                self.reply(405, b"the status page is read-only\n", "text/plain")
+
+        try:
+            return start_server(address, Handler)
+        except ListenError as exc:
+            problem = Problem(str(config.source), "status_page.listen", str(exc))
             raise ConfigError([problem]) from exc
 
     def run(self) -> None:
@@ -488,9 +522,13 @@ class Daemon:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         server = self.serve()
+        public = self.serve_public()
         self.delivery.start()
         host, port = self.loaded.config.listen
         self.logger.info("listening", address=f"{host}:{server.server_port or port}")
+        if public is not None:
+            public_host, public_port = public.server_address[:2]
+            self.logger.info("status_page_listening", address=f"{public_host!s}:{public_port}")
         try:
             while not self.stop.is_set():
                 started = time.monotonic()
@@ -505,6 +543,8 @@ class Daemon:
             stop()  # the loop may also end on an error: delivery stops within the same bound
             finished = self.delivery.join(stop_at[0] + STOP_FLUSH_SECONDS + 0.5)
             server.shutdown()
+            if public is not None:
+                public.shutdown()
             self.logger.info(
                 "stopped",
                 seconds=round(time.monotonic() - stop_at[0], 3),

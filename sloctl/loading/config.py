@@ -16,6 +16,17 @@ listen: 127.0.0.1:9464
 query_max_samples: 5000000             # most samples one query may load at its peak
 schedule: deploy/oncall.yaml           # on-call rotations: the commander named at declaration
 drafts: /var/lib/sloctl/drafts         # customer-communication drafts (default: beside the store)
+ui:                                    # the SRE web UI on the listen address (read-only without)
+  logins:                              # who may act on incidents from it
+    - {name: alice, password_env: SLOCTL_UI_ALICE}      # a person: name and password
+    - {name: ci-bot, token_file: /etc/sloctl/ui-token}  # a program: a bearer token
+  session: 12h                         # how long a login lasts
+status_page:                           # the public status page (off without this section)
+  listen: 0.0.0.0:9465                 # its own address, safe to expose
+  title: IntelliFlow status
+  url: https://status.intelliflow.io   # where the public reaches it (links, feed ids)
+  components: {api: API, auth: Sign-in, ai-worker: AI features, database: Data storage}
+  show_internal: false                 # true: also show severities and incident ids
 notifications:                         # no sink named: the SLOCTL_* variables, as for the CLI
   slack: {webhook_url_env: SLACK_WEBHOOK_URL}
   pagerduty:
@@ -51,7 +62,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -213,6 +223,76 @@ class ChangesApiSpec(_Spec):
         return self
 
 
+def _listen(value: str) -> str:
+    if not re.fullmatch(r"[^:]*:\d{1,5}", value) or int(value.rpartition(":")[2]) > 65535:
+        raise ValueError("expected HOST:PORT with a port of at most 65535")
+    return value
+
+
+Listen = Annotated[str, AfterValidator(_listen)]
+
+
+def _split_listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host, int(port)
+
+
+class UiLoginSpec(_Spec):
+    """One login of the web UI: a person (``password_env`` / ``password_file``) or a program
+    (``token_env`` / ``token_file``, sent as ``Authorization: Bearer``)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+    password_env: str | None = None
+    password_file: Path | None = None
+    token_env: str | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        given = [
+            self.password_env,
+            self.password_file,
+            self.token_env,
+            self.token_file,
+        ]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError(
+                "give exactly one of password_env, password_file, token_env or token_file"
+            )
+        return self
+
+    @property
+    def is_token(self) -> bool:
+        return self.token_env is not None or self.token_file is not None
+
+
+class UiSpec(_Spec):
+    """The SRE web UI (always served on ``listen``): who may act on incidents from it."""
+
+    logins: tuple[UiLoginSpec, ...] = ()
+    session: Duration = "12h"
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        names = [login.name for login in self.logins]
+        if len(names) != len(set(names)):
+            raise ValueError("each login needs a name of its own")
+        return self
+
+
+class StatusPageSpec(_Spec):
+    """The public status page, on an address of its own."""
+
+    listen: Listen = "127.0.0.1:9465"
+    title: str = Field("Status", min_length=1, max_length=200)
+    url: str | None = None
+    """Where the public reaches the page (the feed's and JSON's links); default: its address."""
+    components: dict[str, str] = Field(default_factory=dict)
+    """The public name of each service (default: the service's own name)."""
+    show_internal: bool = False
+    """Show incident ids and severities too (never PromQL, thresholds or people)."""
+
+
 class ConfigSpec(_Spec):
     prometheus: PrometheusSpec = PrometheusSpec()
     changes_api: ChangesApiSpec | None = None
@@ -226,7 +306,7 @@ class ConfigSpec(_Spec):
     """Planned maintenance windows (:mod:`sloctl.loading.maintenance_file`): nothing is paged
     during one; a correction is taken out of the budgets."""
     store: Path = Path("sloctl-incidents.db")
-    listen: str = Field("127.0.0.1:9464", pattern=r"^[^:]*:\d{1,5}$")
+    listen: Listen = "127.0.0.1:9464"
     query_max_samples: int = Field(DEFAULT_MAX_SAMPLES, ge=10_000)
     """The peak samples any one query may load; keep it below Prometheus's own
     ``--query.max-samples`` (50,000,000 by default)."""
@@ -236,13 +316,9 @@ class ConfigSpec(_Spec):
     drafts: Path | None = None
     """Where drafts for people to finish are written (the P1 customer communication);
     default: a ``drafts`` directory beside the store."""
-
-    @field_validator("listen")
-    @classmethod
-    def _port(cls, value: str) -> str:
-        if int(value.rpartition(":")[2]) > 65535:
-            raise ValueError("the port must be at most 65535")
-        return value
+    ui: UiSpec = UiSpec()
+    status_page: StatusPageSpec | None = None
+    """The public status page; without it, none is served."""
 
 
 @dataclass(frozen=True)
@@ -260,8 +336,17 @@ class Config:
 
     @property
     def listen(self) -> tuple[str, int]:
-        host, _, port = self.spec.listen.rpartition(":")
-        return host, int(port)
+        return _split_listen(self.spec.listen)
+
+    @property
+    def status_listen(self) -> tuple[str, int] | None:
+        """The status page's address; None when the configuration has no status page."""
+        page = self.spec.status_page
+        return None if page is None else _split_listen(page.listen)
+
+    @property
+    def session_seconds(self) -> int:
+        return parse_duration(self.spec.ui.session)
 
     def relative(self, path: Path) -> Path:
         """Paths in the file are relative to the file's directory."""
@@ -371,6 +456,28 @@ def changes_token(config: Config, env: Mapping[str, str]) -> str | None:
     if spec is None:
         return None
     return _secret(env, spec.token_env, spec.token_file, config, "changes_api")
+
+
+@dataclass(frozen=True)
+class UiLogin:
+    """A login of the web UI with its secret read (a password, or a token when ``is_token``)."""
+
+    name: str
+    secret: str = field(repr=False)
+    is_token: bool = False
+
+
+def ui_logins(config: Config, env: Mapping[str, str]) -> tuple[UiLogin, ...]:
+    """Every login of the web UI, secrets read now (a missing one is a located problem)."""
+    found = []
+    for index, spec in enumerate(config.spec.ui.logins):
+        location = f"ui.logins[{index}]"
+        if spec.is_token:
+            secret = _required(env, spec.token_env, spec.token_file, config, location)
+        else:
+            secret = _required(env, spec.password_env, spec.password_file, config, location)
+        found.append(UiLogin(spec.name, secret, spec.is_token))
+    return tuple(found)
 
 
 def _required(

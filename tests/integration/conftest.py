@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
 
 from sloctl.demo.history import History
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
+from tests.integration.browser import chromium
 from tests.integration.fixture import month, scenario
 from tests.integration.wide_fixture import MAX_SAMPLES, wide_scenario
 
@@ -55,3 +57,10 @@ def wide_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data = build_data(history, tmp_path_factory.mktemp("wide-prometheus"))
     with LocalPrometheus(data, extra_args=(f"--query.max-samples={MAX_SAMPLES}",)) as server:
         yield Served(server.url, history, data)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[WebDriver]:
+    """One headless Chromium for the session's browser tests (each starts from its own page)."""
+    with chromium() as driver:
+        yield driver

@@ -32,6 +32,10 @@ class SloctlRun:
     max_delay: str = "2s"
     coalesce: str = "2m"
     port: int = field(default_factory=free_port)
+    extra: str = ""
+    """More configuration, appended as written (a ``ui`` or ``status_page`` section, say)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """More environment variables for the daemon (the secrets ``extra`` names)."""
     process: subprocess.Popen[bytes] | None = None
     runs: int = 0
 
@@ -51,7 +55,7 @@ class SloctlRun:
             f"    events_url: {self.pagerduty}/v2/enqueue\n"
             f"  timeout: {self.timeout}\n"
             f"  max_delay: {self.max_delay}\n"
-            f"  coalesce: {self.coalesce}\n",
+            f"  coalesce: {self.coalesce}\n" + self.extra,
             encoding="utf-8",
         )
 
@@ -64,6 +68,11 @@ class SloctlRun:
         return self.workdir / "incidents.db"
 
     @property
+    def url(self) -> str:
+        """The daemon's own address: /metrics, the API and the web UI."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def log(self) -> Path:
         return self.workdir / f"sloctl-{self.runs}.log"
 
@@ -73,7 +82,7 @@ class SloctlRun:
         env |= {
             "TEST_SLACK_HOOK": f"{self.slack}/services/T0/B0/secret",
             "TEST_PAGERDUTY_KEY": "R0UTINGKEY",
-        }
+        } | self.env
         with self.log.open("wb") as log:  # a file, not a pipe: a full pipe would stall it
             self.process = subprocess.Popen(
                 [
