@@ -12,9 +12,11 @@ from sloctl.loading.config import (
     Config,
     ConfigSpec,
     SinkSettings,
+    UiLogin,
     delivery_settings,
     load_config,
     parse_size,
+    ui_logins,
 )
 from sloctl.prometheus.client import Limits
 from tests.paths import ROOT
@@ -148,3 +150,64 @@ def test_sizes() -> None:
     assert parse_size("8MiB") == 8 * 2**20
     assert parse_size("500kB") == 500_000
     assert parse_size("4096") == 4096
+
+
+@pytest.mark.parametrize(
+    ("text", "location"),
+    [
+        pytest.param("ui: {logins: [{name: alice}]}\n", "ui.logins[0]", id="no-secret"),
+        pytest.param(
+            "ui: {logins: [{name: a, password_env: P, token_env: T}]}\n",
+            "ui.logins[0]",
+            id="password-and-token",
+        ),
+        pytest.param(
+            "ui: {logins: [{name: a, password_env: P}, {name: a, token_env: T}]}\n",
+            "ui",
+            id="same-name-twice",
+        ),
+        pytest.param(
+            "ui: {logins: [{name: 'a b', password_env: P}]}\n", "ui.logins[0].name", id="bad-name"
+        ),
+        pytest.param("ui: {session: forever}\n", "ui.session", id="bad-session"),
+        pytest.param("status_page: {listen: nowhere}\n", "status_page.listen", id="bad-listen"),
+        pytest.param("status_page: {colour: red}\n", "status_page.colour", id="unknown-key"),
+    ],
+)
+def test_ui_and_status_page_mistakes_are_located(tmp_path: Path, text: str, location: str) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        _config(tmp_path, text)
+    assert caught.value.problems[0].location.startswith(location)
+
+
+def test_ui_logins_read_their_secrets_now_and_never_show_them(tmp_path: Path) -> None:
+    (tmp_path / "bot-token").write_text("t0ken\n")
+    config = _config(
+        tmp_path,
+        "ui:\n"
+        "  logins:\n"
+        "    - {name: alice, password_env: UI_ALICE}\n"
+        "    - {name: ci-bot, token_file: bot-token}\n"
+        "  session: 30m\n"
+        "status_page: {listen: '0.0.0.0:9465', title: IntelliFlow status}\n",
+    )
+    logins = ui_logins(config, {"UI_ALICE": "pa55"})
+    assert logins == (UiLogin("alice", "pa55"), UiLogin("ci-bot", "t0ken", is_token=True))
+    assert "pa55" not in repr(logins)
+    assert "t0ken" not in repr(logins)
+    assert config.session_seconds == 1800
+    assert config.status_listen == ("0.0.0.0", 9465)
+    with pytest.raises(DefinitionError) as caught:
+        ui_logins(config, {})
+    [problem] = caught.value.problems
+    assert problem.location == "ui.logins[0]"
+    assert "UI_ALICE is not set" in problem.message
+
+
+def test_without_the_sections_the_ui_is_read_only_and_no_status_page_is_served(
+    tmp_path: Path,
+) -> None:
+    config = _config(tmp_path, "interval: 30s\n")
+    assert ui_logins(config, {}) == ()
+    assert config.status_listen is None
+    assert config.session_seconds == 12 * 3600
