@@ -61,13 +61,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 
 from sloctl.core.durations import parse_duration
 from sloctl.errors import ConfigError, Problem, SecretFileError
-from sloctl.loading.definitions import read_document, validation_problems
+from sloctl.loading.definitions import read_validated
 from sloctl.loading.secrets import read_secret
 from sloctl.prometheus.client import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES, Credentials, Limits
 from sloctl.promql.slices import DEFAULT_MAX_SAMPLES
@@ -506,9 +505,5 @@ def delivery_settings(config: Config | None) -> DeliverySettings:
 
 def load_config(path: Path) -> Config:
     """Read and validate ``path``; raises ConfigError listing every problem."""
-    document = read_document(path, ConfigError)
-    try:
-        spec = ConfigSpec.model_validate(document.data or {})
-    except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, document, str(path))) from exc
+    spec, _ = read_validated(path, ConfigSpec, ConfigError)
     return Config(spec, path)

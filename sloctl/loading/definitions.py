@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -385,6 +385,21 @@ def read_document(path: Path, error: type[DefinitionError] = DefinitionError) ->
         raise error([Problem(str(path), "", str(exc), exc.line)]) from exc
     except OSError as exc:
         raise error([Problem(str(path), "", f"cannot read: {exc.strerror}")]) from exc
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_validated(
+    path: Path, model: type[Model], error: type[DefinitionError]
+) -> tuple[Model, Document]:
+    """``path`` read as safe YAML and validated as ``model`` (an empty file is an empty
+    mapping); ``error`` (the kind of file it is) with every located problem when it is not."""
+    document = read_document(path, error)
+    try:
+        return model.model_validate(document.data or {}), document
+    except ValidationError as exc:
+        raise error(validation_problems(exc, document, str(path))) from exc
 
 
 def parse_definition(document: Document, source: str) -> tuple[list[Slo], list[Problem]]:

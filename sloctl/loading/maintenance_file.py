@@ -30,7 +30,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -39,7 +38,7 @@ from sloctl.core.maintenance import WEEKDAYS, MaintenanceWindow, Weekly
 from sloctl.core.slo import Slo
 from sloctl.errors import MaintenanceFileError, Problem
 from sloctl.loading.config import Config
-from sloctl.loading.definitions import read_document, validation_problems
+from sloctl.loading.definitions import read_validated
 
 
 def _clock(value: Any) -> time:
@@ -139,11 +138,7 @@ def load_maintenance(
 ) -> tuple[MaintenanceWindow, ...]:
     """The windows in ``path``; every problem (and every unknown service, when ``services``
     are given) at once, as a :class:`~sloctl.errors.MaintenanceFileError`."""
-    document = read_document(path, MaintenanceFileError)
-    try:
-        spec = _FileSpec.model_validate(document.data or {})
-    except ValidationError as exc:
-        raise MaintenanceFileError(validation_problems(exc, document, str(path))) from exc
+    spec, document = read_validated(path, _FileSpec, MaintenanceFileError)
     problems = []
     names: dict[tuple[str, str], int] = {}
     for index, window in enumerate(spec.windows):

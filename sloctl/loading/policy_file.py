@@ -14,12 +14,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 
 from sloctl.core.durations import parse_duration, parse_seconds
 from sloctl.errors import PolicyFileError
 from sloctl.incidents.policy import Policy, Thresholds
-from sloctl.loading.definitions import read_document, validation_problems
+from sloctl.loading.definitions import read_validated
 
 SHIPPED_POLICY = "policy.yaml"
 """The shipped policy, package data of sloctl; ``deploy/policy.yaml`` is a copy of it."""
@@ -116,10 +116,6 @@ def load_policy(path: Path) -> Policy:
 
     Problems are reported like definition problems: file, line, location and reason.
     """
-    document = read_document(path, PolicyFileError)
-    try:
-        spec = _PolicySpec.model_validate(document.data or {})
-    except ValidationError as exc:
-        raise PolicyFileError(validation_problems(exc, document, str(path))) from exc
+    spec, _ = read_validated(path, _PolicySpec, PolicyFileError)
     defaults = spec.defaults.over(Thresholds())
     return Policy(defaults, {name: s.over(defaults) for name, s in spec.services.items()})

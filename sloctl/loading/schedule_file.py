@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from sloctl.core.durations import parse_duration
 from sloctl.errors import InvalidRequestError, ScheduleError
 from sloctl.incidents.roles import Role, handle
 from sloctl.incidents.schedule import Override, Rotation, Schedule
-from sloctl.loading.definitions import read_document, validation_problems
+from sloctl.loading.definitions import read_validated
 
 DAY_SECONDS = 86400
 
@@ -132,11 +132,7 @@ class _ScheduleSpec(_Spec):
 
 def load_schedule(path: Path) -> Schedule:
     """Read and validate ``path``; raises ScheduleError listing every problem."""
-    document = read_document(path, ScheduleError)
-    try:
-        spec = _ScheduleSpec.model_validate(document.data or {})
-    except ValidationError as exc:
-        raise ScheduleError(validation_problems(exc, document, str(path))) from exc
+    spec, _ = read_validated(path, _ScheduleSpec, ScheduleError)
     return Schedule(
         ZoneInfo(spec.time_zone),
         tuple(
