@@ -157,80 +157,41 @@ def _alert(name: str, labels: dict[str, str], at: str) -> dict[str, Any]:
     }
 
 
+def _input(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    """One input series of a promtool test: ``name{labels}`` with promtool's value notation."""
+    return {"series": series_text(name, labels) if labels else name, "values": values}
+
+
 def _quiet(name: str, at: str) -> dict[str, Any]:
     return {"eval_time": at, "alertname": name, "exp_alerts": []}
 
 
 def watchdog_tests() -> dict[str, Any]:
     """promtool tests: every alert silent while all is well, and firing when it is not."""
+    api = {SERVICE_LABEL: "api", SLO_LABEL: "availability"}
     healthy = [
-        {"series": CONFIG_LAST_RELOAD_SUCCESSFUL, "values": "1x40"},
-        {"series": LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS, "values": "0+60x40"},
-        {
-            "series": series_text(SLO_STALE, {SERVICE_LABEL: "api", SLO_LABEL: "availability"}),
-            "values": "0x40",
-        },
-        {
-            "series": series_text(
-                NOTIFICATIONS_TOTAL, {RESULT_LABEL: "delivered", SINK_LABEL: "slack"}
-            ),
-            "values": "0+1x40",
-        },
+        _input(CONFIG_LAST_RELOAD_SUCCESSFUL, {}, "1x40"),
+        _input(LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS, {}, "0+60x40"),
+        _input(SLO_STALE, api, "0x40"),
+        _input(NOTIFICATIONS_TOTAL, {RESULT_LABEL: "delivered", SINK_LABEL: "slack"}, "0+1x40"),
         # A message now and then, each delivered within two minutes.
-        {
-            "series": series_text(NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS, {SINK_LABEL: "slack"}),
-            "values": "0 60 120 0x37",
-        },
-        {
-            "series": series_text(NOTIFICATIONS_PENDING, {SINK_LABEL: "slack"}),
-            "values": "1 1 1 0x37",
-        },
-        {
-            "series": series_text(
-                SLO_LAST_DATA_TIMESTAMP_SECONDS, {SERVICE_LABEL: "api", SLO_LABEL: "availability"}
-            ),
-            "values": "0+60x40",
-        },
+        _input(NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS, {SINK_LABEL: "slack"}, "0 60 120 0x37"),
+        _input(NOTIFICATIONS_PENDING, {SINK_LABEL: "slack"}, "1 1 1 0x37"),
+        _input(SLO_LAST_DATA_TIMESTAMP_SECONDS, api, "0+60x40"),
     ]
     trouble = [
-        {"series": CONFIG_LAST_RELOAD_SUCCESSFUL, "values": "1x10 0x30"},
+        _input(CONFIG_LAST_RELOAD_SUCCESSFUL, {}, "1x10 0x30"),
         # Evaluations stop succeeding after 10 minutes: the timestamp stays at 600.
-        {"series": LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS, "values": "0+60x10 600x30"},
-        {
-            "series": series_text(SLO_STALE, {SERVICE_LABEL: "api", SLO_LABEL: "availability"}),
-            "values": "0x10 1x30",
-        },
-        {
-            "series": series_text(
-                NOTIFICATIONS_TOTAL, {RESULT_LABEL: "failed", SINK_LABEL: "slack"}
-            ),
-            "values": "0x10 1x30",
-        },
+        _input(LAST_SUCCESSFUL_EVALUATION_TIMESTAMP_SECONDS, {}, "0+60x10 600x30"),
+        _input(SLO_STALE, api, "0x10 1x30"),
+        _input(NOTIFICATIONS_TOTAL, {RESULT_LABEL: "failed", SINK_LABEL: "slack"}, "0x10 1x30"),
         # PagerDuty unreachable from minute 10: its oldest message ages a minute a minute.
-        {
-            "series": series_text(
-                NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS, {SINK_LABEL: "pagerduty"}
-            ),
-            "values": "0x10 0+60x30",
-        },
-        {
-            "series": series_text(NOTIFICATIONS_PENDING, {SINK_LABEL: "pagerduty"}),
-            "values": "0x10 1x30",
-        },
+        _input(NOTIFICATIONS_OLDEST_PENDING_AGE_SECONDS, {SINK_LABEL: "pagerduty"}, "0x10 0+60x30"),
+        _input(NOTIFICATIONS_PENDING, {SINK_LABEL: "pagerduty"}, "0x10 1x30"),
         # The SLO's events vanish after 10 minutes: sloctl keeps exporting when it last saw
         # them (600), while the other SLO's data stays fresh.
-        {
-            "series": series_text(
-                SLO_LAST_DATA_TIMESTAMP_SECONDS, {SERVICE_LABEL: "api", SLO_LABEL: "availability"}
-            ),
-            "values": "0+60x10 600x30",
-        },
-        {
-            "series": series_text(
-                SLO_LAST_DATA_TIMESTAMP_SECONDS, {SERVICE_LABEL: "api", SLO_LABEL: "latency"}
-            ),
-            "values": "0+60x40",
-        },
+        _input(SLO_LAST_DATA_TIMESTAMP_SECONDS, api, "0+60x10 600x30"),
+        _input(SLO_LAST_DATA_TIMESTAMP_SECONDS, api | {SLO_LABEL: "latency"}, "0+60x40"),
     ]
     names = [r.alert for r in watchdog_group().rules if isinstance(r, Alert)]
     return {
