@@ -36,7 +36,9 @@ Raised and caught inside sloctl, and turned into one of the above (or into a
     ├── SelectorSyntaxError       a selector that cannot be parsed
     └── UnsupportedSelectorError  no example series for a selector (its SLO gets no tests)
     Exception
-    └── ListenError               an address that cannot be listened on
+    ├── ListenError               an address that cannot be listened on
+    ├── BodyError                 a request body that did not arrive whole (400, 408)
+    └── RequestRefusedError       a web request answered with its status and reason
 
 (The Prometheus client's per-attempt failure, which decides whether to retry, is private to
 its retry loop and never leaves it.)
@@ -243,3 +245,19 @@ class ListenError(Exception):
     def __init__(self, host: str, port: int, reason: str) -> None:
         self.host, self.port, self.reason = host, port, reason
         super().__init__(f"cannot listen on {host}:{port} ({reason})")
+
+
+class BodyError(Exception):
+    """A request body that could not be read whole: ``status`` says why (400, 408)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class RequestRefusedError(Exception):
+    """A request the web pages cannot take: answered with ``status`` and ``reason``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sloctl.core.changes import Change, validate_change
-from sloctl.runtime.http_server import BodyError, QuietHandler, read_body
+from sloctl.errors import BodyError
+from sloctl.runtime.http_server import QuietHandler, read_body
 from sloctl.store.database import open_store
 
 PATH = "/api/changes"

@@ -10,7 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
-from sloctl.errors import ListenError
+from sloctl.errors import BodyError, ListenError
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -32,14 +32,6 @@ class Site(Protocol):
         """Answer the request ``handler`` holds and return True, or return False (and send
         nothing) when the path is not the site's."""
         ...
-
-
-class BodyError(Exception):
-    """A request body that could not be read whole: ``status`` says why (400, 408)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 def read_body(handler: QuietHandler, length: int, within: float) -> bytes:

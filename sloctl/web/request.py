@@ -11,18 +11,11 @@ from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
-from sloctl.runtime.http_server import BodyError, QuietHandler, read_body
+from sloctl.errors import BodyError, RequestRefusedError
+from sloctl.runtime.http_server import QuietHandler, read_body
 
 MAX_FORM_BYTES = 16 * 1024
 READ_SECONDS = 5.0
-
-
-class RequestRefusedError(Exception):
-    """A request the pages cannot take: answered with ``status`` and ``reason``."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sloctl.errors import RequestRefusedError
 from sloctl.runtime.http_server import QuietHandler
 from sloctl.runtime.logs import Logger
 from sloctl.web.assets import Assets
-from sloctl.web.request import Request, RequestRefusedError, parse_request
+from sloctl.web.request import Request, parse_request
 from sloctl.web.response import Response, send, text
 
 Page = Callable[[Request, re.Match[str]], Response]
