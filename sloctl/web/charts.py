@@ -198,8 +198,12 @@ def line_chart(
             shape = f"{path_of(run)} L{last},{base} L{first},{base} Z"
             parts.append(Markup('<path class="area" d="{}"/>').format(shape))
     for line in lines:
-        for run in _runs(line.points):
-            drawn = path_of(run) + (" l0.1,0" if len(run) == 1 else "")  # a lone point: a dot
+        # One path per line; each run without a gap starts with its own M (a lone point is
+        # drawn as a dot).
+        drawn = " ".join(
+            path_of(run) + (" l0.1,0" if len(run) == 1 else "") for run in _runs(line.points)
+        )
+        if drawn:
             parts.append(Markup('<path class="{}" d="{}"/>').format(line.css, drawn))
     for threshold in thresholds:
         if not low <= threshold.value <= high:

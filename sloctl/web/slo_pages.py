@@ -40,6 +40,7 @@ from sloctl.loading.definitions import read_document
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql.slices import QueryBudget
 from sloctl.reading.evaluation import SloResult
+from sloctl.runtime.retry import RetryPolicy
 from sloctl.store.database import open_store
 from sloctl.web.charts import Line, Threshold, budget_bar, line_chart
 from sloctl.web.history import (
@@ -63,6 +64,8 @@ NONE = "\N{EN DASH}"
 MAX_QUERY_TEXT = 200
 PAGE_SECONDS = 10.0
 """How long one page view may wait for Prometheus in all."""
+PAGE_RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
+"""A person is waiting: one quick retry, then the chart says why it is missing."""
 MIN_CACHE_SECONDS = 5.0
 MAX_INCIDENTS = 50
 NOT_EVALUATED = "not evaluated"
@@ -578,6 +581,7 @@ def page_reader(daemon: Daemon) -> PrometheusReader:
         limits=config.limits,
         logger=daemon.logger,
         timeout=min(float(config.timeout_seconds), PAGE_SECONDS),
+        retry=PAGE_RETRY,
         deadline=time.monotonic() + PAGE_SECONDS,
         cancelled=daemon.stop.is_set,
         sleep=pause,
@@ -623,7 +627,7 @@ def routes(ui: SreUi, history: SloHistory | None = None) -> Sequence[Route]:
         slo = next((s for s in daemon.loaded.slos if (s.service, s.name) == wanted), None)
         if slo is None:
             return ui.render(
-                request, "slo_missing.html", status=404, service=wanted[0], name=wanted[1]
+                request, "slo_missing.html", status=404, service=wanted[0], slo_name=wanted[1]
             )
         snapshot = daemon.snapshot
         result = next((r for r in snapshot.results if r.slo.key == slo.key), None)
