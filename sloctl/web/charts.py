@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 Point = tuple[float, float | None]
 """(unix seconds, value); None where there is no value (the line breaks there)."""
@@ -234,8 +234,12 @@ def budget_bar(share: float | None, label: str) -> Markup:
     filled = min(max(share, 0.0), 1.0) * 100
     level = "ok" if share >= 0.5 else "warn" if share > 0 else "bad"
     figure = f"{share * 100:.1f}%"
-    return Markup(
-        '<span class="meter"><svg viewBox="0 0 100 10" preserveAspectRatio="none" role="img" '
-        'aria-label="{}: {}"><rect class="track" width="100" height="10"/>'
-        '<rect class="fill {}" width="{}" height="10"/></svg><span>{}</span></span>'
-    ).format(label, figure, level, _number(filled), figure)
+    # The list draws a thousand of these: one escape and an f-string, not Markup.format
+    # (ten times slower). ``label`` is the only text that is not ours, and it is escaped.
+    name = escape(label)
+    return Markup(  # noqa: S704 - every interpolated string is escaped or a number
+        f'<span class="meter"><svg viewBox="0 0 100 10" preserveAspectRatio="none" role="img" '
+        f'aria-label="{name}: {figure}"><rect class="track" width="100" height="10"/>'
+        f'<rect class="fill {level}" width="{_number(filled)}" height="10"/></svg>'
+        f"<span>{figure}</span></span>"
+    )

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +33,8 @@ from sloctl.core.budget import Status
 from sloctl.core.durations import format_duration, spoken_duration
 from sloctl.core.slo import LatencyIndicator, RollingWindow, Slo
 from sloctl.core.window import Span, span_for
-from sloctl.daemon.loop import Daemon
+from sloctl.daemon.exporter import Snapshot
+from sloctl.daemon.loop import Daemon, Loaded
 from sloctl.errors import DefinitionError, SloctlError
 from sloctl.incidents.conditions import Measure, bounds, pair_text, percent, service_conditions
 from sloctl.incidents.lifecycle import Incident
@@ -294,12 +296,11 @@ class ListState:
 # --- Building the pages' values ---------------------------------------------------------------
 
 
-def list_rows(daemon: Daemon) -> list[Row]:
+def list_rows(snapshot: Snapshot, loaded: Loaded) -> tuple[Row, ...]:
     """Every configured SLO with its latest judgement (those never judged yet included)."""
-    snapshot = daemon.snapshot
     results = {result.slo.key: result for result in snapshot.results}
-    slos: Sequence[Slo] = daemon.loaded.slos or tuple(r.slo for r in snapshot.results)
-    return [
+    slos: Sequence[Slo] = loaded.slos or tuple(r.slo for r in snapshot.results)
+    return tuple(
         row_of(
             slo,
             results.get(slo.key),
@@ -307,7 +308,27 @@ def list_rows(daemon: Daemon) -> list[Row]:
             snapshot.maintenance.get(slo.service, False),
         )
         for slo in slos
-    ]
+    )
+
+
+@dataclass
+class ListRows:
+    """The list's rows of the snapshot and configuration in force, made once for each pair:
+    the daemon swaps both whole (each cycle, each reload), so every view until the next swap
+    only filters, sorts and renders them."""
+
+    made_for: tuple[Snapshot, Loaded] | None = None
+    rows: tuple[Row, ...] = ()
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def of(self, daemon: Daemon) -> tuple[Row, ...]:
+        current = (daemon.snapshot, daemon.loaded)
+        with self.lock:
+            made = self.made_for
+            if made is None or made[0] is not current[0] or made[1] is not current[1]:
+                self.rows = list_rows(*current)
+                self.made_for = current
+            return self.rows
 
 
 @dataclass(frozen=True)
@@ -602,10 +623,11 @@ def slo_history(daemon: Daemon, clock: Callable[[], float] = time.monotonic) -> 
 def routes(ui: SreUi, history: SloHistory | None = None) -> Sequence[Route]:
     """``GET /slos`` and ``GET /slos/<service>/<name>``."""
     kept = history if history is not None else slo_history(ui.daemon)
+    listed = ListRows()
 
     def slo_list(request: Request, _match: re.Match[str]) -> Response:
         daemon = ui.daemon
-        rows = list_rows(daemon)
+        rows = listed.of(daemon)
         services = sorted({row.slo.service for row in rows})
         state = ListState.of(request, services)
         shown = state.ordered([row for row in rows if state.keeps(row)])
