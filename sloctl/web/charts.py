@@ -22,7 +22,7 @@ Point = tuple[float, float | None]
 
 WIDTH = 720
 HEIGHT = 240
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 64, 28, 12, 28
 TIME_STEPS = (
     300,
     900,
@@ -38,7 +38,9 @@ TIME_STEPS = (
 )
 """Spacings of the time axis's ticks; the first that gives at most :data:`MAX_TICKS` is used."""
 MAX_TICKS = 8
-VALUE_TICKS = 4
+VALUE_TICKS = 5
+"""At most this many intervals on the value axis, each a round 1, 2, 2.5 or 5 times a power
+of ten, the axis's ends on multiples of it."""
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,15 @@ def line_chart(
     values = [v for line in lines for _, v in line.points if v is not None and math.isfinite(v)]
     low = min([floor, *values])
     if ceiling is None:
-        high = _nice(max([*values, *(t.value for t in thresholds), 0.0]) * 1.1)
+        high = max([*values, *(t.value for t in thresholds), 0.0]) * 1.05
     else:
         high = max([ceiling, *values])
     if high <= low:
         high = low + 1.0
+    spacing = _nice((high - low) / VALUE_TICKS)
+    low = math.floor(low / spacing + 1e-9) * spacing
+    high = math.ceil(high / spacing - 1e-9) * spacing
+    intervals = round((high - low) / spacing)
     end = max(end, start + 1.0)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -158,8 +164,8 @@ def line_chart(
             '<g class="grid">'
         ).format(chart_id, WIDTH, HEIGHT, title_id, desc_id, title_id, title, desc_id, summary)
     ]
-    for index in range(VALUE_TICKS + 1):
-        value = low + (high - low) * index / VALUE_TICKS
+    for index in range(intervals + 1):
+        value = low + spacing * index
         at = _number(y(value))
         parts.append(
             Markup(

@@ -23,11 +23,13 @@ from tests.paths import ROOT
 AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 SCRIPT = "<script>alert(1)</script>"
 IMAGE = '"><img src=x onerror=alert(1)>'
+FLAG = "<img src=x onerror=window.pwned=1><script>window.pwned=2</script>"
+"""Would set ``window.pwned`` if it ever ran."""
 HOSTILE = f"""service: '{SCRIPT}'
 description: '{IMAGE}'
 slos:
   - name: availability
-    description: '{IMAGE} {SCRIPT}'
+    description: '{IMAGE} {SCRIPT} {FLAG}'
     indicator:
       ratio:
         total: http_requests_total{{service="evil"}}
