@@ -292,8 +292,10 @@ class HistoryView:
             totals, bads = asked.parts.get(TOTAL, {}), asked.parts.get(BAD, {})
             points = []
             for stamp in asked.stamps:
-                total = totals.get(stamp)
-                counts = None if total is None else Counts(total, bads.get(stamp, 0.0))
+                # No bad side beside a total is no value (a latency SLO's bucket that does not
+                # exist); the queries give an absent bad series a zero themselves.
+                total, bad = totals.get(stamp), bads.get(stamp)
+                counts = None if total is None or bad is None else Counts(total, bad)
                 points.append((stamp, error_ratio(counts)))
             return Points(tuple(points), start.timestamp(), end.timestamp(), asked.recorded)
 
@@ -335,14 +337,16 @@ class HistoryView:
             except SloctlError as exc:
                 return unavailable(exc)
             totals, bads = asked.parts.get(TOTAL, {}), asked.parts.get(BAD, {})
-            whole = math.fsum(totals.values())
-            points: list[tuple[float, float | None]] = [(span.start.timestamp(), 1.0)]
+            judged = [stamp for stamp in asked.stamps if stamp in totals and stamp in bads]
+            whole = math.fsum(totals[stamp] for stamp in judged)
+            first = span.start.timestamp()
+            if whole <= 0:  # no events to judge, or no bad side: no value anywhere
+                nothing = tuple((stamp, None) for stamp in (first, *asked.stamps))
+                return Points(nothing, first, end.timestamp(), asked.recorded)
+            points: list[tuple[float, float | None]] = [(first, 1.0)]
             spent = 0.0
             for stamp in asked.stamps:
-                spent += bads.get(stamp, 0.0) if stamp in totals else 0.0
-                if whole <= 0:
-                    points.append((stamp, None))
-                    continue
+                spent += bads[stamp] if stamp in totals and stamp in bads else 0.0
                 budget = assess_budget(
                     error_budget=slo.error_budget,
                     window_length=span.length,
@@ -352,9 +356,7 @@ class HistoryView:
                     current=None,
                 )
                 points.append((stamp, budget.remaining_share))
-            if whole <= 0:
-                points = [(t, None) for t, _ in points]
-            return Points(tuple(points), span.start.timestamp(), end.timestamp(), asked.recorded)
+            return Points(tuple(points), first, end.timestamp(), asked.recorded)
 
         key = (slo, "burn-down", int(span.length.total_seconds()))
         return self.history.cache.fetch(key, load)

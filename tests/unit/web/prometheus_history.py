@@ -34,6 +34,8 @@ class HistoryTraffic:
     recorded: bool = False
     p95: float = 0.12
     down: bool = False
+    without_bad: bool = False
+    """Answer range queries without their bad side (a latency bucket that does not exist)."""
     ranges: list[Query] = field(default_factory=list)
 
     def __call__(self, query: Query) -> Reply:
@@ -55,6 +57,8 @@ class HistoryTraffic:
         stamps = [start + i * step for i in range(math.floor((end - start) / step) + 1)]
         parts = set(re.findall(rf'"{QUERY_PART_LABEL}", "(\w+)"', expr))
         series = []
+        if self.without_bad:
+            parts.discard("bad")
         for part in sorted(parts):
             value = {"total": 1000.0, "bad": 1000.0 * self.errors[service], "value": self.p95}[part]
             series.append(({QUERY_PART_LABEL: part}, [(t, value) for t in stamps]))

@@ -159,6 +159,17 @@ def test_the_burn_down_ends_at_the_budget_the_evaluator_gives(slos: SloSite) -> 
     assert values[-1] == pytest.approx(0.5)
 
 
+def test_a_missing_bad_side_is_no_value_never_a_perfect_score(slos: SloSite) -> None:
+    slo = slos.slo("api/latency")
+    with fake_prometheus(HistoryTraffic({"api": 0.01}, without_bad=True)) as fake:
+        view = _history(fake).view(NOW)
+        ratio = view.error_ratio(slo, RANGES["24h"])
+        burn_down = view.burn_down(slo, span_for(slo, NOW))
+    assert isinstance(ratio, Points)
+    assert isinstance(burn_down, Points)
+    assert ratio.drawn == burn_down.drawn == 0
+
+
 def test_pairs_are_counted_as_the_evaluator_counts(slos: SloSite) -> None:
     with fake_prometheus(HistoryTraffic({"api": 0.01})) as fake:
         history = _history(fake)
