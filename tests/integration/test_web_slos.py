@@ -23,7 +23,7 @@ from sloctl.web.ui import SreUi
 from tests.integration.browser import console_errors
 from tests.integration.conftest import Served
 from tests.integration.fixture import END
-from tests.unit.web.slo_site import IMAGE, SCRIPT, make_daemon
+from tests.slo_daemon import IMAGE, SCRIPT, make_daemon
 from tests.web_site import serving
 
 pytestmark = pytest.mark.integration

@@ -24,8 +24,8 @@ from sloctl.web.history import (
     recorded_counts,
 )
 from tests.fake_prometheus import FakePrometheus, fake_prometheus
+from tests.slo_daemon import SCRIPT, SloSite, make_daemon
 from tests.unit.web.prometheus_history import HistoryTraffic
-from tests.unit.web.slo_site import SCRIPT, SloSite, make_daemon
 
 NOW = datetime(2026, 11, 2, 10, 7, 31, tzinfo=UTC)
 

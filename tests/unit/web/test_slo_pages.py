@@ -22,8 +22,8 @@ from sloctl.store.database import open_store
 from sloctl.web.slo_pages import slo_path
 from sloctl.web.ui import sre_ui
 from tests.fake_prometheus import FakePrometheus, fake_prometheus
+from tests.slo_daemon import AT, IMAGE, SCRIPT, SloSite, judged, make_daemon
 from tests.unit.web.prometheus_history import HistoryTraffic
-from tests.unit.web.slo_site import AT, IMAGE, SCRIPT, SloSite, judged, make_daemon
 from tests.web_site import serving
 
 ROW = re.compile(r'<tr[^>]*>\s*<td>(?P<service>[^<]*)</td>\s*<td><a href="(?P<path>[^"]+)">')
