@@ -242,3 +242,13 @@ def test_the_incidents_of_the_service_are_listed_from_the_store(base: str, site:
     incidents = page[page.index('id="h-incidents"') :]
     assert re.findall(r'href="/incidents/(INC-\d+)"', incidents) == ["INC-0003", "INC-0001"]
     assert "<img src=x" not in incidents
+
+
+def test_an_unknown_range_is_the_default_and_an_unjudged_slo_still_has_its_page(
+    base: str, site: SloSite
+) -> None:
+    site.daemon.snapshot = Snapshot()
+    page = _get(f"{base}/slos/api/availability?range=%3Cscript%3E").text
+    assert 'aria-current="true">24h<' in page
+    assert "not evaluated yet" in page
+    assert page.count('<svg class="chart"') == 2  # the history does not need the snapshot
