@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -362,9 +363,7 @@ def pair_rows(slo: Slo, daemon: Daemon, ratios: Mapping[int, float | None] | Non
         spec = bound.spec
         if spec.measure is not Measure.BURN_PAIRS:
             continue
-        urgency = "page" if spec.severity is not None else "ticket"
-        if spec.severity is not None:
-            urgency = f"page ({spec.severity.value})"
+        urgency = "ticket" if spec.severity is None else f"page ({spec.severity.value})"
         for row in bound.rows:
             short = row.short_seconds or row.window_seconds
             long_ratio = None if ratios is None else ratios.get(row.window_seconds)
@@ -463,7 +462,7 @@ def incidents_of(slo: Slo, daemon: Daemon) -> list[Incident] | str:
             for incident in store.incidents()
             if any(symptom.service == slo.service for symptom in incident.symptoms)
         ]
-    except SloctlError as exc:
+    except (SloctlError, sqlite3.Error) as exc:  # a store being migrated, say
         return str(exc).splitlines()[0]
     finally:
         store.close()
