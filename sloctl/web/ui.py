@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sloctl.daemon.loop import Daemon
+from sloctl.web import slo_pages
 from sloctl.web.assets import Assets
 from sloctl.web.request import Request
 from sloctl.web.response import Response, html, redirect
@@ -60,4 +61,4 @@ def sre_ui(daemon: Daemon) -> WebSite:
     """The UI's site, for :attr:`Daemon.site`."""
     ui = SreUi(daemon)
     pages: tuple[Route, ...] = (route("GET", r"/", _home),)
-    return WebSite(routes_of(pages), ui.assets, daemon.logger, name="ui")
+    return WebSite(routes_of(pages, slo_pages.routes(ui)), ui.assets, daemon.logger, name="ui")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import statistics
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import yaml
 from sloctl.core import conventions
 from sloctl.core.budget import Counts
 from sloctl.core.slo import Slo
+from sloctl.core.window import span_for
 from sloctl.demo.local_prometheus import LocalPrometheus
 from sloctl.generate.dashboards import DAEMON_FILE, queries, render_dashboards
 from sloctl.generate.rules import render_rules
@@ -31,6 +33,7 @@ from sloctl.loading.definitions import load_definitions
 from sloctl.loading.policy_file import shipped_policy
 from sloctl.prometheus.client import PrometheusReader
 from sloctl.promql import build as promql
+from sloctl.web.history import RANGES, HistoryCache, Points, SloHistory
 from tests.integration.conftest import Served, build_data
 from tests.integration.definitions import THRESHOLDS, write_definitions
 from tests.integration.fixture import AI_WORKER_GAP, AI_WORKER_MAJOR, API_OUTAGE, END, START
@@ -238,3 +241,39 @@ def test_the_sustained_errors_alert_holds_only_during_the_injected_errors(
         ("api", True),
         ("ai-worker", True),
     }, [h for h in held if not h[1]][:5]
+
+
+def test_the_slo_pages_chart_the_recorded_series_as_the_raw_counters_count(
+    served: Served, recorded: Recorded
+) -> None:
+    """The SLO pages' history prefers the recorded series where Prometheus has them; over the
+    scenario they give the error ratios and the budget burn-down the raw counters give."""
+    at = END - timedelta(hours=3)  # before the database's quiet hours
+
+    def charts(url: str, slo: Slo) -> tuple[Points, Points]:
+        view = SloHistory(lambda: PrometheusReader(url), HistoryCache(60.0)).view(at)
+        ratio = view.error_ratio(slo, RANGES["24h"])
+        burn_down = view.burn_down(slo, span_for(slo, at))
+        assert isinstance(ratio, Points), ratio
+        assert isinstance(burn_down, Points), burn_down
+        return ratio, burn_down
+
+    compared = {}
+    for slo in recorded.slos:
+        (ratio, burn_down), (raw, raw_burn_down) = (
+            charts(recorded.url, slo),
+            charts(served.url, slo),
+        )
+        assert (ratio.recorded, burn_down.recorded) == (True, True)
+        assert (raw.recorded, raw_burn_down.recorded) == (False, False)
+        assert min(ratio.drawn, raw.drawn) >= 280  # of 289 (ai-worker's scrape gap has none)
+        compared[slo.key] = (
+            relative(
+                statistics.fmean(v for _, v in ratio.points if v is not None),
+                statistics.fmean(v for _, v in raw.points if v is not None),
+            ),
+            relative(
+                1 - (burn_down.points[-1][1] or 0.0), 1 - (raw_burn_down.points[-1][1] or 0.0)
+            ),
+        )
+    assert all(max(differences) < 0.05 for differences in compared.values()), compared
