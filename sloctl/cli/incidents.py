@@ -161,13 +161,10 @@ def _console() -> Console:
 
 
 def paged_text(incident: Incident) -> str:
-    """Whether anyone was paged: ``yes``; ``no (maintenance window W)``; ``after maintenance
-    window W`` when it outlived the window."""
-    if not incident.suppressed_by:
-        return "yes"
-    if incident.unsuppressed_at is None:
-        return f"no (maintenance window {incident.suppressed_by})"
-    return f"after maintenance window {incident.suppressed_by}"
+    """Whether anyone was paged (see :func:`sloctl.daemon.incident_record.paged_text`)."""
+    from sloctl.daemon.incident_record import paged_text as paged
+
+    return paged(incident)
 
 
 def _incident_table(incidents: list[Incident]) -> Table:

@@ -23,6 +23,16 @@ from sloctl.incidents.roles import Assignment, Role, holders
 from sloctl.store.database import OutboxMessage, Store
 
 
+def paged_text(incident: Incident) -> str:
+    """Whether anyone was paged: ``yes``; ``no (maintenance window W)``; ``after maintenance
+    window W`` when it outlived the window."""
+    if not incident.suppressed_by:
+        return "yes"
+    if incident.unsuppressed_at is None:
+        return f"no (maintenance window {incident.suppressed_by})"
+    return f"after maintenance window {incident.suppressed_by}"
+
+
 def require(store: Store, incident_id: str) -> Incident:
     """The incident ``incident_id``; an InvalidRequestError naming the store when there is none."""
     incident = store.get(incident_id)
