@@ -34,7 +34,7 @@ def routes(ui: SreUi) -> Sequence[Route]:
     def form(
         request: Request, _match: re.Match[str], status: int = 200, **values: object
     ) -> Response:
-        shown: dict[str, object] = {"next": _next(request), "error": None, "name": ""}
+        shown: dict[str, object] = {"next": _next(request), "error": None, "login_name": ""}
         return ui.render(request, "login.html", status=status, **(shown | values))
 
     def log_in(request: Request, _match: re.Match[str]) -> Response:
@@ -47,7 +47,7 @@ def routes(ui: SreUi) -> Sequence[Route]:
         password = request.field("password")
         if not name or not password:
             return form(
-                request, _match, status=400, name=name, error="Give your name and password."
+                request, _match, status=400, login_name=name, error="Give your name and password."
             )
         found = ui.sessions.login(name, password, request.client)
         if isinstance(found, Throttled):
@@ -55,7 +55,7 @@ def routes(ui: SreUi) -> Sequence[Route]:
                 request,
                 _match,
                 status=429,
-                name=name,
+                login_name=name,
                 error=f"Too many failed logins: try again in {found.retry_after} seconds.",
             )
             return Response(
@@ -65,7 +65,9 @@ def routes(ui: SreUi) -> Sequence[Route]:
                 headers={"Retry-After": str(found.retry_after)},
             )
         if found is None:
-            return form(request, _match, status=401, name=name, error="Wrong name or password.")
+            return form(
+                request, _match, status=401, login_name=name, error="Wrong name or password."
+            )
         lifetime = ui.sessions.lifetime()
         return redirect(_next(request), cookies=(cookie(found, lifetime, request),))
 

@@ -68,7 +68,9 @@ def test_a_declaration_is_stored_with_its_commander_and_queued_for_every_sink(
     assert declared.commander == "@carl"  # nobody on call: whoever declares commands
     assert declared.queued == 2
     kept = store.get("INC-0001")
-    assert kept is not None and kept.manual and kept.severity is Severity.P1
+    assert kept is not None
+    assert kept.manual
+    assert kept.severity is Severity.P1
     assert [(m.sink, m.kind, m.status) for m in store.outbox()] == [
         ("pagerduty", "declared", "pending"),
         ("slack", "declared", "pending"),
@@ -152,7 +154,8 @@ def test_acknowledge_mitigate_resolve_each_change_the_store_and_queue_their_even
         drafts=drafts,
     )
     kept = store.get(incident_id)
-    assert kept is not None and kept.state is State.RESOLVED
+    assert kept is not None
+    assert kept.state is State.RESOLVED
     assert [(t.to_state, t.actor) for t in kept.timeline][-3:] == [
         (State.ACKNOWLEDGED, "bob"),
         (State.MITIGATING, "bob"),
@@ -186,10 +189,12 @@ def test_a_draft_that_cannot_be_written_is_reported_and_the_resolution_kept(
         now=T0 + timedelta(minutes=5),
         drafts=blocked,
     )
-    assert resolved.drafts is not None and resolved.drafts.error
+    assert resolved.drafts is not None
+    assert resolved.drafts.error
     assert resolved.drafts.written == ()
     kept = store.get(incident_id)
-    assert kept is not None and kept.state is State.RESOLVED
+    assert kept is not None
+    assert kept.state is State.RESOLVED
 
 
 def test_a_step_the_lifecycle_refuses_changes_nothing(store: Store, tmp_path: Path) -> None:
@@ -205,7 +210,7 @@ def test_a_step_the_lifecycle_refuses_changes_nothing(store: Store, tmp_path: Pa
         drafts=tmp_path,
     )
     queued = len(store.outbox())
-    with pytest.raises(TransitionError, match="already acknowledged|cannot become"):
+    with pytest.raises(TransitionError, match="INC-0001 was already acknowledged"):
         transition(
             store,
             SINKS,
@@ -240,7 +245,8 @@ def test_a_step_the_lifecycle_refuses_changes_nothing(store: Store, tmp_path: Pa
         )
     assert len(store.outbox()) == queued
     kept = store.get(incident_id)
-    assert kept is not None and [t.actor for t in kept.timeline].count("eve") == 0
+    assert kept is not None
+    assert [t.actor for t in kept.timeline].count("eve") == 0
 
 
 def test_an_update_is_stored_moves_the_incident_and_sets_the_next_due_time(store: Store) -> None:
