@@ -173,11 +173,19 @@ class Sessions:
                 self.clock() + self.lifetime(),
                 _fingerprint(found.secret),
             )
+            self._prune()
             self.table[token] = session
             while len(self.table) > MAX_SESSIONS:
                 self.table.popitem(last=False)
         self.logger.info("ui_login", name=found.name, client=client)
         return Viewer(found.name, session.csrf, token=token)
+
+    def _prune(self) -> None:
+        """End the sessions that have expired."""
+        now = self.clock()
+        expired = [token for token, session in self.table.items() if session.expires <= now]
+        for token in expired:
+            del self.table[token]
 
     def logout(self, viewer: Viewer) -> None:
         with self.lock:
