@@ -5,8 +5,10 @@ refusals, and acting through the daemon's own delivery."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -309,3 +311,34 @@ def test_sre_ui_serves_the_incident_and_login_pages(tmp_path: Path) -> None:
         assert requests.get(f"{base}/incidents", timeout=10).status_code == 200
         assert 'name="password"' in requests.get(f"{base}/login", timeout=10).text
         assert requests.get(f"{base}/static/incidents.css", timeout=10).status_code == 200
+
+
+def test_a_change_the_store_refuses_is_a_clear_409_and_changes_nothing(tmp_path: Path) -> None:
+    with serving_ui(tmp_path) as served:
+        _seed(served)
+        path = served.daemon.loaded.config.relative(served.daemon.loaded.config.spec.store)
+        # The store refuses any new timeline line, as it refuses a change that breaks its rules.
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON timeline "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+            connection.commit()
+        browser = served.login()
+        token = csrf_of(browser.get(f"{served.base}/incidents/INC-0001", timeout=10).text)
+        refused = browser.post(
+            f"{served.base}/incidents/INC-0001/acknowledge",
+            data={"csrf": token, "note": "mine"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert refused.status_code == 409
+        assert "The incident changed while this was sent: look again and retry." in refused.text
+        store = open_store(path)
+        try:
+            kept = store.get("INC-0001")
+            assert kept is not None
+            assert kept.state is State.DETECTED
+            assert store.outbox() == []
+        finally:
+            store.close()
