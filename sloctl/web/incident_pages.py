@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sloctl.core.severity import Severity
 from sloctl.core.slo import dependencies
@@ -31,6 +31,7 @@ from sloctl.incidents.lifecycle import ALLOWED, Incident, State
 from sloctl.incidents.policy import Cause
 from sloctl.incidents.postmortem import render as render_postmortem
 from sloctl.incidents.roles import Role
+from sloctl.notify.message import Sink
 from sloctl.store.database import Store, open_store
 from sloctl.web.request import Request
 from sloctl.web.response import Response, redirect, text
@@ -45,9 +46,13 @@ RECENT_RESOLVED = 50
 RECENT_SPAN = timedelta(days=30)
 """How far back the list looks for resolved incidents (``?all=1``: all the way)."""
 MAX_NOTE = 1000
+"""The longest note of an acknowledgement, mitigation or resolution (characters)."""
 MAX_TEXT = 2000
+"""The longest text of a 3.2 update."""
 MAX_SUMMARY = 300
+"""The longest summary of a declaration."""
 MAX_ACTIONS = 20
+"""The most current actions of one update (one per line), each at most MAX_ACTION long."""
 MAX_ACTION = 300
 
 ID = r"(?P<id>[A-Z]+-\d+)"
@@ -57,6 +62,9 @@ MOVES: Mapping[str, State] = {
     "resolve": State.RESOLVED,
 }
 """The forms that move an incident, by the last part of their path."""
+
+LIMITS = {"note": MAX_NOTE, "text": MAX_TEXT, "summary": MAX_SUMMARY}
+"""The forms' ``maxlength``, from the same numbers the checks use."""
 
 SEVERITY_CLASS = {Severity.P1: "crit", Severity.P2: "bad", Severity.P3: "warn", Severity.P4: "info"}
 
@@ -219,6 +227,7 @@ class IncidentPages:
             values=values or {},
             severity_class=SEVERITY_CLASS,
             can_move=self._can_move(record),
+            limits=LIMITS,
         )
 
     @staticmethod
@@ -256,7 +265,8 @@ class IncidentPages:
         self.ui.daemon.delivery.wake.set()  # the daemon's courier sends what was queued
         return redirect(f"/incidents/{incident_id}")
 
-    def _sinks(self) -> Mapping[str, Any]:
+    def _sinks(self) -> Mapping[str, Sink]:
+        """The sinks the daemon delivers to (as its last cycle configured them)."""
         return self.ui.daemon.delivery.courier.sinks
 
     def move(self, request: Request, match: re.Match[str]) -> Response:
@@ -388,6 +398,7 @@ class IncidentPages:
             errors=errors or {},
             message=message,
             values=values or {},
+            limits=LIMITS,
         )
 
     def declare_form(self, request: Request, _match: re.Match[str]) -> Response:

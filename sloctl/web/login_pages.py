@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sloctl.web.request import Request
 from sloctl.web.response import Response, redirect, text
-from sloctl.web.sessions import Throttled, cleared, cookie
+from sloctl.web.sessions import MAX_SECRET_CHARS, Throttled, cleared, cookie
 from sloctl.web.site import Route, route
 
 if TYPE_CHECKING:
@@ -34,7 +34,13 @@ def routes(ui: SreUi) -> Sequence[Route]:
     def form(
         request: Request, _match: re.Match[str], status: int = 200, **values: object
     ) -> Response:
-        shown: dict[str, object] = {"next": _next(request), "error": None, "login_name": ""}
+        shown: dict[str, object] = {
+            "next": _next(request),
+            "error": None,
+            "login_name": "",
+            "name_limit": MAX_NAME_CHARS,
+            "secret_limit": MAX_SECRET_CHARS,
+        }
         return ui.render(request, "login.html", status=status, **(shown | values))
 
     def log_in(request: Request, _match: re.Match[str]) -> Response:
