@@ -310,3 +310,22 @@ def test_without_logins_the_ui_is_read_only_and_offers_no_form(tmp_path: Path) -
         page = requests.get(f"{served.base}/incidents", timeout=10).text
         assert "Read-only" in page
         assert 'href="/login"' not in page
+
+
+def test_logging_in_goes_back_to_the_page_asked_for_on_this_site_only(tmp_path: Path) -> None:
+    with serving_ui(tmp_path) as served:
+        form = requests.get(f"{served.base}/login?next=/incidents/INC-0001", timeout=10).text
+        assert 'name="next" value="/incidents/INC-0001"' in form
+        for wanted, location in (
+            ("/incidents/INC-0001", "/incidents/INC-0001"),
+            ("//evil.example/", "/incidents"),
+            ("https://evil.example/", "/incidents"),
+            ("/\\evil.example", "/incidents"),
+        ):
+            answer = requests.post(
+                f"{served.base}/login",
+                data={"name": "alice", "password": PASSWORD, "next": wanted},
+                allow_redirects=False,
+                timeout=10,
+            )
+            assert answer.headers["Location"] == location, wanted
