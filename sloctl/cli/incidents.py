@@ -30,37 +30,29 @@ from sloctl.cli.state import cli_state, find
 from sloctl.core.durations import format_elapsed
 from sloctl.core.severity import Severity
 from sloctl.errors import InvalidRequestError, SloctlError
-from sloctl.incidents.cadence import Status, apply_update, update_due
-from sloctl.incidents.customer import needs_customer_draft, render_customer
+from sloctl.incidents.cadence import Status
 from sloctl.incidents.events import Event, EventKind
 from sloctl.incidents.lifecycle import (
     Incident,
     Reading,
     State,
-    acknowledge,
-    declare,
-    escalation_targets,
-    move,
 )
-from sloctl.incidents.policy import Cause, Finding
+from sloctl.incidents.policy import Cause
 from sloctl.incidents.postmortem import (
-    DraftContext,
-    Sent,
     SloImpact,
-    change_line,
     postmortem_pending,
 )
 from sloctl.incidents.postmortem import render as render_postmortem
 from sloctl.incidents.public_summary import services_from, set_summary
 from sloctl.incidents.roles import Role, assign, handle, holders, roles_of
-from sloctl.incidents.schedule import default_roles
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from sloctl.core.changes import Change
     from sloctl.core.maintenance import MaintenanceWindow
+    from sloctl.daemon.actions import Drafts
+    from sloctl.daemon.incident_record import IncidentRecord
     from sloctl.incidents.backtest import Explanation, Replayed
     from sloctl.incidents.schedule import Schedule
     from sloctl.notify.message import Sink
@@ -169,13 +161,10 @@ def _console() -> Console:
 
 
 def paged_text(incident: Incident) -> str:
-    """Whether anyone was paged: ``yes``; ``no (maintenance window W)``; ``after maintenance
-    window W`` when it outlived the window."""
-    if not incident.suppressed_by:
-        return "yes"
-    if incident.unsuppressed_at is None:
-        return f"no (maintenance window {incident.suppressed_by})"
-    return f"after maintenance window {incident.suppressed_by}"
+    """Whether anyone was paged (see :func:`sloctl.daemon.incident_record.paged_text`)."""
+    from sloctl.daemon.incident_record import paged_text as paged
+
+    return paged(incident)
 
 
 def _incident_table(incidents: list[Incident]) -> Table:
@@ -253,18 +242,9 @@ def _now() -> datetime:
 
 
 def _require(store: Store, incident_id: str) -> Incident:
-    incident = store.get(incident_id)
-    if incident is None:
-        raise InvalidRequestError(f"no incident {incident_id!r} in {store.path}")
-    return incident
+    from sloctl.daemon.incident_record import require
 
-
-KIND_OF = {
-    State.ACKNOWLEDGED: EventKind.ACKNOWLEDGED,
-    State.MITIGATING: EventKind.UPDATED,
-    State.MONITORING: EventKind.UPDATED,
-    State.RESOLVED: EventKind.RESOLVED,
-}
+    return require(store, incident_id)
 
 
 FLUSH_GRACE_SECONDS = 5.0
@@ -451,9 +431,10 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    store = _store(ctx)
-    incident = _require(store, incident_id)
-    deliveries = [m for m in store.outbox() if m.incident_id == incident.id]
+    from sloctl.daemon.incident_record import gather
+
+    record = gather(_store(ctx), incident_id, _settings(ctx).drafts)
+    incident = record.incident
     document = incident_json(incident)
     document["notifications"] = [
         {
@@ -464,9 +445,9 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
             "last_error": m.last_error,
             "next_attempt_at": _timestamp(m.next_attempt_at) if m.status == "pending" else None,
         }
-        for m in deliveries
+        for m in record.deliveries
     ]
-    document |= _runbook_json(ctx, store, incident)
+    document |= _runbook_json(record)
     if output == "json":
         click.echo(json.dumps(document, indent=2))
         return
@@ -505,24 +486,21 @@ def show(ctx: click.Context, incident_id: str, output: str) -> None:
         console.print(line, markup=False)
 
 
-def _runbook_json(ctx: click.Context, store: Store, incident: Incident) -> dict[str, Any]:
+def _runbook_json(record: IncidentRecord) -> dict[str, Any]:
     """Roles, updates, the public summary, the post-mortem and the customer draft."""
-    from sloctl.daemon.incident_pass import customer_draft_path
-
-    assignments = store.assignments(incident.id)
-    updates = store.updates(incident.id)
-    summaries = store.summaries(incident.id)
-    done = store.postmortems_done().get(incident.id)
-    customer = None
-    if needs_customer_draft(incident):
-        path = customer_draft_path(_settings(ctx).drafts, incident.id)
-        customer = {
-            "path": str(path) if path.is_file() else None,
-            "text": path.read_text(encoding="utf-8")
-            if path.is_file()
-            else render_customer(incident),
+    incident = record.incident
+    assignments = record.assignments
+    updates = record.updates
+    done = record.postmortem_done
+    customer = (
+        None
+        if record.customer is None
+        else {
+            "path": None if record.customer.path is None else str(record.customer.path),
+            "text": record.customer.text,
         }
-    summary = summaries[-1] if summaries else None
+    )
+    summary = record.summary
     return {
         "roles": {
             role.value: {"who": a.who, "since": _timestamp(a.at), "by": a.by}
@@ -542,10 +520,10 @@ def _runbook_json(ctx: click.Context, store: Store, incident: Incident) -> dict[
             }
             for u in updates
         ],
-        "next_update_due": _timestamp(update_due(incident, updates)),
+        "next_update_due": _timestamp(record.next_update_due),
         "reminders": [
             {"kind": kind, "due_at": _timestamp(due), "sent_at": _timestamp(sent)}
-            for kind, due, sent in store.reminders(incident.id)
+            for kind, due, sent in record.reminders
         ],
         "public_summary": None
         if summary is None
@@ -559,9 +537,9 @@ def _runbook_json(ctx: click.Context, store: Store, incident: Incident) -> dict[
         if incident.postmortem_due is None
         else {
             "due": _timestamp(incident.postmortem_due),
-            "done_at": None if done is None else _timestamp(done[0]),
-            "done_by": None if done is None else done[1],
-            "link": None if done is None else done[2],
+            "done_at": None if done is None else _timestamp(done.at),
+            "done_by": None if done is None else done.by,
+            "link": None if done is None else done.link,
         },
         "customer_communication": customer,
     }
@@ -603,38 +581,48 @@ def _runbook_text(document: dict[str, Any]) -> list[str]:
 
 
 def _transition(ctx: click.Context, incident_id: str, to: State, person: str, note: str) -> None:
-    from sloctl.notify.outbox import messages
+    from sloctl.daemon.actions import transition
 
-    store = _store(ctx)
     now = _now()
-    with store.transaction() as connection:  # read and write under one lock: no lost update
-        incident = _require(store, incident_id)
-        if to is State.ACKNOWLEDGED:
-            changed = acknowledge(incident, now, actor=person, note=note)
-        else:
-            changed = move(incident, to, now, actor=person, note=note)
-        event = Event(KIND_OF[to], changed, now, note=note)
-        events = messages([event], _sinks(ctx), store.commanders())
-        store.save(changed, connection=connection, events=events, now=now)
+    acted = transition(
+        _store(ctx),
+        _sinks(ctx),
+        incident_id,
+        to,
+        person=person,
+        note=note,
+        now=now,
+        drafts=_settings(ctx).drafts,
+    )
+    changed = acted.incident
     _deliver(ctx, changed.id, now)
     click.echo(f"{changed.id} is {changed.state.value}")
-    _write_drafts(ctx, [changed])
+    if acted.drafts is not None:
+        _echo_drafts(acted.drafts)
 
 
 def _write_drafts(ctx: click.Context, resolved: list[Incident]) -> None:
     """The P1 customer communication (runbook 3.4) of incidents just resolved."""
+    from sloctl.daemon.actions import Drafts
     from sloctl.daemon.incident_pass import write_customer_drafts
 
+    directory = _settings(ctx).drafts
     try:
-        written = write_customer_drafts(_settings(ctx).drafts, resolved)
+        written = Drafts(directory, tuple(write_customer_drafts(directory, resolved)))
     except OSError as exc:
+        written = Drafts(directory, error=exc.strerror)
+    _echo_drafts(written)
+
+
+def _echo_drafts(drafts: Drafts) -> None:
+    if drafts.error is not None:
         click.echo(
             f"sloctl: warning: customer communication draft not written to "
-            f"{_settings(ctx).drafts}: {exc.strerror}",
+            f"{drafts.directory}: {drafts.error}",
             err=True,
         )
         return
-    for path in written:
+    for path in drafts.written:
         click.echo(f"customer communication draft written to {path}")
 
 
@@ -683,45 +671,25 @@ def declare_incident(
     ctx: click.Context, service: str, severity: str, cause: str, summary: str, person: str
 ) -> None:
     """Declare an incident metrics cannot see (data loss, security breach, ...)."""
-    from sloctl.daemon.incident_pass import scheduled_notes
-    from sloctl.incidents.changes import LOOKBACK, with_changes
-    from sloctl.notify.outbox import messages
+    from sloctl.daemon.actions import declare_incident as declared
 
     schedule = _schedule(ctx)
-    store = _store(ctx)
     now = _now()
-    finding = Finding(Cause(cause), Severity(severity), summary)
-    with store.transaction() as connection:
-        open_one = [
-            i
-            for i in store.incidents(open_only=True)
-            if i.service == service and i.cause is Cause(cause)
-        ]
-        if open_one:
-            raise InvalidRequestError(
-                f"{open_one[0].id} is already open for {service} ({cause}); update that one"
-            )
-        incident = declare(
-            store.allocate_id(connection), service, finding, now, actor=person, manual=True
-        )
-        event = Event(EventKind.DECLARED, incident, now, escalation_targets(incident.severity))
-        recent = store.changes(since=now - LOOKBACK, until=now)
-        [event] = with_changes([event], recent, {})  # this service's own changes
-        kept, assigned = (
-            (incident, ()) if schedule is None else default_roles(schedule, incident, now)
-        )
-        if not any(a.role is Role.COMMANDER for a in assigned):
-            # nobody on call: whoever declares it commands until someone else does
-            kept, mine = assign(kept, assigned, Role.COMMANDER, handle(person), now, by=person)
-            assigned = (mine, *assigned)
-        commander = next(a for a in assigned if a.role is Role.COMMANDER)
-        notes = scheduled_notes(kept, assigned, now)
-        events = messages([event, *notes], _sinks(ctx), {incident.id: commander.who})
-        store.save(kept, connection=connection, events=events, now=now)
-        for assignment in assigned:
-            store.save_assignment(assignment, connection=connection)
-    _deliver(ctx, incident.id, now)
-    click.echo(f"{incident.id} declared: {severity} {service} ({cause}), commander {commander.who}")
+    done = declared(
+        _store(ctx),
+        _sinks(ctx),
+        schedule,
+        service=service,
+        severity=Severity(severity),
+        cause=Cause(cause),
+        summary=summary,
+        person=person,
+        now=now,
+    )
+    _deliver(ctx, done.incident.id, now)
+    click.echo(
+        f"{done.incident.id} declared: {severity} {service} ({cause}), commander {done.commander}"
+    )
 
 
 @incidents.command("assign")
@@ -769,23 +737,23 @@ def update(
     person: str,
 ) -> None:
     """Send the runbook's 3.2 status update; the next one is due a period later."""
-    from sloctl.notify.outbox import messages
+    from sloctl.daemon.actions import send_update
 
-    store = _store(ctx)
     now = _now()
-    with store.transaction() as connection:
-        incident = _require(store, incident_id)
-        changed, sent = apply_update(incident, Status(status), text, actions, now, by=person)
-        store.save_update(sent, connection=connection)
-        event = Event(
-            EventKind.UPDATED, changed, now, note=text, status=status, actions=tuple(actions)
-        )
-        events = messages([event], _sinks(ctx), store.commanders())
-        store.save(changed, connection=connection, events=events, now=now)
-    _deliver(ctx, changed.id, now)
-    due = update_due(changed, [sent])
+    sent = send_update(
+        _store(ctx),
+        _sinks(ctx),
+        incident_id,
+        status=Status(status),
+        text=text,
+        actions=tuple(actions),
+        person=person,
+        now=now,
+    )
+    _deliver(ctx, sent.incident.id, now)
+    due = sent.next_due
     then = "no update cadence" if due is None else f"next update due {_timestamp(due)}"
-    click.echo(f"{changed.id} update sent ({status}); {then}")
+    click.echo(f"{sent.incident.id} update sent ({status}); {then}")
 
 
 @incidents.command()
@@ -929,23 +897,21 @@ def postmortem(
 ) -> None:
     """Draft the runbook's 2.5 post-mortem for an incident: with the budget and requests of
     each SLO over the incident (from Prometheus), its roles and every notification sent."""
+    from sloctl.core.slo import dependencies
+    from sloctl.daemon.incident_record import draft_context, gather
+    from sloctl.loading.definitions import load_definitions
+
     store = _store(ctx)
-    incident = _require(store, incident_id)
+    record = gather(store, incident_id, _settings(ctx).drafts)
+    incident = record.incident
     now = _now()
     impacts = _impacts(incident, prometheus_url, definitions, now)
     spent = [i.budget_percent for i in impacts if i.budget_percent is not None]
-    sent = tuple(
-        Sent(m.sent_at or m.created_at, m.sink, m.kind, m.status, m.attempts)
-        for m in store.outbox()
-        if m.incident_id == incident.id
-    )
-    context = DraftContext(
-        slos=impacts,
-        assignments=tuple(store.assignments(incident.id)),
-        sent=sent,
-        changes=tuple(change_line(c) for c in _changes(ctx, incident, definitions, now)),
-        changes_known=True,
-    )
+    try:
+        depends = dependencies(load_definitions(definitions))
+    except SloctlError:
+        depends = {}
+    context = draft_context(store, record, depends, now, impacts)
     text = render_postmortem(incident, max(spent) if spent else None, now, context)
     if out is None:
         click.echo(text, nl=False)
@@ -955,27 +921,6 @@ def postmortem(
         except OSError as exc:
             raise InvalidRequestError(f"cannot write {out}: {exc.strerror}") from exc
         click.echo(f"post-mortem draft written to {out}")
-
-
-def _changes(
-    ctx: click.Context, incident: Incident, definitions: Path, now: datetime
-) -> list[Change]:
-    """The changes of the incident's services and their dependencies (the definitions'
-    ``dependsOn``, when they can be read) from the hours before its impact to its end."""
-    from sloctl.core.slo import dependencies
-    from sloctl.incidents.changes import LOOKBACK, services_to_look_at
-    from sloctl.loading.definitions import load_definitions
-
-    try:
-        depends = dependencies(load_definitions(definitions))
-    except SloctlError:
-        depends = {}
-    start = min(incident.detected_at, incident.impact_started_at or incident.detected_at)
-    return _store(ctx).changes(
-        services=services_to_look_at(incident, depends),
-        since=start - LOOKBACK,
-        until=incident.resolved_at or now,
-    )
 
 
 def _impacts(
