@@ -18,6 +18,8 @@ def serving(site: Site) -> Iterator[str]:
             if not site.answer(self):
                 self.reply(404, b"not found\n")
 
+        do_HEAD = do_GET
+
         def do_POST(self) -> None:
             if not site.answer(self):
                 self.reply(404, b"not found\n")

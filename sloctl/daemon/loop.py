@@ -471,6 +471,8 @@ class Daemon:
                 else:
                     self.reply(404, b"not found\n", "text/plain")
 
+            do_HEAD = do_GET
+
             def do_POST(self) -> None:
                 if self.path == CHANGES_PATH:
                     daemon.changes_endpoint(daemon.loaded).handle(self)
@@ -497,6 +499,8 @@ class Daemon:
             def do_GET(self) -> None:
                 if not site.answer(self):
                     self.reply(404, b"not found\n", "text/plain")
+
+            do_HEAD = do_GET
 
             def do_POST(self) -> None:  # the status page accepts no writes
                 self.reply(405, b"the status page is read-only\n", "text/plain")

@@ -236,11 +236,17 @@ def _split_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+LOGIN_NAME_MAX = 64
+"""The longest name a login of the web UI may have."""
+TOKEN_MIN = 32
+"""The shortest token a program's login may have (a guessable token is refused at load)."""
+
+
 class UiLoginSpec(_Spec):
     """One login of the web UI: a person (``password_env`` / ``password_file``) or a program
     (``token_env`` / ``token_file``, sent as ``Authorization: Bearer``)."""
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+    name: str = Field(min_length=1, max_length=LOGIN_NAME_MAX, pattern=r"^[A-Za-z0-9._@-]+$")
     password_env: str | None = None
     password_file: Path | None = None
     token_env: str | None = None
@@ -473,6 +479,9 @@ def ui_logins(config: Config, env: Mapping[str, str]) -> tuple[UiLogin, ...]:
         location = f"ui.logins[{index}]"
         if spec.is_token:
             secret = _required(env, spec.token_env, spec.token_file, config, location)
+            if len(secret) < TOKEN_MIN:
+                problem = f"the token must be at least {TOKEN_MIN} characters (it is shorter)"
+                raise ConfigError([Problem(str(config.source), location, problem)])
         else:
             secret = _required(env, spec.password_env, spec.password_file, config, location)
         found.append(UiLogin(spec.name, secret, spec.is_token))

@@ -8,18 +8,29 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Any, Protocol
 
 from sloctl.errors import BodyError, ListenError
 
+IDLE_SECONDS = 10.0
+"""How long a connection may sit without sending (headers, body) or reading before it is
+closed: a client that trickles cannot hold a thread for ever."""
+MAX_CONNECTIONS = 64
+"""Connections served at once by one server; more are closed at once, unanswered."""
+
 
 class QuietHandler(BaseHTTPRequestHandler):
+    timeout = IDLE_SECONDS
+    server_version = "sloctl"
+    sys_version = ""
+
     def reply(self, status: int, body: bytes, kind: str = "text/plain") -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         return
@@ -56,8 +67,30 @@ def read_body(handler: QuietHandler, length: int, within: float) -> bytes:
     except TimeoutError as exc:
         raise BodyError(408, too_slow) from exc
     finally:
-        connection.settimeout(None)
+        connection.settimeout(handler.timeout)
     return b"".join(chunks)
+
+
+class BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, at most :data:`MAX_CONNECTIONS` of them at once."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)  # full: closed unanswered, nothing queued
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 def start_server(
@@ -65,7 +98,7 @@ def start_server(
 ) -> ThreadingHTTPServer:
     """Listen on ``address`` and serve from a daemon thread; stop with ``shutdown()``."""
     try:
-        server = ThreadingHTTPServer(address, handler)
+        server = BoundedServer(address, handler)
     except (OSError, OverflowError) as exc:
         raise ListenError(*address, getattr(exc, "strerror", None) or str(exc)) from exc
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -10,24 +10,19 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sloctl.loading.config import LOGIN_NAME_MAX
 from sloctl.web.request import Request
-from sloctl.web.response import Response, redirect, text
+from sloctl.web.response import Response, redirect, site_path, text
 from sloctl.web.sessions import MAX_SECRET_CHARS, Throttled, cleared, cookie
 from sloctl.web.site import Route, route
 
 if TYPE_CHECKING:
     from sloctl.web.ui import SreUi
 
-MAX_NAME_CHARS = 64
-"""The longest login name the configuration allows."""
-
 
 def _next(request: Request) -> str:
     """Where to go after logging in: a path of this site (never another site)."""
-    wanted = request.field("next") or request.arg("next") or "/incidents"
-    if not wanted.startswith("/") or wanted.startswith("//") or "\\" in wanted:
-        return "/incidents"
-    return wanted
+    return site_path(request.field("next") or request.arg("next"), "/incidents")
 
 
 def routes(ui: SreUi) -> Sequence[Route]:
@@ -38,7 +33,7 @@ def routes(ui: SreUi) -> Sequence[Route]:
             "next": _next(request),
             "error": None,
             "login_name": "",
-            "name_limit": MAX_NAME_CHARS,
+            "name_limit": LOGIN_NAME_MAX,
             "secret_limit": MAX_SECRET_CHARS,
         }
         return ui.render(request, "login.html", status=status, **(shown | values))
@@ -49,7 +44,7 @@ def routes(ui: SreUi) -> Sequence[Route]:
         refused = ui.sessions.forged(request, None)
         if refused is not None:
             return text(refused, 403)
-        name = request.field("name").strip()[:MAX_NAME_CHARS]
+        name = request.field("name").strip()[:LOGIN_NAME_MAX]
         password = request.field("password")
         if not name or not password:
             return form(

@@ -15,6 +15,8 @@ from sloctl.errors import BodyError, RequestRefusedError
 from sloctl.runtime.http_server import QuietHandler, read_body
 
 MAX_FORM_BYTES = 16 * 1024
+MAX_FIELDS = 100
+"""Query parameters, and form fields, one request may carry."""
 READ_SECONDS = 5.0
 
 
@@ -62,7 +64,7 @@ def parse_request(handler: QuietHandler, *, read_form: bool) -> Request:
     return Request(
         method=handler.command,
         path=target.path or "/",
-        query=parse_qs(target.query, keep_blank_values=False, max_num_fields=100),
+        query=_fields(target.query, keep_blank_values=False),
         headers=headers,
         cookies=cookies,
         form=form,
@@ -88,4 +90,11 @@ def _form(handler: QuietHandler, headers: Mapping[str, str]) -> dict[str, list[s
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RequestRefusedError(400, "the form is not UTF-8") from exc
-    return parse_qs(text, keep_blank_values=True, max_num_fields=100)
+    return _fields(text, keep_blank_values=True)
+
+
+def _fields(text: str, *, keep_blank_values: bool) -> dict[str, list[str]]:
+    try:
+        return parse_qs(text, keep_blank_values=keep_blank_values, max_num_fields=MAX_FIELDS)
+    except ValueError as exc:  # more fields than that
+        raise RequestRefusedError(400, f"at most {MAX_FIELDS} fields are taken") from exc

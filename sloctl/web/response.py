@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from sloctl.runtime.http_server import QuietHandler
 
@@ -22,7 +23,7 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
@@ -51,11 +52,30 @@ def json_response(document: object, status: int = 200, cache: str = "no-store") 
     return Response(status, text.encode("utf-8"), "application/json", cache=cache)
 
 
+def site_path(wanted: str, default: str = "/") -> str:
+    """``wanted`` if it is a path of this site, else ``default``.
+
+    A path here is ASCII without control characters or backslashes (browsers drop tabs and
+    newlines from URLs and read a backslash as ``/``, so ``/`` TAB ``/evil.example`` would
+    leave the site), starts with one ``/``, and names no scheme or host.
+    """
+    if (
+        not wanted.startswith("/")
+        or not wanted.isascii()
+        or any(ord(c) < 0x20 or c in "\\\x7f" for c in wanted)
+    ):
+        return default
+    parts = urlsplit(wanted)
+    if parts.scheme or parts.netloc or wanted.startswith("//"):
+        return default
+    return wanted
+
+
 def redirect(location: str, cookies: tuple[str, ...] = ()) -> Response:
-    """A 303 to ``location`` (a path on the same site: never a caller-given absolute URL)."""
-    if not location.startswith("/") or location.startswith("//"):
-        location = "/"
-    return Response(303, b"", "text/plain", headers={"Location": location}, cookies=cookies)
+    """A 303 to ``location``, a path of this site (anything else goes to ``/``)."""
+    return Response(
+        303, b"", "text/plain", headers={"Location": site_path(location)}, cookies=cookies
+    )
 
 
 def text(body: str, status: int) -> Response:
@@ -65,11 +85,15 @@ def text(body: str, status: int) -> Response:
 def send(handler: QuietHandler, response: Response) -> None:
     """Write ``response`` with the security headers; a body the client does not want (HEAD)
     is left out."""
+    headers = {**SECURITY_HEADERS, **response.headers}
+    values = [*headers.values(), *response.cookies, response.content_type, response.cache]
+    if any("\r" in value or "\n" in value or not value.isascii() for value in values):
+        raise ValueError("a response header holds a line break or a non-ASCII character")
     handler.send_response(response.status)
     handler.send_header("Content-Type", response.content_type)
     handler.send_header("Content-Length", str(len(response.body)))
     handler.send_header("Cache-Control", response.cache)
-    for name, value in {**SECURITY_HEADERS, **response.headers}.items():
+    for name, value in headers.items():
         handler.send_header(name, value)
     for cookie in response.cookies:
         handler.send_header("Set-Cookie", cookie)

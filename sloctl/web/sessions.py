@@ -11,10 +11,15 @@ hidden field :data:`CSRF_FIELD`, compared in constant time, and a cross-site ``O
 ``Sec-Fetch-Site`` is refused. A program (a ``token_env`` / ``token_file`` login) sends
 ``Authorization: Bearer <token>`` instead: no cookie, no CSRF token.
 
-Failed logins are counted per client address and per name: :data:`MAX_FAILURES` within
-:data:`FAILURE_WINDOW_SECONDS` and further attempts are refused (429) until the oldest failure
-is that old. Counts are in memory, for at most :data:`MAX_TRACKED` addresses and names. A failed
-login is logged as ``ui_login_failed`` with the name and client, never the password.
+Failed logins are counted per client address, per name from one address, and per name from
+all addresses together: :data:`MAX_FAILURES` (for the last, :data:`NAME_FAILURES_FACTOR` times
+as many) within :data:`FAILURE_WINDOW_SECONDS`, and further attempts are refused (429) until
+the oldest failure is that old. So one guesser cannot lock a person out of their own login,
+and only a guess spread over many addresses locks a name. A wrong bearer token counts against
+its client as a failed login does. Counts are in memory, for at most :data:`MAX_TRACKED` keys.
+A failed login is logged as ``ui_login_failed`` with the name and client, never the password.
+Behind a proxy every client has the proxy's address: the per-address limits then count the
+proxy's clients together.
 """
 
 from __future__ import annotations
@@ -30,13 +35,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from sloctl.loading.config import UiLogin
+from sloctl.loading.config import LOGIN_NAME_MAX, UiLogin
 from sloctl.runtime.logs import Logger
 from sloctl.web.request import Request
 
 COOKIE = "sloctl_session"
 CSRF_FIELD = "csrf"
 MAX_FAILURES = 5
+NAME_FAILURES_FACTOR = 10
 FAILURE_WINDOW_SECONDS = 300.0
 MAX_TRACKED = 10_000
 """Clients and names whose failures are remembered; the stalest are forgotten beyond it."""
@@ -136,10 +142,14 @@ class Sessions:
     clock: Callable[[], float] = time.monotonic
     table: OrderedDict[str, _Session] = field(default_factory=OrderedDict)
     throttle: Throttle = field(init=False)
+    """Failures per client, and per name from one client."""
+    name_throttle: Throttle = field(init=False)
+    """Failures per name from every client: only many clients together lock a name out."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.throttle = Throttle(self.clock)
+        self.name_throttle = Throttle(self.clock, limit=MAX_FAILURES * NAME_FAILURES_FACTOR)
 
     @property
     def enabled(self) -> bool:
@@ -154,17 +164,22 @@ class Sessions:
         (logged, and counted against ``client`` and ``name``); :class:`Throttled` when either
         has failed too often (the password is not even checked)."""
         with self.lock:
-            wait = max(self.throttle.wait(f"client:{client}"), self.throttle.wait(f"name:{name}"))
+            wait = max(
+                self.throttle.wait(f"client:{client}"),
+                self.throttle.wait(_pair(name, client)),
+                self.name_throttle.wait(f"name:{name[:LOGIN_NAME_MAX]}"),
+            )
             if wait > 0:
-                self.logger.warning("ui_login_throttled", name=name[:64], client=client)
+                self.logger.warning("ui_login_throttled", name=name[:LOGIN_NAME_MAX], client=client)
                 return Throttled(max(1, math.ceil(wait)))
             found = self._login(name, token=False)
             expected = found.secret if found is not None else secrets.token_hex(16)
             ok = len(password) <= MAX_SECRET_CHARS and _same(password, expected)
             if found is None or not ok:
                 self.throttle.fail(f"client:{client}")
-                self.throttle.fail(f"name:{name}")
-                self.logger.warning("ui_login_failed", name=name[:64], client=client)
+                self.throttle.fail(_pair(name, client))
+                self.name_throttle.fail(f"name:{name[:LOGIN_NAME_MAX]}")
+                self.logger.warning("ui_login_failed", name=name[:LOGIN_NAME_MAX], client=client)
                 return None
             token = secrets.token_urlsafe(TOKEN_BYTES)
             session = _Session(
@@ -216,13 +231,20 @@ class Sessions:
         return Viewer(session.name, session.csrf, token=token)
 
     def _bearer(self, given: str, client: str) -> Viewer | None:
-        if len(given) > MAX_SECRET_CHARS:
-            return None
+        """The token login ``given`` is; a wrong token counts against ``client`` as a failed
+        login does, and a throttled client's tokens are not even compared (nor logged)."""
+        key = f"client:{client}"
+        with self.lock:
+            if self.throttle.wait(key) > 0:
+                return None
         matched = None
-        for login in self.logins():  # every token compared: the time says nothing of which
-            if login.is_token and _same(given, login.secret) and matched is None:
-                matched = login
+        if len(given) <= MAX_SECRET_CHARS:
+            for login in self.logins():  # every token compared: the time says nothing of which
+                if login.is_token and _same(given, login.secret) and matched is None:
+                    matched = login
         if matched is None:
+            with self.lock:
+                self.throttle.fail(key)
             self.logger.warning("ui_token_refused", client=client)
             return None
         return Viewer(matched.name, bearer=True)
@@ -234,10 +256,11 @@ class Sessions:
         if site is not None and site not in {"same-origin", "none"}:
             return f"a {site} request cannot change anything here"
         origin = request.headers.get("origin")
-        # "null" is what a browser sends for its own site's forms under no-referrer
-        if origin is not None and origin != "null":
+        # The pages' Referrer-Policy (same-origin) has browsers name this site's origin on
+        # its own forms; "null" (a sandboxed frame, a privacy setting) is not this site.
+        if origin is not None:
             host = request.headers.get("host", "")
-            if urlsplit(origin).netloc != host:
+            if origin == "null" or urlsplit(origin).netloc != host:
                 return "the request came from another site"
         if viewer is not None and viewer.bearer:
             return None
@@ -247,6 +270,12 @@ class Sessions:
         if not given or not hmac.compare_digest(given.encode(), viewer.csrf.encode()):
             return "the form's CSRF token is missing or wrong: reload the page and try again"
         return None
+
+
+def _pair(name: str, client: str) -> str:
+    """The throttle's key for one name tried from one client: someone else's failures can
+    never lock a person out of their own login."""
+    return f"name:{name[:LOGIN_NAME_MAX]}@{client}"
 
 
 def cookie(viewer: Viewer, lifetime: float, request: Request) -> str:

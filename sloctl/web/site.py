@@ -67,7 +67,11 @@ class WebSite:
                 "page_failed", site=self.name, path=path, error=f"{type(exc).__name__}: {exc}"
             )
             response = text("sloctl could not render this page (see its log)", 500)
-        send(handler, response)
+        try:
+            send(handler, response)
+        except ValueError as exc:  # a header no client may be sent (a line break, say)
+            self.logger.error("page_failed", site=self.name, path=path, error=str(exc))
+            send(handler, text("sloctl could not answer this request (see its log)", 500))
         return True
 
 

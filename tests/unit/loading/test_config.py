@@ -181,7 +181,7 @@ def test_ui_and_status_page_mistakes_are_located(tmp_path: Path, text: str, loca
 
 
 def test_ui_logins_read_their_secrets_now_and_never_show_them(tmp_path: Path) -> None:
-    (tmp_path / "bot-token").write_text("t0ken\n")
+    (tmp_path / "bot-token").write_text("t0ken" * 8 + "\n")
     config = _config(
         tmp_path,
         "ui:\n"
@@ -192,7 +192,7 @@ def test_ui_logins_read_their_secrets_now_and_never_show_them(tmp_path: Path) ->
         "status_page: {listen: '0.0.0.0:9465', title: IntelliFlow status}\n",
     )
     logins = ui_logins(config, {"UI_ALICE": "pa55"})
-    assert logins == (UiLogin("alice", "pa55"), UiLogin("ci-bot", "t0ken", is_token=True))
+    assert logins == (UiLogin("alice", "pa55"), UiLogin("ci-bot", "t0ken" * 8, is_token=True))
     assert "pa55" not in repr(logins)
     assert "t0ken" not in repr(logins)
     assert config.session_seconds == 1800

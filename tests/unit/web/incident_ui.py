@@ -22,7 +22,7 @@ from tests.paths import ROOT
 from tests.web_site import serving
 
 PASSWORD = "correct horse battery staple"
-TOKEN = "t0ken-for-the-ci-bot-0123456789"
+TOKEN = "t0ken-for-the-ci-bot-0123456789abcdef"
 
 LOGINS = """\
 ui:

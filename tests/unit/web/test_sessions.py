@@ -18,6 +18,7 @@ from sloctl.web.sessions import (
     COOKIE,
     FAILURE_WINDOW_SECONDS,
     MAX_FAILURES,
+    NAME_FAILURES_FACTOR,
     Sessions,
     Throttle,
     Throttled,
@@ -207,9 +208,13 @@ def _request(viewer: Viewer, **form: str) -> Request:
 def test_the_rate_limit_counts_per_client_and_per_name() -> None:
     clock = Clock()
     sessions = _sessions([UiLogin("alice", "pw"), UiLogin("bob", "pw2")], clock)
-    for n in range(MAX_FAILURES):
-        assert sessions.login("alice", "wrong", f"10.0.0.{n}") is None  # one name, many clients
-    assert isinstance(sessions.login("alice", "pw", "10.0.0.99"), Throttled)
+    for _ in range(MAX_FAILURES):
+        assert sessions.login("alice", "wrong", "10.0.0.1") is None  # one guesser
+    assert isinstance(sessions.login("alice", "pw", "10.0.0.1"), Throttled)
+    assert isinstance(sessions.login("alice", "pw", "10.0.0.99"), Viewer)  # not locked out
+    for n in range(MAX_FAILURES * (NAME_FAILURES_FACTOR - 1)):  # with the 5 above: the limit
+        assert sessions.login("alice", "wrong", f"10.1.{n // 250}.{n % 250}") is None
+    assert isinstance(sessions.login("alice", "pw", "10.0.0.99"), Throttled)  # a spread guess
     assert isinstance(sessions.login("bob", "pw2", "10.0.0.99"), Viewer)  # another name is fine
     for n in range(MAX_FAILURES):
         assert sessions.login(f"nobody{n}", "x", "10.9.9.9") is None  # one client, many names
