@@ -108,7 +108,8 @@ def outages(reported: Reported, now: datetime) -> list[Outage]:
     """Every stretch of ``reported`` on each service it affects, split where its severity
     changed."""
     incident = reported.incident
-    changes = sorted({line.at for line in incident.timeline})
+    lines = incident.timeline
+    changes = sorted({b.at for a, b in pairwise(lines) if b.severity is not a.severity})
     found: list[Outage] = []
     for start, end in down_stretches(incident, now):
         cuts = [start, *(at for at in changes if start < at < end), end]

@@ -15,8 +15,8 @@ from sloctl.incidents.lifecycle import Incident, State, declare, escalate, move
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.incidents.public_status import (
     ComponentStatus,
-    Indicator,
     IncidentStatus,
+    Indicator,
     Reported,
     component_statuses,
     incident_name,

@@ -80,7 +80,7 @@ def test_overlapping_incidents_count_each_moment_once_the_worst_winning() -> Non
 
 def test_an_incident_across_midnight_is_cut_at_utc_midnight() -> None:
     [*_, day8, day9, _today] = days_of(incident(at(8, 23), at(9, 1)))
-    assert (down(day8), down(day9)) == (pytest.approx(3600.0), pytest.approx(3600.0))
+    assert [down(day8), down(day9)] == pytest.approx([3600.0, 3600.0])
     assert day8.incidents == day9.incidents == ("INC-0001",)
 
 
