@@ -49,7 +49,7 @@ from sloctl.loading.config import StatusPageSpec
 from sloctl.store.database import open_store
 from sloctl.web.assets import Assets
 from sloctl.web.request import Request
-from sloctl.web.response import Response, json_response
+from sloctl.web.response import Response, json_response, text
 from sloctl.web.site import WebSite, route
 from sloctl.web.templates import Templates, iso, percent
 
@@ -66,6 +66,7 @@ JSON_CACHE = "public, max-age=30"
 PAGE_CACHE = "no-cache"
 ATOM = "application/atom+xml; charset=utf-8"
 TIME_ZONE = "Etc/UTC"
+UNAVAILABLE = "The status page cannot read its history right now; try again in a minute."
 
 
 def stable_id(*parts: str) -> str:
@@ -421,31 +422,27 @@ def page_url(daemon: Daemon) -> str:
 
 
 def read_view(daemon: Daemon, now: datetime) -> StatusView:
-    """Read the store (read-only) and compute the page."""
+    """Read the store (read-only) and compute the page; a store that cannot be read raises
+    :class:`~sloctl.errors.StoreError` (the page never says "operational" for want of data)."""
     loaded = daemon.loaded
     config = loaded.config
     spec = config.spec.status_page or StatusPageSpec()
     services = sorted({slo.service for slo in loaded.slos})
     reported: list[Reported] = []
-    installation, first_record = "", None
+    store = open_store(config.relative(config.spec.store), read_only=True, check=False)
     try:
-        store = open_store(config.relative(config.spec.store), read_only=True, check=False)
-    except StoreError as exc:
-        daemon.logger.warning("status_page_store_unreadable", error=str(exc).splitlines()[0])
-    else:
-        try:
-            installation = store.installation
-            first_record = store.first_record()
-            for incident in store.incidents(resolved_after=now - timedelta(days=DAYS)):
-                reported.append(
-                    Reported(
-                        incident,
-                        tuple(store.updates(incident.id)),
-                        tuple(store.summaries(incident.id)),
-                    )
+        installation = store.installation
+        first_record = store.first_record()
+        for incident in store.incidents(resolved_after=now - timedelta(days=DAYS)):
+            reported.append(
+                Reported(
+                    incident,
+                    tuple(store.updates(incident.id)),
+                    tuple(store.summaries(incident.id)),
                 )
-        finally:
-            store.close()
+            )
+    finally:
+        store.close()
     return build_view(
         spec, page_url(daemon), installation, services, reported, loaded.windows, first_record, now
     )
@@ -466,7 +463,9 @@ class StatusPages:
     snapshot: object = None
     rendered: dict[str, Response] = field(default_factory=dict)
     readings: int = 0
-    """How many times the store was read (for the tests and the logs)."""
+    """How many times the store was read (for the tests and the benchmark)."""
+    failure: StoreError | None = None
+    """Why the last reading failed (tried again a second later, not at every request)."""
 
     def __post_init__(self) -> None:
         self.templates = Templates(self.assets)
@@ -474,7 +473,11 @@ class StatusPages:
     def answer(self, name: str, make: Callable[[StatusView], Response]) -> Response:
         """The answer ``name`` for the current view, rendered once per reading."""
         with self.lock:
-            view = self._current()
+            try:
+                view = self._current()
+            except StoreError as exc:
+                self.daemon.logger.error("status_page_unavailable", error=str(exc).splitlines()[0])
+                return text(UNAVAILABLE, 503)
             response = self.rendered.get(name)
             if response is None:
                 response = self.rendered[name] = make(view)
@@ -484,11 +487,20 @@ class StatusPages:
         snapshot = self.daemon.snapshot
         age = self.monotonic() - self.read_at
         fresh = snapshot is self.snapshot or age < READ_EVERY_SECONDS
-        if self.view is None or age >= STALE_SECONDS or not fresh:
-            self.view = read_view(self.daemon, self.clock())
+        if self.failure is not None and age < READ_EVERY_SECONDS:
+            raise self.failure  # a failed reading is not tried again at once either
+        if self.view is None or self.failure is not None or age >= STALE_SECONDS or not fresh:
             self.snapshot, self.read_at = snapshot, self.monotonic()
-            self.rendered = {}
             self.readings += 1
+            try:
+                self.view = read_view(self.daemon, self.clock())
+            except StoreError as exc:
+                self.view, self.failure = None, exc
+                raise
+            self.failure = None
+            self.rendered = {}
+        if self.view is None:
+            raise StoreError("the status page has not read the store yet")
         return self.view
 
     def home(self, _request: Request, _match: object) -> Response:

@@ -24,6 +24,7 @@ from sloctl.incidents.public_summary import PublicSummary
 from sloctl.incidents.roles import Assignment, Role
 from sloctl.runtime.logs import make_logger
 from sloctl.store.database import open_store
+from sloctl.web.request import Request
 from sloctl.web.response import Response, text
 from sloctl.web.status_site import StatusPages, StatusView, stable_id, status_site
 from tests.paths import ROOT
@@ -422,3 +423,22 @@ def test_an_open_incident_resolved_later_turns_the_page_operational(tmp_path: Pa
     assert summary["status"]["indicator"] == "none"
     assert summary["incidents"] == []
     assert {c["status"] for c in summary["components"]} == {"operational"}
+
+
+def test_an_unreadable_store_is_503_never_operational(tmp_path: Path) -> None:
+    daemon = setup(tmp_path, "status_page: {}\n")
+    (tmp_path / "incidents.db").write_bytes(b"this is not a database" * 100)
+    with serving(status_site(daemon, clock=lambda: NOW)) as url:
+        for path in ("/", "/api/v2/summary.json", "/history.atom"):
+            answer = requests.get(url + path, timeout=5)
+            assert answer.status_code == 503
+            assert "operational" not in answer.text.lower()
+    ticks = [0.0]
+    pages = StatusPages(daemon, clock=lambda: NOW, monotonic=lambda: ticks[0])
+    ticks[0] = 100.0
+    for _ in range(5):
+        assert pages.home(Request("GET", "/"), None).status == 503  # type: ignore[arg-type]
+    assert pages.readings == 1  # not once per request
+    ticks[0] += 1.5
+    pages.home(Request("GET", "/"), None)
+    assert pages.readings == 2
