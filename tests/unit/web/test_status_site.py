@@ -437,7 +437,7 @@ def test_an_unreadable_store_is_503_never_operational(tmp_path: Path) -> None:
     pages = StatusPages(daemon, clock=lambda: NOW, monotonic=lambda: ticks[0])
     ticks[0] = 100.0
     for _ in range(5):
-        assert pages.home(Request("GET", "/"), None).status == 503  # type: ignore[arg-type]
+        assert pages.home(Request("GET", "/"), None).status == 503
     assert pages.readings == 1  # not once per request
     ticks[0] += 1.5
     pages.home(Request("GET", "/"), None)
