@@ -11,12 +11,14 @@ its services have the component status of its severity at that moment
 escalation on). An incident declared in a maintenance window and never announced does not
 count; one announced after its window counts from then.
 
-**Weighting**, as Statuspage's uptime showcase documents it (help.statuspage.io,
-"Display historical uptime of components", How it works: the uptime of a day or a period comes
-from the minutes the component spent in major outage, counted in full, and in partial
-outage, counted at 30 %; degraded performance and maintenance are not downtime): see
-:data:`DOWNTIME_WEIGHT`. Where several incidents cover the same moment the worst counts,
-once, so overlapping incidents are never counted twice.
+**Weighting** (:data:`DOWNTIME_WEIGHT`), as Statuspage's uptime showcase describes it
+(help.statuspage.io/help/uptime-calendar, "How it works": a day's and a period's uptime come
+from the minutes the component spent in major outage, counted in full, and in partial outage,
+counted in part) with the part Instatus documents for the same showcase
+(instatus.com/help/status-page/uptime-colors: "Major outages duration + 0.3 x Partial outages
+duration"; degraded performance does not affect uptime); maintenance is not downtime. Where
+several incidents cover the same moment the worst counts, once, so overlapping incidents are
+never counted twice.
 
 **Days** are cut at UTC midnight. A day before the store's first record is "no data" (None),
 never 100 %; the day of the first record counts from that record, and today up to ``now``.
