@@ -14,8 +14,8 @@ count; one announced after its window counts from then.
 **Weighting** (:data:`DOWNTIME_WEIGHT`), as Statuspage's uptime showcase describes it
 (help.statuspage.io/help/uptime-calendar, "How it works": a day's and a period's uptime come
 from the minutes the component spent in major outage, counted in full, and in partial outage,
-counted in part) with the part Instatus documents for the same showcase
-(instatus.com/help/status-page/uptime-colors: "Major outages duration + 0.3 x Partial outages
+counted in part), with the part that Instatus, a Statuspage-compatible service, documents for
+its own uptime bars (instatus.com/help/status-page/uptime-colors: "Major outages duration + 0.3 x Partial outages
 duration"; degraded performance does not affect uptime); maintenance is not downtime. Where
 several incidents cover the same moment the worst counts, once, so overlapping incidents are
 never counted twice.
