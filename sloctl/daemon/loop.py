@@ -81,6 +81,7 @@ MIN_CYCLE_SECONDS = 5.0
 """The shortest cycle deadline, so that a one-second interval still leaves a slow
 Prometheus time to answer."""
 JOIN_POLL_SECONDS = 0.1
+READ_ONLY = b"the status page is read-only\n"
 
 
 def cycle_seconds(interval_seconds: float) -> float:
@@ -320,6 +321,7 @@ class Daemon:
         budget = QueryBudget(config.spec.query_max_samples)
         slicing = self.slicing(store, reader)
         try:
+            store.note_watching(at)  # where the status page's uptime history starts
             evaluation = evaluate(slos, reader, at, isolate=True, budget=budget, slicing=slicing)
             previous = {result.slo.key: result for result in self.snapshot.results}
             fresh = {result.slo.key: result for result in evaluation.results}
@@ -503,7 +505,29 @@ class Daemon:
             do_HEAD = do_GET
 
             def do_POST(self) -> None:  # the status page accepts no writes
-                self.reply(405, b"the status page is read-only\n", "text/plain")
+                self.refuse()
+
+            def do_PUT(self) -> None:  # noqa: N802
+                self.refuse()
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                self.refuse()
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                self.refuse()
+
+            def do_OPTIONS(self) -> None:  # noqa: N802
+                self.refuse()
+
+            def refuse(self) -> None:
+                self.send_response(405)
+                self.send_header("Allow", "GET, HEAD")
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(READ_ONLY)))
+                self.send_header("Connection", "close")
+                self.close_connection = True
+                self.end_headers()
+                self.wfile.write(READ_ONLY)
 
         try:
             return start_server(address, Handler)

@@ -149,6 +149,7 @@ class LiveStack:
     receiver: WebhookReceiver = field(default_factory=WebhookReceiver)
     demo_port: int = field(default_factory=free_port)
     sloctl_port: int = field(default_factory=free_port)
+    status_port: int = field(default_factory=free_port)
     prometheus: LocalPrometheus | None = None
     demo: subprocess.Popen[bytes] | None = None
     sloctl: subprocess.Popen[bytes] | None = None
@@ -160,6 +161,16 @@ class LiveStack:
     @property
     def sloctl_url(self) -> str:
         return f"http://127.0.0.1:{self.sloctl_port}"
+
+    @property
+    def ui_url(self) -> str:
+        """The SRE web UI's SLO list."""
+        return f"{self.sloctl_url}/slos"
+
+    @property
+    def status_url(self) -> str:
+        """The public status page, on its own address."""
+        return f"http://127.0.0.1:{self.status_port}"
 
     @property
     def config_path(self) -> Path:
@@ -180,6 +191,10 @@ class LiveStack:
             "policy: policy.yaml\n"
             "store: incidents.db\n"
             f"listen: 127.0.0.1:{self.sloctl_port}\n"
+            "status_page:\n"
+            f"  listen: 127.0.0.1:{self.status_port}\n"
+            "  title: sloctl demo status\n"
+            "  components: {api: Demo API}\n"
         )
 
     def start(self) -> LiveStack:
@@ -227,6 +242,7 @@ class LiveStack:
             "sloctl",
         )
         wait_until("sloctl run to be ready", lambda: _answers(f"{self.sloctl_url}/readyz"), 60)
+        wait_until("the status page", lambda: _answers(f"{self.status_url}/api/v2/status.json"), 30)
 
     def kill_sloctl(self) -> None:
         """SIGKILL: no clean-up, no flush, as when a node dies."""
@@ -316,6 +332,11 @@ def run_live_demo(workdir: Path, out: TextIO) -> None:
             f"demo service, Prometheus ({stack.prometheus.url if stack.prometheus else '?'}) "
             f"and sloctl run ({stack.sloctl_url}/metrics) are up; 20 s of healthy traffic"
         )
+        out.write(
+            f"  the web UI:      {stack.ui_url}\n"
+            f"  the status page: {stack.status_url}/ (and {stack.status_url}/api/v2/summary.json)\n"
+        )
+        out.flush()
         time.sleep(20)
         tell.say("injecting 100% errors into api")
         stack.inject("api", error_ratio=1.0)

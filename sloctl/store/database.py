@@ -884,6 +884,30 @@ class Store:
             if wanted is None or row["service"] in wanted
         ]
 
+    # --- The status page's reads (and the one mark they need) ---------------------------------
+
+    def note_watching(self, at: datetime) -> None:
+        """Remember when the daemon first evaluated with this store (kept once, in ``meta``:
+        no schema change), the start of the history the status page's uptime shows."""
+        row = self._db.execute("SELECT 1 FROM meta WHERE key = 'watching_since'").fetchone()
+        if row is None:
+            with self.transaction() as connection:
+                connection.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('watching_since', ?)", (_time(at),)
+                )
+
+    def first_record(self) -> datetime | None:
+        """The earliest moment the store knows of: the daemon's first cycle with it, or an
+        incident's impact start or declaration, or a change, if earlier; None when empty."""
+        rows = self._db.execute(
+            "SELECT value FROM meta WHERE key = 'watching_since' "
+            "UNION ALL SELECT MIN(detected_at) FROM incidents "
+            "UNION ALL SELECT MIN(impact_started_at) FROM incidents "
+            "UNION ALL SELECT MIN(at) FROM changes"
+        ).fetchall()
+        found = [datetime.fromisoformat(row[0]) for row in rows if row[0] is not None]
+        return min(found, default=None)
+
     def due(self, now: datetime) -> list[OutboxMessage]:
         """Pending messages whose next attempt is due, oldest first."""
         rows = self._db.execute(

@@ -46,6 +46,7 @@ def test_the_files_it_writes_load_and_validate(tmp_path: Path) -> None:
     assert config.interval_seconds == 1
     assert config.relative(config.spec.store) == tmp_path / "incidents.db"
     assert config.listen == ("127.0.0.1", stack.sloctl_port)
+    assert config.status_listen == ("127.0.0.1", stack.status_port)
 
 
 def test_the_scrape_config_scrapes_every_target_every_second() -> None:
