@@ -110,7 +110,7 @@ def gather(store: Store, incident_id: str, drafts: Path) -> IncidentRecord:
             customer = CustomerDraft(None, render_customer(incident))
     return IncidentRecord(
         incident=incident,
-        deliveries=tuple(m for m in store.outbox() if m.incident_id == incident.id),
+        deliveries=tuple(store.outbox(incident_id=incident.id)),
         assignments=tuple(store.assignments(incident.id)),
         updates=tuple(store.updates(incident.id)),
         reminders=tuple(store.reminders(incident.id)),

@@ -314,6 +314,10 @@ class OutboxMessage:
         return str(self.event.get("kind", ""))
 
 
+_LIKE_ESCAPES = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
+"""What makes a text literal inside a LIKE pattern with ``ESCAPE '\\'``."""
+
+
 class Store:
     """One SQLite file; open it with :func:`open_store`."""
 
@@ -513,6 +517,26 @@ class Store:
         rows = self._db.execute(query + " ORDER BY number", params).fetchall()
         return [self._incident(row) for row in rows]
 
+    def incidents_of(self, service: str, limit: int) -> list[Incident]:
+        """At most ``limit`` incidents of ``service`` (its own, or with a symptom of it): the
+        open ones first, then the latest."""
+        pattern = "%" + json.dumps(service).translate(_LIKE_ESCAPES) + "%"
+        rows = self._db.execute(
+            "SELECT * FROM incidents WHERE service = ? OR symptoms LIKE ? ESCAPE '\\'"
+            " ORDER BY state = 'resolved', number DESC",
+            (service, pattern),
+        )
+        found: list[Incident] = []
+        for row in rows:  # LIKE only narrows: each is checked whole
+            incident = self._incident(row)
+            if incident.service == service or any(
+                symptom.service == service for symptom in incident.symptoms
+            ):
+                found.append(incident)
+                if len(found) >= limit:
+                    break
+        return found
+
     def _incident(self, row: sqlite3.Row) -> Incident:
         lines = self._db.execute(
             "SELECT * FROM timeline WHERE incident_id = ? ORDER BY seq", (row["id"],)
@@ -557,13 +581,16 @@ class Store:
             unsuppressed_at=_parse(row["unsuppressed_at"]),
         )
 
-    def outbox(self, *, status: str | None = None) -> list[OutboxMessage]:
-        query = "SELECT * FROM outbox"
-        params: tuple[str, ...] = ()
-        if status is not None:
-            query += " WHERE status = ?"
-            params = (status,)
-        rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+    def outbox(
+        self, *, status: str | None = None, incident_id: str | None = None
+    ) -> list[OutboxMessage]:
+        """The outbox's messages in order: all, those in one ``status``, those of one
+        incident."""
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE (? IS NULL OR status = ?)"
+            " AND (? IS NULL OR incident_id = ?) ORDER BY id",
+            (status, status, incident_id, incident_id),
+        ).fetchall()
         return [
             OutboxMessage(
                 id=row["id"],

@@ -49,6 +49,9 @@ FAILURE_SECONDS = 5.0
 """How long a failed read is remembered: long enough that a page's charts do not each wait for
 a Prometheus that is down, short enough that its return shows at once."""
 MAX_ENTRIES = 512
+LOAD_WAIT_SECONDS = 15.0
+"""The longest a view waits for another view's load of the same answer (a page's reads have a
+10 s deadline) before it loads the answer itself."""
 TOTAL, BAD, VALUE = "total", "bad", "value"
 
 
@@ -130,24 +133,37 @@ class HistoryCache:
         default_factory=OrderedDict, init=False, repr=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _loading: dict[Hashable, threading.Event] = field(default_factory=dict, init=False, repr=False)
 
     def fetch(self, key: Hashable, load: Callable[[], T]) -> T:
-        """The kept answer for ``key``, or ``load()``'s, kept."""
-        now = self.clock()
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None and found[0] > now:
+        """The kept answer for ``key``, or ``load()``'s, kept. While one caller loads a key,
+        the others asking for it wait for that answer instead of loading it again, so views
+        arriving together send one query."""
+        while True:
+            with self._lock:
+                found = self._entries.get(key)
+                if found is not None and found[0] > self.clock():
+                    self._entries.move_to_end(key)
+                    return cast(T, found[1])
+                loading = self._loading.get(key)
+                if loading is None:
+                    loading = self._loading[key] = threading.Event()
+                    break
+            loading.wait(LOAD_WAIT_SECONDS)  # then look again (or load, if it never came)
+        try:
+            value = load()
+            keep = FAILURE_SECONDS if isinstance(value, Unavailable) else self.ttl_seconds
+            with self._lock:
+                self.loads += 1
+                self._entries[key] = (self.clock() + min(keep, self.ttl_seconds), value)
                 self._entries.move_to_end(key)
-                return cast(T, found[1])
-        value = load()
-        keep = FAILURE_SECONDS if isinstance(value, Unavailable) else self.ttl_seconds
-        with self._lock:
-            self.loads += 1
-            self._entries[key] = (self.clock() + min(keep, self.ttl_seconds), value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return value
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                del self._loading[key]
+            loading.set()
 
     def __len__(self) -> int:
         with self._lock:

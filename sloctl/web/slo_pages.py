@@ -457,17 +457,12 @@ def incidents_of(slo: Slo, daemon: Daemon) -> list[Incident] | str:
     except SloctlError as exc:
         return str(exc).splitlines()[0]
     try:
-        found = [
-            incident
-            for incident in store.incidents()
-            if any(symptom.service == slo.service for symptom in incident.symptoms)
-        ]
+        found = store.incidents_of(slo.service, MAX_INCIDENTS)
     except (SloctlError, sqlite3.Error) as exc:  # a store being migrated, say
         return str(exc).splitlines()[0]
     finally:
         store.close()
-    found.sort(key=lambda i: (not i.open, -i.detected_at.timestamp()))
-    return found[:MAX_INCIDENTS]
+    return found
 
 
 def _percent_axis(value: float) -> str:

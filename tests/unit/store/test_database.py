@@ -121,6 +121,27 @@ def test_symptoms_times_and_readings_round_trip(tmp_path: Path) -> None:
     assert loaded.timeline[0].readings == (reading,)
 
 
+def test_a_services_incidents_and_an_incidents_messages_are_read_alone(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")
+    odd = 'a_%"\\b'  # LIKE's wildcards, a quote and a backslash: all taken literally
+    with store.transaction() as connection:
+        for number, service in enumerate(("api", "auth", odd, "axb", "api"), start=1):
+            incident = declare(f"INC-000{number}", service, FINDING, T0)
+            if number == 4:  # a database incident that api's trouble joined
+                incident = join(incident, Symptom("api", Cause.ERRORS), FINDING, T0)
+            if number == 1:
+                incident = move(incident, State.RESOLVED, T0, actor="bob")
+            events = [("slack", {"n": number}), ("pagerduty", {"n": number})]
+            store.save(incident, connection=connection, events=events, now=T0)
+    assert [i.id for i in store.incidents_of("api", 10)] == ["INC-0005", "INC-0004", "INC-0001"]
+    assert [i.id for i in store.incidents_of("api", 2)] == ["INC-0005", "INC-0004"]
+    assert [i.id for i in store.incidents_of(odd, 10)] == ["INC-0003"]
+    assert store.incidents_of("a%", 10) == []
+    messages = store.outbox(incident_id="INC-0002")
+    assert [(m.sink, m.event) for m in messages] == [("slack", {"n": 2}), ("pagerduty", {"n": 2})]
+    assert store.outbox(incident_id="INC-0002", status="sent") == []
+
+
 # Schema 1 as the first sloctl wrote it: the tables, its per-cause index and two rows.
 SCHEMA_1_INDEX = """CREATE UNIQUE INDEX one_open_per_cause
     ON incidents (service, cause) WHERE state != 'resolved'"""

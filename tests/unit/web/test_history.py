@@ -5,6 +5,7 @@ counting the requests Prometheus received), and failures as notes."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -120,6 +121,45 @@ def test_the_cache_is_bounded() -> None:
     assert len(cache) == 3
     assert cache.fetch(0, lambda: "again") == "again"  # the oldest went first
     assert cache.fetch(4, lambda: "again") == "first 4"
+
+
+def test_views_arriving_together_load_an_answer_once() -> None:
+    cache = HistoryCache(60.0)
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def load() -> str:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return "answer"
+
+    answers: list[str] = []
+    first = threading.Thread(target=lambda: answers.append(cache.fetch("k", load)))
+    first.start()
+    assert started.wait(10)
+    others = [
+        threading.Thread(target=lambda: answers.append(cache.fetch("k", load))) for _ in range(19)
+    ]
+    for thread in others:
+        thread.start()
+    release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert answers == ["answer"] * 20
+    assert len(calls) == 1
+    assert cache.loads == 1
+
+
+def test_a_failing_load_lets_the_next_view_load_again() -> None:
+    cache = HistoryCache(60.0)
+
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        cache.fetch("k", broken)
+    assert cache.fetch("k", lambda: "fine") == "fine"
 
 
 def test_a_failure_is_a_reason_and_is_kept_only_briefly(slos: SloSite) -> None:
