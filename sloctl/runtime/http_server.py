@@ -21,8 +21,9 @@ MAX_CONNECTIONS = 64
 
 class QuietHandler(BaseHTTPRequestHandler):
     timeout = IDLE_SECONDS
-    server_version = "sloctl"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return "sloctl"  # not the Python version: nothing for a scanner to match
 
     def reply(self, status: int, body: bytes, kind: str = "text/plain") -> None:
         self.send_response(status)
@@ -72,13 +73,18 @@ def read_body(handler: QuietHandler, length: int, within: float) -> bytes:
 
 
 class BoundedServer(ThreadingHTTPServer):
-    """A thread per connection, at most :data:`MAX_CONNECTIONS` of them at once."""
+    """A thread per connection, at most ``max_connections`` of them at once."""
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         super().__init__(address, handler)
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.slots = threading.BoundedSemaphore(max_connections)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):

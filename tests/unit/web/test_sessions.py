@@ -132,6 +132,7 @@ def test_state_changing_posts_without_the_right_csrf_token_are_refused(tmp_path:
             ({"csrf": "not-the-token"}, {}),
             ({"csrf": csrf + "x"}, {}),
             ({"csrf": csrf}, {"Origin": "http://evil.example"}),
+            ({"csrf": csrf}, {"Origin": "null"}),
             ({"csrf": csrf}, {"Sec-Fetch-Site": "cross-site"}),
         ):
             answer = browser.post(
@@ -326,6 +327,9 @@ def test_logging_in_goes_back_to_the_page_asked_for_on_this_site_only(tmp_path: 
             ("//evil.example/", "/incidents"),
             ("https://evil.example/", "/incidents"),
             ("/\\evil.example", "/incidents"),
+            ("/\t/evil.example/", "/incidents"),  # browsers drop the tab: //evil.example/
+            ("/incidents\r\nSet-Cookie: sloctl_session=forged", "/incidents"),
+            ("/incidents/\N{SNOWMAN}", "/incidents"),
         ):
             answer = requests.post(
                 f"{served.base}/login",
@@ -334,3 +338,19 @@ def test_logging_in_goes_back_to_the_page_asked_for_on_this_site_only(tmp_path: 
                 timeout=10,
             )
             assert answer.headers["Location"] == location, wanted
+            assert "forged" not in answer.headers.get("Set-Cookie", ""), wanted
+
+
+def test_wrong_bearer_tokens_are_throttled_like_failed_logins() -> None:
+    clock = Clock()
+    token = "t" * 40
+    sessions = _sessions([UiLogin("ci-bot", token, is_token=True)], clock)
+
+    def bearer(given: str) -> Viewer | None:
+        return sessions.viewer(Request("POST", "/", headers={"authorization": f"Bearer {given}"}))
+
+    for _ in range(MAX_FAILURES):
+        assert bearer("guess") is None
+    assert bearer(token) is None  # throttled: not even compared
+    clock.now += FAILURE_WINDOW_SECONDS + 1
+    assert bearer(token) == Viewer("ci-bot", bearer=True)

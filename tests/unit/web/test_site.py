@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from io import StringIO
 
+import pytest
 import requests
 
 from sloctl.runtime.logs import make_logger
 from sloctl.web.assets import Assets
-from sloctl.web.request import MAX_FORM_BYTES, Request
-from sloctl.web.response import CONTENT_SECURITY_POLICY, Response, html, redirect
+from sloctl.web.request import MAX_FIELDS, MAX_FORM_BYTES, Request
+from sloctl.web.response import CONTENT_SECURITY_POLICY, Response, html, redirect, site_path
 from sloctl.web.site import WebSite, route
 from tests.web_site import serving
 
@@ -30,6 +31,11 @@ def _site(stream: StringIO) -> WebSite:
         route("POST", r"/hello/(?P<name>[a-z]+)", _echo),
         route("GET", r"/broken", _broken),
         route("GET", r"/away", lambda _r, _m: redirect("//evil.example/")),
+        route(
+            "GET",
+            r"/split",
+            lambda _r, _m: Response(200, b"", headers={"X-Next": "a\r\nSet-Cookie: x=1"}),
+        ),
     )
     return WebSite(routes, Assets(), make_logger("info", stream=stream))
 
@@ -93,3 +99,40 @@ def test_assets_are_versioned_and_cached_and_redirects_stay_on_the_site() -> Non
         away = requests.get(f"{base}/away", allow_redirects=False, timeout=5)
         assert away.status_code == 303
         assert away.headers["Location"] == "/"
+
+
+def test_a_header_with_a_line_break_is_never_sent() -> None:
+    stream = StringIO()
+    with serving(_site(stream)) as base:
+        answer = requests.get(f"{base}/split", timeout=5)
+    assert answer.status_code == 500
+    assert "Set-Cookie" not in answer.headers
+    assert "line break" in stream.getvalue()
+
+
+def test_head_has_the_headers_and_no_body_and_too_many_fields_are_a_400() -> None:
+    with serving(_site(StringIO())) as base:
+        head = requests.head(f"{base}/hello/you", timeout=5)
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        many = "&".join(f"f{n}=1" for n in range(MAX_FIELDS + 1))
+        assert requests.get(f"{base}/hello/you?{many}", timeout=5).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("wanted", "kept"),
+    [
+        ("/incidents/INC-0001?all=1", "/incidents/INC-0001?all=1"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("/a\r\nSet-Cookie: x=1", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/\N{SNOWMAN}", "/"),
+        ("", "/"),
+    ],
+)
+def test_only_paths_of_this_site_are_kept(wanted: str, kept: str) -> None:
+    assert site_path(wanted) == kept
