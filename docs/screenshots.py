@@ -12,6 +12,7 @@ It writes ``docs/screenshots/*.png``.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+from selenium.webdriver.chrome.webdriver import WebDriver
 
 from sloctl.demo.history import History, demo_scenario
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill, free_port
@@ -42,6 +44,17 @@ def _wait(url: str, seconds: float = 60.0) -> None:
             pass
         time.sleep(0.5)
     raise SystemExit(f"{url} did not answer within {seconds:g} s")
+
+
+def _whole_page(browser: WebDriver, most: int = 2400) -> bytes:
+    """The page as a PNG, as tall as its content (at most ``most`` pixels)."""
+    size = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], most)}
+    shot = browser.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True, "clip": clip | {"scale": 1}},
+    )
+    return base64.b64decode(shot["data"])
 
 
 def main() -> None:
@@ -123,9 +136,7 @@ def main() -> None:
                     ):
                         browser.get(url)
                         time.sleep(0.5)
-                        height = browser.execute_script("return document.body.scrollHeight")
-                        browser.set_window_size(1400, min(max(int(height) + 40, 700), 2200))
-                        browser.save_screenshot(str(OUT / f"{name}.png"))
+                        (OUT / f"{name}.png").write_bytes(_whole_page(browser))
                         print(f"wrote {OUT / f'{name}.png'}")
             finally:
                 daemon.terminate()
