@@ -59,11 +59,11 @@ from sloctl.web.history import (
 from sloctl.web.request import Request
 from sloctl.web.response import Response
 from sloctl.web.site import Route, route
+from sloctl.web.templates import NONE
 
 if TYPE_CHECKING:  # ui imports this module's routes
     from sloctl.web.ui import SreUi
 
-NONE = "\N{EN DASH}"
 MAX_QUERY_TEXT = 200
 PAGE_SECONDS = 10.0
 """How long one page view may wait for Prometheus in all."""
