@@ -20,7 +20,7 @@ from sloctl.reading.evaluation import evaluate
 from sloctl.web import slo_pages
 from sloctl.web.site import WebSite, routes_of
 from sloctl.web.ui import SreUi
-from tests.integration.browser import console_errors
+from tests.integration.browser import chromium, console_errors
 from tests.integration.conftest import Served
 from tests.integration.fixture import END
 from tests.slo_daemon import IMAGE, SCRIPT, make_daemon
@@ -154,3 +154,19 @@ def test_the_hostile_slo_page_runs_no_script(browser: WebDriver, site: Site) -> 
     assert IMAGE in browser.find_element(By.CSS_SELECTOR, "p.description").text
     assert SCRIPT in browser.find_element(By.CSS_SELECTOR, "pre.definition").text
     _no_script_ran(browser)
+
+
+def test_the_pages_follow_a_dark_system_theme(site: Site) -> None:
+    with chromium() as light, chromium(dark=True) as dark:
+        colours = []
+        for driver in (light, dark):
+            _load(driver, f"{site.base}/slos")
+            colours.append(
+                driver.execute_script(
+                    "return getComputedStyle(document.body).backgroundColor + ' ' + "
+                    "getComputedStyle(document.body).color"
+                )
+            )
+            assert console_errors(driver) == []
+    assert colours[0] == "rgb(255, 255, 255) rgb(27, 31, 36)"
+    assert colours[1] == "rgb(13, 17, 23) rgb(230, 237, 243)"
