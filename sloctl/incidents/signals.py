@@ -80,19 +80,17 @@ class Judged:
     def of(cls, slo: Slo, pairs: tuple[burn.BurnWindow, ...] = burn.PAGE_PAIRS) -> Judged:
         return _judged(slo, pairs)
 
-    def ratio(self, readings: SloCounts, seconds: int) -> float | None:
-        counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
-        ratio = error_ratio(counts)
-        return None if ratio is None else min(max(ratio, 0.0), 1.0)
+    def ratio(self, measured: Measured, seconds: int) -> float | None:
+        """The error ratio over ``seconds`` (between 0 and 1), None without events."""
+        return measured.window(self, seconds)[0]
 
-    def has_data(self, readings: SloCounts, seconds: int) -> bool:
-        counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
-        return counts is not None
+    def has_data(self, measured: Measured, seconds: int) -> bool:
+        return measured.window(self, seconds)[1]
 
-    def burning(self, readings: SloCounts) -> bool:
+    def burning(self, measured: Measured) -> bool:
         for long_seconds, short_seconds, limit in self.pages:
-            long = self.ratio(readings, long_seconds)
-            short = self.ratio(readings, short_seconds)
+            long = self.ratio(measured, long_seconds)
+            short = self.ratio(measured, short_seconds)
             if long is not None and short is not None and long > limit and short > limit:
                 return True
         return False
@@ -141,7 +139,7 @@ class ServiceLayout:
         )
 
     def signals(self, measured: Measured, at: datetime) -> ServiceSignals:
-        ratios = [j.ratio(measured.readings, self.window) for j in self.availability]
+        ratios = [j.ratio(measured, self.window) for j in self.availability]
         known = [r for r in ratios if r is not None]
         rates = [
             r / float(j.slo.error_budget)
@@ -160,8 +158,8 @@ class ServiceLayout:
             burn_rate=max(rates) if rates else None,
             p95_seconds=None if first is None else measured.p95.get(first.key),
             latency_threshold=threshold,
-            burning=any(j.burning(measured.readings) for j in self.availability),
-            latency_burning=any(j.burning(measured.readings) for j in self.latency),
+            burning=any(j.burning(measured) for j in self.availability),
+            latency_burning=any(j.burning(measured) for j in self.latency),
         )
 
 
@@ -239,6 +237,27 @@ class Measured:
 
     readings: SloCounts
     p95: Mapping[str, float]
+    _windows: dict[tuple[str, int], tuple[Slo, float | None, bool]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Per (SLO key, window): the judged SLO counted, its error ratio and whether it had
+    data. The ratios, the burn-rate pairs and the SLIs all ask for the same windows."""
+
+    def window(self, judged: Judged, seconds: int) -> tuple[float | None, bool]:
+        """``judged``'s error ratio over ``seconds`` (clamped to 0..1, None without events)
+        and whether its series exist there, counted once per SLO and window.
+
+        Remembered for the very SLO object counted: a timeslice SLO as judged (counted in
+        events) has the key of its definition, and the two must never share an answer.
+        """
+        where = (judged.slo.key, seconds)
+        found = self._windows.get(where)
+        if found is None or found[0] is not judged.slo:
+            counts, _ = counts_from(judged.slo, self.readings.get(where), seconds)
+            ratio = error_ratio(counts)
+            clamped = None if ratio is None else min(max(ratio, 0.0), 1.0)
+            found = self._windows[where] = (judged.slo, clamped, counts is not None)
+        return found[1], found[2]
 
 
 def _p95(batch: QuantileBatch, samples: Sequence[Sample]) -> dict[str, float]:
@@ -330,9 +349,9 @@ def read_signals(
     slis = {
         j.slo.key: Sli(
             layout.window,
-            j.ratio(readings, layout.window),
+            j.ratio(measured, layout.window),
             p95.get(j.slo.key),
-            has_data=j.has_data(readings, layout.window),
+            has_data=j.has_data(measured, layout.window),
         )
         for layout in planned.services
         if layout.service not in failed
