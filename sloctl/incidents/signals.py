@@ -48,6 +48,9 @@ ANY_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 """The time a plan's batches carry; the reader gives each query its own."""
 CHUNK_STEPS = 1440
 """Steps per range request in a replay: a day at one-minute steps, so memory stays bounded."""
+NO_EVENTS = -1.0
+"""A window remembered as having series but no events to divide (never a ratio: those are
+clamped to 0..1)."""
 
 
 SignalReader = CountReader
@@ -237,11 +240,14 @@ class Measured:
 
     readings: SloCounts
     p95: Mapping[str, float]
-    _windows: dict[tuple[str, int], tuple[Slo, float | None, bool]] = field(
+    _counted: dict[str, Slo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The judged SLO each key's windows below were counted for."""
+    _ratios: dict[str, dict[int, float | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    """Per (SLO key, window): the judged SLO counted, its error ratio and whether it had
-    data. The ratios, the burn-rate pairs and the SLIs all ask for the same windows."""
+    """Per SLO key and window: the clamped error ratio, :data:`NO_EVENTS`, or None for no
+    data. The ratios, the burn-rate pairs and the SLIs all ask for the same windows; plain
+    numbers in a dict per SLO leave the garbage collector nothing new to follow."""
 
     def window(self, judged: Judged, seconds: int) -> tuple[float | None, bool]:
         """``judged``'s error ratio over ``seconds`` (clamped to 0..1, None without events)
@@ -250,14 +256,25 @@ class Measured:
         Remembered for the very SLO object counted: a timeslice SLO as judged (counted in
         events) has the key of its definition, and the two must never share an answer.
         """
-        where = (judged.slo.key, seconds)
-        found = self._windows.get(where)
-        if found is None or found[0] is not judged.slo:
-            counts, _ = counts_from(judged.slo, self.readings.get(where), seconds)
+        slo = judged.slo
+        key = slo.key
+        ratios = self._ratios.get(key)
+        if ratios is None or self._counted[key] is not slo:
+            self._counted[key] = slo
+            ratios = self._ratios[key] = {}
+        if seconds in ratios:
+            found = ratios[seconds]
+        else:
+            counts, _ = counts_from(slo, self.readings.get((key, seconds)), seconds)
             ratio = error_ratio(counts)
-            clamped = None if ratio is None else min(max(ratio, 0.0), 1.0)
-            found = self._windows[where] = (judged.slo, clamped, counts is not None)
-        return found[1], found[2]
+            if counts is None:
+                found = None
+            else:
+                found = NO_EVENTS if ratio is None else min(max(ratio, 0.0), 1.0)
+            ratios[seconds] = found
+        if found is None:
+            return None, False
+        return (None, True) if found == NO_EVENTS else (found, True)
 
 
 def _p95(batch: QuantileBatch, samples: Sequence[Sample]) -> dict[str, float]:

@@ -159,3 +159,8 @@ def test_a_window_is_counted_once_per_slo_object_never_shared_with_its_definitio
     # Bad counts above the total (both extrapolated) are clamped, as before.
     over = Measured({(api.key, 300): {"total": 10.0, "bad": 12.0}}, {})
     assert judged.ratio(over, 300) == 1.0
+    # Series without traffic are data, with no ratio, however often asked.
+    quiet = Measured({(api.key, 300): {"total": 0.0, "bad": 0.0}}, {})
+    for _ in range(2):
+        assert judged.ratio(quiet, 300) is None
+        assert judged.has_data(quiet, 300)
