@@ -6,6 +6,7 @@ Nothing here reads a clock or talks to Prometheus. "No data" is a state of its o
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,8 +45,13 @@ def error_ratio(counts: Counts | None) -> float | None:
     return min(max(counts.bad / counts.total, 0.0), 1.0)
 
 
+@functools.lru_cache(maxsize=1024)
 def minutes(span: timedelta) -> Decimal:
-    """Exact minutes in ``span`` (microsecond precision)."""
+    """Exact minutes in ``span`` (microsecond precision).
+
+    Pure, and asked several times per SLO on every daemon cycle for the same few window
+    lengths: remembered (a Decimal cannot be changed by whoever is handed it; equal spans
+    are the same span, so one answer serves them all)."""
     micro = (span.days * 86400 + span.seconds) * 1_000_000 + span.microseconds
     return Decimal(micro) / Decimal(60_000_000)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -115,8 +116,10 @@ class Slo:
     depends_on: tuple[str, ...] = ()
     """The services this SLO's service depends on (its definition's ``dependsOn``)."""
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
+        """``service/name``; made once per Slo (kept beside the fields, outside equality and
+        hashing), as every reading and judgement files the SLO under it."""
         return f"{self.service}/{self.name}"
 
     @property

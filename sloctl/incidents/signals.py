@@ -48,6 +48,9 @@ ANY_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 """The time a plan's batches carry; the reader gives each query its own."""
 CHUNK_STEPS = 1440
 """Steps per range request in a replay: a day at one-minute steps, so memory stays bounded."""
+NO_EVENTS = -1.0
+"""A window remembered as having series but no events to divide (never a ratio: those are
+clamped to 0..1)."""
 
 
 SignalReader = CountReader
@@ -80,19 +83,17 @@ class Judged:
     def of(cls, slo: Slo, pairs: tuple[burn.BurnWindow, ...] = burn.PAGE_PAIRS) -> Judged:
         return _judged(slo, pairs)
 
-    def ratio(self, readings: SloCounts, seconds: int) -> float | None:
-        counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
-        ratio = error_ratio(counts)
-        return None if ratio is None else min(max(ratio, 0.0), 1.0)
+    def ratio(self, measured: Measured, seconds: int) -> float | None:
+        """The error ratio over ``seconds`` (between 0 and 1), None without events."""
+        return measured.window(self, seconds)[0]
 
-    def has_data(self, readings: SloCounts, seconds: int) -> bool:
-        counts, _ = counts_from(self.slo, readings.get((self.slo.key, seconds)), seconds)
-        return counts is not None
+    def has_data(self, measured: Measured, seconds: int) -> bool:
+        return measured.window(self, seconds)[1]
 
-    def burning(self, readings: SloCounts) -> bool:
+    def burning(self, measured: Measured) -> bool:
         for long_seconds, short_seconds, limit in self.pages:
-            long = self.ratio(readings, long_seconds)
-            short = self.ratio(readings, short_seconds)
+            long = self.ratio(measured, long_seconds)
+            short = self.ratio(measured, short_seconds)
             if long is not None and short is not None and long > limit and short > limit:
                 return True
         return False
@@ -141,7 +142,7 @@ class ServiceLayout:
         )
 
     def signals(self, measured: Measured, at: datetime) -> ServiceSignals:
-        ratios = [j.ratio(measured.readings, self.window) for j in self.availability]
+        ratios = [j.ratio(measured, self.window) for j in self.availability]
         known = [r for r in ratios if r is not None]
         rates = [
             r / float(j.slo.error_budget)
@@ -160,8 +161,8 @@ class ServiceLayout:
             burn_rate=max(rates) if rates else None,
             p95_seconds=None if first is None else measured.p95.get(first.key),
             latency_threshold=threshold,
-            burning=any(j.burning(measured.readings) for j in self.availability),
-            latency_burning=any(j.burning(measured.readings) for j in self.latency),
+            burning=any(j.burning(measured) for j in self.availability),
+            latency_burning=any(j.burning(measured) for j in self.latency),
         )
 
 
@@ -239,6 +240,41 @@ class Measured:
 
     readings: SloCounts
     p95: Mapping[str, float]
+    _counted: dict[str, Slo] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The judged SLO each key's windows below were counted for."""
+    _ratios: dict[str, dict[int, float | None]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Per SLO key and window: the clamped error ratio, :data:`NO_EVENTS`, or None for no
+    data. The ratios, the burn-rate pairs and the SLIs all ask for the same windows; plain
+    numbers in a dict per SLO leave the garbage collector nothing new to follow."""
+
+    def window(self, judged: Judged, seconds: int) -> tuple[float | None, bool]:
+        """``judged``'s error ratio over ``seconds`` (clamped to 0..1, None without events)
+        and whether its series exist there, counted once per SLO and window.
+
+        Remembered for the very SLO object counted: a timeslice SLO as judged (counted in
+        events) has the key of its definition, and the two must never share an answer.
+        """
+        slo = judged.slo
+        key = slo.key
+        ratios = self._ratios.get(key)
+        if ratios is None or self._counted[key] is not slo:
+            self._counted[key] = slo
+            ratios = self._ratios[key] = {}
+        if seconds in ratios:
+            found = ratios[seconds]
+        else:
+            counts, _ = counts_from(slo, self.readings.get((key, seconds)), seconds)
+            ratio = error_ratio(counts)
+            if counts is None:
+                found = None
+            else:
+                found = NO_EVENTS if ratio is None else min(max(ratio, 0.0), 1.0)
+            ratios[seconds] = found
+        if found is None:
+            return None, False
+        return (None, True) if found == NO_EVENTS else (found, True)
 
 
 def _p95(batch: QuantileBatch, samples: Sequence[Sample]) -> dict[str, float]:
@@ -330,9 +366,9 @@ def read_signals(
     slis = {
         j.slo.key: Sli(
             layout.window,
-            j.ratio(readings, layout.window),
+            j.ratio(measured, layout.window),
             p95.get(j.slo.key),
-            has_data=j.has_data(readings, layout.window),
+            has_data=j.has_data(measured, layout.window),
         )
         for layout in planned.services
         if layout.service not in failed

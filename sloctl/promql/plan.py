@@ -413,6 +413,9 @@ def split_answer(
     return readings
 
 
+_UNREAD: tuple[None, str] = (None, "")
+
+
 def counts_from(
     slo: Slo, reading: Mapping[str, float] | None, window_seconds: int
 ) -> tuple[Counts | None, str]:
@@ -421,34 +424,42 @@ def counts_from(
     For timeslices the total is every slice of the window, traffic or not, so that burn rate,
     consumed budget and time to exhaustion all count the same slices; a window without any
     slice of traffic is "no data".
+
+    Asked for every SLO and window on every daemon cycle: one pass over the reading, the
+    indicator's kind asked once.
     """
     if not reading:
-        return None, ""
-    if not all(map(math.isfinite, reading.values())):
-        return None, "Prometheus returned NaN or infinity for this window"
+        return _UNREAD
+    isfinite = math.isfinite
+    for value in reading.values():
+        if not isfinite(value):
+            return None, "Prometheus returned NaN or infinity for this window"
     indicator, timeslices = slo.indicator, slo.timeslices
-    if isinstance(indicator, LatencyIndicator) and _bucket_missing(slo, reading):
-        threshold = promql.decimal_text(indicator.threshold_seconds)
-        return None, (
-            f"no bucket le={threshold} in {indicator.histogram.metric}_bucket: "
-            "the threshold must be one of the histogram's bucket bounds"
-        )
+    latency = indicator if isinstance(indicator, LatencyIndicator) else None
     if timeslices is not None:
-        if not reading.get(SLICES):
-            return None, ""
-        slices = window_seconds // timeslices.slice_seconds
-        return Counts(total=float(slices), bad=reading.get(BAD_SLICES, 0.0)), ""
+        slices = reading.get(SLICES)
+        if latency is not None and slices and GOOD_SERIES not in reading:
+            return None, _no_bucket(latency)
+        if not slices:
+            return _UNREAD
+        count = window_seconds // timeslices.slice_seconds
+        return Counts(total=float(count), bad=reading.get(BAD_SLICES, 0.0)), ""
     total = reading.get(TOTAL)
     if total is None:
-        return None, ""
-    if isinstance(indicator, LatencyIndicator) or indicator.bad is None:
-        good = reading.get(GOOD, 0.0)
+        return _UNREAD
+    if latency is not None or indicator.bad is None:
+        good = reading.get(GOOD)
+        if good is None:
+            if latency is not None:  # the histogram has events but not the threshold's bucket
+                return None, _no_bucket(latency)
+            good = 0.0
         return Counts(total=total, bad=max(total - good, 0.0)), ""
     return Counts(total=total, bad=reading.get(BAD, 0.0)), ""
 
 
-def _bucket_missing(slo: Slo, reading: Mapping[str, float]) -> bool:
-    """The threshold's bucket was not found although the histogram has events."""
-    if slo.timeslices is not None:
-        return bool(reading.get(SLICES)) and GOOD_SERIES not in reading
-    return TOTAL in reading and GOOD not in reading
+def _no_bucket(indicator: LatencyIndicator) -> str:
+    threshold = promql.decimal_text(indicator.threshold_seconds)
+    return (
+        f"no bucket le={threshold} in {indicator.histogram.metric}_bucket: "
+        "the threshold must be one of the histogram's bucket bounds"
+    )

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from sloctl.core.selector import Matcher
-from sloctl.core.slo import LatencyIndicator, Slo
+from sloctl.core.slo import LatencyIndicator, Slo, Timeslices
 from sloctl.incidents.policy import Policy, Thresholds
-from sloctl.incidents.signals import Measured, read_signals, signal_plan, windows_of
+from sloctl.incidents.signals import Judged, Measured, read_signals, signal_plan, windows_of
 from sloctl.loading.definitions import load_definitions
 from tests.fake_prometheus import ServiceTraffic, fake_prometheus
 from tests.paths import ROOT
@@ -137,3 +137,30 @@ def test_the_burn_rate_is_the_worst_availability_slos_over_its_own_budget() -> N
     assert judged["api"].error_ratio == pytest.approx(0.02)
     empty = signal_plan(api, Policy()).judge(Measured({}, {}), AT)["api"]
     assert empty.burn_rate is None  # no traffic: no burn rate, never 0
+
+
+def test_a_window_is_counted_once_per_slo_object_never_shared_with_its_definition() -> None:
+    api = next(s for s in SLOS if s.service == "api" and s.name == "availability")
+    sliced = replace(api, timeslices=Timeslices(Decimal("0.99"), 300))
+    judged = Judged.of(sliced)
+    assert judged.slo.key == sliced.key
+    assert judged.slo.timeslices is None
+    # Events and slices under one key: the judged SLO reads the events, its definition the
+    # slices, however the two are asked in turn.
+    readings = {(api.key, 3600): {"total": 1000.0, "bad": 50.0, "slices": 12.0, "bad_slices": 3.0}}
+    measured = Measured(readings, {})
+    as_defined = Judged(sliced, judged.pages)
+    for _ in range(2):
+        assert judged.ratio(measured, 3600) == pytest.approx(0.05)
+        assert as_defined.ratio(measured, 3600) == pytest.approx(0.25)
+    assert judged.has_data(measured, 3600)
+    assert not judged.has_data(measured, 300)
+    assert judged.ratio(measured, 300) is None
+    # Bad counts above the total (both extrapolated) are clamped, as before.
+    over = Measured({(api.key, 300): {"total": 10.0, "bad": 12.0}}, {})
+    assert judged.ratio(over, 300) == 1.0
+    # Series without traffic are data, with no ratio, however often asked.
+    quiet = Measured({(api.key, 300): {"total": 0.0, "bad": 0.0}}, {})
+    for _ in range(2):
+        assert judged.ratio(quiet, 300) is None
+        assert judged.has_data(quiet, 300)
