@@ -12,6 +12,7 @@ from typing import Any
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -56,3 +57,20 @@ def console_errors(driver: WebDriver) -> list[dict[str, Any]]:
     """What the page logged at level SEVERE since the last call (CSP refusals included)."""
     entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
     return [entry for entry in entries if entry.get("level") == "SEVERE"]
+
+
+def mark_page(driver: WebDriver) -> None:
+    """Mark the page now shown, so that :func:`wait_for_new_page` can tell when another one
+    has replaced it."""
+    driver.execute_script("window.sloctlTestOldPage = true")
+
+
+def wait_for_new_page(driver: WebDriver, seconds: float = 10.0) -> None:
+    """Wait for the page a click or a form led to: a new document (without the mark), loaded
+    whole. (Waiting for the URL, or for a clicked element to go stale, races with Chromium's
+    own navigation: the old document may still be read.)"""
+    WebDriverWait(driver, seconds).until(
+        lambda d: d.execute_script(
+            "return window.sloctlTestOldPage === undefined && document.readyState === 'complete'"
+        )
+    )

@@ -18,7 +18,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from sloctl.demo.local_prometheus import free_port
 from sloctl.web.sessions import MAX_FAILURES
-from tests.integration.browser import console_errors
+from tests.integration.browser import console_errors, mark_page, wait_for_new_page
 from tests.integration.daemon_process import SloctlRun
 from tests.integration.receivers import PAGERDUTY_OK, SLACK_OK, FaultReceiver, receiver
 
@@ -79,9 +79,9 @@ def _load(driver: WebDriver, url: str) -> None:
 
 def _submit(driver: WebDriver, form: str) -> None:
     """Click ``form``'s button and wait for the page it leads to."""
-    button = driver.find_element(By.CSS_SELECTOR, f"{form} button[type=submit]")
-    button.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+    mark_page(driver)
+    driver.find_element(By.CSS_SELECTOR, f"{form} button[type=submit]").click()
+    wait_for_new_page(driver)
 
 
 def test_log_in_declare_and_acknowledge_in_a_browser(
@@ -103,11 +103,11 @@ def test_log_in_declare_and_acknowledge_in_a_browser(
     Select(browser.find_element(By.ID, "declare-severity")).select_by_visible_text("P2")
     Select(browser.find_element(By.ID, "declare-cause")).select_by_visible_text("other")
     browser.find_element(By.ID, "declare-summary").send_keys("orders stuck in the queue")
-    button = browser.find_element(By.CSS_SELECTOR, 'form[action="/incidents/declare"] button')
-    button.click()
+    mark_page(browser)
+    browser.find_element(By.CSS_SELECTOR, 'form[action="/incidents/declare"] button').click()
     WebDriverWait(browser, 5).until(expected_conditions.alert_is_present())
     browser.switch_to.alert.accept()  # sloctl.js asks before paging anyone
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(button))
+    wait_for_new_page(browser)
     assert browser.current_url == f"{daemon.url}/incidents/INC-0001"
     assert console_errors(browser) == []
     slack.wait_for(

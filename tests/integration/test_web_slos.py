@@ -20,7 +20,7 @@ from sloctl.reading.evaluation import evaluate
 from sloctl.web import slo_pages
 from sloctl.web.site import WebSite, routes_of
 from sloctl.web.ui import SreUi
-from tests.integration.browser import chromium, console_errors
+from tests.integration.browser import chromium, console_errors, mark_page, wait_for_new_page
 from tests.integration.conftest import Served
 from tests.integration.fixture import END
 from tests.slo_daemon import IMAGE, SCRIPT, make_daemon
@@ -103,8 +103,10 @@ def test_sorting_and_filtering_come_from_the_url(browser: WebDriver, site: Site)
 
 def test_choosing_a_service_filters_at_once(browser: WebDriver, site: Site) -> None:
     _load(browser, f"{site.base}/slos")
+    mark_page(browser)
     Select(browser.find_element(By.ID, "f-service")).select_by_value("auth")
-    WebDriverWait(browser, 10).until(lambda d: "service=auth" in d.current_url)
+    wait_for_new_page(browser)
+    assert "service=auth" in browser.current_url
     assert {row.split("/")[0] for row in _rows(browser)} == {"auth"}
     assert console_errors(browser) == []
 
@@ -147,8 +149,10 @@ def test_a_detail_page_draws_its_charts_from_prometheus(browser: WebDriver, site
 
 def test_the_hostile_slo_page_runs_no_script(browser: WebDriver, site: Site) -> None:
     _load(browser, f"{site.base}/slos")
+    mark_page(browser)
     browser.find_element(By.LINK_TEXT, "availability").click()  # the first row: the hostile SLO
-    WebDriverWait(browser, 10).until(lambda d: "/slos/%3Cscript%3E" in d.current_url)
+    wait_for_new_page(browser)
+    assert "/slos/%3Cscript%3E" in browser.current_url
     heading = browser.find_element(By.TAG_NAME, "h1").text
     assert heading.startswith(f"{SCRIPT} · availability")
     assert IMAGE in browser.find_element(By.CSS_SELECTOR, "p.description").text
