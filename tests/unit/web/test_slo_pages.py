@@ -19,7 +19,7 @@ from sloctl.daemon.exporter import Snapshot
 from sloctl.incidents.lifecycle import declare
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.store.database import open_store
-from sloctl.web.slo_pages import slo_path
+from sloctl.web.slo_list import slo_path
 from sloctl.web.ui import sre_ui
 from tests.fake_prometheus import FakePrometheus, fake_prometheus
 from tests.slo_daemon import AT, IMAGE, SCRIPT, SloSite, judged, make_daemon
