@@ -92,12 +92,6 @@ COMPONENT_OF: Mapping[Severity, ComponentStatus] = {
     Severity.P3: ComponentStatus.DEGRADED_PERFORMANCE,
     Severity.P4: ComponentStatus.OPERATIONAL,
 }
-IMPACT_OF: Mapping[Severity, Indicator] = {
-    Severity.P1: Indicator.CRITICAL,
-    Severity.P2: Indicator.MAJOR,
-    Severity.P3: Indicator.MINOR,
-    Severity.P4: Indicator.NONE,
-}
 INDICATOR_OF: Mapping[ComponentStatus, Indicator] = {
     ComponentStatus.OPERATIONAL: Indicator.NONE,
     ComponentStatus.UNDER_MAINTENANCE: Indicator.NONE,
@@ -105,6 +99,10 @@ INDICATOR_OF: Mapping[ComponentStatus, Indicator] = {
     ComponentStatus.PARTIAL_OUTAGE: Indicator.MAJOR,
     ComponentStatus.MAJOR_OUTAGE: Indicator.CRITICAL,
 }
+IMPACT_OF: Mapping[Severity, Indicator] = {
+    severity: INDICATOR_OF[status] for severity, status in COMPONENT_OF.items()
+}
+"""An incident's impact: the indicator of the component status its severity gives."""
 INDICATORS = tuple(Indicator)
 DESCRIPTIONS: Mapping[Indicator, str] = {
     Indicator.NONE: "All Systems Operational",

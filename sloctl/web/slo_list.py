@@ -26,6 +26,7 @@ from sloctl.reading.evaluation import SloResult
 from sloctl.web.charts import budget_bar
 from sloctl.web.request import Request
 from sloctl.web.templates import NONE
+from sloctl.web.templates import percent as percent_text
 
 MAX_QUERY_TEXT = 200
 NOT_EVALUATED = "not evaluated"
@@ -52,9 +53,8 @@ def burn_text(rate: float | None) -> str:
 
 
 def ratio_text(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return NONE
-    return f"{value * 100:.3f}%"
+    """An error ratio to three decimals of a percent: ``0.057%``."""
+    return percent_text(value, 3)
 
 
 def exhaustion_text(result: SloResult | None) -> str:

@@ -34,8 +34,8 @@ def iso(moment: datetime | None) -> str:
 
 
 def percent(value: float | None, digits: int = 2) -> str:
-    """``99.95%``; a dash for no value (no traffic, NaN)."""
-    if value is None or math.isnan(value):
+    """``99.95%``; a dash for no value (no traffic, NaN, infinity)."""
+    if value is None or not math.isfinite(value):
         return NONE
     return f"{value * 100:.{digits}f}%"
 
