@@ -520,14 +520,9 @@ class Daemon:
                 self.refuse()
 
             def refuse(self) -> None:
-                self.send_response(405)
-                self.send_header("Allow", "GET, HEAD")
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(READ_ONLY)))
-                self.send_header("Connection", "close")
-                self.close_connection = True
-                self.end_headers()
-                self.wfile.write(READ_ONLY)
+                self.close_connection = True  # an unread body is dropped with it
+                headers = {"Allow": "GET, HEAD", "Connection": "close"}
+                self.reply(405, READ_ONLY, "text/plain", headers)
 
         try:
             return start_server(address, Handler)

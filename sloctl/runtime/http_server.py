@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
@@ -25,10 +26,18 @@ class QuietHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "sloctl"  # not the Python version: nothing for a scanner to match
 
-    def reply(self, status: int, body: bytes, kind: str = "text/plain") -> None:
+    def reply(
+        self,
+        status: int,
+        body: bytes,
+        kind: str = "text/plain",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
