@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from sloctl.cli.options import DEFAULT_STORE, definitions_option, past_time
+from sloctl.cli.options import DEFAULT_STORE, definitions_option, load_slos, past_time
 from sloctl.cli.state import find
 from sloctl.core.changes import CHANGE_KINDS, validate_change
 from sloctl.errors import InvalidRequestError
@@ -68,12 +68,11 @@ def record(
     definitions: Path,
 ) -> None:
     """Record one change; prints what was recorded."""
-    from sloctl.loading.definitions import load_definitions
     from sloctl.store.database import open_store
 
     now = datetime.now(UTC)
     at = past_time(at_text, now, "--at")
-    known = sorted({slo.service for slo in load_definitions(definitions)})
+    known = sorted({slo.service for slo in load_slos(definitions)})
     fields: dict[str, object] = {"service": service, "kind": kind, "ref": ref, "at": at}
     if by:
         fields["by"] = by

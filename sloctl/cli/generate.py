@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sloctl.cli.options import definitions_option, policy_option
+from sloctl.cli.options import definitions_option, load_slos, policy_option
 from sloctl.cli.state import find
 
 if TYPE_CHECKING:
@@ -28,10 +28,9 @@ class Generation:
 
     def inputs(self) -> tuple[tuple[Slo, ...], Policy]:
         """The definitions and the severity policy in force, loaded."""
-        from sloctl.loading.definitions import load_definitions
         from sloctl.loading.policy_file import policy_in_force
 
-        return load_definitions(self.definitions), policy_in_force(self.policy_path)
+        return load_slos(self.definitions), policy_in_force(self.policy_path)
 
 
 @click.group(invoke_without_command=True)

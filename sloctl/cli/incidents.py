@@ -21,6 +21,7 @@ from sloctl.cli.options import (
     DEFAULT_STORE,
     config_option,
     definitions_option,
+    load_slos,
     past_time,
     policy_option,
     prometheus_reader,
@@ -828,7 +829,6 @@ def evaluate(
     schedule = _schedule(ctx)
     from sloctl.daemon.incident_pass import evaluate_incidents
     from sloctl.incidents.signals import signal_plan
-    from sloctl.loading.definitions import load_definitions
     from sloctl.loading.policy_file import policy_in_force
 
     store = _store(ctx)
@@ -842,7 +842,7 @@ def evaluate(
     reader = prometheus_reader(
         ctx, config_path, prometheus_url, env=os.environ, logger=cli_state(ctx).logger
     )
-    planned = signal_plan(load_definitions(definitions), policy)
+    planned = signal_plan(load_slos(definitions), policy)
     result = evaluate_incidents(store, sinks, policy, planned, reader, at, schedule=schedule)
     for service, reason in result.skipped.items():
         click.echo(f"sloctl: warning: {service} skipped: {reason}", err=True)
@@ -899,7 +899,6 @@ def postmortem(
     each SLO over the incident (from Prometheus), its roles and every notification sent."""
     from sloctl.core.slo import dependencies
     from sloctl.daemon.incident_record import draft_context, gather
-    from sloctl.loading.definitions import load_definitions
 
     store = _store(ctx)
     record = gather(store, incident_id, _settings(ctx).drafts)
@@ -908,7 +907,7 @@ def postmortem(
     impacts = _impacts(incident, prometheus_url, definitions, now)
     spent = [i.budget_percent for i in impacts if i.budget_percent is not None]
     try:
-        depends = dependencies(load_definitions(definitions))
+        depends = dependencies(load_slos(definitions))
     except SloctlError:
         depends = {}
     context = draft_context(store, record, depends, now, impacts)
@@ -929,14 +928,13 @@ def _impacts(
     """Each SLO of the incident's services and causes, from the first bad reading (or the
     declaration) to the resolution (or now): its events and the budget they spent."""
     from sloctl.core.slo import LatencyIndicator
-    from sloctl.loading.definitions import load_definitions
     from sloctl.prometheus.client import PrometheusReader
     from sloctl.reading.evaluation import impact_between
 
     try:
         slos = [
             s
-            for s in load_definitions(definitions)
+            for s in load_slos(definitions)
             if (Cause.LATENCY if isinstance(s.indicator, LatencyIndicator) else Cause.ERRORS)
             in incident.causes_of(s.service)
         ]
@@ -1007,11 +1005,10 @@ def backtest_command(
 
     from sloctl.incidents.backtest import backtest as run_backtest
     from sloctl.incidents.backtest import explain as run_explain
-    from sloctl.loading.definitions import load_definitions
     from sloctl.loading.policy_file import policy_in_force
 
     policy = policy_in_force(policy_path)
-    slos = load_definitions(definitions)
+    slos = load_slos(definitions)
     services = sorted({slo.service for slo in slos})
     if maintenance is None:
         windows: tuple[MaintenanceWindow, ...] = ()

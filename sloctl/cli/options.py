@@ -6,6 +6,7 @@ runs (``sloctl --help`` reads these declarations).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from sloctl.errors import InvalidRequestError
 from sloctl.report.formats import OutputFormat
 
 if TYPE_CHECKING:
+    from sloctl.core.slo import Slo
     from sloctl.prometheus.client import PrometheusReader
     from sloctl.runtime.logs import Logger
 
@@ -81,6 +83,15 @@ definitions_option = click.option(
     show_default=True,
     help="Directory (or one file) of SLO definitions.",
 )
+
+
+def load_slos(definitions: Path) -> tuple[Slo, ...]:
+    """The SLOs of ``definitions``, validated again only when the files (or sloctl) changed
+    since the last validation: see :mod:`sloctl.loading.definition_cache`."""
+    from sloctl.loading.definition_cache import cache_directory, load_validated
+
+    return load_validated(definitions, cache_directory(os.environ))
+
 
 policy_option = click.option(
     "--policy",

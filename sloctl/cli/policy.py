@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sloctl.cli.options import definitions_option, policy_option
+from sloctl.cli.options import definitions_option, load_slos, policy_option
 
 
 @click.group("policy")
@@ -26,10 +26,9 @@ def policy_show(
     """Print every condition in force per service and SLO: severity, measure, window,
     threshold and duration, as the daemon judges them and the generated alerts fire."""
     from sloctl.cli.policy_view import in_force, render_json, render_table
-    from sloctl.loading.definitions import load_definitions
     from sloctl.loading.policy_file import policy_in_force
 
-    services = in_force(load_definitions(definitions), policy_in_force(policy_path))
+    services = in_force(load_slos(definitions), policy_in_force(policy_path))
     if service is not None:
         services = [entry for entry in services if entry.service == service]
         if not services:

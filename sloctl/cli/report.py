@@ -14,6 +14,7 @@ from click.core import ParameterSource
 from sloctl.cli.options import (
     config_option,
     definitions_option,
+    load_slos,
     past_time,
     prometheus_reader,
     prometheus_url_option,
@@ -83,7 +84,6 @@ def report(
     maintenance: Path | None,
 ) -> None:
     """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
-    from sloctl.loading.definitions import load_definitions
     from sloctl.reading.evaluation import evaluate
     from sloctl.report.render import render
 
@@ -92,7 +92,7 @@ def report(
     month = Month.parse(month_text) if month_text else None
     if month is not None and window == WindowKind.ROLLING.value:
         raise click.UsageError("--month reports a calendar month; it cannot be --window rolling")
-    slos = load_definitions(definitions)
+    slos = load_slos(definitions)
     reader = prometheus_reader(
         ctx, config_path, prometheus_url, env=os.environ, logger=logger, timeout=timeout
     )

@@ -55,13 +55,12 @@ from sloctl.core.slo import (
     Window,
 )
 from sloctl.errors import DefinitionError, Problem, YamlError
+from sloctl.loading.files import definition_files
 from sloctl.loading.yaml_document import Document, Location, load_yaml
 
-DEFINITION_SUFFIXES = (".yaml", ".yml")
 MAX_NUMBER_TEXT = 40
 MAX_TARGET_DIGITS = 20
 EXACT = Context(prec=60, traps=[InvalidOperation, Overflow, DivisionByZero])
-MAX_FILES = 1000
 
 
 def parse_ratio(value: Any) -> Decimal:
@@ -418,24 +417,6 @@ def parse_definition(document: Document, source: str) -> tuple[list[Slo], list[P
         except ValueError as exc:
             problems.append(Problem(source, _location_text(loc), str(exc), document.line_of(loc)))
     return slos, problems
-
-
-def definition_files(directory: Path) -> list[Path]:
-    """The definition files in ``directory``, in a stable order."""
-    if not directory.exists():
-        raise DefinitionError([Problem(str(directory), "", "no such directory")])
-    if directory.is_file():
-        return [directory]
-    files = sorted(
-        p for p in directory.iterdir() if p.suffix in DEFINITION_SUFFIXES and p.is_file()
-    )
-    if not files:
-        raise DefinitionError([Problem(str(directory), "", "no .yaml definition files here")])
-    if len(files) > MAX_FILES:
-        raise DefinitionError(
-            [Problem(str(directory), "", f"more than {MAX_FILES} definition files")]
-        )
-    return files
 
 
 def load_definitions(directory: Path) -> tuple[Slo, ...]:

@@ -15,8 +15,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sloctl.errors import YamlError
+from sloctl.loading.files import MAX_FILE_BYTES
 
-MAX_FILE_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 100_000
 
 Location = tuple[str | int, ...]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -287,3 +288,18 @@ def test_a_report_loads_what_it_needs_and_no_more() -> None:
     args = ["report", "--definitions", str(SHIPPED), "--prometheus-url", url]
     code = f"from sloctl.cli.main import main\nassert main({args!r}, standalone_mode=False) == 3"
     assert loaded_after(code, needless) == set()
+
+
+def test_a_report_on_unchanged_definitions_validates_nothing(tmp_path: Path) -> None:
+    """The second report over the same files reads what the first validated: neither
+    PyYAML nor pydantic is loaded."""
+    definitions = tmp_path / "definitions"
+    shutil.copytree(SHIPPED, definitions)
+    url = f"http://127.0.0.1:{free_port()}"
+    args = ["report", "--definitions", str(definitions), "--prometheus-url", url]
+    code = f"from sloctl.cli.main import main\nassert main({args!r}, standalone_mode=False) == 3"
+    validating = ("pydantic", "yaml", "sloctl.loading.definitions")
+    assert loaded_after(code, validating) == set(validating)
+    assert loaded_after(code, validating) == set()
+    (definitions / "api.yaml").write_text((SHIPPED / "api.yaml").read_text() + "\n")
+    assert loaded_after(code, validating) == set(validating)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sloctl.errors import YamlError
+from sloctl.loading.files import MAX_FILE_BYTES
 from sloctl.loading.yaml_document import (
-    MAX_FILE_BYTES,
     Document,
     Location,
     load_yaml,
