@@ -131,4 +131,4 @@ def report(
         queries=evaluation.queries,
         http_requests=reader.requests_made,
     )
-    render(evaluation, OutputFormat(output), sys.stdout)
+    render(evaluation, OutputFormat(output), sys.stdout, os.environ)

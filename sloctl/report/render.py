@@ -6,18 +6,16 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+import shutil
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TextIO
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from sloctl.core.budget import Status
 from sloctl.reading.evaluation import BURN_WINDOWS, Evaluation, SloResult
 from sloctl.report.formats import OutputFormat
+from sloctl.report.text_table import Cell, draw_table, shown
 
 SIGNIFICANT_DIGITS = 12
 COMPLETE_COVERAGE = 0.99
@@ -173,6 +171,8 @@ HEADERS = [
     "Status",
     "Time to exhaustion",
 ]
+WRAPPED = ("SLI", "Status")
+"""The columns wrapped at word boundaries when the table is wider than the terminal."""
 STATUS_STYLE = {
     Status.OK: "green",
     Status.AT_RISK: "yellow",
@@ -195,19 +195,22 @@ def _notes(results: Sequence[SloResult]) -> list[str]:
     return [f"{r.slo.key}: {r.note}" for r in results if r.note]
 
 
-def render_table(evaluation: Evaluation, out: TextIO, *, width: int | None = None) -> None:
-    console = Console(file=out, width=width, soft_wrap=False)
-    table = Table(title=_title(evaluation), title_justify="left")
-    for header in HEADERS:
-        table.add_column(header, no_wrap=header not in ("SLI",))
+def render_table(
+    evaluation: Evaluation, out: TextIO, *, width: int | None = None, colour: bool = False
+) -> None:
+    """The table for a terminal ``width`` columns wide (no limit when None: a pipe gets
+    whole lines), the status in colour when ``colour``; then the notes."""
+    status = HEADERS.index("Status")
+    rows = []
     for result in evaluation.results:
-        cells = [escape(cell) for cell in _cells(result)]  # a service name is not markup
-        style = STATUS_STYLE[result.budget.status]
-        cells[HEADERS.index("Status")] = f"[{style}]{cells[HEADERS.index('Status')]}[/{style}]"
-        table.add_row(*cells)
-    console.print(table)
+        cells = [Cell(text) for text in _cells(result)]
+        cells[status] = Cell(cells[status].text, STATUS_STYLE[result.budget.status])
+        rows.append(cells)
+    out.write(
+        draw_table(_title(evaluation), HEADERS, rows, wrap=WRAPPED, width=width, colour=colour)
+    )
     for note in _notes(evaluation.results):
-        console.print(f"note: {note}", markup=False)
+        out.write(f"note: {shown(note)}\n")
 
 
 def render_markdown(evaluation: Evaluation, out: TextIO) -> None:
@@ -248,9 +251,24 @@ def render_csv(evaluation: Evaluation, out: TextIO) -> None:
     out.write(buffer.getvalue())
 
 
-def render(evaluation: Evaluation, output: OutputFormat, out: TextIO) -> None:
+def render(
+    evaluation: Evaluation,
+    output: OutputFormat,
+    out: TextIO,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """``evaluation`` written to ``out`` as ``output``; a table on a terminal fits its width
+    and shows the status in colour, unless ``env`` (the environment) sets ``NO_COLOR`` or
+    ``TERM=dumb``."""
+    env = env or {}
     if output is OutputFormat.TABLE:
-        render_table(evaluation, out, width=None if out.isatty() else 200)
+        terminal = out.isatty()
+        render_table(
+            evaluation,
+            out,
+            width=shutil.get_terminal_size().columns if terminal else None,
+            colour=terminal and not env.get("NO_COLOR") and env.get("TERM") != "dumb",
+        )
     elif output is OutputFormat.JSON:
         render_json(evaluation, out)
     elif output is OutputFormat.MARKDOWN:
