@@ -25,6 +25,11 @@ from sloctl.core.window import Month, WindowKind
 from sloctl.promql.slices import DEFAULT_MAX_SAMPLES, QueryBudget
 from sloctl.report.formats import OutputFormat
 
+DEFAULT_PARALLEL = 4
+"""Queries a report sends at once: well under Prometheus's own ``--query.max-concurrency``
+(20 by default), and as many as a report of the runbook's services has families of."""
+MAX_PARALLEL = 16
+
 
 def check_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not math.isfinite(value) or not 0 < value <= 3600:
@@ -64,6 +69,14 @@ def check_timeout(ctx: click.Context, param: click.Parameter, value: float) -> f
     "(with --config: its query_max_samples unless given).",
 )
 @click.option(
+    "--parallel",
+    type=click.IntRange(min=1, max=MAX_PARALLEL),
+    default=DEFAULT_PARALLEL,
+    show_default=True,
+    help="Queries sent to Prometheus at once (each metric family's counts and each "
+    "coverage query is independent of the others).",
+)
+@click.option(
     "--maintenance",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Maintenance windows: the events of those marked correction are excluded "
@@ -81,6 +94,7 @@ def report(
     output: str,
     timeout: float,
     max_samples: int,
+    parallel: int,
     maintenance: Path | None,
 ) -> None:
     """Error budgets of every SLO: budget, consumed, remaining, burn rates and status."""
@@ -124,6 +138,7 @@ def report(
         budget=QueryBudget(max_samples),
         coverage=True,
         corrections=windows,
+        parallel=parallel,
     )
     logger.info(
         "report_evaluated",

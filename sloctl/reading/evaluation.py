@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from sloctl.core.budget import (
@@ -60,6 +61,7 @@ from sloctl.promql.slices import (
     halve,
     layout,
 )
+from sloctl.runtime.parallel import Parallel, Pending
 
 BURN_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("1h", timedelta(hours=1)),
@@ -190,6 +192,7 @@ def evaluate(
     budget: QueryBudget | None = None,
     slicing: Slicing | None = None,
     corrections: Sequence[MaintenanceWindow] = (),
+    parallel: int = 1,
 ) -> Evaluation:
     """Read and judge every SLO at ``at`` (or over ``month``), every query within ``budget``,
     whole slices from ``slicing``'s store when given; the events inside the windows of
@@ -200,6 +203,10 @@ def evaluate(
     (in ``failed``, with the error) and every other query is still asked. With ``coverage``,
     each result also says which share of its window had data (one more query per metric
     family of totals; where that query fails, the coverage is unknown).
+
+    Without ``slicing``, up to ``parallel`` of those queries are sent at once (each family's
+    counts and each coverage query is independent of the others); with a slice store they
+    are sent one at a time, as the store is read and written between them.
     """
     each = [(slo, span_for(slo, at, kind=kind, month=month)) for slo in slos]
     spans = {slo.key: span for slo, span in each}
@@ -213,34 +220,25 @@ def evaluate(
         for slo, span in each
     ]
     failed: dict[str, PrometheusError] = {}
-    readings, queries = read_counts(
-        requests, reader, budget or QueryBudget(), slicing, failed=failed if isolate else None
-    )
+    covered: dict[str, float] = {}
+    unknown: set[str] = set()
+    with Parallel(parallel if slicing is None else 1) as queue:
+        counting = start_counts(requests, reader, budget or QueryBudget(), slicing, queue)
+        covering = [
+            (first, queue.submit(partial(read_coverage, first, reader)))
+            for first in (coverage_queries(slos, spans) if coverage else ())
+        ]
+        readings, queries = counting.collect(failed if isolate else None)
+        for first, pending in covering:
+            shares, sent = pending.result()
+            queries += sent
+            if shares is None:
+                unknown.update(first.slo_keys)
+            else:
+                covered.update(shares)
     excluded: dict[str, list[Occurrence]] = {}
     if corrections:
         queries += correct(slos, spans, corrections, reader, budget, readings, excluded, failed)
-    covered: dict[str, float] = {}
-    unknown: set[str] = set()
-    if coverage:
-        for first in coverage_queries(slos, spans):
-            query: CoverageQuery | None = first
-            while query is not None:
-                queries += 1
-                try:
-                    samples = reader.instant(query.expr, query.time, slos=query.slo_keys)
-                except TooManySamplesError:
-                    # Fewer points of the window load fewer samples at the peak.
-                    query = query.coarser()
-                    if query is None:
-                        unknown.update(first.slo_keys)
-                    continue
-                except PrometheusError:
-                    # Coverage only qualifies a judgement: an API that refuses the subquery
-                    # leaves it unknown, never the budgets unread.
-                    unknown.update(first.slo_keys)
-                    break
-                covered.update(query.shares(samples))
-                break
     results = judge([slo for slo in slos if slo.key not in failed], spans, readings)
     if coverage:
         results = tuple(
@@ -388,6 +386,81 @@ def coverage_queries(slos: Sequence[Slo], spans: Mapping[str, Span]) -> list[Cov
     return queries
 
 
+def read_coverage(
+    first: CoverageQuery, reader: InstantReader
+) -> tuple[dict[str, float] | None, int]:
+    """The share of each SLO's window that had data, from ``first`` or, refused as too large,
+    a coarser form of it; None when it stays unknown. Also the queries sent."""
+    query: CoverageQuery | None = first
+    sent = 0
+    while query is not None:
+        sent += 1
+        try:
+            samples = reader.instant(query.expr, query.time, slos=query.slo_keys)
+        except TooManySamplesError:
+            # Fewer points of the window load fewer samples at the peak.
+            query = query.coarser()
+            continue
+        except PrometheusError:
+            # Coverage only qualifies a judgement: an API that refuses the subquery leaves
+            # it unknown, never the budgets unread.
+            return None, sent
+        return query.shares(samples), sent
+    return None, sent
+
+
+@dataclass
+class Counting:
+    """The count queries of one evaluation, handed to a :class:`Parallel` queue: their
+    answers are taken, in the order they were asked, by :meth:`collect`."""
+
+    timeslices: Pending[int]
+    families: list[tuple[Family, Pending[tuple[WindowCounts, int]]]]
+    readings: SloCounts
+    failed: dict[str, PrometheusError]
+    """The SLOs of the timeslice batches that failed."""
+
+    def collect(self, failed: dict[str, PrometheusError] | None) -> tuple[SloCounts, int]:
+        """Every request's counts, and how many queries were sent (see :func:`read_counts`)."""
+        queries = self.timeslices.result()
+        if self.failed and failed is None:
+            raise next(iter(self.failed.values()))
+        if failed is not None:
+            failed.update(self.failed)
+        for family, pending in self.families:
+            try:
+                values, sent = pending.result()
+            except PrometheusError as exc:
+                if failed is None:
+                    raise
+                failed.update(dict.fromkeys(family.slo_keys, exc))
+                queries += 1
+                continue
+            queries += sent
+            hand_out(family, values, self.readings)
+        return self.readings, queries
+
+
+def start_counts(
+    requests: Sequence[CountRequest],
+    reader: InstantReader,
+    budget: QueryBudget,
+    slicing: Slicing | None,
+    queue: Parallel,
+) -> Counting:
+    """Hand every count query of ``requests`` to ``queue``: the timeslice batches first,
+    then one call per metric family."""
+    found, rest = families(requests)
+    readings: SloCounts = {}
+    failed: dict[str, PrometheusError] = {}
+    timeslices = queue.submit(partial(_read_timeslices, rest, reader, readings, failed=failed))
+    pending = [
+        (family, queue.submit(partial(count_family, family, reader, budget, slicing)))
+        for family in found
+    ]
+    return Counting(timeslices, pending, readings, failed)
+
+
 def read_counts(
     requests: Sequence[CountRequest],
     reader: InstantReader,
@@ -402,21 +475,8 @@ def read_counts(
     A failed query raises, unless ``failed`` is given: then the SLOs it was for are put there
     with the error, and every other query is still asked.
     """
-    found, rest = families(requests)
-    readings: SloCounts = {}
-    queries = _read_timeslices(rest, reader, readings, failed=failed)
-    for family in found:
-        try:
-            values, sent = count_family(family, reader, budget, slicing)
-        except PrometheusError as exc:
-            if failed is None:
-                raise
-            failed.update(dict.fromkeys(family.slo_keys, exc))
-            queries += 1
-            continue
-        queries += sent
-        hand_out(family, values, readings)
-    return readings, queries
+    with Parallel(1) as queue:
+        return start_counts(requests, reader, budget, slicing, queue).collect(failed)
 
 
 MAX_RUNS = 64

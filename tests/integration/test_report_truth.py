@@ -271,3 +271,15 @@ def test_unaligned_time_stays_within_tolerance(served: Served, tmp_path: Path) -
     for result in evaluation.results:
         truth = truth_of(served, result, at - timedelta(days=2), at)
         assert_matches(result.counts, truth, result.slo.key)
+
+
+def test_queries_sent_side_by_side_give_the_same_report(served: Served, tmp_path: Path) -> None:
+    directory = write_definitions(tmp_path)
+    (directory / "timeslices.yaml").write_text(TIMESLICES_YAML)
+    slos = load_definitions(directory)
+    reader = PrometheusReader(served.url, timeout=60)
+    one = evaluate(slos, reader, END, coverage=True, parallel=1)
+    several = evaluate(slos, reader, END, coverage=True, parallel=4)
+    assert several == one
+    assert several.queries == one.queries
+    assert all(result.coverage is not None for result in several.results)

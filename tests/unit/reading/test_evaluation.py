@@ -1,7 +1,10 @@
-"""Evaluation times: pinned to the span's end, or to the end of the current slice."""
+"""One evaluation (sloctl/reading/evaluation.py): its pinned times, and its queries sent side by
+side."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -9,7 +12,10 @@ import pytest
 
 from sloctl.core.selector import parse_selector
 from sloctl.core.slo import RatioIndicator, Slo, Timeslices
-from sloctl.reading.evaluation import query_time
+from sloctl.loading.definitions import load_definitions
+from sloctl.reading.evaluation import evaluate, query_time
+from tests.fake_prometheus import Query, Reply, fake_prometheus, vector
+from tests.paths import ROOT
 
 INDICATOR = RatioIndicator(
     total=parse_selector('http_requests_total{service="api"}'),
@@ -37,3 +43,34 @@ def test_query_time(slice_seconds: int | None, end: str, expected: str) -> None:
 
     assert query_time(slo(slice_seconds), at(end)) == at(expected)
     assert query_time(slo(slice_seconds), at(end)).tzinfo == UTC
+
+
+SHIPPED_SLOS = load_definitions(ROOT / "slo-definitions")
+AT = datetime(2026, 11, 1, tzinfo=UTC)
+ANSWER_SECONDS = 0.3
+
+
+def arrivals(parallel: int) -> tuple[list[float], int]:
+    """When each query of an evaluation of the shipped SLOs reached a Prometheus that takes
+    0.3 s to answer each (seconds after the first), and the queries counted."""
+    arrived: list[float] = []
+
+    def slow(query: Query) -> Reply:
+        arrived.append(time.monotonic())
+        return replace(vector([]), delay=ANSWER_SECONDS)
+
+    with fake_prometheus(slow) as prometheus:
+        evaluation = evaluate(
+            SHIPPED_SLOS, prometheus.reader(), AT, coverage=True, parallel=parallel
+        )
+    return [moment - arrived[0] for moment in arrived], evaluation.queries
+
+
+def test_independent_queries_are_sent_side_by_side() -> None:
+    one_by_one, queries = arrivals(1)
+    assert len(one_by_one) == queries == 7
+    assert all(later >= ANSWER_SECONDS * 0.9 * index for index, later in enumerate(one_by_one))
+    side_by_side, queries = arrivals(4)
+    assert len(side_by_side) == queries == 7
+    # Four queries arrived before the first answer could have been sent.
+    assert sorted(side_by_side)[3] < ANSWER_SECONDS
