@@ -3,7 +3,9 @@
     .venv/bin/python -m bench.report_phases DEFINITIONS PROMETHEUS_URL AT
 
 Prints, as JSON, the seconds of: the imports (the command line and what a report runs), loading
-the definitions, the evaluation (the queries Prometheus answers) and rendering the table. The
+the definitions (as the command does: read back from the cache of validated definitions when
+they did not change), the evaluation (the queries Prometheus answers, as many at once as the
+command sends) and rendering the table. The
 imports are inside :func:`main`, so that they are what is timed.
 """
 
@@ -23,16 +25,20 @@ def main() -> None:
     definitions, url, at = sys.argv[1:]
     started = time.perf_counter()
     import sloctl.cli.main  # noqa: F401 - the command line, as `sloctl` starts
-    from sloctl.loading.definitions import load_definitions
+    from sloctl.cli.options import load_slos
+    from sloctl.cli.report import DEFAULT_PARALLEL
+    from sloctl.cli.state import DeferredLogger
     from sloctl.prometheus.client import PrometheusReader
     from sloctl.reading.evaluation import evaluate
     from sloctl.report.formats import OutputFormat
     from sloctl.report.render import render
 
     imported = time.perf_counter()
-    slos = load_definitions(Path(definitions))
+    slos = load_slos(Path(definitions))  # validated, or read back as the command does
     loaded = time.perf_counter()
-    evaluation = evaluate(slos, PrometheusReader(url), datetime.fromisoformat(at), coverage=True)
+    reader = PrometheusReader(url, logger=DeferredLogger("warning"))  # the command's default
+    moment = datetime.fromisoformat(at)
+    evaluation = evaluate(slos, reader, moment, coverage=True, parallel=DEFAULT_PARALLEL)
     evaluated = time.perf_counter()
     render(evaluation, OutputFormat.TABLE, io.StringIO())
     rendered = time.perf_counter()
