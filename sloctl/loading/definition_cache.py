@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from importlib.util import find_spec
@@ -161,6 +160,8 @@ def read_kept(path: Path, key: str) -> tuple[Slo, ...]:
 def keep(path: Path, key: str, slos: Sequence[Slo]) -> None:
     """Write ``slos`` under ``key`` into ``path`` whole (a reader never sees half a file);
     a directory that cannot be written leaves the cache as it was."""
+    import tempfile  # only when writing: it costs more to import than a read takes
+
     text = json.dumps({"key": key, "slos": [slo_form(slo) for slo in slos]}, sort_keys=True)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import math
-import shutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -262,12 +261,16 @@ def render(
     ``TERM=dumb``."""
     env = env or {}
     if output is OutputFormat.TABLE:
-        terminal = out.isatty()
+        if not out.isatty():
+            render_table(evaluation, out)
+            return
+        import shutil  # noqa: PLC0415 - a terminal's width (or $COLUMNS), only for a terminal
+
         render_table(
             evaluation,
             out,
-            width=shutil.get_terminal_size().columns if terminal else None,
-            colour=terminal and not env.get("NO_COLOR") and env.get("TERM") != "dumb",
+            width=shutil.get_terminal_size().columns,
+            colour=not env.get("NO_COLOR") and env.get("TERM") != "dumb",
         )
     elif output is OutputFormat.JSON:
         render_json(evaluation, out)

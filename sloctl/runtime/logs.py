@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import MutableMapping
 from typing import Any, Protocol, TextIO
@@ -36,9 +35,11 @@ def make_logger(
     """A logger writing one JSON object per event to ``stream`` (stderr by default).
 
     Nothing global is configured: the logger is returned and passed along. structlog is
-    imported here, not with this module, so a command line that only offers :data:`LEVELS`
-    does not load it.
+    (and the standard library's logging, for its level numbers) are imported here, not with
+    this module, so a command line that only offers :data:`LEVELS` loads neither.
     """
+    import logging
+
     import structlog
 
     renderer: Any = (

@@ -11,6 +11,9 @@ import dataclasses
 import io
 import json
 import math
+import os
+import re
+import select
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -494,3 +497,41 @@ def test_markdown_keeps_one_row_per_slo_whatever_the_name() -> None:
     rows = [line for line in out.getvalue().splitlines() if line.startswith("| line break")]
     assert len(rows) == 1
     assert "break\\|pipe" in rows[0]
+
+
+def _on_a_terminal(env: dict[str, str]) -> str:
+    """What render writes to a real terminal (a pseudo-terminal), as the terminal reads it."""
+    leader, follower = os.openpty()
+    try:
+        with open(follower, "w", encoding="utf-8", closefd=False) as terminal:
+            render(_evaluation(), OutputFormat.TABLE, terminal, env)
+        chunks = []
+        while select.select([leader], [], [], 0.5)[0]:
+            chunk = os.read(leader, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode().replace("\r\n", "\n")
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_a_terminal_gets_its_width_and_colour_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "175")  # the table is 183 wide, 169 with the SLIs wrapped
+    coloured = _on_a_terminal({"TERM": "xterm"})
+    assert "\x1b[1;31mexhausted" in coloured
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", coloured).splitlines()
+    assert max(len(line) for line in plain[1:]) <= 175
+    assert len(plain) > 1 + 3 + len(_evaluation().results) + 1  # some rows wrapped
+    assert "\x1b" not in _on_a_terminal({"TERM": "xterm", "NO_COLOR": "1"})
+    assert "\x1b" not in _on_a_terminal({"TERM": "dumb"})
+
+
+def test_a_pipe_gets_whole_lines_and_no_colour() -> None:
+    out = io.StringIO()
+    render(_evaluation(), OutputFormat.TABLE, out, {"TERM": "xterm"})
+    assert "\x1b" not in out.getvalue()
+    assert len(out.getvalue().splitlines()) == 1 + 3 + len(_evaluation().results) + 1
