@@ -30,7 +30,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from importlib.util import find_spec
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any, cast
 
@@ -133,7 +133,7 @@ def code_digest(root: Path | None = None) -> str:
         digest.update(b"%s\0%d:" % (source.name.encode(), len(data)))
         digest.update(data)
     for library in VALIDATING_LIBRARIES:
-        spec = find_spec(library)
+        spec = PathFinder.find_spec(library)  # on sys.path, as importing it would look
         origin = None if spec is None else spec.origin
         try:
             stat = os.stat(origin) if origin else None
