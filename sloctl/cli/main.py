@@ -9,23 +9,43 @@ from __future__ import annotations
 
 import click
 
-from sloctl.cli.group import SloctlGroup
+from sloctl.cli.group import LazyCommand, SloctlGroup
 from sloctl.cli.state import CliState
 from sloctl.runtime.logs import LEVELS
 
 COMMANDS = {
-    "backtest": "sloctl.cli.backtest:backtest",
-    "demo": "sloctl.cli.demo:demo",
-    "changes": "sloctl.cli.changes:changes",
-    "demo-service": "sloctl.cli.demo:demo_service",
-    "generate": "sloctl.cli.generate:generate",
-    "incidents": "sloctl.cli.incidents:incidents",
-    "policy": "sloctl.cli.policy:policy_group",
-    "report": "sloctl.cli.report:report",
-    "run": "sloctl.cli.run:run",
-    "validate": "sloctl.cli.validate:validate",
+    "backtest": LazyCommand(
+        "sloctl.cli.backtest:backtest", "Replay the severity policy over past data."
+    ),
+    "changes": LazyCommand(
+        "sloctl.cli.changes:changes", "Record and list deployments and other changes."
+    ),
+    "demo": LazyCommand(
+        "sloctl.cli.demo:demo", "A local Prometheus with synthetic history, reported."
+    ),
+    "demo-service": LazyCommand(
+        "sloctl.cli.demo:demo_service", "Simulated, instrumented services for the demo."
+    ),
+    "generate": LazyCommand(
+        "sloctl.cli.generate:generate", "Prometheus rules, their tests and Grafana dashboards."
+    ),
+    "incidents": LazyCommand(
+        "sloctl.cli.incidents:incidents", "Declare, follow and close incidents; post-mortems."
+    ),
+    "policy": LazyCommand(
+        "sloctl.cli.policy:policy_group", "The severity thresholds in force per service."
+    ),
+    "report": LazyCommand(
+        "sloctl.cli.report:report", "Error budgets, burn rates and status of every SLO."
+    ),
+    "run": LazyCommand(
+        "sloctl.cli.run:run", "The daemon: evaluate, follow incidents, notify, serve."
+    ),
+    "validate": LazyCommand(
+        "sloctl.cli.validate:validate", "Check the SLO definitions; list every problem."
+    ),
 }
-"""Every command of ``sloctl``: its name and the ``module:attribute`` that defines it."""
+"""Every command of ``sloctl``: its name, where it is defined and its one-line summary."""
 
 
 @click.group(cls=SloctlGroup, lazy_commands=COMMANDS)

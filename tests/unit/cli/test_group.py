@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from sloctl.cli.group import SloctlGroup
+from sloctl.cli.group import LazyCommand, SloctlGroup
 from sloctl.cli.main import main
 from sloctl.errors import (
     ConfigError,
@@ -44,7 +44,10 @@ def nested() -> None:
 
 nested.add_command(failing)
 
-LAZY = {"failing": f"{__name__}:failing", "nested": f"{__name__}:nested"}
+LAZY = {
+    "failing": LazyCommand(f"{__name__}:failing", "Raise an error."),
+    "nested": LazyCommand(f"{__name__}:nested", "A group below the root."),
+}
 
 
 def root() -> SloctlGroup:
@@ -54,15 +57,17 @@ def root() -> SloctlGroup:
 def test_a_command_is_imported_only_when_needed() -> None:
     module = "tests.unit.cli.lazy_probe"
     sys.modules.pop(module, None)
-    group = SloctlGroup("root", lazy_commands={"probe": f"{module}:probe"})
+    group = SloctlGroup("root", lazy_commands={"probe": LazyCommand(f"{module}:probe", "P.")})
     assert group.list_commands(click.Context(group)) == ["probe"]
+    assert "probe  P." in CliRunner().invoke(group, ["--help"]).output
     assert module not in sys.modules
     with pytest.raises(ModuleNotFoundError):  # resolving it is what imports it
         group.get_command(click.Context(group), "probe")
 
 
 def test_a_name_that_is_not_a_command_is_refused() -> None:
-    group = SloctlGroup("root", lazy_commands={"errors": "sloctl.errors:SloctlError"})
+    errors = LazyCommand("sloctl.errors:SloctlError", "Not a command.")
+    group = SloctlGroup("root", lazy_commands={"errors": errors})
     with pytest.raises(TypeError, match="not a click command"):
         group.get_command(click.Context(group), "errors")
 

@@ -303,3 +303,13 @@ def test_a_report_on_unchanged_definitions_validates_nothing(tmp_path: Path) -> 
     assert loaded_after(code, validating) == set()
     (definitions / "api.yaml").write_text((SHIPPED / "api.yaml").read_text() + "\n")
     assert loaded_after(code, validating) == set(validating)
+
+
+def test_listing_the_commands_imports_none_of_them() -> None:
+    modules = tuple(sorted({lazy.target.partition(":")[0] for lazy in COMMANDS.values()}))
+    shown = "from sloctl.cli.main import main\nmain(['--help'], standalone_mode=False)"
+    assert loaded_after(shown, modules) == set()
+    result = CliRunner().invoke(main, ["--help"])
+    for name, lazy in COMMANDS.items():
+        assert f"  {name} " in result.output
+        assert lazy.summary in result.output
