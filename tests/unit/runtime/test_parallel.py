@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 import pytest
 
@@ -15,8 +16,13 @@ WAIT = 10.0
 
 def test_one_worker_runs_each_call_at_once_in_the_callers_thread() -> None:
     ran: list[tuple[int, str]] = []
+
+    def record() -> int:
+        ran.append((1, threading.current_thread().name))
+        return 1
+
     with Parallel(1) as queue:
-        first = queue.submit(lambda: ran.append((1, threading.current_thread().name)) or 1)
+        first = queue.submit(record)
         ran.append((0, "after the first submit"))
         second = queue.submit(lambda: 2)
     assert ran == [(1, threading.current_thread().name), (0, "after the first submit")]
@@ -41,7 +47,7 @@ def test_calls_run_side_by_side_never_more_than_the_workers() -> None:
         return index * index
 
     with Parallel(workers) as queue:
-        pending = [queue.submit(lambda i=i: call(i)) for i in range(20)]
+        pending = [queue.submit(partial(call, i)) for i in range(20)]
         assert [p.result() for p in pending] == [i * i for i in range(20)]
     assert running[1] == workers
 
@@ -66,7 +72,7 @@ def test_no_call_is_lost_when_workers_end_as_calls_arrive() -> None:
         with Parallel(2) as queue:
             pending = []
             for index in range(3000):
-                pending.append(queue.submit(lambda i=index: i))
+                pending.append(queue.submit(partial(int, index)))
                 if index % 7 == 0:
                     time.sleep(0)
             results.extend(p.result() for p in pending)
