@@ -517,7 +517,7 @@ class Transport:
         )
         try:
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a name IDNA cannot encode
             raise ConnectError(errno_text(exc)) from exc
         last: OSError = OSError(errno.EHOSTUNREACH, "no address")
         for family, kind, protocol, _, address in found:

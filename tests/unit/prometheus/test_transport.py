@@ -241,6 +241,17 @@ def test_kept_alive_connections_are_reused(scripted: Callable[..., Scripted]) ->
     assert "Content-Length: 8\r\n" in first
 
 
+def test_closing_the_transport_closes_its_idle_connections(
+    scripted: Callable[..., Scripted],
+) -> None:
+    server: Scripted = scripted(lambda conn, _: server.answer_all(conn, head() + ANSWER))
+    transport = Transport()
+    post(transport, server.url)
+    transport.close()
+    post(transport, server.url)
+    assert server.connections == transport.connections_made == 2
+
+
 def test_chunked_answers_are_read_whole_and_the_connection_reused(
     scripted: Callable[..., Scripted],
 ) -> None:
