@@ -221,7 +221,9 @@ class PrometheusReader:
     headers: dict[str, str] = field(init=False, default_factory=dict, repr=False)
     """Sent with every request: ``Accept-Encoding`` and the ``Authorization`` of the
     credentials."""
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
+    _lock: threading.Lock = field(
+        init=False, default_factory=threading.Lock, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")

@@ -403,11 +403,15 @@ class Transport:
     pool_size: int = POOL_SIZE
     connections_made: int = field(init=False, default=0)
     """Connections opened so far (what reuse saves)."""
-    _idle: dict[_Key, list[Connection]] = field(init=False, default_factory=dict, repr=False)
-    _contexts: dict[str | None, ssl.SSLContext] = field(
-        init=False, default_factory=dict, repr=False
+    _idle: dict[_Key, list[Connection]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
     )
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
+    _contexts: dict[str | None, ssl.SSLContext] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
+    _lock: threading.Lock = field(
+        init=False, default_factory=threading.Lock, repr=False, compare=False
+    )
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Transport:
