@@ -7,7 +7,8 @@ any thread of its own.
   (:class:`~sloctl.errors.StoppingError`): a peer trickling the status line, the headers or the
   body, or holding its answer, is cut off on time, and a stop cuts a waiting request short
   within about the poll. Connecting waits at most ``CONNECT_TIMEOUT`` seconds
-  (and never past the deadline), polled the same way; so is the TLS handshake.
+  (and never past the deadline), polled the same way; so is the TLS handshake. Resolving the
+  host name (``getaddrinfo``) is the one wait that is not polled.
 - Connections are kept alive and reused for the next request to the same Prometheus (the same
   scheme, host, port, proxy and CA file), one request in flight per connection, and only after
   the previous answer was read whole. Up to :data:`POOL_SIZE` idle ones are kept per
