@@ -56,6 +56,7 @@ class Query:
     params: Mapping[str, list[str]]
     peer: int = 0
     """The client's port: one per connection."""
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def expr(self) -> str:
@@ -98,7 +99,7 @@ class FakePrometheus:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = parse_qs(self.rfile.read(length).decode())
-                query = Query(self.path, form, self.client_address[1])
+                query = Query(self.path, form, self.client_address[1], dict(self.headers))
                 reply = fake._reply(query)
                 if reply.delay:
                     time.sleep(reply.delay)

@@ -375,3 +375,27 @@ def test_several_threads_share_one_reader() -> None:
     assert client.peak_samples == max(good)
     assert client.gave_up is None
     assert len(peers) == client.transport.connections_made <= threads  # one per request in flight
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "credentials", "expected"),
+    [
+        ("", Credentials(bearer_token="tok-1"), "Bearer tok-1"),
+        ("", Credentials(basic_auth=("ann", "pw/2")), "Basic YW5uOnB3LzI="),
+        ("bob:p%40ss@", Credentials(), "Basic Ym9iOnBAc3M="),  # percent-decoded: bob:p@ss
+        ("bob:p%40ss@", Credentials(bearer_token="tok-1"), "Basic Ym9iOnBAc3M="),
+        ("bob:p%40ss@", Credentials(basic_auth=("ann", "pw/2")), "Basic YW5uOnB3LzI="),
+        ("", Credentials(), None),
+    ],
+)
+def test_credentials_are_sent_as_before(
+    server: FakePrometheus, userinfo: str, credentials: Credentials, expected: str | None
+) -> None:
+    """Basic auth from the credentials wins over the URL's user information, which wins over
+    the bearer token (as requests applied them); the Host header never carries any."""
+    url = server.url.replace("://", f"://{userinfo}")
+    PrometheusReader(url, credentials=credentials).instant("up", AT)
+    headers = server.received[-1].headers
+    assert headers.get("Authorization") == expected
+    assert headers["Host"] == server.url.removeprefix("http://")
+    assert headers["Accept-Encoding"] == "gzip"
