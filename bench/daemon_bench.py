@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,12 +51,38 @@ class BenchDaemon(Daemon):
 
     def reader(self, config: Config, deadline: float | None = None) -> PrometheusReader:
         reader = super().reader(config, deadline)
+        record(reader, self.recorded)
+        return reader
+
+
+def record(reader: PrometheusReader, into: list[tuple[str, Any]]) -> None:
+    """Keep the URL and form of every request ``reader`` sends in ``into``; for a tree from
+    before :mod:`sloctl.prometheus.transport` too (``--before`` of bench.cycle_bench), whose
+    reader sent through a requests session."""
+    session = getattr(reader, "session", None)
+    if session is not None:
 
         def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-            self.recorded.append((str(response.request.url), response.request.body))
+            into.append((str(response.request.url), response.request.body))
 
-        reader.session.hooks["response"].append(keep)
-        return reader
+        session.hooks["response"].append(keep)
+        return
+    from sloctl.prometheus.transport import Deadline, Response, Transport  # noqa: PLC0415
+
+    class Recording(Transport):
+        def post(
+            self,
+            url: str,
+            form: bytes,
+            headers: Mapping[str, str],
+            *,
+            deadline: Deadline,
+            ca_file: str | None = None,
+        ) -> Response:
+            into.append((url, form))
+            return super().post(url, form, headers, deadline=deadline, ca_file=ca_file)
+
+    reader.transport = Recording(reader.transport.proxies, reader.transport.ca_bundle)
 
 
 def child(url: str, definitions: Path, work: Path, cycles: int) -> None:

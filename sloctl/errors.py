@@ -38,7 +38,15 @@ Raised and caught inside sloctl, and turned into one of the above (or into a
     Exception
     ├── ListenError               an address that cannot be listened on
     ├── BodyError                 a request body that did not arrive whole (400, 408)
-    └── RequestRefusedError       a web request answered with its status and reason
+    ├── RequestRefusedError       a web request answered with its status and reason
+    └── TransportError            a request to Prometheus that failed on the wire, which
+        │                         the reader turns into a PrometheusError's reason
+        ├── DeadlinePassedError   the attempt's time ran out before the whole answer
+        ├── StoppingError         sloctl is stopping
+        ├── ConnectError          no connection could be made (refused, unknown, timeout)
+        ├── TLSHandshakeError     the certificate, the host name, the CA file, the protocol
+        ├── ConnectionLostError   the connection broke before the whole answer
+        └── RequestNotSentError   the request cannot be made (URL, header, proxy)
 
 (The Prometheus client's per-attempt failure, which decides whether to retry, is private to
 its retry loop and never leaves it.)
@@ -261,3 +269,43 @@ class RequestRefusedError(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status, self.reason = status, reason
+
+
+class TransportError(Exception):
+    """A request to Prometheus failed on the wire (:mod:`sloctl.prometheus.transport`);
+    ``why`` is short and fit to show once the reader has masked its secrets."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class DeadlinePassedError(TransportError):
+    """The attempt's deadline passed before the whole answer came."""
+
+    def __init__(self) -> None:
+        super().__init__("time is up")
+
+
+class StoppingError(TransportError):
+    """sloctl is stopping: the request was cut short."""
+
+    def __init__(self) -> None:
+        super().__init__("sloctl is stopping")
+
+
+class ConnectError(TransportError):
+    """No connection could be made: refused, unknown host, connect timeout, or a proxy that
+    would not open a tunnel."""
+
+
+class TLSHandshakeError(TransportError):
+    """The TLS handshake failed: the certificate, the host name, the CA file, the protocol."""
+
+
+class ConnectionLostError(TransportError):
+    """The connection broke, or the peer did not speak HTTP, before the whole answer came."""
+
+
+class RequestNotSentError(TransportError):
+    """The request cannot be made at all (the URL, a header, a proxy): trying again is vain."""

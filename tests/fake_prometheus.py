@@ -9,7 +9,9 @@ the reader calls them (form-encoded POSTs), so the code under test talks to it t
 - computed from each query by an ``answer`` function, for code that asks many queries:
   :class:`ServiceTraffic` answers the incident signal queries from per-service error shares.
 
-Every request is recorded (:attr:`FakePrometheus.received`) before it is answered.
+Every request is recorded (:attr:`FakePrometheus.received`) before it is answered. It speaks
+HTTP/1.0 (a connection per request) unless made with ``keep_alive``: then HTTP/1.1, as
+Prometheus does, and each request records the client port it came from.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class Query:
 
     path: str
     params: Mapping[str, list[str]]
+    peer: int = 0
+    """The client's port: one per connection."""
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def expr(self) -> str:
@@ -79,7 +84,9 @@ def refusal(status: int, error: str, error_type: str = "bad_data") -> Reply:
 
 
 class FakePrometheus:
-    def __init__(self, answer: Callable[[Query], Reply] | None = None) -> None:
+    def __init__(
+        self, answer: Callable[[Query], Reply] | None = None, *, keep_alive: bool = False
+    ) -> None:
         self.answer = answer
         self.replies: list[Reply] = [vector([])]
         self.received: list[Query] = []
@@ -87,9 +94,12 @@ class FakePrometheus:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                query = Query(self.path, parse_qs(self.rfile.read(length).decode()))
+                form = parse_qs(self.rfile.read(length).decode())
+                query = Query(self.path, form, self.client_address[1], dict(self.headers))
                 reply = fake._reply(query)
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -141,8 +151,10 @@ class FakePrometheus:
 
 
 @contextmanager
-def fake_prometheus(answer: Callable[[Query], Reply] | None = None) -> Iterator[FakePrometheus]:
-    started = FakePrometheus(answer)
+def fake_prometheus(
+    answer: Callable[[Query], Reply] | None = None, *, keep_alive: bool = False
+) -> Iterator[FakePrometheus]:
+    started = FakePrometheus(answer, keep_alive=keep_alive)
     try:
         yield started
     finally:

@@ -3,10 +3,10 @@
 Bounded in time and memory, whatever the peer does:
 
 - every attempt has a total deadline (``timeout``), from connecting to the last byte: the
-  answer is streamed and each read waits at most for the time left, and a watchdog
-  (:mod:`sloctl.prometheus.cutoff`) shuts the attempt's socket down when the deadline passes or
-  sloctl stops, so a peer trickling the status line, the headers or the body a byte at a time is
-  cut off on time;
+  transport (:mod:`sloctl.prometheus.transport`) waits on its socket a short poll at a time and
+  asks the deadline and the ``cancelled`` check between polls, so a peer trickling the status
+  line, the headers or the body a byte at a time is cut off on time, and a stop cuts a waiting
+  request short within about the poll, with no thread beside the request;
   a reader may also carry an overall ``deadline`` (the daemon's cycle) and a ``cancelled``
   check (SIGTERM), after which queries fail at once;
 - bodies are streamed into a buffer capped at ``limits.max_body_bytes`` (decompressed size,
@@ -16,10 +16,13 @@ Bounded in time and memory, whatever the peer does:
   deadline; 400 and 422 are the query's fault and are reported at once with the SLOs and the
   query they concern. Only a failure to connect at all makes the rest of the reader's queries
   fail at once: one overloaded or refused query does not blind the others;
-- credentials (:class:`Credentials`) are applied to each request, with ``verify`` passed per
-  request so that ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` cannot override a configured
-  CA file; every configured secret is scrubbed from every message the reader makes,
-  including error bodies a proxy echoes back.
+- credentials (:class:`Credentials`) are applied to each request, and a configured CA file
+  is the only trust of each HTTPS request, so ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``
+  cannot override it (without one they apply, else the system's store); every configured
+  secret is scrubbed from every message the reader makes, including error bodies a proxy
+  echoes back;
+- connections are kept alive between queries, and several threads may query through one
+  reader at once: its counters are kept under a lock.
 
 Range queries are split so that no request asks for more than 11,000 points per series.
 Each failed query is counted in ``failures`` by reason (see :data:`QUERY_ERROR_REASONS`).
@@ -29,30 +32,33 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import re
+import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
-
-import requests
-import urllib3.exceptions
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from sloctl.core.series import Sample, Series
 from sloctl.errors import (
+    ConnectError,
+    ConnectionLostError,
+    DeadlinePassedError,
     PrometheusError,
     PrometheusUnavailableError,
     QueryError,
+    StoppingError,
+    TLSHandshakeError,
     TooManySamplesError,
+    TransportError,
 )
-from sloctl.prometheus.cutoff import LATE, Cutoff, CutoffAdapter, Watchdog, cutoff_session
-from sloctl.runtime.errno_text import errno_text
+from sloctl.prometheus.transport import Deadline, Response, Transport, basic
 from sloctl.runtime.logs import Logger, make_logger
 from sloctl.runtime.retry import RetryPolicy
 
@@ -68,7 +74,6 @@ still well under the memory of a 256 MiB pod."""
 DEFAULT_MAX_SERIES = 10_000
 ERROR_BODY_BYTES = 4096
 """How much of a refusal's body is read to quote its error."""
-CONNECT_TIMEOUT = 5.0
 READ_SIZE = 65536
 MASK = "***"
 QUERY_FAULTS = frozenset({"too_large", "bad_answer"})
@@ -178,16 +183,16 @@ def range_chunks(
 class PrometheusReader:
     """Instant and range queries against one Prometheus-compatible API.
 
-    ``session``, ``sleep``, ``clock`` and ``rng`` are passed in so tests and the daemon
+    ``transport``, ``sleep``, ``clock`` and ``rng`` are passed in so tests and the daemon
     decide about connections, waiting, time and randomness; ``requests_made`` counts HTTP
     requests sent, ``answered`` the answers that showed Prometheus evaluating queries, and
-    ``failures`` the failed queries by reason.
+    ``failures`` the failed queries by reason. Safe to query from several threads at once.
     """
 
     url: str
-    session: requests.Session = field(default_factory=cutoff_session)
-    """Its adapter for ``url`` should be a :class:`~sloctl.prometheus.cutoff.CutoffAdapter`; if it
-    is another, one is mounted for ``url`` (so that a trickled answer can always be cut)."""
+    transport: Transport = field(default_factory=lambda: Transport.from_environment(os.environ))
+    """Connections, proxies and the CA bundle: by default those of the environment as it is
+    when the reader is made."""
     timeout: float = 30.0
     """Total seconds one attempt may take, from connecting to the last byte."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -210,23 +215,24 @@ class PrometheusReader:
     peak_samples: int = 0
     shown_url: str = field(init=False, default="")
     secrets: tuple[str, ...] = field(init=False, default=())
-    adapter: CutoffAdapter | None = field(init=False, default=None, repr=False)
     gave_up: str | None = field(init=False, default=None)
     """Why Prometheus could not be connected to at all; later queries fail at once with it,
     so a Prometheus that is down costs one query's retries, not every query's."""
+    headers: dict[str, str] = field(init=False, default_factory=dict, repr=False)
+    """Sent with every request: ``Accept-Encoding`` and the ``Authorization`` of the
+    credentials."""
+    _lock: threading.Lock = field(
+        init=False, default_factory=threading.Lock, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
         self.shown_url = redact(self.url)
         self.secrets = secrets_of(self.url, self.credentials)
-        try:
-            adapter = self.session.get_adapter(f"{self.url}/")
-        except requests.exceptions.InvalidSchema:
-            return  # not HTTP: every request fails at once, nothing to cut
-        if not isinstance(adapter, CutoffAdapter):
-            adapter = CutoffAdapter()
-            self.session.mount(f"{self.url}/", adapter)
-        self.adapter = adapter
+        self.headers = {"Accept-Encoding": "gzip"}
+        authorization = _authorization(self.url, self.credentials)
+        if authorization is not None:
+            self.headers["Authorization"] = authorization
 
     def instant(self, expr: str, at: datetime, *, slos: Sequence[str] = ()) -> list[Sample]:
         """Evaluate ``expr`` at exactly ``at``; the result must be an instant vector."""
@@ -253,7 +259,8 @@ class PrometheusReader:
             raise
 
     def _count(self, exc: PrometheusError) -> None:
-        self.failures[exc.reason] = self.failures.get(exc.reason, 0) + 1
+        with self._lock:
+            self.failures[exc.reason] = self.failures.get(exc.reason, 0) + 1
 
     def _instant(self, expr: str, at: datetime, slos: Sequence[str]) -> list[Sample]:
         data = self._get("/api/v1/query", {"query": expr, "time": _unix(at)}, expr, slos)
@@ -316,8 +323,11 @@ class PrometheusReader:
     def _count_samples(self, data: dict[str, Any]) -> None:
         samples = (data.get("stats") or {}).get("samples") or {}
         if isinstance(samples, dict):
-            self.samples_read += int(samples.get("totalQueryableSamples") or 0)
-            self.peak_samples = max(self.peak_samples, int(samples.get("peakSamples") or 0))
+            read = int(samples.get("totalQueryableSamples") or 0)
+            peak = int(samples.get("peakSamples") or 0)
+            with self._lock:
+                self.samples_read += read
+                self.peak_samples = max(self.peak_samples, peak)
 
     def _get(
         self, path: str, params: dict[str, str], expr: str, slos: Sequence[str]
@@ -371,92 +381,63 @@ class PrometheusReader:
             f"attempt{'s' if attempts != 1 else ''}: {last.problem}"
         )
         if last.reason == "unreachable":
-            self.gave_up = message
+            with self._lock:
+                self.gave_up = message
         raise PrometheusUnavailableError(message, reason=last.reason)
 
     def _attempt(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
-        """One request, bounded in time by ``timeout`` (and the reader's deadline) and in
-        memory by the limits; returns the status and the (decoded) body.
-
-        The reads of the body wait at most for the time left; the status line and headers
-        are read inside requests, whose timeout bounds each read only, so a watchdog cuts
-        the attempt (shuts its socket down) when its time is up or sloctl stops."""
+        """One request, bounded in time by ``timeout`` (and the reader's deadline and its
+        ``cancelled`` check) and in memory by the limits; returns the status and the (decoded)
+        body."""
         ends = self.clock() + self.timeout
         if self.deadline is not None:
             ends = min(ends, self.deadline)
-        cutoff = Cutoff()
+        deadline = Deadline(ends, self.clock, self.cancelled)
+        with self._lock:
+            self.requests_made += 1
         try:
-            with Watchdog(cutoff, ends, self.cancelled, self.clock), self._watching(cutoff):
-                status, body = self._exchange(path, params, ends)
-        except _AttemptError as failed:
-            if cutoff.reason is not None:
-                raise self._cut(cutoff.reason) from failed
-            raise
-        if cutoff.reason is not None:  # what was read may have ended at the cut
-            raise self._cut(cutoff.reason)
+            response = self.transport.post(
+                f"{self.url}{path}",
+                urlencode(params).encode(),
+                self.headers,
+                deadline=deadline,
+                ca_file=self.credentials.ca_file,
+            )
+            with response:
+                status = response.status
+                limit = self.limits.max_body_bytes if status == 200 else ERROR_BODY_BYTES
+                body = self._body(response, limit, truncate=status != 200)
+        except TransportError as failed:
+            raise self._failed(failed) from failed
+        if status in ANSWERED_STATUS:
+            with self._lock:
+                self.answered += 1
         return status, body
 
-    def _watching(self, cutoff: Cutoff) -> AbstractContextManager[Cutoff]:
-        return nullcontext(cutoff) if self.adapter is None else self.adapter.watching(cutoff)
-
-    def _cut(self, reason: str) -> _AttemptError:
-        if reason == LATE:
+    def _failed(self, failed: TransportError) -> _AttemptError:
+        """What a failure of the transport means for this attempt."""
+        why = self._scrub(failed.why)
+        if isinstance(failed, DeadlinePassedError):
             return _AttemptError(self._late(), "timeout", retry=True)
-        return _AttemptError("sloctl is stopping", "deadline", retry=False)
+        if isinstance(failed, StoppingError):
+            return _AttemptError("sloctl is stopping", "deadline", retry=False)
+        if isinstance(failed, ConnectError):
+            return _AttemptError(f"cannot connect ({why})", "unreachable", retry=True)
+        if isinstance(failed, TLSHandshakeError):
+            return _AttemptError(f"TLS failed ({why})", "unreachable", retry=False)
+        if isinstance(failed, ConnectionLostError):
+            return _AttemptError(f"connection lost ({why})", "timeout", retry=True)
+        return _AttemptError(f"request failed ({why})", "http_error", retry=False)
 
     def _late(self) -> str:
         """Why an attempt failed when its time ran out (the same wherever it was cut)."""
         return f"no whole answer within {self.timeout:g} s"
 
-    def _exchange(self, path: str, params: dict[str, str], ends: float) -> tuple[int, bytes]:
-        left = max(0.001, ends - self.clock())
-        headers = {"Accept-Encoding": "gzip"}
-        if self.credentials.bearer_token:
-            headers["Authorization"] = f"Bearer {self.credentials.bearer_token}"
-        self.requests_made += 1
-        try:
-            response = self.session.post(
-                f"{self.url}{path}",
-                data=params,
-                headers=headers,
-                auth=self.credentials.basic_auth,
-                verify=self.credentials.verify,
-                timeout=(min(CONNECT_TIMEOUT, left), left),
-                stream=True,
-            )
-        except requests.Timeout as exc:
-            connect = isinstance(exc, requests.ConnectTimeout)
-            raise _AttemptError(
-                self._late() if not connect else "cannot connect (connect timeout)",
-                "unreachable" if connect else "timeout",
-                retry=True,
-            ) from exc
-        except requests.exceptions.SSLError as exc:
-            problem = f"TLS failed ({self._scrub(errno_text(exc))})"
-            raise _AttemptError(problem, "unreachable", retry=False) from exc
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            why = self._scrub(errno_text(exc))
-            if _cannot_connect(exc):
-                raise _AttemptError(f"cannot connect ({why})", "unreachable", retry=True) from exc
-            raise _AttemptError(f"connection lost ({why})", "timeout", retry=True) from exc
-        except requests.RequestException as exc:
-            problem = f"request failed ({self._scrub(errno_text(exc))})"
-            raise _AttemptError(problem, "http_error", retry=False) from exc
-        try:
-            limit = self.limits.max_body_bytes if response.status_code == 200 else ERROR_BODY_BYTES
-            body = self._body(response, ends, limit, truncate=response.status_code != 200)
-        finally:
-            response.close()
-        if response.status_code in ANSWERED_STATUS:
-            self.answered += 1
-        return response.status_code, body
-
-    def _body(
-        self, response: requests.Response, ends: float, limit: int, *, truncate: bool
-    ) -> bytes:
-        """The body, read as it arrives until ``ends``; more than ``limit`` bytes (after
-        decompression) is refused, or cut there when ``truncate``."""
-        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    def _body(self, response: Response, limit: int, *, truncate: bool) -> bytes:
+        """The body, read as it arrives (each read bounded by the attempt's deadline); more
+        than ``limit`` bytes (after decompression) is refused, or cut there when
+        ``truncate``."""
+        encoding = (response.header("Content-Encoding") or "identity").strip().lower()
         if encoding in ("gzip", "x-gzip"):
             decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
@@ -466,26 +447,9 @@ class PrometheusReader:
         else:
             problem = f"answer in an unknown encoding {encoding!r:.40}"
             raise _AttemptError(problem, "bad_answer", retry=False)
-        raw = response.raw
-        connection = raw.connection
-        sock = getattr(connection, "sock", None)
-        late = self._late()
         body = bytearray()
         while True:
-            if self.cancelled():
-                raise _AttemptError("sloctl is stopping", "deadline", retry=False)
-            left = ends - self.clock()
-            if left <= 0:
-                raise _AttemptError(late, "timeout", retry=True)
-            if sock is not None:
-                sock.settimeout(left)  # one read never waits past the deadline
-            try:
-                chunk = raw.read1(READ_SIZE, decode_content=False)
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-                if self.clock() >= ends or isinstance(exc, urllib3.exceptions.ReadTimeoutError):
-                    raise _AttemptError(late, "timeout", retry=True) from exc
-                problem = f"connection lost ({errno_text(exc)})"
-                raise _AttemptError(problem, "timeout", retry=True) from exc
+            chunk = response.read1(READ_SIZE)
             ended = not chunk
             if decoder is not None:
                 try:
@@ -575,21 +539,23 @@ class PrometheusReader:
         return scrub(text, self.secrets)
 
 
-def _cannot_connect(exc: BaseException) -> bool:
-    """Whether ``exc`` means no connection was made at all (refused, no such host, connect
-    timeout), as opposed to one lost on the way."""
-    seen: list[BaseException] = [exc]
-    while seen:
-        current = seen.pop()
-        if isinstance(
-            current, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
-        ):
-            return True
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            seen.append(reason)
-        seen.extend(a for a in current.args if isinstance(a, BaseException))
-    return False
+def _authorization(url: str, credentials: Credentials) -> str | None:
+    """The ``Authorization`` header of every request: basic auth from the credentials, else
+    from the user information of the URL (percent-decoded), else the bearer token."""
+    pair = credentials.basic_auth
+    if pair is None:
+        try:
+            parts = urlsplit(url)
+            user, password = parts.username, parts.password
+        except ValueError:
+            user = password = None
+        if user or password:
+            pair = (unquote(user or ""), unquote(password or ""))
+    if pair is not None:
+        return basic(*pair)
+    if credentials.bearer_token:
+        return f"Bearer {credentials.bearer_token}"
+    return None
 
 
 def redact(url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,7 @@ from sloctl.prometheus.client import (
     secrets_of,
 )
 from sloctl.runtime.retry import RetryPolicy
-from tests.fake_prometheus import FakePrometheus, Reply, fake_prometheus
+from tests.fake_prometheus import FakePrometheus, Query, Reply, fake_prometheus, refusal
 
 AT = datetime(2026, 11, 2, tzinfo=UTC)
 VECTOR = {
@@ -318,3 +319,83 @@ def test_stats_are_asked_for_and_added_up(server: FakePrometheus) -> None:
     plain = reader(url, [])
     plain.instant("up", AT)
     assert "stats" not in server.received[-1].params
+
+
+def test_queries_reuse_one_kept_alive_connection() -> None:
+    with fake_prometheus(keep_alive=True) as server:
+        client = reader(server.url, [])
+        for _ in range(4):
+            client.instant("up", AT)
+        assert len({query.peer for query in server.received}) == 1
+    assert client.transport.connections_made == 1
+    assert client.requests_made == 4
+
+
+def test_several_threads_share_one_reader() -> None:
+    """Eight threads send 160 queries through one reader: every answer is the one asked for,
+    and every counter adds up (a tenth are refused, the rest report their samples)."""
+    queries, threads = 160, 8
+
+    def answer(query: Query) -> Reply:
+        number = int(query.expr.removeprefix("q_"))
+        if number % 10 == 9:
+            return refusal(400, f"refused {number}")
+        stats = {"samples": {"totalQueryableSamples": number, "peakSamples": number}}
+        result = [{"metric": {"n": str(number)}, "value": [1, str(number)]}]
+        data = {"resultType": "vector", "result": result, "stats": stats}
+        return Reply(200, {"status": "success", "data": data})
+
+    answers: dict[int, tuple[dict[str, str], float]] = {}
+    refused: dict[int, str] = {}
+
+    def work(first: int) -> None:
+        for number in range(first, queries, threads):
+            try:
+                [sample] = client.instant(f"q_{number}", AT)
+            except QueryError as exc:
+                refused[number] = exc.reason if f"refused {number}" in str(exc) else str(exc)
+            else:
+                answers[number] = (dict(sample.labels), sample.value)
+
+    with fake_prometheus(answer, keep_alive=True) as server:
+        client = PrometheusReader(server.url, stats=True, retry=RetryPolicy(attempts=1))
+        running = [threading.Thread(target=work, args=(first,)) for first in range(threads)]
+        for thread in running:
+            thread.start()
+        for thread in running:
+            thread.join(60)
+        peers = {query.peer for query in server.received}
+    good = [n for n in range(queries) if n % 10 != 9]
+    assert answers == {n: ({"n": str(n)}, float(n)) for n in good}
+    assert refused == {n: "rejected" for n in range(queries) if n % 10 == 9}
+    assert client.requests_made == queries
+    assert client.answered == queries
+    assert client.failures == {"rejected": queries // 10}
+    assert client.samples_read == sum(good)
+    assert client.peak_samples == max(good)
+    assert client.gave_up is None
+    assert len(peers) == client.transport.connections_made <= threads  # one per request in flight
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "credentials", "expected"),
+    [
+        ("", Credentials(bearer_token="tok-1"), "Bearer tok-1"),
+        ("", Credentials(basic_auth=("ann", "pw/2")), "Basic YW5uOnB3LzI="),
+        ("bob:p%40ss@", Credentials(), "Basic Ym9iOnBAc3M="),  # percent-decoded: bob:p@ss
+        ("bob:p%40ss@", Credentials(bearer_token="tok-1"), "Basic Ym9iOnBAc3M="),
+        ("bob:p%40ss@", Credentials(basic_auth=("ann", "pw/2")), "Basic YW5uOnB3LzI="),
+        ("", Credentials(), None),
+    ],
+)
+def test_credentials_are_sent_as_before(
+    server: FakePrometheus, userinfo: str, credentials: Credentials, expected: str | None
+) -> None:
+    """Basic auth from the credentials wins over the URL's user information, which wins over
+    the bearer token (as requests applied them); the Host header never carries any."""
+    url = server.url.replace("://", f"://{userinfo}")
+    PrometheusReader(url, credentials=credentials).instant("up", AT)
+    headers = server.received[-1].headers
+    assert headers.get("Authorization") == expected
+    assert headers["Host"] == server.url.removeprefix("http://")
+    assert headers["Accept-Encoding"] == "gzip"
