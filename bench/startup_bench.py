@@ -11,8 +11,11 @@ In one run, each measured ``--repeat`` times in a fresh process (medians printed
 - ``sloctl report`` for the shipped definitions (``slo-definitions/``) against a Prometheus on
   loopback holding October 2026 of the demo's history (the same month ``bench.report_bench``
   uses), at the month's end: the whole process, from exec to exit;
+- ``python -c "import click, http.client, json, decimal, dataclasses"``: what a report on
+  unchanged definitions cannot do without (the command line, HTTP, JSON, exact numbers and
+  the domain's frozen values), imported and nothing else;
 - ``python -c "import click, pydantic, yaml, requests, rich.table"``: the libraries a report
-  cannot do without, imported and nothing else;
+  needed before (validation, YAML, requests and rich), for comparison;
 - the same report's phases, timed inside one process: its imports, loading the definitions,
   the evaluation (the queries Prometheus answers) and rendering the table;
 - the import time of each top-level package (its modules' own time, summed) from
@@ -48,8 +51,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFINITIONS = ROOT / "slo-definitions"
 MONTH_END = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 31
-LIBRARIES = "import click, pydantic, yaml, requests, rich.table"
-"""What a report cannot do without: the command line, validation, YAML, HTTP and the table."""
+LIBRARIES = "import click, http.client, json, decimal, dataclasses"
+"""What a report on unchanged definitions cannot do without."""
+FORMER_LIBRARIES = "import click, pydantic, yaml, requests, rich.table"
+"""What a report needed before: validation, YAML, requests and rich's table."""
 SHOWN = 14
 """Packages listed by import time; the rest are summed on one line."""
 
@@ -185,6 +190,10 @@ def main() -> None:
                 (
                     f"`python -c '{LIBRARIES}'`",
                     median_wall(python_command("-c", LIBRARIES), args.repeat),
+                ),
+                (
+                    f"`python -c '{FORMER_LIBRARIES}'`",
+                    median_wall(python_command("-c", FORMER_LIBRARIES), args.repeat),
                 ),
             ]
             report_phases = median_phases(server.url, args.repeat)
