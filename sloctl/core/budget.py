@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
+from math import isfinite
 
 MAX_EXHAUSTION_MINUTES = 100 * 365 * 24 * 60
 AT_RISK_REMAINING_SHARE = 0.25
@@ -38,11 +39,14 @@ def error_ratio(counts: Counts | None) -> float | None:
 
     A bad side larger than the total (both are extrapolated by Prometheus) is capped at 1.
     """
-    if counts is None or not math.isfinite(counts.total) or counts.total <= 0:
+    return None if counts is None else ratio_of(counts.total, counts.bad)
+
+
+def ratio_of(total: float, bad: float) -> float | None:
+    """:func:`error_ratio` of the counts ``total`` and ``bad``."""
+    if not isfinite(total) or total <= 0 or not isfinite(bad):
         return None
-    if not math.isfinite(counts.bad):
-        return None
-    return min(max(counts.bad / counts.total, 0.0), 1.0)
+    return min(max(bad / total, 0.0), 1.0)
 
 
 @functools.lru_cache(maxsize=1024)
