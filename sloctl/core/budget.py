@@ -147,21 +147,22 @@ def assess_budget(
     exhaustion shorter than ``time_left`` in the month.
     """
     budget = budget_minutes(error_budget, window_length)
+    share = float(error_budget)  # what burn_rate divides by
     ratio = error_ratio(counts)
-    current_burn = burn_rate(error_ratio(current), error_budget)
+    current_ratio = error_ratio(current)
+    current_burn = None if current_ratio is None else current_ratio / share
     if ratio is None or counts is None:
         return Budget(budget, None, None, None, current_burn, None, Status.NO_DATA)
     if slice_length is None:
         consumed = ratio * float(minutes(measured))
     else:
         consumed = counts.bad * float(minutes(slice_length))
-    remaining = float(budget) - consumed
+    whole = float(budget)
+    remaining = whole - consumed
     tte = time_to_exhaustion(remaining, budget, window_length, current_burn)
     if remaining <= 0:
         status = Status.EXHAUSTED
-    elif remaining < AT_RISK_REMAINING_SHARE * float(budget) or _exhausting(
-        current_burn, tte, time_left
-    ):
+    elif remaining < AT_RISK_REMAINING_SHARE * whole or _exhausting(current_burn, tte, time_left):
         status = Status.AT_RISK
     else:
         status = Status.OK
@@ -169,7 +170,7 @@ def assess_budget(
         budget_minutes=budget,
         error_ratio=ratio,
         consumed_minutes=consumed,
-        burn_rate=burn_rate(ratio, error_budget),
+        burn_rate=ratio / share,
         current_burn_rate=current_burn,
         time_to_exhaustion=tte,
         status=status,

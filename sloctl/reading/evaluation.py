@@ -714,14 +714,12 @@ def _rebuild(
 def _judge(slo: Slo, key: str, spans: Mapping[str, Span], readings: SloCounts) -> SloResult:
     span = spans[key]
     measured = span.measured_seconds
-    counts, note = counts_from(slo, readings.get((key, measured)), measured)
-    burn_counts = {
-        name: counts_from(slo, readings.get((key, seconds)), seconds)[0]
-        for name, seconds in BURN_SECONDS
-    }
-    slice_length = (
-        None if slo.timeslices is None else timedelta(seconds=slo.timeslices.slice_seconds)
-    )
+    found = readings.get
+    counts, note = counts_from(slo, found((key, measured)), measured)
+    burn_counts: dict[str, Counts | None] = {}
+    for name, seconds in BURN_SECONDS:
+        burn_counts[name] = counts_from(slo, found((key, seconds)), seconds)[0]
+    timeslices = slo.timeslices
     budget = assess_budget(
         error_budget=slo.error_budget,
         window_length=span.length,
@@ -729,7 +727,7 @@ def _judge(slo: Slo, key: str, spans: Mapping[str, Span], readings: SloCounts) -
         time_left=span.left if span.kind is WindowKind.CALENDAR else None,
         counts=counts,
         current=burn_counts[CURRENT_BURN],
-        slice_length=slice_length,
+        slice_length=None if timeslices is None else timeslices.length,
     )
     return SloResult(slo, span, counts, burn_counts, budget, note)
 
