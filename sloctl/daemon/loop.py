@@ -349,14 +349,16 @@ class Daemon:
         try:
             store.note_watching(at)  # where the status page's uptime history starts
             evaluation = evaluate(slos, reader, at, isolate=True, budget=budget, slicing=slicing)
-            previous = {result.slo.key: result for result in self.snapshot.results}
-            fresh = {result.slo.key: result for result in evaluation.results}
-            # An SLO that could not be read keeps its last judgement, marked stale.
-            results = tuple(
-                fresh.get(slo.key) or previous[slo.key]
-                for slo in slos
-                if slo.key in fresh or slo.key in previous
-            )
+            results = evaluation.results  # every SLO, in order, when every query answered
+            if evaluation.failed or len(results) != len(slos):
+                previous = {result.slo.key: result for result in self.snapshot.results}
+                fresh = {result.slo.key: result for result in results}
+                # An SLO that could not be read keeps its last judgement, marked stale.
+                results = tuple(
+                    fresh.get(slo.key) or previous[slo.key]
+                    for slo in slos
+                    if slo.key in fresh or slo.key in previous
+                )
             stale = set(evaluation.failed)
             last_success = self.snapshot.last_success if evaluation.failed else at
             if evaluation.failed:

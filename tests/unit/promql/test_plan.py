@@ -30,6 +30,7 @@ from sloctl.promql.plan import (
     piece_query,
     piece_values,
     plan,
+    sides,
     split_answer,
 )
 from sloctl.promql.slices import Piece
@@ -383,6 +384,39 @@ def test_counts_from_latency_without_its_bucket_explains_the_threshold() -> None
     assert "le=0.25" in note
     assert "http_request_duration_seconds_bucket" in note
     assert "bucket" in note
+
+
+def test_sides_are_the_numbers_of_counts_from_and_its_note_otherwise() -> None:
+    slos = [
+        _ratio_slo("a"),
+        _good_ratio_slo("a"),
+        _latency_slo("api", "0.25"),
+        _ratio_slo("a", timeslices=Timeslices(Decimal("0.95"), 300)),
+        _latency_slo("api", "0.25", timeslices=Timeslices(Decimal("0.95"), 60)),
+    ]
+    readings: list[dict[str, float] | None] = [
+        None,
+        {},
+        {TOTAL: 1000.0, BAD: 5.0},
+        {TOTAL: 1000.0},
+        {TOTAL: 10.0, GOOD: 4.0},
+        {TOTAL: 10.0, GOOD: 12.0},
+        {GOOD: 4.0},
+        {TOTAL: 200.0, BAD: math.nan},
+        {SLICES: 100.0, BAD_SLICES: 2.0},
+        {SLICES: 100.0, BAD_SLICES: 2.0, GOOD_SERIES: 1.0},
+        {SLICES: 0.0, BAD_SLICES: 0.0},
+        {BAD_SLICES: 3.0, SLICES: math.inf},
+    ]
+    for slo in slos:
+        for reading in readings:
+            counts, note = counts_from(slo, reading, THIRTY_DAYS)
+            found = sides(slo, reading, THIRTY_DAYS)
+            if counts is None:
+                assert found == note
+            else:
+                assert found == (counts.total, counts.bad)
+                assert note == ""
 
 
 def test_counts_from_never_invents_a_nan() -> None:
