@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sloctl.daemon.loop import Daemon, loaded_from
+from sloctl.daemon.loop import GC_YOUNG_THRESHOLD, Daemon, loaded_from
 from sloctl.errors import DefinitionError, ScheduleError
 from sloctl.incidents.signals import signal_plan
 from sloctl.runtime.logs import make_logger
@@ -124,6 +124,7 @@ def test_each_configuration_is_frozen_after_its_first_cycle_and_unfrozen_before_
     logger = make_logger("info", stream=StringIO())
     daemon = Daemon(loaded_from(config, {}, logger), {}, logger)
     assert gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
     try:
         daemon.freeze_long_lived()
         assert not daemon.frozen  # no cycle has completed with this configuration yet
@@ -145,5 +146,7 @@ def test_each_configuration_is_frozen_after_its_first_cycle_and_unfrozen_before_
             assert gc.get_freeze_count() == 0
         assert frozen[0] > 0
         assert max(frozen) < frozen[0] * 1.05  # each reload freezes about as much, not more
+        assert gc.get_threshold()[0] >= GC_YOUNG_THRESHOLD
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
