@@ -17,12 +17,13 @@ of :data:`STOP_FLUSH_SECONDS`, and exits 0 within :data:`STOP_SECONDS`.
 
 from __future__ import annotations
 
+import functools
 import gc
 import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
@@ -54,7 +55,7 @@ from sloctl.incidents.events import EventKind
 from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.schedule import Schedule
-from sloctl.incidents.signals import SignalPlan, signal_plan
+from sloctl.incidents.signals import SignalPlan, Sli, signal_plan
 from sloctl.loading.config import Config, UiLogin, changes_token, load_config, ui_logins
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.maintenance_file import maintenance_in_force
@@ -190,6 +191,11 @@ class Loaded:
     """The bearer token of ``POST /api/changes`` (None: the endpoint is off)."""
     logins: tuple[UiLogin, ...] = ()
     """Who may act on incidents from the web UI, secrets read (none: it is read-only)."""
+
+    @functools.cached_property
+    def services(self) -> tuple[str, ...]:
+        """The services of the SLOs, in name order (made once per configuration)."""
+        return tuple(sorted({slo.service for slo in self.slos}))
 
 
 def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
@@ -421,12 +427,7 @@ class Daemon:
             store.close()
         if reader.answered:
             self.last_contact = at
-        for slo in slos:
-            sli = outcome.slis.get(slo.key)
-            if sli is not None and sli.has_data:
-                self.last_data[slo.key] = at
-            else:
-                self.last_data.setdefault(slo.key, at)
+        data_seen = self._note_data(slos, outcome.slis, at)
         durations = self.snapshot.cycle_durations or CycleDurations()
         self.snapshot = Snapshot(
             results=results,
@@ -440,10 +441,10 @@ class Daemon:
             reload_successful=self.snapshot.reload_successful,
             cycle_durations=durations.observe(time.monotonic() - started),
             slos=slos,
-            last_data={slo.key: self.last_data[slo.key] for slo in slos},
+            last_data=data_seen,
             maintenance={
                 service: in_maintenance(loaded.windows, service, at) is not None
-                for service in sorted({slo.service for slo in slos})
+                for service in loaded.services
             },
             changes=changes,
         )
@@ -463,6 +464,22 @@ class Daemon:
             requests=report.requests,
         )
         return report
+
+    def _note_data(
+        self, slos: Sequence[Slo], slis: Mapping[str, Sli], at: datetime
+    ) -> dict[str, datetime]:
+        """Note in :attr:`last_data` which SLOs had their events series at ``at``; returns
+        the configured SLOs' part of it, for the snapshot."""
+        last_data = self.last_data
+        seen: dict[str, datetime] = {}
+        for slo in slos:
+            key = slo.key
+            sli = slis.get(key)
+            if sli is not None and sli.has_data:
+                last_data[key] = seen[key] = at
+            else:
+                seen[key] = last_data.setdefault(key, at)
+        return seen
 
     def _write_drafts(self, config: Config, resolved: list[Incident]) -> None:
         """The P1 customer communications of the incidents resolved this cycle; a directory
