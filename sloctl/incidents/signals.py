@@ -394,7 +394,7 @@ def read_signals(
     else:
         queries = len(planned.quantiles)
         for family in planned.families:
-            timed = replace(family, time=at)
+            timed = family.at(at)
             try:
                 values, sent = count_family(timed, reader, budget or QueryBudget(), slicing)
             except PrometheusError as exc:

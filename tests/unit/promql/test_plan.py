@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -500,6 +501,21 @@ def test_families_fold_occurrences_and_leave_timeslices_apart() -> None:
     assert total.windows == tuple(sorted(WINDOWS))
     assert set(total.members) == {(s,) for s in _services(3)}
     assert total.selector().render() == 'http_requests_total{service=~"svc-1|svc-2|svc-3"}'
+
+
+def test_a_family_moved_in_time_keeps_what_its_members_made() -> None:
+    slos = [_ratio_slo(s) for s in _services(3)]
+    [family, _] = families(_requests(slos))[0]
+    later = AT + timedelta(seconds=30)
+    moved = family.at(later)
+    assert moved == replace(family, time=later)
+    assert moved.time == later
+    assert moved.slo_keys is family.slo_keys
+    assert moved.slo_keys == tuple(sorted(slo.key for slo in slos))
+    # A daemon's next cycle asks the same SLOs at a new time: the same keys, not made again.
+    [next_cycle, _] = families([replace(r, time=later) for r in _requests(slos)])[0]
+    assert next_cycle == moved
+    assert next_cycle.slo_keys is family.slo_keys
 
 
 def test_family_identity_follows_the_query_not_the_members() -> None:
