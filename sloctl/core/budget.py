@@ -26,7 +26,7 @@ class Status(StrEnum):
     NO_DATA = "no data"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Counts:
     """Events over one span: all of them and the bad ones (for timeslices: slices)."""
 
@@ -93,7 +93,7 @@ def _exhausting(burn: float | None, tte: timedelta | None, time_left: timedelta 
     return tte is not None and tte < time_left
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Budget:
     """Where one SLO's error budget stands at the end of a span."""
 
