@@ -204,14 +204,15 @@ def evaluate(
     each = [(slo, span_for(slo, at, kind=kind, month=month)) for slo in slos]
     spans = {slo.key: span for slo, span in each}
     burn_seconds = tuple(seconds for _, seconds in BURN_SECONDS)
-    requests = [
-        CountRequest(
-            slo=slo,
-            time=query_time(slo, span.end),
-            windows=(span.measured_seconds, *burn_seconds),
-        )
-        for slo, span in each
-    ]
+    asked: dict[int, tuple[int, ...]] = {}  # one windows tuple per window length
+    requests = []
+    for slo, span in each:
+        measured = span.measured_seconds
+        windows = asked.get(measured)
+        if windows is None:
+            windows = asked[measured] = (measured, *burn_seconds)
+        time = span.end if slo.timeslices is None else query_time(slo, span.end)
+        requests.append(CountRequest(slo, time, windows))
     failed: dict[str, PrometheusError] = {}
     readings, queries = read_counts(
         requests, reader, budget or QueryBudget(), slicing, failed=failed if isolate else None
