@@ -409,8 +409,8 @@ def read_signals(
             failed_slos.update(dict.fromkeys(quantile.slo_keys, str(exc)))
     failed = {
         layout.service: failed_slos[judged.slo.key]
-        for layout in planned.services
-        for judged in (*layout.availability, *layout.latency)
+        for layout in (planned.services if failed_slos else ())  # every SLO, only on trouble
+        for judged, _ in layout.counted
         if judged.slo.key in failed_slos
     }
     measured = Measured(readings, p95)
