@@ -3,17 +3,19 @@
 Run from the repository root:
 
     .venv/bin/python -m bench.cycle_bench [--slos 1000 10000] [--rounds 3] [--before DIR]
-        [--profile]
+        [--profile OUT]
 
 Two days of the runbook's four services at a 15 s scrape (one instance each) are backfilled
 into a Prometheus 2.42 on loopback; the SLOs have 2-day windows. For each SLO count and
-round, a fresh child process runs the daemon's cycle once on an empty store, then six steady
-cycles 30 s apart, and sends the same HTTP requests again with a bare ``requests`` session
-(as :mod:`bench.scale_bench` does). With ``--before DIR`` (another commit's ``sloctl`` beside
-this tree's ``bench``: ``git archive COMMIT sloctl | tar -x -C DIR && cp -r bench DIR``)
-every round runs that tree's child first, then this one's, so that the two are measured
-alternately on a shared machine. ``--profile`` writes the steady cycles' cProfile figures
-beside each child's work directory. Printed: the medians per child, as a Markdown table.
+round, a fresh child process runs the daemon's cycle once on an empty store, freezes what
+lives on (``Daemon.freeze_long_lived``, as ``Daemon.run`` does after a first cycle), then
+runs six steady cycles 30 s apart, and sends the same HTTP requests again with a bare
+``requests`` session (as :mod:`bench.scale_bench` does). With ``--before DIR`` (another
+commit's ``sloctl`` beside this tree's ``bench``: ``git archive COMMIT sloctl | tar -x -C DIR
+&& cp -r bench DIR``) every round runs that tree's child first, then this one's, so that the
+two are measured alternately on a shared machine. ``--profile OUT`` writes each child's
+cProfile figures of its steady cycles into the directory ``OUT`` (``run-SLOS-ROUND-TREE.prof``).
+Printed: the medians per child, as a Markdown table.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import cProfile
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,6 +58,8 @@ def child(url: str, count: int, work: Path, profile: bool) -> dict[str, Any]:
     daemon = StatsDaemon(loaded_from(config, {}, logger), {}, logger)
     first_at = END - INTERVAL * (STEADY + 1)
     daemon.cycle(first_at)
+    if hasattr(daemon, "freeze_long_lived"):  # as Daemon.run does (a tree before it has not)
+        daemon.freeze_long_lived()
     profiler = cProfile.Profile()
     walls, bare = [], []
     session = requests.Session()
@@ -84,13 +89,16 @@ def main() -> None:
     parser.add_argument("--slos", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", type=Path, metavar="OUT")
     parser.add_argument("--child", nargs=3, metavar=("URL", "SLOS", "WORK"))
+    parser.add_argument("--child-profile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         url, count, work = args.child
-        print(json.dumps(child(url, int(count), Path(work), args.profile)))
+        print(json.dumps(child(url, int(count), Path(work), args.child_profile)))
         return
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     trees = [("before", args.before.resolve())] if args.before else []
     trees.append(("this tree", Path.cwd()))
     print("| SLOs | tree | round | cycle s (median) | bare s (median) | cycle / bare | RSS MiB |")
@@ -106,7 +114,7 @@ def main() -> None:
                         run = work / f"run-{count}-{round_}-{name.replace(' ', '-')}"
                         run.mkdir()
                         command = [sys.executable, "-m", "bench.cycle_bench"]
-                        command += ["--profile"] if args.profile else []
+                        command += ["--child-profile"] if args.profile else []
                         command += ["--child", server.url, str(count), str(run)]
                         done = subprocess.run(
                             command,
@@ -117,6 +125,8 @@ def main() -> None:
                             check=True,
                         )
                         row = json.loads(done.stdout)
+                        if args.profile:
+                            shutil.copy(run / "cycle.prof", args.profile / f"{run.name}.prof")
                         print(
                             f"| {count:,} | {name} | {round_} | {row['wall']:.3f} "
                             f"| {row['bare']:.3f} | {row['wall'] / row['bare']:.2f}x "

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
+from math import isfinite
 
 MAX_EXHAUSTION_MINUTES = 100 * 365 * 24 * 60
 AT_RISK_REMAINING_SHARE = 0.25
@@ -25,7 +26,7 @@ class Status(StrEnum):
     NO_DATA = "no data"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Counts:
     """Events over one span: all of them and the bad ones (for timeslices: slices)."""
 
@@ -38,11 +39,14 @@ def error_ratio(counts: Counts | None) -> float | None:
 
     A bad side larger than the total (both are extrapolated by Prometheus) is capped at 1.
     """
-    if counts is None or not math.isfinite(counts.total) or counts.total <= 0:
+    return None if counts is None else ratio_of(counts.total, counts.bad)
+
+
+def ratio_of(total: float, bad: float) -> float | None:
+    """:func:`error_ratio` of the counts ``total`` and ``bad``."""
+    if not isfinite(total) or total <= 0 or not isfinite(bad):
         return None
-    if not math.isfinite(counts.bad):
-        return None
-    return min(max(counts.bad / counts.total, 0.0), 1.0)
+    return min(max(bad / total, 0.0), 1.0)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -89,7 +93,7 @@ def _exhausting(burn: float | None, tte: timedelta | None, time_left: timedelta 
     return tte is not None and tte < time_left
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Budget:
     """Where one SLO's error budget stands at the end of a span."""
 
@@ -143,21 +147,22 @@ def assess_budget(
     exhaustion shorter than ``time_left`` in the month.
     """
     budget = budget_minutes(error_budget, window_length)
+    share = float(error_budget)  # what burn_rate divides by
     ratio = error_ratio(counts)
-    current_burn = burn_rate(error_ratio(current), error_budget)
+    current_ratio = error_ratio(current)
+    current_burn = None if current_ratio is None else current_ratio / share
     if ratio is None or counts is None:
         return Budget(budget, None, None, None, current_burn, None, Status.NO_DATA)
     if slice_length is None:
         consumed = ratio * float(minutes(measured))
     else:
         consumed = counts.bad * float(minutes(slice_length))
-    remaining = float(budget) - consumed
+    whole = float(budget)
+    remaining = whole - consumed
     tte = time_to_exhaustion(remaining, budget, window_length, current_burn)
     if remaining <= 0:
         status = Status.EXHAUSTED
-    elif remaining < AT_RISK_REMAINING_SHARE * float(budget) or _exhausting(
-        current_burn, tte, time_left
-    ):
+    elif remaining < AT_RISK_REMAINING_SHARE * whole or _exhausting(current_burn, tte, time_left):
         status = Status.AT_RISK
     else:
         status = Status.OK
@@ -165,7 +170,7 @@ def assess_budget(
         budget_minutes=budget,
         error_ratio=ratio,
         consumed_minutes=consumed,
-        burn_rate=burn_rate(ratio, error_budget),
+        burn_rate=ratio / share,
         current_burn_rate=current_burn,
         time_to_exhaustion=tte,
         status=status,

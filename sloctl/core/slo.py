@@ -98,6 +98,11 @@ class Timeslices:
     target: Decimal
     slice_seconds: int
 
+    @functools.cached_property
+    def length(self) -> timedelta:
+        """One slice's length (made once per Timeslices)."""
+        return timedelta(seconds=self.slice_seconds)
+
 
 @dataclass(frozen=True)
 class Slo:
@@ -128,13 +133,18 @@ class Slo:
             return BudgetingMethod.OCCURRENCES
         return BudgetingMethod.TIMESLICES
 
-    @property
+    @functools.cached_property
     def error_budget(self) -> Decimal:
-        """The share of events (or slices) allowed to be bad: ``1 - target``, exactly."""
+        """The share of events (or slices) allowed to be bad: ``1 - target``, exactly (made
+        once per Slo, as :attr:`key` is)."""
         return 1 - self.target
 
     def rolling_length(self) -> timedelta:
         """The window's length when it rolls; a calendar SLO rolls over 30 days."""
+        return self._rolling_length
+
+    @functools.cached_property
+    def _rolling_length(self) -> timedelta:
         if isinstance(self.window, RollingWindow):
             return timedelta(seconds=self.window.seconds)
         return timedelta(seconds=DEFAULT_WINDOW.seconds)

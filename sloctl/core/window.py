@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -56,19 +57,21 @@ class Span:
     full_end: datetime
     kind: WindowKind = WindowKind.ROLLING
 
-    @property
+    # Derived once per Span: a daemon cycle judges every SLO of one window length over one
+    # shared span (see span_for).
+    @functools.cached_property
     def measured(self) -> timedelta:
         return self.end - self.start
 
-    @property
+    @functools.cached_property
     def length(self) -> timedelta:
         return self.full_end - self.start
 
-    @property
+    @functools.cached_property
     def left(self) -> timedelta:
         return self.full_end - self.end
 
-    @property
+    @functools.cached_property
     def measured_seconds(self) -> int:
         return int(self.measured.total_seconds())
 
@@ -123,5 +126,11 @@ def span_for(
             # Less than a second of this month is no window at all: judge the one just closed.
             current = month_of(at - timedelta(seconds=1), zone)
         return calendar_span(current, zone, at)
-    length = slo.rolling_length()
+    return _rolling(at, slo.rolling_length())
+
+
+@functools.lru_cache(maxsize=64)
+def _rolling(at: datetime, length: timedelta) -> Span:
+    """The rolling span of ``length`` ending at ``at`` (UTC): one value for every SLO of that
+    length judged at ``at``, so that a daemon cycle makes a few spans, not one per SLO."""
     return Span(at - length, at, at)

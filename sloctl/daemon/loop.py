@@ -17,11 +17,13 @@ of :data:`STOP_FLUSH_SECONDS`, and exits 0 within :data:`STOP_SECONDS`.
 
 from __future__ import annotations
 
+import functools
+import gc
 import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
@@ -53,7 +55,7 @@ from sloctl.incidents.events import EventKind
 from sloctl.incidents.lifecycle import Incident
 from sloctl.incidents.policy import Policy
 from sloctl.incidents.schedule import Schedule
-from sloctl.incidents.signals import SignalPlan, signal_plan
+from sloctl.incidents.signals import SignalPlan, Sli, signal_plan
 from sloctl.loading.config import Config, UiLogin, changes_token, load_config, ui_logins
 from sloctl.loading.definitions import load_definitions
 from sloctl.loading.maintenance_file import maintenance_in_force
@@ -81,6 +83,11 @@ MIN_CYCLE_SECONDS = 5.0
 """The shortest cycle deadline, so that a one-second interval still leaves a slow
 Prometheus time to answer."""
 JOIN_POLL_SECONDS = 0.1
+GC_YOUNG_THRESHOLD = 10_000
+"""New objects the garbage collector lets pile up before it looks at the youngest ones, once
+the daemon's long-lived objects are frozen (Python's default is 700). A cycle makes and drops
+hundreds of thousands of small objects; at 700 it ran a few full collections per cycle over
+whatever survived the cycle before, at this threshold about one in six cycles."""
 READ_ONLY = b"the status page is read-only\n"
 
 
@@ -185,6 +192,11 @@ class Loaded:
     logins: tuple[UiLogin, ...] = ()
     """Who may act on incidents from the web UI, secrets read (none: it is read-only)."""
 
+    @functools.cached_property
+    def services(self) -> tuple[str, ...]:
+        """The services of the SLOs, in name order (made once per configuration)."""
+        return tuple(sorted({slo.service for slo in self.slos}))
+
 
 def loaded_from(path: Path, env: Mapping[str, str], logger: Logger) -> Loaded:
     """Load the configuration at ``path`` and what it names, and check every secret it names
@@ -244,6 +256,9 @@ class Daemon:
     """Pages served on ``listen`` beside the daemon's own paths (the web UI)."""
     public_site: Site | None = None
     """The status page, served on the configuration's ``status_page.listen`` when it has one."""
+    frozen: bool = False
+    """Whether the garbage collector skips the objects of the configuration in force (see
+    :meth:`freeze_long_lived`)."""
 
     def __post_init__(self) -> None:
         config = self.loaded.config
@@ -268,11 +283,36 @@ class Daemon:
         except SloctlError:
             self.snapshot = replace(self.snapshot, reload_successful=False)
             return
+        if self.frozen:
+            # The old configuration's objects become the collector's again, so that whatever
+            # of them is only held in reference cycles is freed, not kept for ever.
+            gc.unfreeze()
+            self.frozen = False
         self.loaded = loaded
         self.delivery.courier.policy = delivery_policy(loaded.config)
         self.delivery.courier.verify = webhook_verify(loaded.config)
         self.delivery.courier.sinks = sinks(loaded.config, self.env)
         self.snapshot = replace(self.snapshot, reload_successful=True)
+
+    def freeze_long_lived(self) -> None:
+        """After the first complete cycle with the configuration in force, move everything
+        alive (the definitions, the plans, the remembered families and slices, the snapshot)
+        out of the garbage collector's reach.
+
+        Those objects live from cycle to cycle; every full collection walked all of them
+        (a third of a 10,000-SLO cycle). Frozen objects are still freed when nothing refers
+        to them; what a cycle throws away is collected as before, the youngest generation
+        every :data:`GC_YOUNG_THRESHOLD` objects. Garbage is collected first, so that none
+        of it is kept; a reload unfreezes before swapping the configuration (see
+        :meth:`reload`), so each configuration is frozen once.
+        """
+        if self.frozen or self.snapshot.slos is not self.loaded.slos:
+            return  # frozen already, or no cycle has completed with this configuration
+        gc.collect()
+        gc.freeze()
+        young, middle, oldest = gc.get_threshold()
+        gc.set_threshold(max(GC_YOUNG_THRESHOLD, young), middle, oldest)
+        self.frozen = True
 
     def check_store(self, *, create: bool) -> None:
         """Open the configured store once and check it (integrity and schema); a corrupt or
@@ -323,14 +363,16 @@ class Daemon:
         try:
             store.note_watching(at)  # where the status page's uptime history starts
             evaluation = evaluate(slos, reader, at, isolate=True, budget=budget, slicing=slicing)
-            previous = {result.slo.key: result for result in self.snapshot.results}
-            fresh = {result.slo.key: result for result in evaluation.results}
-            # An SLO that could not be read keeps its last judgement, marked stale.
-            results = tuple(
-                fresh.get(slo.key) or previous[slo.key]
-                for slo in slos
-                if slo.key in fresh or slo.key in previous
-            )
+            results = evaluation.results  # every SLO, in order, when every query answered
+            if evaluation.failed or len(results) != len(slos):
+                previous = {result.slo.key: result for result in self.snapshot.results}
+                fresh = {result.slo.key: result for result in results}
+                # An SLO that could not be read keeps its last judgement, marked stale.
+                results = tuple(
+                    fresh.get(slo.key) or previous[slo.key]
+                    for slo in slos
+                    if slo.key in fresh or slo.key in previous
+                )
             stale = set(evaluation.failed)
             last_success = self.snapshot.last_success if evaluation.failed else at
             if evaluation.failed:
@@ -385,12 +427,7 @@ class Daemon:
             store.close()
         if reader.answered:
             self.last_contact = at
-        for slo in slos:
-            sli = outcome.slis.get(slo.key)
-            if sli is not None and sli.has_data:
-                self.last_data[slo.key] = at
-            else:
-                self.last_data.setdefault(slo.key, at)
+        data_seen = self._note_data(slos, outcome.slis, at)
         durations = self.snapshot.cycle_durations or CycleDurations()
         self.snapshot = Snapshot(
             results=results,
@@ -404,10 +441,10 @@ class Daemon:
             reload_successful=self.snapshot.reload_successful,
             cycle_durations=durations.observe(time.monotonic() - started),
             slos=slos,
-            last_data={slo.key: self.last_data[slo.key] for slo in slos},
+            last_data=data_seen,
             maintenance={
                 service: in_maintenance(loaded.windows, service, at) is not None
-                for service in sorted({slo.service for slo in slos})
+                for service in loaded.services
             },
             changes=changes,
         )
@@ -427,6 +464,22 @@ class Daemon:
             requests=report.requests,
         )
         return report
+
+    def _note_data(
+        self, slos: Sequence[Slo], slis: Mapping[str, Sli], at: datetime
+    ) -> dict[str, datetime]:
+        """Note in :attr:`last_data` which SLOs had their events series at ``at``; returns
+        the configured SLOs' part of it, for the snapshot."""
+        last_data = self.last_data
+        seen: dict[str, datetime] = {}
+        for slo in slos:
+            key = slo.key
+            sli = slis.get(key)
+            if sli is not None and sli.has_data:
+                last_data[key] = seen[key] = at
+            else:
+                seen[key] = last_data.setdefault(key, at)
+        return seen
 
     def _write_drafts(self, config: Config, resolved: list[Incident]) -> None:
         """The P1 customer communications of the incidents resolved this cycle; a directory
@@ -560,6 +613,7 @@ class Daemon:
                     self.reload()
                 interval = self.loaded.config.interval_seconds
                 self.run_cycle(started + cycle_seconds(interval))
+                self.freeze_long_lived()
                 pause = interval - (time.monotonic() - started)
                 self.stop.wait(max(0.0, pause))
         finally:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sloctl.core import burn
-from sloctl.core.budget import error_ratio
+from sloctl.core.budget import ratio_of
 from sloctl.core.conventions import P95
 from sloctl.core.series import Sample
 from sloctl.core.slo import LatencyIndicator, Slo, by_service, dependencies
@@ -36,9 +36,9 @@ from sloctl.promql.plan import (
     CountRequest,
     Family,
     SloCounts,
-    counts_from,
     families,
     plan,
+    sides,
     split_answer,
 )
 from sloctl.promql.slices import QueryBudget
@@ -102,6 +102,23 @@ class Judged:
     def windows(self) -> set[int]:
         return {seconds for long, short, _ in self.pages for seconds in (long, short)}
 
+    @functools.cached_property
+    def error_budget(self) -> float:
+        """The SLO's error budget as the burn rates divide by it (made once per Judged)."""
+        return float(self.slo.error_budget)
+
+
+def _burns(pages: tuple[tuple[int, int, float], ...], ratios: Mapping[int, float | None]) -> bool:
+    """Whether a paging pair fires, from one SLO's windows as :meth:`Measured.counted` gives
+    them (a window without data or without events never fires)."""
+    for long_seconds, short_seconds, limit in pages:
+        long, short = ratios[long_seconds], ratios[short_seconds]
+        if long is None or short is None or NO_EVENTS in (long, short):
+            continue
+        if long > limit and short > limit:
+            return True
+    return False
+
 
 @functools.lru_cache(maxsize=65536)
 def _judged(slo: Slo, pairs: tuple[burn.BurnWindow, ...]) -> Judged:
@@ -141,14 +158,32 @@ class ServiceLayout:
             tuple(Judged.of(s, latency) for s in slos if isinstance(s.indicator, LatencyIndicator)),
         )
 
+    @functools.cached_property
+    def counted(self) -> tuple[tuple[Judged, tuple[int, ...]], ...]:
+        """Every SLO as judged, availability first, with every window its signals read: the
+        signal window and its paging pairs' (made once per layout)."""
+        return tuple(
+            (judged, tuple(sorted({self.window, *judged.windows})))
+            for judged in (*self.availability, *self.latency)
+        )
+
     def signals(self, measured: Measured, at: datetime) -> ServiceSignals:
-        ratios = [j.ratio(measured, self.window) for j in self.availability]
-        known = [r for r in ratios if r is not None]
-        rates = [
-            r / float(j.slo.error_budget)
-            for j, r in zip(self.availability, ratios, strict=True)
-            if r is not None
-        ]
+        """The service's signals; each SLO's windows are counted once, in one call."""
+        window = self.window
+        known: list[float] = []
+        rates: list[float] = []
+        burning = latency_burning = False
+        availability = len(self.availability)
+        for index, (judged, windows) in enumerate(self.counted):
+            ratios = measured.counted(judged, windows)
+            if index < availability:
+                ratio = ratios[window]
+                if ratio is not None and ratio != NO_EVENTS:
+                    known.append(ratio)
+                    rates.append(ratio / judged.error_budget)
+                burning = burning or _burns(judged.pages, ratios)
+            else:
+                latency_burning = latency_burning or _burns(judged.pages, ratios)
         first = self.latency[0].slo if self.latency else None
         threshold = (
             first.indicator.threshold_seconds
@@ -161,9 +196,22 @@ class ServiceLayout:
             burn_rate=max(rates) if rates else None,
             p95_seconds=None if first is None else measured.p95.get(first.key),
             latency_threshold=threshold,
-            burning=any(j.burning(measured) for j in self.availability),
-            latency_burning=any(j.burning(measured) for j in self.latency),
+            burning=burning,
+            latency_burning=latency_burning,
         )
+
+    def slis(self, measured: Measured, p95: Mapping[str, float]) -> Iterator[tuple[str, Sli]]:
+        """Each SLO's indicator over the signal window, from the windows :meth:`signals`
+        counted."""
+        window = self.window
+        for judged, windows in self.counted:
+            found = measured.counted(judged, windows)[window]
+            key = judged.slo.key
+            if found is None:
+                yield key, Sli(window, None, p95.get(key), has_data=False)
+            else:
+                ratio = None if found == NO_EVENTS else found
+                yield key, Sli(window, ratio, p95.get(key), has_data=True)
 
 
 @dataclass(frozen=True)
@@ -251,7 +299,15 @@ class Measured:
 
     def window(self, judged: Judged, seconds: int) -> tuple[float | None, bool]:
         """``judged``'s error ratio over ``seconds`` (clamped to 0..1, None without events)
-        and whether its series exist there, counted once per SLO and window.
+        and whether its series exist there, counted once per SLO and window."""
+        found = self.counted(judged, (seconds,))[seconds]
+        if found is None:
+            return None, False
+        return (None, True) if found == NO_EVENTS else (found, True)
+
+    def counted(self, judged: Judged, windows: tuple[int, ...]) -> dict[int, float | None]:
+        """``judged``'s windows counted: per window (seconds) the clamped error ratio,
+        :data:`NO_EVENTS`, or None for no data; each window counted once per SLO.
 
         Remembered for the very SLO object counted: a timeslice SLO as judged (counted in
         events) has the key of its definition, and the two must never share an answer.
@@ -262,19 +318,16 @@ class Measured:
         if ratios is None or self._counted[key] is not slo:
             self._counted[key] = slo
             ratios = self._ratios[key] = {}
-        if seconds in ratios:
-            found = ratios[seconds]
-        else:
-            counts, _ = counts_from(slo, self.readings.get((key, seconds)), seconds)
-            ratio = error_ratio(counts)
-            if counts is None:
-                found = None
-            else:
-                found = NO_EVENTS if ratio is None else min(max(ratio, 0.0), 1.0)
-            ratios[seconds] = found
-        if found is None:
-            return None, False
-        return (None, True) if found == NO_EVENTS else (found, True)
+        readings = self.readings
+        for seconds in windows:
+            if seconds not in ratios:
+                found = sides(slo, readings.get((key, seconds)), seconds)
+                if isinstance(found, str):
+                    ratios[seconds] = None  # nothing usable read: no data
+                else:
+                    ratio = ratio_of(*found)  # clamped to 0..1 already
+                    ratios[seconds] = NO_EVENTS if ratio is None else ratio
+        return ratios
 
 
 def _p95(batch: QuantileBatch, samples: Sequence[Sample]) -> dict[str, float]:
@@ -341,7 +394,7 @@ def read_signals(
     else:
         queries = len(planned.quantiles)
         for family in planned.families:
-            timed = replace(family, time=at)
+            timed = family.at(at)
             try:
                 values, sent = count_family(timed, reader, budget or QueryBudget(), slicing)
             except PrometheusError as exc:
@@ -356,23 +409,18 @@ def read_signals(
             failed_slos.update(dict.fromkeys(quantile.slo_keys, str(exc)))
     failed = {
         layout.service: failed_slos[judged.slo.key]
-        for layout in planned.services
-        for judged in (*layout.availability, *layout.latency)
+        for layout in (planned.services if failed_slos else ())  # every SLO, only on trouble
+        for judged, _ in layout.counted
         if judged.slo.key in failed_slos
     }
     measured = Measured(readings, p95)
     judged = planned.judge(measured, at)
     signals = {service: found for service, found in judged.items() if service not in failed}
     slis = {
-        j.slo.key: Sli(
-            layout.window,
-            j.ratio(measured, layout.window),
-            p95.get(j.slo.key),
-            has_data=j.has_data(measured, layout.window),
-        )
+        key: sli
         for layout in planned.services
         if layout.service not in failed
-        for j in (*layout.availability, *layout.latency)
+        for key, sli in layout.slis(measured, p95)
     }
     return SignalRead(signals, failed, queries, slis, failed_slos)
 

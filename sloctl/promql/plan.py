@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from math import isfinite
 
 from sloctl.core.budget import Counts
 from sloctl.core.conventions import QUERY_PART_LABEL, QUERY_PIECE_LABEL, QUERY_WINDOW_LABEL
@@ -170,6 +170,13 @@ class Family:
     def selector(self, keys: Sequence[tuple[str, ...]] | None = None) -> Selector:
         return self.shape.selector(self.members if keys is None else keys)
 
+    def at(self, time: datetime) -> Family:
+        """This family at ``time``. What is made from its members alone (:attr:`slo_keys`:
+        10,000 keys sorted) comes along, as a daemon moves the same families every cycle."""
+        moved = replace(self, time=time)
+        moved.__dict__["slo_keys"] = self.slo_keys  # the cached property, made once
+        return moved
+
     @property
     def identity(self) -> str:
         """What stored slices of this family are filed under: a hash of the query that counts
@@ -197,7 +204,7 @@ def families(requests: Sequence[CountRequest]) -> tuple[list[Family], list[Count
         return _families(requests)
     [at] = times
     found, rest = _families_at_one_time(_Asked(tuple((r.slo, r.windows) for r in requests)))
-    return [replace(family, time=at) for family in found], [replace(r, time=at) for r in rest]
+    return [family.at(at) for family in found], [replace(r, time=at) for r in rest]
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
@@ -413,7 +420,8 @@ def split_answer(
     return readings
 
 
-_UNREAD: tuple[None, str] = (None, "")
+NON_FINITE = "Prometheus returned NaN or infinity for this window"
+"""The note of a window whose reading holds NaN or an infinity."""
 
 
 def counts_from(
@@ -423,38 +431,48 @@ def counts_from(
 
     For timeslices the total is every slice of the window, traffic or not, so that burn rate,
     consumed budget and time to exhaustion all count the same slices; a window without any
-    slice of traffic is "no data".
+    slice of traffic is "no data". See :func:`sides` for the numbers alone.
+    """
+    found = sides(slo, reading, window_seconds)
+    if isinstance(found, str):
+        return None, found
+    total, bad = found
+    return Counts(total=total, bad=bad), ""
 
-    Asked for every SLO and window on every daemon cycle: one pass over the reading, the
-    indicator's kind asked once.
+
+def sides(
+    slo: Slo, reading: Mapping[str, float] | None, window_seconds: int
+) -> tuple[float, float] | str:
+    """What :func:`counts_from` counts, as ``(total, bad)``, or why there is nothing to
+    count: the note (empty when nothing usable was read).
+
+    Asked for every SLO and window on every daemon cycle (the signals judge from the pair
+    alone): one pass over the reading, no object made but the pair.
     """
     if not reading:
-        return _UNREAD
-    isfinite = math.isfinite
+        return ""
     for value in reading.values():
         if not isfinite(value):
-            return None, "Prometheus returned NaN or infinity for this window"
+            return NON_FINITE
     indicator, timeslices = slo.indicator, slo.timeslices
-    latency = indicator if isinstance(indicator, LatencyIndicator) else None
-    if timeslices is not None:
-        slices = reading.get(SLICES)
-        if latency is not None and slices and GOOD_SERIES not in reading:
-            return None, _no_bucket(latency)
-        if not slices:
-            return _UNREAD
-        count = window_seconds // timeslices.slice_seconds
-        return Counts(total=float(count), bad=reading.get(BAD_SLICES, 0.0)), ""
-    total = reading.get(TOTAL)
-    if total is None:
-        return _UNREAD
-    if latency is not None or indicator.bad is None:
-        good = reading.get(GOOD)
-        if good is None:
-            if latency is not None:  # the histogram has events but not the threshold's bucket
-                return None, _no_bucket(latency)
-            good = 0.0
-        return Counts(total=total, bad=max(total - good, 0.0)), ""
-    return Counts(total=total, bad=reading.get(BAD, 0.0)), ""
+    if timeslices is None:
+        total = reading.get(TOTAL)
+        if total is None:
+            return ""
+        if isinstance(indicator, LatencyIndicator):
+            good = reading.get(GOOD)
+            if good is None:  # the histogram has events but not the threshold's bucket
+                return _no_bucket(indicator)
+            return total, max(total - good, 0.0)
+        if indicator.bad is None:
+            return total, max(total - reading.get(GOOD, 0.0), 0.0)
+        return total, reading.get(BAD, 0.0)
+    slices = reading.get(SLICES)
+    if isinstance(indicator, LatencyIndicator) and slices and GOOD_SERIES not in reading:
+        return _no_bucket(indicator)
+    if not slices:
+        return ""
+    return float(window_seconds // timeslices.slice_seconds), reading.get(BAD_SLICES, 0.0)
 
 
 def _no_bucket(indicator: LatencyIndicator) -> str:

@@ -211,14 +211,15 @@ def evaluate(
     each = [(slo, span_for(slo, at, kind=kind, month=month)) for slo in slos]
     spans = {slo.key: span for slo, span in each}
     burn_seconds = tuple(seconds for _, seconds in BURN_SECONDS)
-    requests = [
-        CountRequest(
-            slo=slo,
-            time=query_time(slo, span.end),
-            windows=(span.measured_seconds, *burn_seconds),
-        )
-        for slo, span in each
-    ]
+    asked: dict[int, tuple[int, ...]] = {}  # one windows tuple per window length
+    requests = []
+    for slo, span in each:
+        measured = span.measured_seconds
+        windows = asked.get(measured)
+        if windows is None:
+            windows = asked[measured] = (measured, *burn_seconds)
+        time = span.end if slo.timeslices is None else query_time(slo, span.end)
+        requests.append(CountRequest(slo, time, windows))
     failed: dict[str, PrometheusError] = {}
     covered: dict[str, float] = {}
     unknown: set[str] = set()
@@ -774,14 +775,12 @@ def _rebuild(
 def _judge(slo: Slo, key: str, spans: Mapping[str, Span], readings: SloCounts) -> SloResult:
     span = spans[key]
     measured = span.measured_seconds
-    counts, note = counts_from(slo, readings.get((key, measured)), measured)
-    burn_counts = {
-        name: counts_from(slo, readings.get((key, seconds)), seconds)[0]
-        for name, seconds in BURN_SECONDS
-    }
-    slice_length = (
-        None if slo.timeslices is None else timedelta(seconds=slo.timeslices.slice_seconds)
-    )
+    found = readings.get
+    counts, note = counts_from(slo, found((key, measured)), measured)
+    burn_counts: dict[str, Counts | None] = {}
+    for name, seconds in BURN_SECONDS:
+        burn_counts[name] = counts_from(slo, found((key, seconds)), seconds)[0]
+    timeslices = slo.timeslices
     budget = assess_budget(
         error_budget=slo.error_budget,
         window_length=span.length,
@@ -789,7 +788,7 @@ def _judge(slo: Slo, key: str, spans: Mapping[str, Span], readings: SloCounts) -
         time_left=span.left if span.kind is WindowKind.CALENDAR else None,
         counts=counts,
         current=burn_counts[CURRENT_BURN],
-        slice_length=slice_length,
+        slice_length=None if timeslices is None else timeslices.length,
     )
     return SloResult(slo, span, counts, burn_counts, budget, note)
 

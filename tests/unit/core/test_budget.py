@@ -17,6 +17,7 @@ from sloctl.core.budget import (
     burn_rate,
     error_ratio,
     minutes,
+    ratio_of,
     time_to_exhaustion,
 )
 from sloctl.core.window import Month, calendar_span
@@ -495,3 +496,22 @@ def test_time_to_exhaustion_of_a_trickle_is_never_rather_than_an_overflow() -> N
     )
     assert result.time_to_exhaustion is None
     assert result.status is Status.OK
+
+
+@pytest.mark.parametrize(
+    ("total", "bad"),
+    [
+        (1000.0, 5.0),
+        (10.0, 12.0),  # both extrapolated: capped at 1
+        (10.0, -1.0),
+        (0.0, 0.0),
+        (-3.0, 1.0),
+        (math.inf, 1.0),
+        (100.0, math.nan),
+        (math.nan, 1.0),
+    ],
+)
+def test_ratio_of_is_the_error_ratio_of_the_counts(total: float, bad: float) -> None:
+    expected = error_ratio(Counts(total=total, bad=bad))
+    assert ratio_of(total, bad) == expected
+    assert (ratio_of(total, bad) is None) == (expected is None)

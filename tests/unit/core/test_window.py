@@ -291,6 +291,18 @@ def test_span_for_rolling_window(seconds: int, at: datetime) -> None:
     assert span.left == timedelta(0)
 
 
+def test_slos_of_one_length_judged_at_one_time_share_their_span() -> None:
+    at = _utc(2026, 11, 15, 12)
+    first = span_for(_slo(RollingWindow(86400)), at)
+    assert span_for(_slo(RollingWindow(86400)), at) is first
+    assert span_for(_slo(RollingWindow(86400)), at.astimezone(ZoneInfo("Asia/Tokyo"))) is first
+    assert first.end.tzinfo is UTC
+    assert span_for(_slo(RollingWindow(3600)), at) == Span(at - timedelta(hours=1), at, at)
+    later = span_for(_slo(RollingWindow(86400)), at + timedelta(seconds=30))
+    assert later.measured == timedelta(days=1)
+    assert later.start == first.start + timedelta(seconds=30)
+
+
 def test_span_for_converts_aware_times_to_utc() -> None:
     at = datetime(2026, 11, 15, 13, tzinfo=ZoneInfo("Europe/Berlin"))
     span = span_for(_slo(RollingWindow(86400)), at)

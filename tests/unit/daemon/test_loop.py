@@ -4,15 +4,17 @@ invalid reload keeps what runs and logs every problem with its file and line."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import shutil
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sloctl.daemon.loop import Daemon, loaded_from
+from sloctl.daemon.loop import GC_YOUNG_THRESHOLD, Daemon, loaded_from
 from sloctl.errors import DefinitionError, ScheduleError
 from sloctl.incidents.signals import signal_plan
 from sloctl.runtime.logs import make_logger
@@ -111,3 +113,40 @@ def test_a_broken_schedule_at_start_is_an_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ScheduleError, match="in the on-call schedule"):
         loaded_from(config, {}, make_logger(stream=StringIO()))
+
+
+def test_each_configuration_is_frozen_after_its_first_cycle_and_unfrozen_before_a_reload(
+    tmp_path: Path,
+) -> None:
+    """The collector skips what lives from cycle to cycle, once per configuration: a reload
+    hands the old configuration's objects back to it, so what is frozen never piles up."""
+    config = _setup(tmp_path)  # Prometheus is unreachable there: every cycle ends stale
+    logger = make_logger("info", stream=StringIO())
+    daemon = Daemon(loaded_from(config, {}, logger), {}, logger)
+    assert gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
+    try:
+        daemon.freeze_long_lived()
+        assert not daemon.frozen  # no cycle has completed with this configuration yet
+        assert gc.get_freeze_count() == 0
+        frozen: list[int] = []
+        for _ in range(3):
+            daemon.cycle(datetime.now(UTC).replace(microsecond=0))
+            daemon.freeze_long_lived()
+            assert daemon.frozen
+            frozen.append(gc.get_freeze_count())
+            daemon.freeze_long_lived()  # once per configuration
+            assert gc.get_freeze_count() == frozen[-1]
+            before = daemon.loaded
+            daemon.reload()
+            assert daemon.loaded is not before
+            assert not daemon.frozen
+            assert gc.get_freeze_count() == 0  # unfrozen before the swap
+            daemon.freeze_long_lived()  # the snapshot is still the old configuration's
+            assert gc.get_freeze_count() == 0
+        assert frozen[0] > 0
+        assert max(frozen) < frozen[0] * 1.05  # each reload freezes about as much, not more
+        assert gc.get_threshold()[0] >= GC_YOUNG_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -11,7 +11,14 @@ import pytest
 from sloctl.core.selector import Matcher
 from sloctl.core.slo import LatencyIndicator, Slo, Timeslices
 from sloctl.incidents.policy import Policy, Thresholds
-from sloctl.incidents.signals import Judged, Measured, read_signals, signal_plan, windows_of
+from sloctl.incidents.signals import (
+    Judged,
+    Measured,
+    Sli,
+    read_signals,
+    signal_plan,
+    windows_of,
+)
 from sloctl.loading.definitions import load_definitions
 from tests.fake_prometheus import ServiceTraffic, fake_prometheus
 from tests.paths import ROOT
@@ -164,3 +171,31 @@ def test_a_window_is_counted_once_per_slo_object_never_shared_with_its_definitio
     for _ in range(2):
         assert judged.ratio(quiet, 300) is None
         assert judged.has_data(quiet, 300)
+
+
+def test_each_slo_is_counted_once_for_its_signals_and_its_indicator() -> None:
+    api = [s for s in SLOS if s.service == "api"]
+    availability, latency = api
+    readings = {
+        **_readings(availability, {300: (100.0, 60.0), 1800: (0.0, 0.0), 3600: (1200.0, 60.0)}),
+        (latency.key, 300): {"total": 50.0, "good": 40.0},
+    }
+    [layout] = signal_plan(api, Policy()).services
+    assert [windows for _, windows in layout.counted] == [(300, 1800, 3600, 21600)] * 2
+    measured = Measured(readings, {latency.key: 0.3})
+    layout.signals(measured, AT)
+    # The windows the signals counted are the ones the indicators read: nothing is counted
+    # again, and each value says what Judged.ratio and has_data say.
+    counted = {j.slo.key: measured.counted(j, ()) for j, _ in layout.counted}
+    assert counted[availability.key] == {300: 0.6, 1800: -1.0, 3600: 0.05, 21600: None}
+    assert counted[latency.key] == {300: pytest.approx(0.2), 1800: None, 3600: None, 21600: None}
+    slis = dict(layout.slis(measured, {latency.key: 0.3}))
+    for judged, _ in layout.counted:
+        sli = slis[judged.slo.key]
+        assert sli.error_ratio == judged.ratio(measured, 300)
+        assert sli.has_data == judged.has_data(measured, 300)
+    assert slis[availability.key] == Sli(300, 0.6, None, has_data=True)
+    assert slis[latency.key].p95_seconds == 0.3
+    quiet = Measured(_readings(availability, {300: (0.0, 0.0)}), {})
+    assert dict(layout.slis(quiet, {}))[availability.key] == Sli(300, None, None, has_data=True)
+    assert dict(layout.slis(quiet, {}))[latency.key] == Sli(300, None, None, has_data=False)

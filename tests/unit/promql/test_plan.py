@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,6 +31,7 @@ from sloctl.promql.plan import (
     piece_query,
     piece_values,
     plan,
+    sides,
     split_answer,
 )
 from sloctl.promql.slices import Piece
@@ -385,6 +387,39 @@ def test_counts_from_latency_without_its_bucket_explains_the_threshold() -> None
     assert "bucket" in note
 
 
+def test_sides_are_the_numbers_of_counts_from_and_its_note_otherwise() -> None:
+    slos = [
+        _ratio_slo("a"),
+        _good_ratio_slo("a"),
+        _latency_slo("api", "0.25"),
+        _ratio_slo("a", timeslices=Timeslices(Decimal("0.95"), 300)),
+        _latency_slo("api", "0.25", timeslices=Timeslices(Decimal("0.95"), 60)),
+    ]
+    readings: list[dict[str, float] | None] = [
+        None,
+        {},
+        {TOTAL: 1000.0, BAD: 5.0},
+        {TOTAL: 1000.0},
+        {TOTAL: 10.0, GOOD: 4.0},
+        {TOTAL: 10.0, GOOD: 12.0},
+        {GOOD: 4.0},
+        {TOTAL: 200.0, BAD: math.nan},
+        {SLICES: 100.0, BAD_SLICES: 2.0},
+        {SLICES: 100.0, BAD_SLICES: 2.0, GOOD_SERIES: 1.0},
+        {SLICES: 0.0, BAD_SLICES: 0.0},
+        {BAD_SLICES: 3.0, SLICES: math.inf},
+    ]
+    for slo in slos:
+        for reading in readings:
+            counts, note = counts_from(slo, reading, THIRTY_DAYS)
+            found = sides(slo, reading, THIRTY_DAYS)
+            if counts is None:
+                assert found == note
+            else:
+                assert found == (counts.total, counts.bad)
+                assert note == ""
+
+
 def test_counts_from_never_invents_a_nan() -> None:
     counts, _ = counts_from(_good_ratio_slo("a"), {TOTAL: 10.0, GOOD: 4.0}, THIRTY_DAYS)
     assert counts is not None
@@ -466,6 +501,21 @@ def test_families_fold_occurrences_and_leave_timeslices_apart() -> None:
     assert total.windows == tuple(sorted(WINDOWS))
     assert set(total.members) == {(s,) for s in _services(3)}
     assert total.selector().render() == 'http_requests_total{service=~"svc-1|svc-2|svc-3"}'
+
+
+def test_a_family_moved_in_time_keeps_what_its_members_made() -> None:
+    slos = [_ratio_slo(s) for s in _services(3)]
+    [family, _] = families(_requests(slos))[0]
+    later = AT + timedelta(seconds=30)
+    moved = family.at(later)
+    assert moved == replace(family, time=later)
+    assert moved.time == later
+    assert moved.slo_keys is family.slo_keys
+    assert moved.slo_keys == tuple(sorted(slo.key for slo in slos))
+    # A daemon's next cycle asks the same SLOs at a new time: the same keys, not made again.
+    [next_cycle, _] = families([replace(r, time=later) for r in _requests(slos)])[0]
+    assert next_cycle == moved
+    assert next_cycle.slo_keys is family.slo_keys
 
 
 def test_family_identity_follows_the_query_not_the_members() -> None:
