@@ -18,7 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
+
+from sloctl.core.zones import time_zone
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -35,7 +40,7 @@ class Weekly:
 
     def occurrences(self, since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
         """Every occurrence (UTC) overlapping ``[since, until)``, in order."""
-        zone = ZoneInfo(self.timezone)
+        zone = time_zone(self.timezone)
         first = since.astimezone(zone).date() - timedelta(days=1)
         last = until.astimezone(zone).date()
         found = []

@@ -6,10 +6,14 @@ import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 from sloctl.core.slo import CalendarWindow, Slo
+from sloctl.core.zones import time_zone
 from sloctl.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 
 class WindowKind(StrEnum):
@@ -78,7 +82,7 @@ class Span:
 
 def calendar_span(month: Month, timezone: str, at: datetime | None) -> Span:
     """The span of ``month`` in ``timezone``, cut at ``at`` while the month is in progress."""
-    zone = ZoneInfo(timezone)
+    zone = time_zone(timezone)
     start = month.first_instant(zone)
     full_end = month.next().first_instant(zone)
     end = full_end if at is None or at >= full_end else at
@@ -91,7 +95,7 @@ def calendar_span(month: Month, timezone: str, at: datetime | None) -> Span:
 
 
 def month_of(at: datetime, timezone: str) -> Month:
-    local = at.astimezone(ZoneInfo(timezone))
+    local = at.astimezone(time_zone(timezone))
     return Month(local.year, local.month)
 
 
@@ -122,7 +126,7 @@ def span_for(
         if month is not None:
             return calendar_span(month, zone, at)
         current = month_of(at, zone)
-        if at - current.first_instant(ZoneInfo(zone)) < timedelta(seconds=1):
+        if at - current.first_instant(time_zone(zone)) < timedelta(seconds=1):
             # Less than a second of this month is no window at all: judge the one just closed.
             current = month_of(at - timedelta(seconds=1), zone)
         return calendar_span(current, zone, at)

@@ -18,6 +18,7 @@ from sloctl.daemon.loop import GC_YOUNG_THRESHOLD, Daemon, loaded_from
 from sloctl.errors import DefinitionError, ScheduleError
 from sloctl.incidents.signals import signal_plan
 from sloctl.runtime.logs import make_logger
+from tests.fake_prometheus import fake_prometheus
 from tests.paths import ROOT
 
 
@@ -150,3 +151,18 @@ def test_each_configuration_is_frozen_after_its_first_cycle_and_unfrozen_before_
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+def test_every_cycle_reads_through_the_same_kept_alive_connection(tmp_path: Path) -> None:
+    """The daemon's transport outlives its cycles: Prometheus sees one connection, not one
+    more every interval."""
+    with fake_prometheus(keep_alive=True) as prometheus:
+        config = _setup(tmp_path)
+        config.write_text(config.read_text().replace("http://127.0.0.1:9", prometheus.url))
+        logger = make_logger("warning", stream=StringIO())
+        daemon = Daemon(loaded_from(config, {}, logger), {}, logger)
+        for _ in range(3):
+            daemon.cycle(datetime.now(UTC).replace(microsecond=0))
+        assert len(prometheus.received) >= 3 * 5
+        assert {query.peer for query in prometheus.received} == {prometheus.received[0].peer}
+        daemon.transport.close()
