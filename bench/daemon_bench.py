@@ -49,24 +49,22 @@ class BenchDaemon(Daemon):
 
     recorded: list[tuple[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        shared = getattr(self, "transport", None)  # a tree before it made one per cycle
+        if shared is not None:
+            self.transport = recording(shared, self.recorded)
+
     def reader(self, config: Config, deadline: float | None = None) -> PrometheusReader:
         reader = super().reader(config, deadline)
-        record(reader, self.recorded)
+        if getattr(self, "transport", None) is None:
+            record(reader, self.recorded)
         return reader
 
 
-def record(reader: PrometheusReader, into: list[tuple[str, Any]]) -> None:
-    """Keep the URL and form of every request ``reader`` sends in ``into``; for a tree from
-    before :mod:`sloctl.prometheus.transport` too (``--before`` of bench.cycle_bench), whose
-    reader sent through a requests session."""
-    session = getattr(reader, "session", None)
-    if session is not None:
-
-        def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-            into.append((str(response.request.url), response.request.body))
-
-        session.hooks["response"].append(keep)
-        return
+def recording(transport: Any, into: list[tuple[str, Any]]) -> Any:
+    """A transport like ``transport`` that also keeps the URL and form of every request it
+    sends in ``into``."""
     from sloctl.prometheus.transport import Deadline, Response, Transport  # noqa: PLC0415
 
     class Recording(Transport):
@@ -82,7 +80,22 @@ def record(reader: PrometheusReader, into: list[tuple[str, Any]]) -> None:
             into.append((url, form))
             return super().post(url, form, headers, deadline=deadline, ca_file=ca_file)
 
-    reader.transport = Recording(reader.transport.proxies, reader.transport.ca_bundle)
+    return Recording(transport.proxies, transport.ca_bundle)
+
+
+def record(reader: PrometheusReader, into: list[tuple[str, Any]]) -> None:
+    """Keep the URL and form of every request ``reader`` sends in ``into``, for a tree whose
+    daemon has no transport of its own (``--before`` of bench.cycle_bench): its reader sent
+    through a requests session, or through a transport of its own."""
+    session = getattr(reader, "session", None)
+    if session is not None:
+
+        def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+            into.append((str(response.request.url), response.request.body))
+
+        session.hooks["response"].append(keep)
+        return
+    reader.transport = recording(reader.transport, into)
 
 
 def child(url: str, definitions: Path, work: Path, cycles: int) -> None:
