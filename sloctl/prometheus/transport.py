@@ -521,7 +521,10 @@ class Transport:
             deadline.cancelled,
         )
         try:
-            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            # An ASCII name goes as bytes: a str is encoded with the IDNA codec, whose
+            # import costs a millisecond of every start for names that never need it.
+            name: str | bytes = host.encode("ascii") if host.isascii() else host
+            found = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
         except (OSError, ValueError) as exc:  # ValueError: a name IDNA cannot encode
             raise ConnectError(errno_text(exc)) from exc
         last: OSError = OSError(errno.EHOSTUNREACH, "no address")

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sloctl.core.budget import (
     Budget,
@@ -30,7 +30,6 @@ from sloctl.core.budget import (
     error_ratio,
     minutes,
 )
-from sloctl.core.maintenance import MaintenanceWindow, Occurrence, overlapping
 from sloctl.core.series import Sample, Series
 from sloctl.core.slo import Slo
 from sloctl.core.window import Month, Span, WindowKind, span_for
@@ -62,6 +61,9 @@ from sloctl.promql.slices import (
     layout,
 )
 from sloctl.runtime.parallel import Parallel, Pending
+
+if TYPE_CHECKING:
+    from sloctl.core.maintenance import MaintenanceWindow, Occurrence
 
 BURN_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("1h", timedelta(hours=1)),
@@ -273,6 +275,8 @@ def correct(
     report counts a window: a window of the occurrence's length ending at its end, through
     :func:`read_counts` (in pieces that add up exactly when it is long). Returns the queries
     sent; fills ``excluded`` with the occurrences taken out per SLO."""
+    from sloctl.core.maintenance import overlapping  # noqa: PLC0415 - only with corrections
+
     wanted: dict[tuple[datetime, int], list[Slo]] = {}
     for slo in slos:
         if slo.key in failed or slo.timeslices is not None:

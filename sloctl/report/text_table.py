@@ -10,7 +10,6 @@ an answer can move the cursor or change colours.
 
 from __future__ import annotations
 
-import textwrap
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -100,6 +99,8 @@ def draw_table(
 
     def lines_of(text: str, column: int) -> list[str]:
         if column in wrapped and text_width(text) > widths[column]:
+            import textwrap  # noqa: PLC0415 - only when a cell must be wrapped
+
             return textwrap.wrap(text, widths[column], break_long_words=False) or [""]
         return [text]
 
