@@ -7,6 +7,8 @@ transport's :class:`Connection` (so every read is bounded by a deadline), with n
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -267,3 +269,16 @@ def test_an_endless_head_is_refused_within_its_limit(
     assert not sender.is_alive()
     # It went to the limit before giving up (the last write may have been cut short).
     assert sent_bytes[0] + 2 * len(piece) + len(first) >= MAX_HEAD
+
+
+def test_the_prometheus_client_imports_neither_http_client_nor_email_nor_ssl() -> None:
+    """What an ``sloctl report`` against plain HTTP does not pay for at start."""
+    code = (
+        "import sys, sloctl.prometheus.client\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('http', 'email', 'ssl', '_ssl')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]"
