@@ -557,6 +557,17 @@ def test_tls_is_verified_against_the_ca_file_of_the_request(
         transport.post(https, b"a=1", {}, deadline=deadline(5))  # the bundle lacks the test CA
 
 
+def test_a_tls_connection_is_kept_alive_and_reused(
+    https: str, certificate: tuple[Path, Path]
+) -> None:
+    transport = Transport(ca_bundle=str(certificate[0]))
+    for _ in range(3):
+        status, body = post(transport, https)
+        assert status == 200
+        assert json.loads(body)["form"] == "query=up"
+    assert transport.connections_made == 1
+
+
 def test_without_a_ca_file_the_bundle_is_trusted(
     https: str, certificate: tuple[Path, Path]
 ) -> None:
