@@ -24,20 +24,18 @@ any thread of its own.
   subdomains too, with or without a leading dot), ``host:port`` and IP networks.
 
 The environment is read once, by :meth:`Transport.from_environment`, into plain values.
-Statuses, headers, chunked bodies and ``Content-Length`` are read by :mod:`http.client`; the
-body comes out as sent (still compressed): limits and decoding are the reader's.
+Statuses, headers, chunked bodies and ``Content-Length`` are read by
+:mod:`sloctl.prometheus.answer`; the body comes out as sent (still compressed): limits and
+decoding are the reader's. :mod:`ssl` is imported only when an HTTPS connection is made.
 """
 
 from __future__ import annotations
 
 import base64
 import errno
-import http.client
-import io
 import os
 import select
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -55,9 +53,12 @@ from sloctl.errors import (
     TLSHandshakeError,
     TransportError,
 )
+from sloctl.prometheus.answer import Answer
 from sloctl.runtime.errno_text import errno_text
 
 if TYPE_CHECKING:
+    import ssl
+
     from _typeshed import WriteableBuffer
 
 POLL_SECONDS = 0.1
@@ -241,20 +242,6 @@ def _in_network(host: str, network: str) -> bool:
         return False
 
 
-class _Reads(io.RawIOBase):
-    """The raw stream :mod:`http.client` reads an answer from: reads of the connection, each
-    bounded by the exchange's deadline. Closing it leaves the connection open."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        return self._connection.recv_into(buffer)
-
-
 class Connection:
     """One open connection (plain or TLS, direct or through a proxy) whose every read and write
     waits at most for ``poll`` at a time, and never past its :attr:`deadline`."""
@@ -292,20 +279,16 @@ class Connection:
                 continue
             view = view[sent:]
 
-    def makefile(self, mode: str) -> io.BufferedReader:
-        """What :class:`http.client.HTTPResponse` reads (the only use it makes of a socket)."""
-        return io.BufferedReader(_Reads(self))
-
-    def answer(self, method: str) -> http.client.HTTPResponse:
+    def answer(self, method: str) -> Answer:
         """The answer coming on this connection, its status line and headers read."""
-        response = http.client.HTTPResponse(cast(socket.socket, self), method=method)
-        response.begin()
-        return response
+        return Answer(self, method)
 
     def dropped(self) -> bool:
         """Whether the idle connection was closed by the peer (or has bytes nobody asked for):
         then it must not carry another request."""
-        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+        # By the module of its type: an SSLSocket without importing ssl for plain HTTP.
+        tls = type(self.sock).__module__ == "ssl"
+        if tls and cast("ssl.SSLSocket", self.sock).pending():
             return True
         try:
             poller = select.poll()
@@ -325,13 +308,12 @@ class Response:
 
     def __init__(
         self,
-        answer: http.client.HTTPResponse,
+        answer: Answer,
         connection: Connection,
         give_back: Callable[[Connection], None],
     ) -> None:
         self._answer, self._connection, self._give_back = answer, connection, give_back
         self._broken = False
-        self._ended = False
         self._closed = False
 
     @property
@@ -339,7 +321,7 @@ class Response:
         return self._answer.status
 
     def header(self, name: str) -> str | None:
-        return self._answer.getheader(name)
+        return self._answer.header(name)
 
     def read1(self, size: int) -> bytes:
         """Up to ``size`` bytes of the body, as soon as some are there; ``b""`` at its end.
@@ -350,22 +332,17 @@ class Response:
         except TransportError:
             self._broken = True
             raise
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             self._broken = True
-            raise ConnectionLostError(_lost(exc)) from exc
-        if not chunk:
-            if self._answer.length:  # Content-Length said more was coming
-                self._broken = True
-                raise ConnectionLostError("the answer ended early")
-            self._ended = True
+            raise ConnectionLostError(errno_text(exc)) from exc
         return chunk
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        whole = self._ended and not self._broken and not self._answer.will_close
-        self._answer.close()
+        answer = self._answer
+        whole = answer.ended and not self._broken and not answer.will_close and not answer.leftover
         if whole:
             self._give_back(self._connection)
         else:
@@ -483,15 +460,19 @@ class Transport:
         try:
             connection.sendall(request)
             answer = connection.answer("POST")
+        except ConnectionLostError as exc:
+            connection.close()
+            if reused and connection.received == 0:  # closed before any of the answer
+                raise _StaleConnectionError from exc
+            raise
         except TransportError:
             connection.close()
             raise
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             connection.close()
-            closed = isinstance(exc, ConnectionError | http.client.RemoteDisconnected)
-            if reused and closed and connection.received == 0:
+            if reused and isinstance(exc, ConnectionError) and connection.received == 0:
                 raise _StaleConnectionError from exc
-            raise ConnectionLostError(_lost(exc)) from exc
+            raise ConnectionLostError(errno_text(exc)) from exc
         return Response(answer, connection, lambda done: self._put(key, done))
 
     def _connect(
@@ -566,6 +547,8 @@ class Transport:
         self, sock: socket.socket, host: str, ca_file: str | None, deadline: Deadline
     ) -> ssl.SSLSocket:
         """``sock`` after a TLS handshake with ``host``, certificate and host name checked."""
+        import ssl  # noqa: PLC0415  (only HTTPS needs it; it costs plain HTTP's start)
+
         context = self._context(ca_file)
         try:
             tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
@@ -586,6 +569,8 @@ class Transport:
             return tls
 
     def _context(self, ca_file: str | None) -> ssl.SSLContext:
+        import ssl  # noqa: PLC0415
+
         with self._lock:
             context = self._contexts.get(ca_file)
         if context is not None:
@@ -640,22 +625,17 @@ def _tunnel(connection: Connection, target: Target, proxy: Proxy) -> None:
     try:
         connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         answer = connection.answer("CONNECT")
-    except (OSError, http.client.HTTPException) as exc:
-        raise ConnectError(f"proxy: {_lost(exc)}") from exc
+    except ConnectionLostError as exc:
+        raise ConnectError(f"proxy: {exc.why}") from exc
+    except OSError as exc:
+        raise ConnectError(f"proxy: {errno_text(exc)}") from exc
     if answer.status != 200:
         raise ConnectError(f"the proxy answered HTTP {answer.status} to CONNECT")
 
 
-def _lost(exc: BaseException) -> str:
-    """Why a connection broke, in a few words (never the peer's text)."""
-    if isinstance(exc, http.client.RemoteDisconnected):
-        return "closed before the answer"
-    if isinstance(exc, http.client.IncompleteRead):
-        return "the answer ended early"
-    return errno_text(exc)
-
-
 def _tls_text(exc: ssl.SSLError) -> str:
+    import ssl  # noqa: PLC0415  (already loaded: exc is one of its errors)
+
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"certificate verify failed: {exc.verify_message}"
     return str(exc.reason or type(exc).__name__)

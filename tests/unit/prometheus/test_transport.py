@@ -285,6 +285,77 @@ def test_connection_close_is_honoured(scripted: Callable[..., Scripted]) -> None
     assert server.connections == 2
 
 
+@pytest.mark.parametrize(
+    ("version", "extra", "connections"),
+    [
+        ("HTTP/1.0", "", 2),
+        ("HTTP/1.0", "Connection: keep-alive\r\n", 1),
+        ("HTTP/1.1", "", 1),
+    ],
+)
+def test_http_1_0_keeps_the_connection_only_when_it_says_keep_alive(
+    scripted: Callable[..., Scripted], version: str, extra: str, connections: int
+) -> None:
+    reply = head(extra=extra).replace(b"HTTP/1.1", version.encode(), 1) + ANSWER
+    server: Scripted = scripted(lambda conn, _: server.answer_all(conn, reply))
+    transport = Transport()
+    assert post(transport, server.url) == (200, ANSWER)
+    assert post(transport, server.url) == (200, ANSWER)
+    assert server.connections == connections
+
+
+def test_a_100_continue_is_skipped_and_the_connection_reused(
+    scripted: Callable[..., Scripted],
+) -> None:
+    reply = b"HTTP/1.1 100 Continue\r\n\r\n" + head() + ANSWER
+    server: Scripted = scripted(lambda conn, _: server.answer_all(conn, reply))
+    transport = Transport()
+    assert post(transport, server.url) == (200, ANSWER)
+    assert post(transport, server.url) == (200, ANSWER)
+    assert server.connections == 1
+
+
+def test_an_answer_read_to_the_close_is_not_reused(scripted: Callable[..., Scripted]) -> None:
+    def serve(conn: socket.socket, _: int) -> None:
+        read_request(conn, bytearray())
+        conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n" + ANSWER)
+
+    server = scripted(serve)
+    transport = Transport()
+    assert post(transport, server.url) == (200, ANSWER)
+    assert post(transport, server.url) == (200, ANSWER)
+    assert server.connections == 2
+
+
+def test_bytes_past_the_body_keep_the_connection_from_reuse(
+    scripted: Callable[..., Scripted],
+) -> None:
+    server: Scripted = scripted(lambda conn, _: server.answer_all(conn, head() + ANSWER + b"XX"))
+    transport = Transport()
+    assert post(transport, server.url) == (200, ANSWER)
+    assert post(transport, server.url) == (200, ANSWER)
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "BadStatusLine"),
+        (b"HTTP/1.1 200 OK\r\nX: " + b"v" * 70000, "LineTooLong"),
+    ],
+)
+def test_an_answer_that_is_not_http_is_a_lost_connection(
+    scripted: Callable[..., Scripted], reply: bytes, why: str
+) -> None:
+    def serve(conn: socket.socket, _: int) -> None:
+        read_request(conn, bytearray())
+        conn.sendall(reply)
+
+    server = scripted(serve)
+    with pytest.raises(ConnectionLostError, match=why):
+        post(Transport(), server.url)
+
+
 def test_a_reused_connection_the_server_closed_is_replaced_transparently(
     scripted: Callable[..., Scripted],
 ) -> None:
@@ -484,6 +555,17 @@ def test_tls_is_verified_against_the_ca_file_of_the_request(
         assert answer.status == 200
     with pytest.raises(TLSHandshakeError, match="certificate verify failed"):
         transport.post(https, b"a=1", {}, deadline=deadline(5))  # the bundle lacks the test CA
+
+
+def test_a_tls_connection_is_kept_alive_and_reused(
+    https: str, certificate: tuple[Path, Path]
+) -> None:
+    transport = Transport(ca_bundle=str(certificate[0]))
+    for _ in range(3):
+        status, body = post(transport, https)
+        assert status == 200
+        assert json.loads(body)["form"] == "query=up"
+    assert transport.connections_made == 1
 
 
 def test_without_a_ca_file_the_bundle_is_trusted(
