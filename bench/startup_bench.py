@@ -11,8 +11,8 @@ In one run, each measured ``--repeat`` times in a fresh process (medians printed
 - ``sloctl report`` for the shipped definitions (``slo-definitions/``) against a Prometheus on
   loopback holding October 2026 of the demo's history (the same month ``bench.report_bench``
   uses), at the month's end: the whole process, from exec to exit;
-- ``python -c "import click, http.client, json, decimal, dataclasses"``: what a report on
-  unchanged definitions cannot do without (the command line, HTTP, JSON, exact numbers and
+- ``python -c "import click, socket, json, decimal, dataclasses"``: what a report on
+  unchanged definitions cannot do without (the command line, sockets, JSON, exact numbers and
   the domain's frozen values), imported and nothing else;
 - ``python -c "import click, pydantic, yaml, requests, rich.table"``: the libraries a report
   needed before (validation, YAML, requests and rich), for comparison;
@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFINITIONS = ROOT / "slo-definitions"
 MONTH_END = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 31
-LIBRARIES = "import click, http.client, json, decimal, dataclasses"
+LIBRARIES = "import click, socket, json, decimal, dataclasses"
 """What a report on unchanged definitions cannot do without."""
 FORMER_LIBRARIES = "import click, pydantic, yaml, requests, rich.table"
 """What a report needed before: validation, YAML, requests and rich's table."""
