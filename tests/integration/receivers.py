@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -37,6 +36,7 @@ from sloctl.incidents.lifecycle import State, acknowledge, declare, move
 from sloctl.incidents.policy import Cause, Finding
 from sloctl.notify.outbox import payload
 from sloctl.store.database import Store
+from tests.certificates import self_signed
 
 
 @dataclass(frozen=True)
@@ -217,32 +217,9 @@ class FaultReceiver:
             return list(self.received)
 
 
-def self_signed(directory: Path) -> tuple[Path, ssl.SSLContext]:
+def tls_server(directory: Path) -> tuple[Path, ssl.SSLContext]:
     """A certificate for 127.0.0.1 signed by itself (its own CA file), and a server context."""
-    cert, key = directory / "receiver.pem", directory / "receiver.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = self_signed(directory, "receiver")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return cert, context

@@ -17,6 +17,7 @@ import pytest
 from sloctl.errors import PrometheusUnavailableError
 from sloctl.prometheus.client import Credentials, PrometheusReader
 from sloctl.runtime.retry import RetryPolicy
+from tests.certificates import self_signed
 from tests.integration.conftest import Served
 from tests.integration.fault_proxy import Fault, FaultProxy
 from tests.integration.fixture import END, START
@@ -40,33 +41,8 @@ def sloctl(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made for this test run."""
-    where = tmp_path_factory.mktemp("tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
+    """A self-signed certificate for 127.0.0.1, made for this test run, and its key."""
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from tests.integration.receivers import (
     lifecycle,
     pagerduty_actions,
     receiver,
-    self_signed,
+    tls_server,
 )
 
 pytestmark = pytest.mark.integration
@@ -164,7 +164,7 @@ def test_an_outage_ends_with_every_message_delivered_once_in_order(tmp_path: Pat
 def test_the_ca_is_passed_per_request_so_the_environment_cannot_replace_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, context = self_signed(tmp_path)
+    cert, context = tls_server(tmp_path)
     # Were verify left to the session, requests would trust this CA for every webhook.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(cert))

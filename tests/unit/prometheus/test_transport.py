@@ -12,7 +12,6 @@ import http.server
 import json
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ from sloctl.prometheus.transport import (
     Transport,
     bypassed,
 )
+from tests.certificates import self_signed
 from tests.fake_prometheus import fake_prometheus
 
 ANSWER = b'{"status":"success"}'
@@ -483,28 +483,8 @@ def test_an_unknown_host_cannot_connect() -> None:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (an EC key: quick to make)."""
-    where = tmp_path_factory.mktemp("tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        [
-            *(
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ),
-            *("-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
+    """A self-signed certificate for 127.0.0.1, and its key."""
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 class Answering(http.server.BaseHTTPRequestHandler):
