@@ -54,6 +54,8 @@ VALIDATING_CODE = ("core", "loading")
 """The packages of sloctl whose code decides what a definition file validates into."""
 VALIDATING_LIBRARIES = ("pydantic", "pydantic_core", "yaml")
 OPS: frozenset[str] = frozenset(("=", "!=", "=~", "!~"))
+KEPT_MAX_BYTES = 8 * MAX_FILE_BYTES
+"""The largest kept file read back; a larger validation is not kept (it could not be read)."""
 
 Form = dict[str, Any]
 
@@ -147,7 +149,7 @@ def code_digest(root: Path | None = None) -> str:
 def read_kept(path: Path, key: str) -> tuple[Slo, ...]:
     """The SLOs kept in ``path`` under ``key``; _NotKeptError when it holds anything else."""
     with path.open("rb") as stream:
-        raw = stream.read(MAX_FILE_BYTES * 8 + 1)
+        raw = stream.read(KEPT_MAX_BYTES + 1)
     try:
         kept = json.loads(raw)
     except ValueError as exc:
@@ -163,6 +165,8 @@ def keep(path: Path, key: str, slos: Sequence[Slo]) -> None:
     import tempfile  # only when writing: it costs more to import than a read takes
 
     text = json.dumps({"key": key, "slos": [slo_form(slo) for slo in slos]}, sort_keys=True)
+    if len(text.encode()) > KEPT_MAX_BYTES:
+        return  # read back, it would be cut short and validated again every time
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, staged = tempfile.mkstemp(dir=path.parent, prefix=".definitions-", suffix=".tmp")

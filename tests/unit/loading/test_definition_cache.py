@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from sloctl.errors import DefinitionError
+from sloctl.loading import definition_cache
 from sloctl.loading.definition_cache import (
     CACHE_ENV,
     cache_directory,
@@ -202,3 +203,12 @@ def test_the_code_digest_follows_the_validating_sources(tmp_path: Path) -> None:
 )
 def test_where_the_cache_lies(env: dict[str, str], expected: Path | None) -> None:
     assert cache_directory(env) == expected
+
+
+def test_a_validation_too_large_to_read_back_is_not_kept(
+    definitions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(definition_cache, "KEPT_MAX_BYTES", 1000)
+    cache = tmp_path / "cache"
+    assert load_validated(definitions, cache) == load_definitions(definitions)
+    assert not kept_file(cache, definitions).exists()
