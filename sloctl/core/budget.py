@@ -123,6 +123,37 @@ class Budget:
         return None if share is None else 1.0 - share
 
 
+@dataclass(frozen=True, slots=True)
+class Spending:
+    """What an SLO's counts say before its objective is applied: the same for every SLO that
+    counts the same events over the same span, whatever its target."""
+
+    error_ratio: float | None
+    consumed_minutes: float | None
+    """Minutes of full outage that would have cost the same; None without events."""
+    current_ratio: float | None
+    """The error ratio over the current burn window."""
+
+
+def spending(
+    counts: Counts | None,
+    current: Counts | None,
+    measured: timedelta,
+    slice_length: timedelta | None = None,
+) -> Spending:
+    """The error ratio of ``counts`` (over ``measured``), the minutes it consumed, and the
+    error ratio of ``current``; see :func:`assess_budget`."""
+    ratio = error_ratio(counts)
+    current_ratio = error_ratio(current)
+    if ratio is None or counts is None:
+        return Spending(None, None, current_ratio)
+    if slice_length is None:
+        consumed = ratio * float(minutes(measured))
+    else:
+        consumed = counts.bad * float(minutes(slice_length))
+    return Spending(ratio, consumed, current_ratio)
+
+
 def assess_budget(
     *,
     error_budget: Decimal,
@@ -146,17 +177,23 @@ def assess_budget(
     never catches up with the errors leaving the window); in a calendar month it is a time to
     exhaustion shorter than ``time_left`` in the month.
     """
+    spent = spending(counts, current, measured, slice_length)
+    return assess_spending(
+        spent, error_budget=error_budget, window_length=window_length, time_left=time_left
+    )
+
+
+def assess_spending(
+    spent: Spending, *, error_budget: Decimal, window_length: timedelta, time_left: timedelta | None
+) -> Budget:
+    """:func:`assess_budget` of what was spent: the part that depends on the objective, so
+    that SLOs counting the same events share the rest."""
     budget = budget_minutes(error_budget, window_length)
     share = float(error_budget)  # what burn_rate divides by
-    ratio = error_ratio(counts)
-    current_ratio = error_ratio(current)
+    ratio, consumed, current_ratio = spent.error_ratio, spent.consumed_minutes, spent.current_ratio
     current_burn = None if current_ratio is None else current_ratio / share
-    if ratio is None or counts is None:
+    if ratio is None or consumed is None:
         return Budget(budget, None, None, None, current_burn, None, Status.NO_DATA)
-    if slice_length is None:
-        consumed = ratio * float(minutes(measured))
-    else:
-        consumed = counts.bad * float(minutes(slice_length))
     whole = float(budget)
     remaining = whole - consumed
     tte = time_to_exhaustion(remaining, budget, window_length, current_burn)
@@ -166,12 +203,4 @@ def assess_budget(
         status = Status.AT_RISK
     else:
         status = Status.OK
-    return Budget(
-        budget_minutes=budget,
-        error_ratio=ratio,
-        consumed_minutes=consumed,
-        burn_rate=ratio / share,
-        current_burn_rate=current_burn,
-        time_to_exhaustion=tte,
-        status=status,
-    )
+    return Budget(budget, ratio, consumed, ratio / share, current_burn, tte, status)
