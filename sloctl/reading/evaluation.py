@@ -18,20 +18,24 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from sloctl.core.budget import (
     Budget,
     Counts,
-    assess_budget,
+    Spending,
+    assess_spending,
     budget_minutes,
     burn_rate,
     error_ratio,
     minutes,
+    spending,
 )
 from sloctl.core.series import Sample, Series
 from sloctl.core.slo import Slo
+from sloctl.core.twins import Twins, twins
 from sloctl.core.window import Month, Span, WindowKind, span_for
 from sloctl.errors import PrometheusError, TooManySamplesError
 from sloctl.promql import build as promql
@@ -142,11 +146,22 @@ class SloResult:
     span: Span
     counts: Counts | None
     burn_counts: dict[str, Counts | None]
+    """Per burn window; one dict for all twins (:mod:`sloctl.core.twins`): never changed."""
     budget: Budget
     note: str = ""
     coverage: float | None = None
     """Share of the measured window in which the SLO's total series existed (None: not
     asked). Below 1 the budget is judged on part of the window only."""
+
+    def for_twin(self, slo: Slo) -> SloResult:
+        """This judgement, of ``slo``: a twin of this result's SLO (:mod:`sloctl.core.twins`)
+        with its objective. Made for thousands of SLOs a cycle, so the fields are copied
+        whole rather than set one by one, as a frozen dataclass's ``__init__`` does at five
+        times the cost."""
+        twin = object.__new__(SloResult)
+        twin.__dict__.update(self.__dict__)
+        twin.__dict__["slo"] = slo
+        return twin
 
     @property
     def burn_rates(self) -> dict[str, float | None]:
@@ -206,11 +221,16 @@ def evaluate(
     each result also says which share of its window had data (one more query per metric
     family of totals; where that query fails, the coverage is unknown).
 
+    SLOs that count the same events (:mod:`sloctl.core.twins`) are read, corrected and
+    counted once, for the first of them; each is judged with its own objective.
+
     Without ``slicing``, up to ``parallel`` of those queries are sent at once (each family's
     counts and each coverage query is independent of the others); with a slice store they
     are sent one at a time, as the store is read and written between them.
     """
-    each = [(slo, span_for(slo, at, kind=kind, month=month)) for slo in slos]
+    alike = twins(slos)  # SLOs that count the same events are read and counted once
+    firsts = alike.firsts
+    each = [(slo, span_for(slo, at, kind=kind, month=month)) for slo in firsts]
     spans = {slo.key: span for slo, span in each}
     burn_seconds = tuple(seconds for _, seconds in BURN_SECONDS)
     asked: dict[int, tuple[int, ...]] = {}  # one windows tuple per window length
@@ -229,7 +249,7 @@ def evaluate(
         counting = start_counts(requests, reader, budget or QueryBudget(), slicing, queue)
         covering = [
             (first, queue.submit(partial(read_coverage, first, reader)))
-            for first in (coverage_queries(slos, spans) if coverage else ())
+            for first in (coverage_queries(firsts, spans) if coverage else ())
         ]
         readings, queries = counting.collect(failed if isolate else None)
         for first, pending in covering:
@@ -241,17 +261,27 @@ def evaluate(
                 covered.update(shares)
     excluded: dict[str, list[Occurrence]] = {}
     if corrections:
-        queries += correct(slos, spans, corrections, reader, budget, readings, excluded, failed)
-    results = judge([slo for slo in slos if slo.key not in failed], spans, readings)
+        queries += correct(firsts, spans, corrections, reader, budget, readings, excluded, failed)
+    if failed:
+        failed = alike.spread(failed)
+        slos = [slo for slo in slos if slo.key not in failed]
+    results = judge(slos, spans, readings, alike)
     if coverage:
+        first_of = alike.first_of
         results = tuple(
             replace(
                 result,
-                coverage=None if result.slo.key in unknown else covered.get(result.slo.key, 0.0),
+                coverage=None if first in unknown else covered.get(first, 0.0),
             )
             for result in results
+            for first in (first_of[result.slo.key],)
         )
-    results = tuple(_corrected_note(result, excluded.get(result.slo.key, [])) for result in results)
+    if excluded:
+        first_of = alike.first_of
+        results = tuple(
+            _corrected_note(result, excluded.get(first_of[result.slo.key], []))
+            for result in results
+        )
     return Evaluation(at=at, results=results, queries=queries, failed=failed)
 
 
@@ -314,10 +344,31 @@ def _corrected_note(result: SloResult, occurrences: Sequence[Occurrence]) -> Slo
 
 
 def judge(
-    slos: Sequence[Slo], spans: Mapping[str, Span], readings: SloCounts
+    slos: Sequence[Slo],
+    spans: Mapping[str, Span],
+    readings: SloCounts,
+    alike: Twins | None = None,
 ) -> tuple[SloResult, ...]:
-    """Every SLO judged over its span from the counts read."""
-    return tuple(_judge(slo, slo.key, spans, readings) for slo in slos)
+    """Every SLO judged over its span from the counts read: by its own key, or with
+    ``alike``, by the key of its twins' first (:mod:`sloctl.core.twins`), under which its
+    span and readings are filed. Twins share the counts; those with one objective also share
+    the budget."""
+    first_of = None if alike is None else alike.first_of
+    counted: dict[str, Judging] = {}
+    judged: dict[tuple[str, Decimal], SloResult] = {}
+    results = []
+    for slo in slos:
+        key = slo.key if first_of is None else first_of[slo.key]
+        twin = judged.get((key, slo.error_budget))
+        if twin is not None:
+            results.append(twin.for_twin(slo))
+            continue
+        found = counted.get(key)
+        if found is None:
+            found = counted[key] = _counted(slo, key, spans[key], readings)
+        twin = judged[(key, slo.error_budget)] = _judge(slo, spans[key], found)
+        results.append(twin)
+    return tuple(results)
 
 
 @dataclass(frozen=True)
@@ -776,23 +827,35 @@ def _rebuild(
     return rows, sent
 
 
-def _judge(slo: Slo, key: str, spans: Mapping[str, Span], readings: SloCounts) -> SloResult:
-    span = spans[key]
-    measured = span.measured_seconds
+Judging = tuple[Counts | None, dict[str, Counts | None], str, Spending]
+"""What an SLO is judged from: its counts over its measured window and over each burn
+window, the note on them, and what they spent."""
+
+
+def _counted(slo: Slo, key: str, span: Span, readings: SloCounts) -> Judging:
     found = readings.get
+    measured = span.measured_seconds
     counts, note = counts_from(slo, found((key, measured)), measured)
     burn_counts: dict[str, Counts | None] = {}
     for name, seconds in BURN_SECONDS:
         burn_counts[name] = counts_from(slo, found((key, seconds)), seconds)[0]
     timeslices = slo.timeslices
-    budget = assess_budget(
+    spent = spending(
+        counts,
+        burn_counts[CURRENT_BURN],
+        span.measured,
+        slice_length=None if timeslices is None else timeslices.length,
+    )
+    return counts, burn_counts, note, spent
+
+
+def _judge(slo: Slo, span: Span, judging: Judging) -> SloResult:
+    counts, burn_counts, note, spent = judging
+    budget = assess_spending(
+        spent,
         error_budget=slo.error_budget,
         window_length=span.length,
-        measured=span.measured,
         time_left=span.left if span.kind is WindowKind.CALENDAR else None,
-        counts=counts,
-        current=burn_counts[CURRENT_BURN],
-        slice_length=None if timeslices is None else timeslices.length,
     )
     return SloResult(slo, span, counts, burn_counts, budget, note)
 
