@@ -17,15 +17,17 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from sloctl.core import burn
 from sloctl.core.budget import ratio_of
 from sloctl.core.conventions import P95
 from sloctl.core.series import Sample
 from sloctl.core.slo import LatencyIndicator, Slo, by_service, dependencies
+from sloctl.core.twins import counted_alike
 from sloctl.errors import PrometheusError, TooManySamplesError
 from sloctl.incidents.conditions import Measure, paging
 from sloctl.incidents.policy import Cause, Policy, ServiceSignals, Thresholds
@@ -159,13 +161,41 @@ class ServiceLayout:
         )
 
     @functools.cached_property
-    def counted(self) -> tuple[tuple[Judged, tuple[int, ...]], ...]:
-        """Every SLO as judged, availability first, with every window its signals read: the
-        signal window and its paging pairs' (made once per layout)."""
-        return tuple(
-            (judged, tuple(sorted({self.window, *judged.windows})))
-            for judged in (*self.availability, *self.latency)
+    def _grouped(self) -> tuple[tuple[Entry, ...], int, dict[str, tuple[str, ...]]]:
+        """:attr:`counted`, :attr:`availability_entries` and :attr:`read_for`."""
+        reads: dict[Hashable, _Twins] = {}
+        available = 0  # entries of availability SLOs: never twins of latency SLOs
+        for index, judged in enumerate((*self.availability, *self.latency)):
+            alike = counted_alike(judged.slo)
+            twins = reads.get(alike)
+            if twins is None:
+                twins = reads[alike] = _Twins(judged, {self.window})
+                available += index < len(self.availability)
+            twins.add(judged)
+        return (
+            tuple(twins.entry() for twins in reads.values()),
+            available,
+            {twins.first.slo.key: tuple(twins.keys) for twins in reads.values()},
         )
+
+    @property
+    def counted(self) -> tuple[Entry, ...]:
+        """The service's SLOs as its signals judge them, availability first (made once per
+        layout). SLOs that count the same events (:mod:`sloctl.core.twins`) are one entry:
+        their counts are read for the first of them, over every window any of them reads;
+        a paging pair fires for one of them when its lowest limit among them is crossed,
+        and the burn rate of the one with the smallest budget is the highest."""
+        return self._grouped[0]
+
+    @property
+    def availability_entries(self) -> int:
+        """How many entries of :attr:`counted` are availability SLOs (the first ones)."""
+        return self._grouped[1]
+
+    @property
+    def read_for(self) -> Mapping[str, tuple[str, ...]]:
+        """An entry's SLO key -> every SLO key whose counts it reads (its own first)."""
+        return self._grouped[2]
 
     def signals(self, measured: Measured, at: datetime) -> ServiceSignals:
         """The service's signals; each SLO's windows are counted once, in one call."""
@@ -173,17 +203,17 @@ class ServiceLayout:
         known: list[float] = []
         rates: list[float] = []
         burning = latency_burning = False
-        availability = len(self.availability)
-        for index, (judged, windows) in enumerate(self.counted):
+        available = self.availability_entries
+        for index, (judged, windows, pages, smallest) in enumerate(self.counted):
             ratios = measured.counted(judged, windows)
-            if index < availability:
+            if index < available:
                 ratio = ratios[window]
                 if ratio is not None and ratio != NO_EVENTS:
                     known.append(ratio)
-                    rates.append(ratio / judged.error_budget)
-                burning = burning or _burns(judged.pages, ratios)
+                    rates.append(ratio / smallest)
+                burning = burning or _burns(pages, ratios)
             else:
-                latency_burning = latency_burning or _burns(judged.pages, ratios)
+                latency_burning = latency_burning or _burns(pages, ratios)
         first = self.latency[0].slo if self.latency else None
         threshold = (
             first.indicator.threshold_seconds
@@ -202,16 +232,46 @@ class ServiceLayout:
 
     def slis(self, measured: Measured, p95: Mapping[str, float]) -> Iterator[tuple[str, Sli]]:
         """Each SLO's indicator over the signal window, from the windows :meth:`signals`
-        counted."""
+        counted; twins share their first's (p95s are read for the first too)."""
         window = self.window
-        for judged, windows in self.counted:
+        read_for = self.read_for
+        for judged, windows, _, _ in self.counted:
             found = measured.counted(judged, windows)[window]
             key = judged.slo.key
             if found is None:
-                yield key, Sli(window, None, p95.get(key), has_data=False)
+                sli = Sli(window, None, p95.get(key), has_data=False)
             else:
-                ratio = None if found == NO_EVENTS else found
-                yield key, Sli(window, ratio, p95.get(key), has_data=True)
+                sli = Sli(window, None if found == NO_EVENTS else found, p95.get(key))
+            for twin in read_for[key]:
+                yield twin, sli
+
+
+Entry = tuple[Judged, tuple[int, ...], tuple[tuple[int, int, float], ...], float]
+"""The first of some twins as the signals judge it (their counts are read for it), every
+window any of them reads, the paging pairs with the lowest limit any of them sets for each,
+and their smallest error budget."""
+
+
+@dataclass
+class _Twins:
+    """A service's SLOs that count the same events, gathered for one :data:`Entry`."""
+
+    first: Judged
+    windows: set[int]
+    keys: list[str] = field(default_factory=list)
+    limits: dict[tuple[int, int], float] = field(default_factory=dict)
+    smallest: float = math.inf
+
+    def add(self, judged: Judged) -> None:
+        self.keys.append(judged.slo.key)
+        self.windows.update(judged.windows)
+        for long, short, limit in judged.pages:
+            self.limits[(long, short)] = min(limit, self.limits.get((long, short), math.inf))
+        self.smallest = min(self.smallest, judged.error_budget)
+
+    def entry(self) -> Entry:
+        pages = tuple((long, short, limit) for (long, short), limit in self.limits.items())
+        return self.first, tuple(sorted(self.windows)), pages, self.smallest
 
 
 @dataclass(frozen=True)
@@ -226,14 +286,22 @@ class SignalPlan:
     def queries(self) -> int:
         return len(self.counts) + len(self.quantiles)
 
-    @property
-    def depends_on(self) -> dict[str, tuple[str, ...]]:
-        """Each service's ``dependsOn``, as its definitions declare it."""
-        return dependencies(
-            judged.slo
-            for layout in self.services
-            for judged in layout.availability + layout.latency
+    @functools.cached_property
+    def depends_on(self) -> Mapping[str, tuple[str, ...]]:
+        """Each service's ``dependsOn``, as its definitions declare it (made once per plan:
+        the daemon asks every cycle)."""
+        return MappingProxyType(
+            dependencies(
+                judged.slo
+                for layout in self.services
+                for judged in layout.availability + layout.latency
+            )
         )
+
+    @functools.cached_property
+    def read_for(self) -> dict[str, tuple[str, ...]]:
+        """An asked SLO's key -> every SLO key whose counts it reads."""
+        return {first: keys for s in self.services for first, keys in s.read_for.items()}
 
     def judge(self, measured: Measured, at: datetime) -> dict[str, ServiceSignals]:
         """Each service's signals from one instant's answers."""
@@ -255,13 +323,13 @@ def signal_plan(slos: Sequence[Slo], policy: Policy) -> SignalPlan:
         ServiceLayout.of(service, members, policy) for service, members in by_service(slos).items()
     )
     requests = [
-        CountRequest(judged.slo, ANY_TIME, tuple(sorted({layout.window, *judged.windows})))
+        CountRequest(judged.slo, ANY_TIME, windows)
         for layout in services
-        for judged in (*layout.availability, *layout.latency)
+        for judged, windows, _, _ in layout.counted
     ]
     groups: dict[tuple[Shape, int], dict[tuple[str, ...], list[str]]] = {}
     for layout in services:
-        for judged in layout.latency:
+        for judged, _, _, _ in layout.counted[layout.availability_entries :]:
             indicator = judged.slo.indicator
             if not isinstance(indicator, LatencyIndicator):
                 raise ValueError(f"SLO {judged.slo.key} is among the latency SLOs but is not one")
@@ -410,9 +478,14 @@ def read_signals(
     failed = {
         layout.service: failed_slos[judged.slo.key]
         for layout in (planned.services if failed_slos else ())  # every SLO, only on trouble
-        for judged, _ in layout.counted
+        for judged, _, _, _ in layout.counted
         if judged.slo.key in failed_slos
     }
+    if failed_slos:  # the SLOs asked for fail with every SLO whose counts they read
+        read_for = planned.read_for
+        failed_slos = {
+            k: why for key, why in failed_slos.items() for k in read_for.get(key, (key,))
+        }
     measured = Measured(readings, p95)
     judged = planned.judge(measured, at)
     signals = {service: found for service, found in judged.items() if service not in failed}

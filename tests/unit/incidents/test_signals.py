@@ -181,16 +181,16 @@ def test_each_slo_is_counted_once_for_its_signals_and_its_indicator() -> None:
         (latency.key, 300): {"total": 50.0, "good": 40.0},
     }
     [layout] = signal_plan(api, Policy()).services
-    assert [windows for _, windows in layout.counted] == [(300, 1800, 3600, 21600)] * 2
+    assert [windows for _, windows, _, _ in layout.counted] == [(300, 1800, 3600, 21600)] * 2
     measured = Measured(readings, {latency.key: 0.3})
     layout.signals(measured, AT)
     # The windows the signals counted are the ones the indicators read: nothing is counted
     # again, and each value says what Judged.ratio and has_data say.
-    counted = {j.slo.key: measured.counted(j, ()) for j, _ in layout.counted}
+    counted = {j.slo.key: measured.counted(j, ()) for j, _, _, _ in layout.counted}
     assert counted[availability.key] == {300: 0.6, 1800: -1.0, 3600: 0.05, 21600: None}
     assert counted[latency.key] == {300: pytest.approx(0.2), 1800: None, 3600: None, 21600: None}
     slis = dict(layout.slis(measured, {latency.key: 0.3}))
-    for judged, _ in layout.counted:
+    for judged, _, _, _ in layout.counted:
         sli = slis[judged.slo.key]
         assert sli.error_ratio == judged.ratio(measured, 300)
         assert sli.has_data == judged.has_data(measured, 300)
@@ -199,3 +199,69 @@ def test_each_slo_is_counted_once_for_its_signals_and_its_indicator() -> None:
     quiet = Measured(_readings(availability, {300: (0.0, 0.0)}), {})
     assert dict(layout.slis(quiet, {}))[availability.key] == Sli(300, None, None, has_data=True)
     assert dict(layout.slis(quiet, {}))[latency.key] == Sli(300, None, None, has_data=False)
+
+
+def test_twins_are_read_once_and_judged_as_each_would_be_alone() -> None:
+    api = [s for s in SLOS if s.service == "api"]
+    availability, latency = api
+    # The same counts with other targets; 99 % pages on no pair that 99.9 % pages on.
+    loose = replace(availability, name="loose", target=Decimal("0.99"))
+    strict = replace(availability, name="strict", target=Decimal("0.9999"))
+    slow = replace(latency, name="slow", target=Decimal("0.9"))
+    twins = [availability, latency, loose, strict, slow]
+    planned = signal_plan(twins, Policy())
+    assert planned.queries == signal_plan(api, Policy()).queries
+    [layout] = planned.services
+    assert [judged.slo.key for judged, _, _, _ in layout.counted] == [
+        availability.key,
+        latency.key,
+    ]
+    assert layout.read_for[availability.key] == (availability.key, loose.key, strict.key)
+    assert layout.read_for[latency.key] == (latency.key, slow.key)
+    _, _, pages, smallest = layout.counted[0]
+    lowest: dict[tuple[int, int], float] = {}
+    for judged in layout.availability:
+        for long, short, limit in judged.pages:
+            lowest[(long, short)] = min(limit, lowest.get((long, short), 1.0))
+    assert {(long, short): limit for long, short, limit in pages} == lowest
+    assert smallest == min(judged.error_budget for judged in layout.availability)
+    paging: list[list[bool]] = []
+    for bad in (0.0, 2.0, 20.0, 200.0, 2000.0):  # from nobody paging to everybody
+        counts = dict.fromkeys((300, 1800, 3600, 21600), (10_000.0, bad))
+        readings = _readings(availability, counts)
+        readings[(latency.key, 300)] = {"total": 100.0, "good": 50.0}
+        measured = Measured(readings, {latency.key: 0.4})
+        together = layout.signals(measured, AT)
+        each = [
+            signal_plan([slo], Policy()).judge(Measured(_readings(slo, counts), {}), AT)["api"]
+            for slo in (availability, loose, strict)
+        ]
+        assert together.burning == any(alone.burning for alone in each)
+        assert together.burn_rate == max(alone.burn_rate or 0.0 for alone in each)
+        assert together.error_ratio == each[0].error_ratio
+        slis = dict(layout.slis(measured, {latency.key: 0.4}))
+        assert set(slis) == {slo.key for slo in twins}
+        assert slis[loose.key] == slis[strict.key] == slis[availability.key]
+        assert slis[slow.key] == slis[latency.key]
+        assert slis[slow.key].p95_seconds == 0.4
+        paging.append([alone.burning for alone in each])
+    # 99.9 %, 99 % and 99.99 % page above 14.4x their budgets: 1.44 %, 14.4 % and 0.144 %.
+    assert paging == [
+        [False] * 3,
+        [False] * 3,
+        [False, False, True],
+        [True, False, True],
+        [True] * 3,
+    ]
+
+
+def test_a_failed_query_fails_every_twin_of_the_slos_it_was_for() -> None:
+    api = [s for s in SLOS if s.service == "api"]
+    slow = replace(api[1], name="slow", target=Decimal("0.9"))
+    planned = signal_plan([*api, slow], Policy())
+    everyone = dict.fromkeys(("api", "auth", "ai-worker", "database"), 0.0)
+    refusing = ServiceTraffic(everyone, p95=0.1, refuse="http_request_duration_seconds_bucket")
+    with fake_prometheus(refusing) as prometheus:
+        reading = read_signals(planned, prometheus.reader(), AT)
+    assert set(reading.failed) == {"api"}
+    assert set(reading.failed_slos) == {api[1].key, slow.key}
