@@ -477,15 +477,8 @@ class Daemon:
         """Note in :attr:`last_data` which SLOs had their events series at ``at``; returns
         the configured SLOs' part of it, for the snapshot."""
         last_data = self.last_data
-        seen: dict[str, datetime] = {}
-        for slo in slos:
-            key = slo.key
-            sli = slis.get(key)
-            if sli is not None and sli.has_data:
-                last_data[key] = seen[key] = at
-            else:
-                seen[key] = last_data.setdefault(key, at)
-        return seen
+        last_data.update({key: at for key, sli in slis.items() if sli.has_data})
+        return {slo.key: last_data.setdefault(slo.key, at) for slo in slos}
 
     def _write_drafts(self, config: Config, resolved: list[Incident]) -> None:
         """The P1 customer communications of the incidents resolved this cycle; a directory
