@@ -3,7 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python -m bench.cycle_bench [--slos 1000 10000] [--rounds 3] [--before DIR]
-        [--profile OUT]
+        [--profile OUT] [--objectives N]
 
 Two days of the runbook's four services at a 15 s scrape (one instance each) are backfilled
 into a Prometheus 2.42 on loopback; the SLOs have 2-day windows. For each SLO count and
@@ -15,6 +15,9 @@ commit's ``sloctl`` beside this tree's ``bench``: ``git archive COMMIT sloctl | 
 && cp -r bench DIR``) every round runs that tree's child first, then this one's, so that the
 two are measured alternately on a shared machine. ``--profile OUT`` writes each child's
 cProfile figures of its steady cycles into the directory ``OUT`` (``run-SLOS-ROUND-TREE.prof``).
+The SLOs count eight indicators (two per service); with ``--objectives N`` the SLOs of one
+indicator have up to N different targets, so that SLOs sharing counts differ in their budgets
+(``--objectives 1250``: every one of 10,000 SLOs has a budget of its own).
 Printed: the medians per child, as a Markdown table.
 """
 
@@ -46,9 +49,9 @@ DAYS = 2
 STEADY = 6
 
 
-def child(url: str, count: int, work: Path, profile: bool) -> dict[str, Any]:
+def child(url: str, count: int, work: Path, profile: bool, objectives: int) -> dict[str, Any]:
     definitions = work / "defs"
-    write_definitions(definitions, count, window=f"rolling: {DAYS}d")
+    write_definitions(definitions, count, window=f"rolling: {DAYS}d", objectives=objectives)
     config = work / "sloctl.yaml"
     config.write_text(
         f"prometheus: {{url: '{url}', timeout: 600s}}\ninterval: 30s\n"
@@ -90,12 +93,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path)
     parser.add_argument("--profile", type=Path, metavar="OUT")
+    parser.add_argument("--objectives", type=int, default=1, metavar="N")
     parser.add_argument("--child", nargs=3, metavar=("URL", "SLOS", "WORK"))
     parser.add_argument("--child-profile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         url, count, work = args.child
-        print(json.dumps(child(url, int(count), Path(work), args.child_profile)))
+        print(json.dumps(child(url, int(count), Path(work), args.child_profile, args.objectives)))
         return
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -115,6 +119,7 @@ def main() -> None:
                         run.mkdir()
                         command = [sys.executable, "-m", "bench.cycle_bench"]
                         command += ["--child-profile"] if args.profile else []
+                        command += ["--objectives", str(args.objectives)]
                         command += ["--child", server.url, str(count), str(run)]
                         done = subprocess.run(
                             command,

@@ -2,12 +2,13 @@
 
 Run from the repository root (of each tree, with ``PYTHONPATH`` set to it), then ``cmp`` the two:
 
-    .venv/bin/python -m bench.cycle_outputs [--slos 400] [--url URL] > OUT
+    .venv/bin/python -m bench.cycle_outputs [--slos 400] [--objectives N] [--url URL] > OUT
 
 The fixture of :mod:`bench.cycle_bench` (two days of the runbook's four services at a 15 s
 scrape; a Prometheus of its own unless ``--url`` names one already serving it), its SLOs, and
 six more of every kind it lacks: a calendar month, a good-events ratio over one day, event and
-latency timeslices, a latency threshold without its bucket, and series that do not exist.
+latency timeslices, a latency threshold without its bucket, and series that do not exist
+(``--objectives``: as in :mod:`bench.cycle_bench`, SLOs sharing counts with other targets).
 Five cycles at times spread over the two days (the slice store starts empty; the long-lived
 objects are frozen after the second, as ``Daemon.run`` does after a first cycle) print every
 result, every SLI, the stale SLOs and the exporter's lines (but the cycle durations).
@@ -94,9 +95,9 @@ def cycle_times() -> list[datetime]:
     ]
 
 
-def outputs(url: str, count: int, work: Path) -> list[str]:
+def outputs(url: str, count: int, work: Path, objectives: int = 1) -> list[str]:
     definitions = work / "defs"
-    write_definitions(definitions, count, window=f"rolling: {DAYS}d")
+    write_definitions(definitions, count, window=f"rolling: {DAYS}d", objectives=objectives)
     (definitions / "extra.yaml").write_text(EXTRA)
     config = work / "sloctl.yaml"
     config.write_text(
@@ -126,17 +127,18 @@ def outputs(url: str, count: int, work: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slos", type=int, default=400)
+    parser.add_argument("--objectives", type=int, default=1)
     parser.add_argument("--url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sloctl-cycle-outputs-") as tmp:
         work = Path(tmp)
         if args.url:
-            print("\n".join(outputs(args.url, args.slos, work)))
+            print("\n".join(outputs(args.url, args.slos, work, args.objectives)))
             return
         History.generate(scenario(DAYS, 1)).write_file(work / "history.om")
         backfill(work / "history.om", work / "data", (DAYS + 1) * 86400)
         with LocalPrometheus(work / "data") as server:
-            print("\n".join(outputs(server.url, args.slos, work)))
+            print("\n".join(outputs(server.url, args.slos, work, args.objectives)))
 
 
 if __name__ == "__main__":

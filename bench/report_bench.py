@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sloctl.core.slo import Slo
@@ -42,13 +43,19 @@ SERVICES = ("api", "auth", "ai-worker", "database")
 THRESHOLD = {"api": "200ms", "auth": "200ms", "ai-worker": "2.5s", "database": "200ms"}
 
 
-def write_definitions(directory: Path, count: int, window: str = "calendar: month") -> None:
-    """``count`` SLOs spread over the four services, half availability and half latency."""
+def write_definitions(
+    directory: Path, count: int, window: str = "calendar: month", objectives: int = 1
+) -> None:
+    """``count`` SLOs spread over the four services, half availability and half latency;
+    the SLOs of one indicator have up to ``objectives`` different targets (99.9% and 95%,
+    lowered 0.0001 point per step), so that the SLOs sharing counts differ in their budgets."""
     directory.mkdir(parents=True, exist_ok=True)
     per_service: dict[str, list[str]] = {s: [] for s in SERVICES}
+    indicators = 2 * len(SERVICES)
     for index in range(count):
         service = SERVICES[(index // 2) % len(SERVICES)]
         selector = f'{{service="{service}"}}'
+        lowered = Decimal((index // indicators) % objectives) / 10_000
         if index % 2 == 0:
             per_service[service].append(
                 f"""  - name: availability-{index}
@@ -56,7 +63,7 @@ def write_definitions(directory: Path, count: int, window: str = "calendar: mont
       ratio:
         total: http_requests_total{selector}
         bad: http_requests_total{{service="{service}",code=~"5.."}}
-    objective: {{target: 99.9%}}
+    objective: {{target: {Decimal("99.9") - lowered}%}}
     window: {{{window}}}
 """
             )
@@ -67,7 +74,7 @@ def write_definitions(directory: Path, count: int, window: str = "calendar: mont
       latency:
         histogram: http_request_duration_seconds{selector}
         threshold: {THRESHOLD[service]}
-    objective: {{target: 95%}}
+    objective: {{target: {Decimal(95) - lowered}%}}
     window: {{{window}}}
 """
             )
