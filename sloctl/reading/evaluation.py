@@ -652,7 +652,7 @@ def _key_text(key: tuple[str, ...]) -> str:
 
 
 Counted = dict[tuple[tuple[str, ...], str], float]
-"""(split key, piece label or ``slice:END``) -> count, where the key had series."""
+"""(split key, piece label) -> count, where the key had series."""
 
 
 def _windows_from_slices(
@@ -667,17 +667,21 @@ def _windows_from_slices(
         for s in family.windows
     }
     ends = sorted({end for found in layouts.values() for end in found.stored})
-    counted, sent = _stored_slices(family, slicing, budget, ends)
+    stored, sent = _stored_slices(family, slicing, budget, ends)
     edges = sorted({p for found in layouts.values() for p in (*found.queried, *found.subtracted)})
+    counted: Counted = {}
     if edges:
         sent += _edge_pieces(family, slicing, budget, edges, counted)
     values: WindowCounts = {}
+    nothing: dict[int, float] = {}
     for seconds, window in layouts.items():
         for key in family.members:
-            slices = [counted.get((key, f"slice:{end}")) for end in window.stored]
-            added = [counted.get((key, p.label)) for p in window.queried]
+            slices = stored.get(key, nothing)
+            present = [slices[end] for end in window.stored if end in slices]
+            present += [
+                counted[(key, p.label)] for p in window.queried if (key, p.label) in counted
+            ]
             taken = [counted.get((key, p.label), 0.0) for p in window.subtracted]
-            present = [v for v in (*slices, *added) if v is not None]
             if present:
                 values[(key, seconds)] = max(0.0, math.fsum(present) - math.fsum(taken))
     return values, sent
@@ -685,12 +689,13 @@ def _windows_from_slices(
 
 def _stored_slices(
     family: Family, slicing: Slicing, budget: QueryBudget, ends: Sequence[int]
-) -> tuple[Counted, int]:
-    """The slices ending at ``ends``: remembered, else from the store, else read again (and
-    stored); slices older than the oldest wanted are forgotten."""
-    counted: Counted = {}
+) -> tuple[dict[tuple[str, ...], dict[int, float]], int]:
+    """The slices ending at ``ends`` per split key (slice end -> count, where the key had
+    series): remembered, else from the store, else read again (and stored); slices older than
+    the oldest wanted are forgotten."""
+    found: dict[tuple[str, ...], dict[int, float]] = {}
     if not ends:
-        return counted, 0
+        return found, 0
     sent = 0
     at = millis(family.time)
     memory = slicing.remembered.setdefault(family.identity, Remembered())
@@ -714,11 +719,12 @@ def _stored_slices(
     for old in [where for where in rows if where[1] < forget]:
         del rows[old]
     for key, text in keys.items():
+        slices = found[key] = {}
         for end in ends:
             value = rows.get((text, end))
             if value is not None:
-                counted[(key, f"slice:{end}")] = value
-    return counted, sent
+                slices[end] = value
+    return found, sent
 
 
 def _edge_pieces(
