@@ -25,29 +25,30 @@ from tests.integration.test_report_truth import TOLERANCE, relative_error
 pytestmark = pytest.mark.integration
 START = END - timedelta(days=2)
 SPAN = (API_OUTAGE[0] - timedelta(minutes=5), API_OUTAGE[1] + timedelta(minutes=5))
-TWINS = """\
-  - name: availability-strict
-    indicator:
+
+
+def _twin(name: str, indicator: str, target: str) -> str:
+    return (
+        f"  - name: {name}\n    indicator:\n{indicator}"
+        f"    objective: {{target: {target!r}}}\n    window: {{rolling: 2d}}\n"
+    )
+
+
+RATIO = """\
       ratio:
         total: http_requests_total{service="api"}
         bad: http_requests_total{service="api",code=~"5.."}
-    objective: {target: "99.99%"}
-    window: {rolling: 2d}
-  - name: availability-loose
-    indicator:
-      ratio:
-        total: http_requests_total{service="api"}
-        bad: http_requests_total{service="api",code=~"5.."}
-    objective: {target: "90%"}
-    window: {rolling: 2d}
-  - name: latency-again
-    indicator:
+"""
+LATENCY = """\
       latency:
         histogram: http_request_duration_seconds{service="api"}
         threshold: 0.2s
-    objective: {target: 95%}
-    window: {rolling: 2d}
 """
+TWINS = (
+    _twin("availability-strict", RATIO, "99.99%")
+    + _twin("availability-loose", RATIO, "90%")
+    + _twin("latency-again", LATENCY, "95%")
+)
 TWIN_KEYS = ("api/availability-strict", "api/availability-loose", "api/latency-again")
 
 
