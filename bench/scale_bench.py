@@ -17,7 +17,8 @@ For each fixture and SLO count a fresh child process measures one of:
 - ``report today``: the same SLOs read the way sloctl did before, one raw
   ``increase(...[window])`` per metric family and window;
 - ``cycle``: the daemon's cycle (budgets and signals, the store, the decisions), first on an
-  empty store (it reads every slice once), then every 30 s; the steady cycles' median, and
+  empty store (it reads every slice once), then (what lives on frozen, as ``Daemon.run``
+  freezes it after a first cycle) every 30 s; the steady cycles' median, and
   the same HTTP requests sent again with a bare ``requests`` session (the bare query time);
 - ``cycle today``: the same daemon cycle reading every window whole from the raw counters,
   as before (no slice store);
@@ -142,6 +143,7 @@ def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
     daemon = StatsDaemon(loaded_from(config, {}, logger), {}, logger, today=kind == "cycle today")
     first_at = END - INTERVAL * (STEADY_CYCLES + 1)
     first = daemon.cycle(first_at)
+    daemon.freeze_long_lived()  # as Daemon.run does after a first cycle
     filled = daemon.readers[-1]
     walls, bare, samples, peak, sent = [], [], [], 0, 0
     session = requests.Session()
