@@ -34,6 +34,10 @@ class Twins:
     """Every SLO's key -> the key of its group's first."""
     keys_of: Mapping[str, tuple[str, ...]]
     """A first's key -> every key of its group (its own first)."""
+    judged_as: Mapping[str, str]
+    """Every SLO's key -> the key of the first of its group with the very same error budget
+    (equal, and written alike: ``0.001`` and ``0.0010`` are judged apart, as each keeps its
+    own exact budget), whose judgement it shares."""
 
     def spread(self, by_first: Mapping[str, T]) -> dict[str, T]:
         """``by_first`` (keyed by firsts) for every SLO of their groups."""
@@ -79,4 +83,9 @@ def _grouped(slos: Sequence[Slo]) -> Twins:
     firsts = tuple(group[0] for group in groups.values())
     keys_of = {group[0].key: tuple(slo.key for slo in group) for group in groups.values()}
     first_of = {key: first for first, keys in keys_of.items() for key in keys}
-    return Twins(firsts, first_of, keys_of)
+    judged: dict[tuple[str, str], str] = {}
+    judged_as = {
+        slo.key: judged.setdefault((first_of[slo.key], str(slo.error_budget)), slo.key)
+        for slo in slos
+    }
+    return Twins(firsts, first_of, keys_of, judged_as)

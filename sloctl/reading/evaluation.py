@@ -18,7 +18,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
@@ -351,22 +350,24 @@ def judge(
 ) -> tuple[SloResult, ...]:
     """Every SLO judged over its span from the counts read: by its own key, or with
     ``alike``, by the key of its twins' first (:mod:`sloctl.core.twins`), under which its
-    span and readings are filed. Twins share the counts; those with one objective also share
-    the budget."""
-    first_of = None if alike is None else alike.first_of
+    span and readings are filed. Twins share the counts; those with the same error budget
+    also share the judgement (:attr:`~sloctl.core.twins.Twins.judged_as`)."""
     counted: dict[str, Judging] = {}
-    judged: dict[tuple[str, Decimal], SloResult] = {}
+    judged: dict[str, SloResult] = {}
     results = []
     for slo in slos:
-        key = slo.key if first_of is None else first_of[slo.key]
-        twin = judged.get((key, slo.error_budget))
+        if alike is None:
+            key = same = slo.key
+        else:
+            key, same = alike.first_of[slo.key], alike.judged_as[slo.key]
+        twin = judged.get(same)
         if twin is not None:
             results.append(twin.for_twin(slo))
             continue
         found = counted.get(key)
         if found is None:
             found = counted[key] = _counted(slo, key, spans[key], readings)
-        twin = judged[(key, slo.error_budget)] = _judge(slo, spans[key], found)
+        twin = judged[same] = _judge(slo, spans[key], found)
         results.append(twin)
     return tuple(results)
 

@@ -67,3 +67,17 @@ def test_a_tuple_is_grouped_once_and_any_other_sequence_afresh() -> None:
     as_list = list(slos)
     assert twins(as_list) is not twins(as_list)  # a list may change between calls
     assert twins(as_list) == twins(slos)
+
+
+def test_twins_are_judged_alike_only_with_the_very_same_error_budget() -> None:
+    again = replace(API, name="again")
+    strict = replace(API, name="strict", target=Decimal("0.9999"))
+    written_long = replace(API, name="long", target=Decimal("0.9990"))  # equal, not alike
+    grouped = twins([strict, API, again, written_long])
+    assert grouped.firsts == (strict,)
+    assert grouped.judged_as == {
+        strict.key: strict.key,
+        API.key: API.key,
+        again.key: API.key,
+        written_long.key: written_long.key,
+    }

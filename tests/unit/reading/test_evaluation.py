@@ -1,5 +1,5 @@
-"""One evaluation (sloctl/reading/evaluation.py): its pinned times, and its queries sent side by
-side."""
+"""One evaluation (sloctl/reading/evaluation.py): its pinned times, its queries sent side by
+side, and twins judged as each alone."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pytest
 
 from sloctl.core.selector import parse_selector
 from sloctl.core.slo import RatioIndicator, Slo, Timeslices
+from sloctl.core.twins import twins
+from sloctl.core.window import span_for
 from sloctl.loading.definitions import load_definitions
-from sloctl.reading.evaluation import evaluate, query_time
+from sloctl.reading.evaluation import BURN_SECONDS, evaluate, judge, query_time
 from tests.fake_prometheus import Query, Reply, fake_prometheus, vector
 from tests.paths import ROOT
 
@@ -74,3 +76,25 @@ def test_independent_queries_are_sent_side_by_side() -> None:
     assert len(side_by_side) == queries == 7
     # Four queries arrived before the first answer could have been sent.
     assert sorted(side_by_side)[3] < ANSWER_SECONDS
+
+
+def test_twins_share_counts_and_each_keeps_its_own_budget() -> None:
+    usual = slo(None)
+    strict = replace(usual, name="strict", target=Decimal("0.9999"))
+    again = replace(usual, name="again")
+    written_long = replace(usual, name="long", target=Decimal("0.9990"))
+    slos = (usual, strict, again, written_long)
+    span = span_for(usual, AT)
+    windows = (span.measured_seconds, *(seconds for _, seconds in BURN_SECONDS))
+    readings = {(usual.key, w): {"total": 10_000.0, "bad": 5.0} for w in windows}
+    together = judge(slos, {usual.key: span}, readings, twins(slos))
+    for twin, result in zip(slos, together, strict=True):
+        alone = judge(
+            [twin], {twin.key: span}, {(twin.key, w): readings[(usual.key, w)] for w in windows}
+        )
+        assert result == alone[0]
+    assert together[2].budget is together[0].budget  # one error budget: one judgement
+    usual_burn = together[0].budget.burn_rate
+    assert usual_burn is not None
+    assert together[1].budget.burn_rate == pytest.approx(10 * usual_burn)
+    assert str(together[3].budget.budget_minutes) != str(together[0].budget.budget_minutes)
