@@ -117,13 +117,19 @@ def _hint(text: str, request: Request) -> str:
 
 def _read_body(response: requests.Response, deadline: float, limit: int) -> bytes | None:
     """The body, read while time is left; None when the deadline passed first. Whatever
-    comes after ``limit`` bytes is not read (the verdict never needs it)."""
+    comes after ``limit`` bytes is not read (the verdict never needs it).
+
+    A read that times out is the deadline passing too: each read may wait as long as the
+    whole attempt, so a peer trickling a byte a second times out one read or the other."""
     chunks: list[bytes] = []
     size = 0
     while size < limit:
         if time.monotonic() >= deadline:
             return None
-        chunk = response.raw.read1(min(4096, limit - size))
+        try:
+            chunk = response.raw.read1(min(4096, limit - size))
+        except (urllib3.exceptions.TimeoutError, TimeoutError):
+            return None
         if not chunk:
             break
         chunks.append(chunk)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -420,10 +421,20 @@ def test_a_hung_receiver_costs_one_bounded_attempt_per_flush(
     assert statuses(store) == ["delivered"] * 6
 
 
-def test_a_trickled_answer_is_given_up_at_the_deadline(store: Store, slack: FaultReceiver) -> None:
+@pytest.mark.parametrize(
+    "every",
+    [
+        pytest.param(1.0, id="a-byte-a-second"),
+        # Slower than the whole attempt: the read itself times out, and says the same.
+        pytest.param(2.5, id="a-byte-every-2.5-s"),
+    ],
+)
+def test_a_trickled_answer_is_given_up_at_the_deadline(
+    store: Store, slack: FaultReceiver, every: float
+) -> None:
     lifecycle(store, ["slack"], START, resolve=False)
     mail = courier(slack.url, DeliveryPolicy(base_delay=0.0, max_delay=0.0, send_timeout=1.0))
-    slack.set(TRICKLE)  # headers at once, then "ok" and spaces one byte a second
+    slack.set(replace(TRICKLE, every=every))  # headers at once, then the body byte by byte
     started = time.monotonic()
     assert mail.flush(store, T0)["retry"] == 1
     assert time.monotonic() - started < 1.0 + 1.5
