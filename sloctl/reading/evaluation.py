@@ -265,21 +265,20 @@ def evaluate(
         failed = alike.spread(failed)
         slos = [slo for slo in slos if slo.key not in failed]
     results = judge(slos, spans, readings, alike)
-    if coverage:
-        first_of = alike.first_of
+    if coverage:  # found for the firsts of twins, as the counts were
+        covered = alike.spread(covered)
+        unknown = set(alike.spread(dict.fromkeys(unknown)))
         results = tuple(
             replace(
                 result,
-                coverage=None if first in unknown else covered.get(first, 0.0),
+                coverage=None if result.slo.key in unknown else covered.get(result.slo.key, 0.0),
             )
             for result in results
-            for first in (first_of[result.slo.key],)
         )
     if excluded:
-        first_of = alike.first_of
+        excluded = alike.spread(excluded)
         results = tuple(
-            _corrected_note(result, excluded.get(first_of[result.slo.key], []))
-            for result in results
+            _corrected_note(result, excluded.get(result.slo.key, [])) for result in results
         )
     return Evaluation(at=at, results=results, queries=queries, failed=failed)
 
