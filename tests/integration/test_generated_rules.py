@@ -24,6 +24,7 @@ import yaml
 
 from sloctl.core import conventions
 from sloctl.core.budget import Counts
+from sloctl.core.durations import parse_duration
 from sloctl.core.slo import Slo
 from sloctl.core.window import span_for
 from sloctl.demo.local_prometheus import LocalPrometheus
@@ -45,6 +46,8 @@ BEFORE_QUIET = END - timedelta(hours=3)
 """Queries run before the database's last two hours without traffic, where ratios have no
 value (no data, never NaN)."""
 RECORDED = re.compile(r"\bsloctl:[a-z0-9_]+:[a-z0-9_]+")
+PARTS = 2
+"""promtool backfills of one stage run side by side, each evaluating on about one core."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,10 @@ def stage_of(record: dict[str, Any], stages: dict[str, int]) -> int:
     return 1 + max((stages[name] for name in needs), default=0)
 
 
-def staged_rule_files(rules: dict[str, str], directory: Path) -> list[list[Path]]:
-    """Recording rules split into stages, each reading only series of earlier stages."""
+def staged_rule_files(rules: dict[str, str], directory: Path) -> list[list[list[Path]]]:
+    """Recording rules split into stages, each reading only series of earlier stages; each
+    stage in :data:`PARTS` parts of about the same number of evaluations (a file per group
+    interval in each), for promtool runs side by side."""
     groups: dict[int, list[dict[str, Any]]] = {}
     stages: dict[str, int] = {}
     for text in rules.values():
@@ -73,17 +78,30 @@ def staged_rule_files(rules: dict[str, str], directory: Path) -> list[list[Path]
                 groups.setdefault(stage, []).append({**rule, "_interval": group["interval"]})
     files = []
     for stage in sorted(groups):
-        by_interval: dict[str, list[dict[str, Any]]] = {}
-        for rule in groups[stage]:
-            interval = rule.pop("_interval")
-            by_interval.setdefault(interval, []).append(rule)
-        stage_files = []
-        for interval, rules_of in by_interval.items():
-            path = directory / f"stage{stage}-{interval}.yaml"
-            document = {"groups": [{"name": path.stem, "interval": interval, "rules": rules_of}]}
-            path.write_text(yaml.safe_dump(document, sort_keys=False))
-            stage_files.append(path)
-        files.append(stage_files)
+        parts: list[list[dict[str, Any]]] = [[] for _ in range(PARTS)]
+        load = [0.0] * PARTS
+        # The costliest first, each to the lightest part: evaluations go as 1 / interval.
+        for rule in sorted(groups[stage], key=lambda r: parse_duration(r["_interval"])):
+            lightest = load.index(min(load))
+            parts[lightest].append(rule)
+            load[lightest] += 1 / parse_duration(rule["_interval"])
+        stage_parts = []
+        for index, part in enumerate(p for p in parts if p):
+            by_interval: dict[str, list[dict[str, Any]]] = {}
+            for rule in part:
+                by_interval.setdefault(rule["_interval"], []).append(
+                    {k: v for k, v in rule.items() if k != "_interval"}
+                )
+            part_files = []
+            for interval, rules_of in by_interval.items():
+                path = directory / f"stage{stage}-part{index}-{interval}.yaml"
+                document = {
+                    "groups": [{"name": path.stem, "interval": interval, "rules": rules_of}]
+                }
+                path.write_text(yaml.safe_dump(document, sort_keys=False))
+                part_files.append(path)
+            stage_parts.append(part_files)
+        files.append(stage_parts)
     return files
 
 
@@ -93,30 +111,41 @@ def recorded(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     data = build_data(served.history, work)
     slos = load_definitions(write_definitions(work / "defs", "rolling: 30d"))
     rules = render_rules(slos, POLICY)
-    for stage_files in staged_rule_files(rules, work):
-        blocks = work / f"blocks-{stage_files[0].stem}"
+    for stage in staged_rule_files(rules, work):
+        outputs = [work / f"blocks-{part[0].stem}" for part in stage]
         with LocalPrometheus(data) as server:
-            subprocess.run(
-                [
-                    "promtool",
-                    "tsdb",
-                    "create-blocks-from",
-                    "rules",
-                    "--quiet",
-                    f"--start={int(START.timestamp())}",
-                    f"--end={int(END.timestamp())}",
-                    f"--url={server.url}",
-                    f"--output-dir={blocks}",
-                    *(str(f) for f in stage_files),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-        for block in blocks.iterdir():
-            if block.is_dir():
-                shutil.move(str(block), data / block.name)
+            running = [
+                subprocess.Popen(
+                    [
+                        "promtool",
+                        "tsdb",
+                        "create-blocks-from",
+                        "rules",
+                        "--quiet",
+                        f"--start={int(START.timestamp())}",
+                        f"--end={int(END.timestamp())}",
+                        f"--url={server.url}",
+                        f"--output-dir={blocks}",
+                        *(str(f) for f in part),
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                for part, blocks in zip(stage, outputs, strict=True)
+            ]
+            try:
+                for process in running:
+                    output, _ = process.communicate(timeout=600)
+                    assert process.returncode == 0, output[-3000:]
+            finally:
+                for process in running:
+                    process.kill()  # a failure above leaves none of them running
+                    process.wait()
+        for blocks in outputs:
+            for block in blocks.iterdir():
+                if block.is_dir():
+                    shutil.move(str(block), data / block.name)
     with LocalPrometheus(data) as server:
         yield Recorded(server.url, slos, rules)
 
