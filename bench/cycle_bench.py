@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,11 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import structlog
 
-from bench.report_bench import peak_rss_kib, write_definitions
-from bench.scale_bench import END, FORM, INTERVAL, StatsDaemon, scenario
-from sloctl.daemon.loop import loaded_from
+from bench.report_bench import child_row, peak_rss_kib, write_definitions
+from bench.scale_bench import END, FORM, INTERVAL, scenario, stats_daemon
 from sloctl.demo.history import History
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
 
@@ -52,13 +48,7 @@ STEADY = 6
 def child(url: str, count: int, work: Path, profile: bool, objectives: int) -> dict[str, Any]:
     definitions = work / "defs"
     write_definitions(definitions, count, window=f"rolling: {DAYS}d", objectives=objectives)
-    config = work / "sloctl.yaml"
-    config.write_text(
-        f"prometheus: {{url: '{url}', timeout: 600s}}\ninterval: 30s\n"
-        f"definitions: {definitions}\nstore: {work / 'incidents.db'}\nlisten: 127.0.0.1:0\n"
-    )
-    logger = structlog.wrap_logger(structlog.PrintLogger(open(os.devnull, "w")))  # noqa: SIM115
-    daemon = StatsDaemon(loaded_from(config, {}, logger), {}, logger)
+    daemon = stats_daemon(url, definitions, work)
     first_at = END - INTERVAL * (STEADY + 1)
     daemon.cycle(first_at)
     if hasattr(daemon, "freeze_long_lived"):  # as Daemon.run does (a tree before it has not)
@@ -121,15 +111,7 @@ def main() -> None:
                         command += ["--child-profile"] if args.profile else []
                         command += ["--objectives", str(args.objectives)]
                         command += ["--child", server.url, str(count), str(run)]
-                        done = subprocess.run(
-                            command,
-                            cwd=tree,
-                            env={**os.environ, "PYTHONPATH": str(tree)},
-                            capture_output=True,
-                            text=True,
-                            check=True,
-                        )
-                        row = json.loads(done.stdout)
+                        row = child_row(tree, command)
                         if args.profile:
                             shutil.copy(run / "cycle.prof", args.profile / f"{run.name}.prof")
                         print(

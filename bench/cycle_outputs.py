@@ -17,18 +17,14 @@ result, every SLI, the stale SLOs and the exporter's lines (but the cycle durati
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import structlog
-
 from bench.cycle_bench import DAYS
 from bench.report_bench import write_definitions
-from bench.scale_bench import END, INTERVAL, StatsDaemon, scenario
+from bench.scale_bench import END, INTERVAL, scenario, stats_daemon
 from sloctl.daemon.exporter import exposition
-from sloctl.daemon.loop import loaded_from
 from sloctl.demo.history import History
 from sloctl.demo.local_prometheus import LocalPrometheus, backfill
 
@@ -99,13 +95,7 @@ def outputs(url: str, count: int, work: Path, objectives: int = 1) -> list[str]:
     definitions = work / "defs"
     write_definitions(definitions, count, window=f"rolling: {DAYS}d", objectives=objectives)
     (definitions / "extra.yaml").write_text(EXTRA)
-    config = work / "sloctl.yaml"
-    config.write_text(
-        f"prometheus: {{url: '{url}', timeout: 600s}}\ninterval: 30s\n"
-        f"definitions: {definitions}\nstore: {work / 'incidents.db'}\nlisten: 127.0.0.1:0\n"
-    )
-    logger = structlog.wrap_logger(structlog.PrintLogger(open(os.devnull, "w")))  # noqa: SIM115
-    daemon = StatsDaemon(loaded_from(config, {}, logger), {}, logger)
+    daemon = stats_daemon(url, definitions, work)
     lines: list[str] = []
     for index, at in enumerate(cycle_times()):
         daemon.cycle(at)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.report_bench import child_row
 from sloctl.demo.local_prometheus import LocalPrometheus
 from sloctl.prometheus.client import PrometheusReader
 
@@ -81,15 +80,7 @@ def main() -> None:
             for name, tree in trees:
                 command = [sys.executable, "-m", "bench.reader_bench"]
                 command += ["--queries", str(args.queries), "--child", server.url]
-                done = subprocess.run(
-                    command,
-                    cwd=tree,
-                    env={**os.environ, "PYTHONPATH": str(tree)},
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                row = json.loads(done.stdout)
+                row = child_row(tree, command)
                 shared = "-" if row["shared_ms"] is None else f"{row['shared_ms']:.2f}"
                 print(f"| {name} | {round_} | {row['serial_ms']:.2f} | {shared} |")
                 sys.stdout.flush()

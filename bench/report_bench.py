@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sloctl.core.slo import Slo
 from sloctl.core.window import Month, span_for
@@ -95,6 +97,21 @@ def naive(slos: tuple[Slo, ...], reader: PrometheusReader) -> None:
             for selector in sides:
                 assert selector is not None
                 reader.instant(summed_increase(selector, (), seconds), span.end, slos=[slo.key])
+
+
+def child_row(tree: Path, command: list[str]) -> dict[str, Any]:
+    """The JSON row a benchmark's child ``command`` prints, run with ``tree``'s ``sloctl`` (as
+    the benchmarks that compare another commit's tree with this one run each)."""
+    done = subprocess.run(
+        command,
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    row: dict[str, Any] = json.loads(done.stdout)
+    return row
 
 
 def peak_rss_kib() -> int:

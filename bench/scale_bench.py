@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,18 @@ class StatsDaemon(BenchDaemon):
         return None if self.today else super().slicing(store, reader)
 
 
+def stats_daemon(url: str, definitions: Path, work: Path, *, today: bool = False) -> StatsDaemon:
+    """A daemon over ``definitions`` asking ``url`` every 30 s, its store in ``work``, its
+    logs dropped."""
+    config = work / "sloctl.yaml"
+    config.write_text(
+        f"prometheus: {{url: '{url}', timeout: 600s}}\ninterval: 30s\n"
+        f"definitions: {definitions}\nstore: {work / 'incidents.db'}\nlisten: 127.0.0.1:0\n"
+    )
+    logger = structlog.wrap_logger(structlog.PrintLogger(open(os.devnull, "w")))  # noqa: SIM115
+    return StatsDaemon(loaded_from(config, {}, logger), {}, logger, today=today)
+
+
 def todays_report(slos: Any, reader: PrometheusReader, at: datetime) -> None:
     """The report as sloctl read it before: one raw increase per family and window (the
     batches :func:`sloctl.promql.plan.plan` still writes), judged the same way."""
@@ -134,13 +147,7 @@ def child(kind: str, url: str, definitions: Path, work: Path) -> dict[str, Any]:
             "peak": reader.peak_samples,
             "slos": len(slos),
         }
-    config = work / "sloctl.yaml"
-    config.write_text(
-        f"prometheus: {{url: '{url}', timeout: 600s}}\ninterval: 30s\n"
-        f"definitions: {definitions}\nstore: {work / 'incidents.db'}\nlisten: 127.0.0.1:0\n"
-    )
-    logger = structlog.wrap_logger(structlog.PrintLogger(open("/dev/null", "w")))  # noqa: SIM115
-    daemon = StatsDaemon(loaded_from(config, {}, logger), {}, logger, today=kind == "cycle today")
+    daemon = stats_daemon(url, definitions, work, today=kind == "cycle today")
     first_at = END - INTERVAL * (STEADY_CYCLES + 1)
     first = daemon.cycle(first_at)
     daemon.freeze_long_lived()  # as Daemon.run does after a first cycle
