@@ -572,24 +572,14 @@ class ForwardingProxy:
     ``CONNECT`` opens a tunnel. Records each request line and its Proxy-Authorization."""
 
     def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.seen: list[tuple[str, str | None]] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        self._server = Scripted(lambda conn, _: self._serve(conn))
+        self.url = self._server.url
 
     def _serve(self, conn: socket.socket) -> None:
         buffered = bytearray()
         request = read_request(conn, buffered)
         if request is None:
-            conn.close()
             return
         line, _, rest = request.partition(b"\r\n")
         method, target, version = line.decode().split(" ")
@@ -626,7 +616,7 @@ class ForwardingProxy:
                     sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        self.listener.close()
+        self._server.close()
 
 
 @pytest.fixture
